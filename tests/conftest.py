@@ -1,0 +1,26 @@
+import pytest
+
+from controller.config import load_config
+from controller.secrets import SecretBox
+from controller.store import Store
+
+
+@pytest.fixture
+def config(tmp_path):
+    """Defaults with the store and key file in a temporary folder."""
+    cfg = load_config(env={})
+    cfg.store.path = str(tmp_path / "oasis.db")
+    cfg.store.key_file = str(tmp_path / "oasis.key")
+    return cfg
+
+
+@pytest.fixture
+def store(config):
+    s = Store(config.store.path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def secrets(config):
+    return SecretBox.from_key_file(config.store.key_file)
