@@ -1,0 +1,46 @@
+"""The ``oasis`` command line: one group, one module per area."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from controller.cli.context import CliContext
+from controller.cli.inventory import ap, site
+from controller.cli.users import token, user
+from controller.config import ConfigError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="OASIS_CONFIG",
+              help="Config file (default: $OASIS_CONFIG, else ./oasis.toml if present).")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Oasis Edge: park WiFi, 940 reports and backhaul failover for a municipality."""
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliContext(config_path)
+
+
+@cli.command()
+@click.pass_obj
+def migrate(obj: CliContext) -> None:
+    """Create the store (and the key file) if needed and apply pending migrations."""
+    store = obj.store  # opening applies migrations
+    obj.secrets  # creates the key file on first use
+    click.echo(f"store {store.path} at schema version {store.schema_version()}")
+
+
+cli.add_command(site)
+cli.add_command(ap)
+cli.add_command(user)
+cli.add_command(token)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except ConfigError as exc:  # raised lazily when a command first needs the config
+        raise SystemExit(f"config error: {exc}") from None
