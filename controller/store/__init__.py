@@ -20,7 +20,7 @@ def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def migrations() -> list[tuple[int, str, str]]:
+def available_migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) for every ``NNNN_name.sql`` in the migrations folder, in order."""
     found = []
     for entry in resources.files(MIGRATIONS).iterdir():
@@ -67,7 +67,7 @@ class Store:
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         applied = []
-        for number, name, sql in migrations():
+        for number, name, sql in available_migrations():
             if number <= self.schema_version():
                 continue
             with self.transaction():

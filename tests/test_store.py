@@ -1,0 +1,51 @@
+import os
+import sqlite3
+
+import pytest
+
+from controller.secrets import SecretBox, SecretError
+from controller.store import Store, available_migrations
+
+
+def test_migrations_apply_once_in_order(tmp_path):
+    path = tmp_path / "s.db"
+    store = Store(path)
+    numbers = [n for n, _, _ in available_migrations()]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    assert store.schema_version() == numbers[-1]
+    assert store.migrate() == []  # nothing left to apply
+    store.close()
+    again = Store(path)
+    assert again.schema_version() == numbers[-1]
+    assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_failed_transaction_writes_nothing(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
+                         "VALUES ('a', 'h', 'admin', 'now')")
+            conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
+                         "VALUES ('a', 'h', 'admin', 'now')")
+    assert store.conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+def test_secret_box_round_trip_and_key_file_mode(tmp_path):
+    key = tmp_path / "k"
+    box = SecretBox.from_key_file(key)
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    token = box.encrypt("s3cret-ssh")
+    assert "s3cret" not in token
+    assert SecretBox.from_key_file(key).decrypt(token) == "s3cret-ssh"
+    assert box.encrypt("") is None and box.decrypt(None) is None
+    assert "hidden" in repr(box)
+
+
+def test_secret_box_refuses_loose_key_file_and_wrong_key(tmp_path):
+    key = tmp_path / "k"
+    token = SecretBox.from_key_file(key).encrypt("x")
+    os.chmod(key, 0o644)
+    with pytest.raises(SecretError, match="chmod 600"):
+        SecretBox.from_key_file(key)
+    with pytest.raises(SecretError, match="does not decrypt"):
+        SecretBox.from_key_file(tmp_path / "other").decrypt(token)
