@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -181,7 +182,7 @@ def ap_import(obj: CliContext, file: Path) -> None:
     """Add many APs from YAML or CSV. All or nothing: any bad row and nothing is written."""
     rows = read_ap_file(file)
     with click.progressbar(length=len(rows), label=f"checking {len(rows)} APs",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         result = inventory.import_aps(obj.store, obj.secrets, rows, obj.actor, progress=bar.update)
     if result.errors:
         for err in result.errors:
