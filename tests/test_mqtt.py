@@ -1,0 +1,225 @@
+"""The MQTT adapter against a real Mosquitto: connect, round trips, reconnects, reason codes."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import subprocess
+import threading
+
+import pytest
+
+from controller.config import MqttConfig
+from controller.mqtt import MqttLink
+from tests.mosquitto import MosquittoBroker, mosquitto  # noqa: F401  (fixture)
+from tests.support import require_tool, wait_for
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture
+def links():
+    """Builds started links to a broker and stops them all at the end of the test."""
+    made: list[MqttLink] = []
+
+    def make(broker, *, client_id: str, prefix: str = "oasis/", username: str = "",
+             password: str = "", wait: bool = True) -> MqttLink:
+        config = MqttConfig(host=broker.host, port=broker.port, prefix=prefix,
+                            username=username, password=password)
+        link = MqttLink(config, client_id=client_id, reconnect_min_s=0.1, reconnect_max_s=1.0)
+        made.append(link)
+        link.start()
+        if wait:
+            assert link.wait_connected(TIMEOUT), f"{client_id} did not connect"
+        return link
+
+    yield make
+    for link in made:
+        link.stop()
+
+
+def collector(link: MqttLink, topic_filter: str):
+    """Subscribe and return (subscription, queue of InboundMessage)."""
+    received: queue.Queue = queue.Queue()
+    subscription = link.subscribe(topic_filter, received.put)
+    assert subscription.wait_active(TIMEOUT), f"subscription {topic_filter} not granted"
+    return subscription, received
+
+
+def test_round_trip_adds_schema_and_timestamp(mosquitto, links):
+    receiver = links(mosquitto, client_id="receiver")
+    sender = links(mosquitto, client_id="sender")
+    _, received = collector(receiver, "alerts/#")
+
+    delivery = sender.publish_json("alerts/park-01", {"kind": "ap_down"}, schema="alert/1")
+
+    assert delivery.wait(TIMEOUT), delivery
+    message = received.get(timeout=TIMEOUT)
+    assert message.topic == "alerts/park-01"
+    assert message.payload["schema"] == "alert/1"
+    assert message.payload["kind"] == "ap_down"
+    assert message.payload["sent_at"].endswith("+00:00")
+    assert message.qos == 1 and not message.retained
+
+
+def test_prefix_scopes_topics(mosquitto, links):
+    other = links(mosquitto, client_id="other", prefix="elsewhere/")
+    ours = links(mosquitto, client_id="ours")
+    _, received = collector(ours, "events/#")
+
+    assert other.publish_json("events/x", {"n": 1}, schema="event/1").wait(TIMEOUT)
+    assert ours.publish_json("events/y", {"n": 2}, schema="event/1").wait(TIMEOUT)
+
+    assert received.get(timeout=TIMEOUT).payload["n"] == 2
+    assert received.empty()
+    assert ours.topic("events/y") == "oasis/events/y"
+
+
+def test_no_matching_subscribers_is_success(mosquitto, links):
+    sender = links(mosquitto, client_id="lonely")
+    delivery = sender.publish_json("nobody/listens", {}, schema="test/1")
+    assert delivery.wait(TIMEOUT)
+    assert "0x10" in delivery.reason
+
+
+def test_broker_refusal_is_a_failed_delivery(tmp_path, links):
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite oasis/allowed/#\n")
+    broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / "acl-broker",
+                             extra_config=f"acl_file {acl}\n")
+    broker.start()
+    try:
+        sender = links(broker, client_id="restricted")
+        refused = sender.publish_json("forbidden/x", {}, schema="test/1")
+        allowed = sender.publish_json("allowed/x", {}, schema="test/1")
+        assert allowed.wait(TIMEOUT), allowed
+        assert not refused.wait(TIMEOUT)
+        assert refused.done and refused.ok is False
+        assert "0x87" in refused.reason
+    finally:
+        broker.stop()
+
+
+def test_every_ack_reaches_its_delivery_even_before_publish_returns(mosquitto, links):
+    sender = links(mosquitto, client_id="burst")
+    deliveries = [sender.publish_json("burst", {"n": n}, schema="test/1") for n in range(2000)]
+    assert all(d.wait(TIMEOUT) for d in deliveries)
+    assert len({d.mid for d in deliveries}) == len(deliveries)
+
+
+def test_ack_processed_before_publish_returns_still_resolves(mosquitto, links):
+    """Force paho's race: the PUBACK is handled before publish() hands back the message id."""
+    sender = links(mosquitto, client_id="racer")
+    client = sender._client
+    acked = threading.Event()
+    real_on_publish, real_publish = client.on_publish, client.publish
+
+    def on_publish(*args):
+        real_on_publish(*args)
+        acked.set()
+
+    def publish_returning_late(*args, **kwargs):
+        info = real_publish(*args, **kwargs)
+        assert acked.wait(TIMEOUT), "broker never acked"
+        return info
+
+    client.on_publish = on_publish
+    client.publish = publish_returning_late
+    delivery = sender.publish_json("race", {}, schema="test/1")
+    assert delivery.done, "early ack was lost"
+    assert delivery.ok
+
+
+def test_bad_json_and_failing_handler_do_not_stop_the_loop(mosquitto, links, caplog):
+    receiver = links(mosquitto, client_id="tolerant")
+    sender = links(mosquitto, client_id="noisy")
+    received: queue.Queue = queue.Queue()
+
+    def handler(message):
+        if message.payload.get("explode"):
+            raise RuntimeError("handler bug")
+        received.put(message)
+
+    assert receiver.subscribe("in/#", handler).wait_active(TIMEOUT)
+    with caplog.at_level(logging.WARNING, logger="controller.mqtt"):
+        assert sender.publish_raw("in/a", b"{not json").wait(TIMEOUT)
+        assert sender.publish_raw("in/a", b"\xff\xfe").wait(TIMEOUT)
+        assert sender.publish_json("in/a", {"explode": True}, schema="test/1").wait(TIMEOUT)
+        assert sender.publish_json("in/a", {"n": 1}, schema="test/1").wait(TIMEOUT)
+        assert received.get(timeout=TIMEOUT).payload["n"] == 1
+    assert received.empty()
+    assert caplog.text.count("not JSON") == 2
+    assert "handler bug" in caplog.text
+
+
+@pytest.mark.parametrize("hard", [True, False], ids=["sigkill", "sigterm"])
+def test_resubscribes_after_broker_restart(mosquitto, links, hard):
+    receiver = links(mosquitto, client_id="steady")
+    subscription, received = collector(receiver, "status/#")
+
+    mosquitto.restart(hard=hard)
+
+    assert subscription.wait_active(TIMEOUT), "not re-subscribed after restart"
+    assert receiver.connections == 2
+    sender = links(mosquitto, client_id="after-restart")
+    assert sender.publish_json("status/1", {"n": 1}, schema="test/1").wait(TIMEOUT)
+    assert received.get(timeout=TIMEOUT).payload["n"] == 1
+
+
+def test_connects_once_the_broker_appears(tmp_path, links):
+    broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / "late")
+    link = links(broker, client_id="early", wait=False)
+    assert not link.connected
+    broker.start()
+    try:
+        assert link.wait_connected(TIMEOUT)
+    finally:
+        broker.stop()
+
+
+def test_message_published_while_away_is_sent_after_reconnect(mosquitto, links):
+    """paho queues QoS 1 while disconnected; a persistent session keeps the receiver's share."""
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port)
+    receiver = MqttLink(config, client_id="durable", clean_start=False, session_expiry_s=300,
+                        reconnect_min_s=0.1, reconnect_max_s=1.0)
+    receiver.start()
+    try:
+        assert receiver.wait_connected(TIMEOUT)
+        subscription, received = collector(receiver, "queued/#")
+        sender = links(mosquitto, client_id="talker")
+        mosquitto.stop()
+        wait_for(lambda: not sender.connected and not receiver.connected, TIMEOUT,
+                 what="links to notice the broker is gone")
+
+        delivery = sender.publish_json("queued/1", {"n": 7}, schema="test/1")
+        assert not delivery.done
+        mosquitto.start()
+
+        assert delivery.wait(TIMEOUT), delivery
+        assert received.get(timeout=TIMEOUT).payload["n"] == 7
+        assert subscription.wait_active(TIMEOUT)
+    finally:
+        receiver.stop()
+
+
+def test_password_is_never_logged(tmp_path, links, caplog):
+    password = "s3cret-park-pass"
+    passwd = tmp_path / "passwd"
+    passwd.write_text("")
+    subprocess.run([require_tool("mosquitto_passwd"), "-b", str(passwd), "controller", "right"],
+                   check=True, capture_output=True)
+    broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / "auth-broker",
+                             extra_config=f"password_file {passwd}\n")
+    broker.start()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            link = links(broker, client_id="wrong-pass", username="controller",
+                         password=password, wait=False)
+            assert not link.wait_connected(1.0)
+            assert link.last_connect_error is not None
+            assert "authoriz" in link.last_connect_error.lower() or \
+                "password" in link.last_connect_error.lower()
+        assert password not in caplog.text
+        assert password not in repr(link)
+    finally:
+        broker.stop()
