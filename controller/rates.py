@@ -53,8 +53,8 @@ def rebooted(previous_ticks: int | None, current_ticks: int | None, elapsed_s: f
     """
     if previous_ticks is None or current_ticks is None:
         return False
-    if uptime_delta_s(previous_ticks, current_ticks, elapsed_s) is None:
-        return True
+    if current_ticks < previous_ticks:
+        return uptime_delta_s(previous_ticks, current_ticks, elapsed_s) is None
     return current_ticks / 100.0 + UPTIME_SLACK_S < elapsed_s
 
 
