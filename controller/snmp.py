@@ -180,9 +180,11 @@ class _ApSession:
 class SnmpClient:
     """Polls APs through one SnmpEngine; call `close()` when done."""
 
-    def __init__(self, *, timeout: float = 2.0, retries: int = 1):
+    def __init__(self, *, timeout: float = 2.0, retries: int = 1,
+                 initial_max_repetitions: int = DEFAULT_MAX_REPETITIONS):
         self.timeout = timeout
         self.retries = retries
+        self.initial_max_repetitions = initial_max_repetitions
         self._engine = SnmpEngine()
         self._lcd = CommandGeneratorLcdConfigurator()
         self._generator = cmdgen.BulkCommandGeneratorSingleRun()
@@ -309,7 +311,7 @@ class SnmpClient:
             columns.append((CLIENT_COLUMN, _oid(source.oid)))
         session = _ApSession(key, addr_name, source, tuple(non_repeaters), scalar_oid,
                              tuple(columns),
-                             session.max_repetitions if session else DEFAULT_MAX_REPETITIONS)
+                             session.max_repetitions if session else self.initial_max_repetitions)
         self._sessions[target.ap_id] = session
         return session
 
