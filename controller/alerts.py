@@ -115,11 +115,17 @@ class AlertChange:
 
 def state_changes(changed: Mapping[int, tuple] | Iterable[tuple] | None
                   ) -> list[tuple[int, ApState | None, ApState]]:
-    """Normalise the poller's changes: ``{ap_id: (old, new)}`` or ``[(ap_id, old, new), ...]``."""
+    """Normalise the poller's changes to ``(ap_id, old, new)``.
+
+    Accepts `controller.poller.StateChange` objects (``ap_id``, ``old``, ``new``), 3-tuples, or a
+    mapping ``{ap_id: (old, new)}``.
+    """
     if not changed:
         return []
-    items = ([(ap_id, *pair) for ap_id, pair in changed.items()]
-             if isinstance(changed, Mapping) else [tuple(c) for c in changed])
+    if isinstance(changed, Mapping):
+        items = [(ap_id, *pair) for ap_id, pair in changed.items()]
+    else:
+        items = [(c.ap_id, c.old, c.new) if hasattr(c, "ap_id") else tuple(c) for c in changed]
     return [(int(ap_id), ApState(old) if old is not None else None, ApState(new))
             for ap_id, old, new in items]
 

@@ -9,6 +9,7 @@ import pytest
 from controller.alerts import AlertEvaluator, assess, open_alerts, state_changes
 from controller.config import AlertsConfig
 from controller.events import record_event, recent_events, topic_segment
+from controller.poller import StateChange
 from controller.snapshot import ApState, ApStatus, Snapshot
 
 NOW = 1_700_000_000.0
@@ -135,7 +136,9 @@ def test_state_changes_become_events_and_are_published(store, evaluator, publish
     assert events == [("events/park-01", "state", "event/1"), ("events/walk_02", "state", "event/1")]
 
 
-def test_state_changes_accept_both_shapes():
+def test_state_changes_accept_the_pollers_shape_and_plain_ones():
+    change = StateChange(3, "park-03", ApState.UP, ApState.DOWN, "timeout")
+    assert state_changes([change]) == [(3, ApState.UP, ApState.DOWN)]
     assert state_changes({3: ("up", "down")}) == [(3, ApState.UP, ApState.DOWN)]
     assert state_changes([(3, None, ApState.UP)]) == [(3, None, ApState.UP)]
     assert state_changes(None) == []
