@@ -1,0 +1,214 @@
+"""The running branch agent: probe every link, decide, switch, report.
+
+One thread runs the probe loop on a fixed schedule (probes leave every ``interval_ms`` whatever
+the replies do, so a late reply never delays detection) and is the only one that changes routes;
+a second thread listens to netlink link events and wakes the loop, so a carrier loss is acted on
+at once instead of at the next missed probe; a third drains the telemetry spool. The lock keeps
+``state()`` (read for reporting) consistent with the decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from agents.backhaul.config import AgentConfig
+from agents.backhaul.health import LinkTransition, PathSelector, PathSwitch
+from agents.backhaul.netlink import BackhaulRoutes, CarrierWatch, flush_conntrack, link_addresses
+from agents.backhaul.probe import LinkProber
+from agents.backhaul.telemetry import (EVENT_SCHEMA, STATE_SCHEMA, Spool, TelemetrySender,
+                                       event_topic, new_event, state_topic, utc_now)
+
+log = logging.getLogger(__name__)
+
+
+class BackhaulAgent:
+    """Owns the probers, the decision and the kernel routes of one branch router."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.policy = config.backhaul
+        self.links = {link.name: link for link in self.policy.links}
+        self.by_interface = {link.interface: link for link in self.policy.links}
+        self.routes = BackhaulRoutes(self.policy.links, self.policy.routes,
+                                     self.policy.route_metric, self.policy.rule_priority)
+        self.spool = Spool(self.policy.spool)
+        self.telemetry = TelemetrySender(self.spool, config.mqtt)
+        self.selector: PathSelector | None = None
+        self.failovers = 0
+        self.active_since = utc_now()
+        self._lock = threading.Lock()
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def _start_paths(self, now: float) -> None:
+        """Program tables and routes, and start on the best link that has carrier."""
+        self.routes.prepare()
+        self.selector = PathSelector(self.policy, now)
+        for interface, carrier in self.routes.carrier().items():
+            self.selector.by_name[self.by_interface[interface].name].record_carrier(carrier, now)
+        with_carrier = [h for h in self.selector.links if h.carrier]
+        self.selector.active = (with_carrier or self.selector.links)[0].name
+        switch_ms = self.routes.install(self.links[self.selector.active])
+        log.info("starting on %s (route set in %.1f ms)", self.selector.active, switch_ms)
+        self._emit("agent_started", to_link=self.selector.active)
+
+    # -- reactions (called with the lock held) ---------------------------------------------
+
+    def _on_transition(self, transition: LinkTransition | None) -> None:
+        if transition is None:
+            return
+        health = self.selector.by_name[transition.link]
+        log.warning("link %s %s (%s, loss %.0f%%)", transition.link, transition.state,
+                    transition.reason, health.loss_pct)
+        self._emit(f"link_{transition.state}", link=transition.link, reason=transition.reason,
+                   loss_pct=round(health.loss_pct, 1))
+        self._switch_if_needed(transition.at)
+
+    def _switch_if_needed(self, now: float) -> None:
+        switch = self.selector.decide(now)
+        if switch is None:
+            return
+        try:
+            switch_ms = self.routes.switch(self.links[switch.to_link])
+        except (OSError, LookupError) as exc:  # NetlinkError is an OSError
+            log.error("switch to %s failed: %s", switch.to_link, exc)
+            return
+        self.selector.commit(switch)
+        self.failovers += 1
+        self.active_since = utc_now()
+        log.warning("%s %s -> %s in %.1f ms (%s)", switch.kind, switch.from_link, switch.to_link,
+                    switch_ms, switch.reason)
+        self._emit(switch.kind, from_link=switch.from_link, to_link=switch.to_link,
+                   reason=switch.reason, switch_ms=round(switch_ms, 2))
+        if switch.kind == "failback" and self.policy.flush_conntrack_on_failback:
+            self._flush_backup_flows(switch)
+        self._publish_state()
+
+    def _flush_backup_flows(self, switch: PathSwitch) -> None:
+        left = self.links[switch.from_link]
+        deleted = flush_conntrack(link_addresses(left.interface))
+        log.info("flushed %d conntrack entries of %s", deleted, left.name)
+
+    def on_carrier(self, interface: str, carrier: bool) -> None:
+        """Carrier lost -> down and switch now; back -> re-program the link, probes decide."""
+        link = self.by_interface[interface]
+        now = time.monotonic()
+        if carrier:  # an admin down/up flushed the link's routes: put them back
+            self.routes.prepare()
+            self.routes.install_standby()
+        with self._lock:
+            self._on_transition(self.selector.by_name[link.name].record_carrier(carrier, now))
+            self._publish_state()
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        event = new_event(self.policy.branch, kind, **fields)
+        self.telemetry.send(event_topic(self.policy.branch), EVENT_SCHEMA, event, retain=False)
+
+    def state(self) -> dict[str, Any]:
+        links = []
+        for health in self.selector.links:
+            link = self.links[health.name]
+            links.append({
+                "name": health.name, "interface": link.interface, "priority": link.priority,
+                "state": health.state, "carrier": health.carrier,
+                "loss_pct": round(health.loss_pct, 1),
+                "rtt_ms": None if health.last_rtt_ms is None else round(health.last_rtt_ms, 3),
+                "consecutive_misses": health.consecutive_misses,
+                "probes_sent": health.probes_sent, "replies": health.replies})
+        return {"branch": self.policy.branch, "at": utc_now(), "active_link": self.selector.active,
+                "active_since": self.active_since, "failovers": self.failovers,
+                "spooled": self.spool.pending(), "links": links}
+
+    def _publish_state(self) -> None:
+        state = self.state()
+        self.telemetry.send(state_topic(self.policy.branch), STATE_SCHEMA, state, retain=True)
+        write_state_file(Path(self.policy.state_file), state)
+
+    # -- the probe loop --------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; routes are left as they are (traffic keeps flowing)."""
+        interval = self.policy.interval_ms / 1000.0
+        now = time.monotonic()
+        with self._lock:
+            self._start_paths(now)
+            self._publish_state()
+        self.telemetry.start()
+        probers = [LinkProber(link, self.policy.probe_port, self.policy.probe_timeout_ms / 1000)
+                   for link in self.policy.links_by_priority()]
+        watch = CarrierWatch(self.by_interface)
+        watch.start(self.routes.carrier())
+        poller = select.poll()
+        poller.register(watch.fileno(), select.POLLIN)
+        for prober in probers:
+            poller.register(prober.fileno(), select.POLLIN)
+        next_tick = now
+        next_state = now + self.policy.state_every_s
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_tick:
+                    self._tick(probers, now)
+                    # Keep the schedule; after a stall skip missed ticks instead of bursting.
+                    next_tick += interval * max(1, int((now - next_tick) / interval) + 1)
+                if now >= next_state:
+                    with self._lock:
+                        self._publish_state()
+                    next_state = now + self.policy.state_every_s
+                ready = {fd for fd, _ in poller.poll(
+                    max(0.0, (next_tick - time.monotonic()) * 1000.0))}
+                if watch.fileno() in ready:
+                    for interface, carrier in watch.drain():
+                        self.on_carrier(interface, carrier)
+                if ready:
+                    self._collect(probers, time.monotonic())
+        finally:
+            watch.close()
+            for prober in probers:
+                prober.close()
+            with self._lock:
+                self._publish_state()
+            self.telemetry.close()
+            self.routes.close()
+            self.spool.close()
+
+    def _collect(self, probers: list[LinkProber], now: float) -> None:
+        with self._lock:
+            for prober in probers:
+                health = self.selector.by_name[prober.link.name]
+                for rtt in prober.receive(now):
+                    self._on_transition(health.record_reply(rtt, now))
+
+    def _tick(self, probers: list[LinkProber], now: float) -> None:
+        self._collect(probers, now)
+        with self._lock:
+            for prober in probers:
+                health = self.selector.by_name[prober.link.name]
+                for _ in range(prober.expire(now)):
+                    self._on_transition(health.record_miss(now))
+                prober.send(now)
+                health.probes_sent += 1
+            self._switch_if_needed(now)  # hold-down expiry needs no probe result to act on
+
+
+def write_state_file(path: Path, state: dict[str, Any]) -> None:
+    """Replace the state file atomically (readers never see half a file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot write %s: %s", path, exc)
+
+
+__all__ = ["BackhaulAgent", "write_state_file"]

@@ -1,0 +1,1 @@
+"""The network-namespace lab: helpers (``netns``) and the topologies built on them."""
