@@ -1,0 +1,310 @@
+"""The AP simulator: N simulated access points in one asyncio process, each on its own address.
+
+Every AP owns one UDP socket bound to (its loopback address, the common port). Replies and traps
+leave through that socket, so the controller sees each AP's own source address, exactly as with
+real hardware. v2c is answered on a hand-written fast path (``ber`` + ``mib``); v3 datagrams go
+to pysnmp's USM (``usm``). Control operations (reboot, links, reachability, traps) are plain
+methods, to be called on the simulator's event loop (``SimulatorThread`` and the control
+endpoint make sure of that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from controller.config import host_port
+
+from agents.apsim import ber
+from agents.apsim.device import SimulatedAp, Reading
+from agents.apsim.inventory import ApPlan, plan_aps
+from agents.apsim.mib import answer, build_tables
+from agents.apsim.traffic import DayProfile
+from agents.apsim.traps import ON_DEMAND, encode_trap, trap_varbinds
+from agents.apsim.usm import UsmResponder
+
+log = logging.getLogger(__name__)
+
+#: Largest v2c response the simulated agent sends; GETBULK stops adding rows before it.
+MAX_RESPONSE_BYTES = 8192
+_READ_PDUS = (ber.GET, ber.GETNEXT, ber.GETBULK)
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    count: int = 20
+    first_address: str = "127.0.1.1"
+    port: int = 1161
+    community: str = "public"
+    v3_user: str = "oasis"
+    v3_auth_key: str = "oasis-auth-key"
+    v3_priv_key: str = "oasis-priv-key"
+    #: Where traps go (the controller's trap receiver); None sends none.
+    trap_target: tuple[str, int] | None = ("127.0.0.1", 1162)
+    trap_community: str = "public"
+    #: Send authenticationFailure when a request carries the wrong community.
+    auth_failure_traps: bool = True
+    #: AP names whose HC counters start just below 2**64, to exercise the poller's wrap logic.
+    near_wrap: tuple[str, ...] = ()
+    v3: bool = True
+
+    @classmethod
+    def from_config(cls, config, **overrides) -> "SimulatorSettings":
+        """From the project's ``Config`` ([apsim] and the [snmp] trap receiver), then overrides."""
+        apsim = config.apsim
+        values = dict(count=apsim.count, first_address=apsim.first_address, port=apsim.port,
+                      community=apsim.community, v3_user=apsim.v3_user,
+                      v3_auth_key=apsim.v3_auth_key, v3_priv_key=apsim.v3_priv_key,
+                      trap_target=host_port(config.snmp.trap_listen, "snmp.trap_listen"),
+                      trap_community=config.snmp.trap_community)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass
+class SimulatorStats:
+    v2c_requests: int = 0
+    v3_requests: int = 0
+    wrong_community: int = 0
+    malformed: int = 0
+    ignored_unreachable: int = 0
+    traps_sent: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__, cpu_seconds=round(time.process_time(), 3))
+
+
+class _ApEndpoint(asyncio.DatagramProtocol):
+    """The UDP socket of one AP."""
+
+    def __init__(self, simulator: "ApSimulator", ap: SimulatedAp):
+        self.simulator = simulator
+        self.ap = ap
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr):
+        self.simulator.handle_datagram(self, data, addr)
+
+    def error_received(self, exc):  # ICMP unreachable from a manager that went away
+        log.debug("%s: %s", self.ap.name, exc)
+
+
+def raise_open_file_limit(needed: int) -> None:
+    """One socket per AP: lift the soft RLIMIT_NOFILE towards the hard limit when needed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+class ApSimulator:
+    def __init__(self, settings: SimulatorSettings, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.clock = clock
+        self.tables = build_tables()
+        self.plans: list[ApPlan] = plan_aps(settings.count, settings.first_address, settings.port)
+        now = clock()
+        profile = DayProfile()
+        self.aps: dict[str, SimulatedAp] = {
+            p.name: SimulatedAp.from_plan(p, now, profile) for p in self.plans}
+        for name in settings.near_wrap:
+            self.ap(name).wrap_soon(now)
+        self.stats = SimulatorStats()
+        self._community = settings.community.encode()
+        self._trap_community = settings.trap_community.encode()
+        self._endpoints: dict[str, _ApEndpoint] = {}
+        self._oid_cache: dict[bytes, tuple[int, ...]] = {}
+        self._trap_request_id = 0
+        self._usm = None
+        self._ticker: asyncio.Task | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind every AP's socket (and start v3); fails as a whole if one address is taken."""
+        loop = asyncio.get_running_loop()
+        raise_open_file_limit(len(self.aps) + 256)
+        try:
+            for ap in self.aps.values():
+                endpoint = _ApEndpoint(self, ap)
+                await loop.create_datagram_endpoint(
+                    lambda endpoint=endpoint: endpoint, local_addr=(ap.address, self.settings.port))
+                self._endpoints[ap.address] = endpoint
+        except OSError as exc:
+            await self.stop()
+            raise OSError(exc.errno, f"cannot bind {ap.address}:{self.settings.port} "
+                                     f"for {ap.name}: {exc.strerror}") from exc
+        if self.settings.v3:
+            self._usm = UsmResponder(self.settings.v3_user, self.settings.v3_auth_key,
+                                     self.settings.v3_priv_key, self._answer_v3, self._send_from)
+            self._ticker = loop.create_task(self._tick_usm())
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            self._ticker = None
+        for endpoint in self._endpoints.values():
+            if endpoint.transport:
+                endpoint.transport.close()
+        self._endpoints.clear()
+
+    async def _tick_usm(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)  # a timer, not synchronisation: USM cache housekeeping
+            self._usm.tick(time.time())  # type: ignore[union-attr]
+
+    @property
+    def address_range(self) -> str:
+        if not self.plans:
+            return "(no APs)"
+        return f"{self.plans[0].mgmt_ip}-{self.plans[-1].mgmt_ip} udp/{self.settings.port}"
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def handle_datagram(self, endpoint: _ApEndpoint, data: bytes, peer) -> None:
+        ap = endpoint.ap
+        if not ap.reachable:
+            self.stats.ignored_unreachable += 1
+            return
+        try:
+            version = ber.message_version(data)
+            if version == ber.SNMP_V3 and self._usm is not None:
+                self.stats.v3_requests += 1
+                self._usm.receive(data, peer, (ap.address, self.settings.port))
+                return
+            if version != ber.SNMP_V2C:
+                return  # SNMPv1 is not offered by these APs
+            reply = self._answer_v2c(ap, ber.decode_request(data, self._oid_cache))
+        except ber.BerError:
+            self.stats.malformed += 1
+            return
+        if reply is not None:
+            endpoint.transport.sendto(reply, peer)  # type: ignore[union-attr]
+
+    def _answer_v2c(self, ap: SimulatedAp, request: ber.V2cRequest) -> bytes | None:
+        if request.community != self._community:
+            self.stats.wrong_community += 1
+            if self.settings.auth_failure_traps:
+                self.send_trap(ap.name, "authenticationFailure")
+            return None  # a real agent stays silent: the manager sees a timeout
+        self.stats.v2c_requests += 1
+
+        def reply(status: int, index: int, varbinds: list[bytes]) -> bytes:
+            return ber.encode_message(request.version, request.community, ber.RESPONSE,
+                                      request.request_id_tlv, status, index, varbinds)
+
+        if request.pdu_type not in _READ_PDUS:
+            if request.pdu_type == ber.SET:  # read-only community
+                return reply(ber.NO_ACCESS, 1, _echo(request))
+            return None
+        reading = Reading(ap, self.clock())
+        answers = answer(self.tables[ap.plan.platform], reading, request.pdu_type,
+                         request.varbinds, request.non_repeaters, request.max_repetitions)
+        encoded, size = [], 0
+        for oid_tlv, _, tag, value in answers:
+            varbind = ber.encode_varbind(oid_tlv, tag, value)
+            size += len(varbind)
+            if size > MAX_RESPONSE_BYTES - 64 - len(request.community):
+                if request.pdu_type != ber.GETBULK or len(encoded) < len(request.varbinds):
+                    return reply(ber.TOO_BIG, 0, _echo(request))
+                break
+            encoded.append(varbind)
+        return reply(ber.NO_ERROR, 0, encoded)
+
+    def _answer_v3(self, local_ip: str, pdu_type: int, varbinds, non_repeaters: int,
+                   max_repetitions: int):
+        endpoint = self._endpoints.get(local_ip)
+        if endpoint is None:
+            return None
+        oid_tlvs = tuple((oid, ber.encode_oid(oid)) for oid, _ in varbinds)
+        return answer(self.tables[endpoint.ap.plan.platform], Reading(endpoint.ap, self.clock()),
+                      pdu_type, oid_tlvs, non_repeaters, max_repetitions, max_varbinds=1024)
+
+    def _send_from(self, local_ip: str, data: bytes, peer: tuple[str, int]) -> None:
+        endpoint = self._endpoints.get(local_ip)
+        if endpoint is not None and endpoint.transport is not None:
+            endpoint.transport.sendto(data, peer)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def ap(self, name: str) -> SimulatedAp:
+        try:
+            return self.aps[name]
+        except KeyError:
+            raise ValueError(f"no simulated AP named {name!r} "
+                             f"(they are {self.plans[0].name}..{self.plans[-1].name})"
+                             if self.plans else "no simulated APs") from None
+
+    def reboot(self, name: str) -> dict:
+        """Uptime and counters restart from zero; a coldStart trap follows, as after power-up."""
+        ap = self.ap(name)
+        ap.reboot(self.clock())
+        self.send_trap(name, "coldStart")
+        return self.describe(name)
+
+    def set_link(self, name: str, if_index: int, up: bool) -> dict:
+        """``ip link set dev X down|up``: ifOperStatus follows, and a linkDown/linkUp trap."""
+        ap = self.ap(name)
+        was_up = ap.interface(if_index).oper_up
+        ap.set_link(if_index, up, self.clock())
+        if was_up != up:
+            self.send_trap(name, "linkUp" if up else "linkDown", if_index)
+        return self.describe(name)
+
+    def set_reachable(self, name: str, reachable: bool) -> dict:
+        """Unreachable: the AP neither answers nor sends traps (its network path is cut)."""
+        self.ap(name).reachable = reachable
+        return self.describe(name)
+
+    def wrap_soon(self, name: str, headroom: int | None = None) -> dict:
+        ap = self.ap(name)
+        if headroom is None:
+            ap.wrap_soon(self.clock())
+        else:
+            ap.wrap_soon(self.clock(), headroom)
+        return self.describe(name)
+
+    def trap(self, name: str, kind: str) -> bool:
+        """Send an on-demand trap (warmStart or authenticationFailure)."""
+        if kind not in ON_DEMAND:
+            raise ValueError(f"trap must be one of {', '.join(ON_DEMAND)}, not {kind!r}")
+        return self.send_trap(name, kind)
+
+    def send_trap(self, name: str, kind: str, if_index: int | None = None) -> bool:
+        ap = self.ap(name)
+        target = self.settings.trap_target
+        endpoint = self._endpoints.get(ap.address)
+        if target is None or not ap.reachable or endpoint is None or endpoint.transport is None:
+            return False
+        self._trap_request_id = (self._trap_request_id + 1) & 0x7FFFFFFF
+        message = encode_trap(self._trap_community, self._trap_request_id,
+                              trap_varbinds(ap, kind, self.clock(), if_index))
+        endpoint.transport.sendto(message, target)
+        self.stats.traps_sent += 1
+        return True
+
+    def describe(self, name: str) -> dict:
+        """The AP's state as the control endpoint reports it."""
+        ap = self.ap(name)
+        now = self.clock()
+        return {
+            **ap.plan.as_dict(), "reachable": ap.reachable,
+            "uptime_s": round(now - ap.boot_time, 2), "clients": ap.clients(now),
+            "near_wrap": ap.near_wrap_headroom is not None,
+            "interfaces": [{"index": s.kind.index, "name": s.kind.name,
+                            "admin": "up" if s.admin_up else "down",
+                            "oper": "up" if s.oper_up else "down"}
+                           for s in ap.interfaces.values()],
+        }
+
+
+def _echo(request: ber.V2cRequest) -> list[bytes]:
+    """The request's varbinds with NULL values, for error responses."""
+    return [ber.tlv(ber.SEQUENCE, oid_tlv + b"\x05\x00") for _, oid_tlv in request.varbinds]
