@@ -1,0 +1,76 @@
+"""The admin web app: UI for network engineers, the REST API under /api/v1/ and /metrics.
+
+Built by `create_app` (an app factory, as in Flask's tutorial): nothing imports a global app, and
+every request opens its own `Store`, because SQLite connections are not shared across threads and
+the WSGI server serves each request on a worker thread. Monitoring values come from the poller's
+`Snapshot`; no request ever talks to a device.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from controller.config import Config
+from controller.secrets import SecretBox
+from controller.snapshot import Snapshot
+from controller.store import Store
+from controller.web import context, errors, formatting, security
+from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
+from controller.web.api import bp as api_bp
+from controller.web.views import alerts, aps, audit_log, auth, dashboard, metrics, sites, users
+
+#: Request bodies beyond this are refused (413) before any parsing.
+MAX_BODY_BYTES = 1 << 20
+
+MqttPublish = Callable[[str, dict[str, Any]], object]
+
+
+def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
+               mqtt_publish: MqttPublish | None = None,
+               store_path: str | Path | None = None) -> Flask:
+    """The admin app for ``config``.
+
+    ``snapshot`` is the poller's (read only here); ``secret_box`` encrypts device secrets on their
+    way into the store; ``mqtt_publish(topic_suffix, payload)``, when given, announces inventory
+    changes so the poller can reload; ``store_path`` overrides ``config.store.path``.
+    """
+    app = Flask(__name__)
+    path = Path(store_path) if store_path else config.resolve_path(config.store.path)
+    Store(path).close()  # apply migrations once, before the first request
+    app.config.update(
+        SECRET_KEY=security.session_secret(config),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(config.admin.secure_cookies),
+        SESSION_COOKIE_NAME="oasis_admin",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.admin.session_hours),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["oasis"] = context.Runtime(
+        config=config, snapshot=snapshot, secret_box=secret_box, store_path=path,
+        mqtt_publish=mqtt_publish, login_limiter=security.LoginLimiter())
+
+    csrf = CSRFProtect()
+    csrf.init_app(app)
+    for blueprint in API_BLUEPRINTS:  # token-authenticated; the session cookie only for GETs
+        csrf.exempt(blueprint)
+    context.init_app(app)
+    security.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+
+    for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
+                      metrics.bp, api_bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+__all__ = ["create_app"]

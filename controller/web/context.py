@@ -1,0 +1,98 @@
+"""What a request needs: the app's runtime objects, a per-request store and the signed-in user.
+
+Pages and the API share the role checks here; they differ only in how they refuse (a redirect to
+the login page or a 403 page for the UI, a JSON error for the API).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+
+from controller import auth
+from controller.config import Config
+from controller.secrets import SecretBox
+from controller.snapshot import Snapshot
+from controller.store import Store
+
+
+@dataclass
+class Runtime:
+    """The long-lived objects one admin app works with (kept in ``app.extensions["oasis"]``)."""
+    config: Config
+    snapshot: Snapshot
+    secret_box: SecretBox
+    store_path: Path
+    mqtt_publish: Callable[[str, dict[str, Any]], object] | None
+    login_limiter: Any
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["oasis"]
+
+
+def store() -> Store:
+    """This request's store, opened on first use and closed at teardown."""
+    if "store" not in g:
+        g.store = Store(runtime().store_path, migrate=False)
+    return g.store
+
+
+def _close_store(_exc: BaseException | None) -> None:
+    opened = g.pop("store", None)
+    if opened is not None:
+        opened.close()
+
+
+def session_user() -> auth.User | None:
+    """The user of the session cookie, re-read each request so role changes apply at once."""
+    if "session_user" not in g:
+        user_id = session.get("user_id")
+        g.session_user = auth.get_user(store(), user_id) if isinstance(user_id, int) else None
+    return g.session_user
+
+
+def current_user() -> auth.User | None:
+    """Whoever this request acts for: an API token's user, or else the session's."""
+    return g.get("api_user") or session_user()
+
+
+def actor(user: auth.User) -> str:
+    """The audit log's name for a change: ``web:<user>`` from pages, ``api:<user>`` from the API."""
+    channel = "api" if (request.blueprint or "").split(".")[0] == "api" else "web"
+    return f"{channel}:{user.username}"
+
+
+def announce(kind: str, action: str, ref: object) -> None:
+    """Tell listeners (the poller) that the inventory changed, when MQTT is wired in."""
+    publish = runtime().mqtt_publish
+    if publish is not None:
+        publish("inventory/changed", {"schema": 1, "kind": kind, "action": action, "ref": str(ref)})
+
+
+def page_role(role: str):
+    """Decorate a page view: sign-in required (redirect) and at least ``role`` (else 403)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = session_user()
+            if user is None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not user.can(role):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_close_store)
+
+    @app.context_processor
+    def _template_globals() -> dict:
+        return {"current_user": session_user()}

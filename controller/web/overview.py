@@ -1,0 +1,98 @@
+"""The numbers of the dashboard, computed once for the page, the API and /metrics alike.
+
+The inventory says which APs exist; the snapshot says how they are. An AP the poller has not
+reached yet is shown as "unknown", never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from controller import inventory
+from controller.snapshot import ApState, ApStatus, Snapshot
+from controller.store import Store
+from controller.web import readers
+
+STATES = tuple(s.value for s in ApState)
+#: Worst first, so that an engineer's eye lands on trouble.
+_STATE_ORDER = {"down": 0, "auth_failed": 1, "degraded": 2, "unknown": 3, "up": 4}
+
+
+def status_dict(status: ApStatus | None) -> dict:
+    """A snapshot entry as JSON-ready values (state as its name)."""
+    if status is None:
+        return {"state": ApState.UNKNOWN.value, "clients": None, "interfaces": []}
+    data = dataclasses.asdict(status)
+    data["state"] = status.state.value
+    data["interfaces"] = [dataclasses.asdict(i) for i in status.interfaces]
+    return data
+
+
+def ap_row(ap: dict, status: ApStatus | None, has_alert: bool = False) -> dict:
+    """One line of the AP table: inventory fields plus what the poller last saw."""
+    return {
+        "id": ap["id"], "name": ap["name"], "site": ap["site"], "site_name_en": ap["site_name_en"],
+        "site_name_ar": ap["site_name_ar"], "platform": ap["platform"], "mgmt_ip": ap["mgmt_ip"],
+        "mac": ap["mac"],
+        "state": status.state.value if status else ApState.UNKNOWN.value,
+        "clients": status.clients if status else None,
+        "in_bps": status.in_bps if status else None,
+        "out_bps": status.out_bps if status else None,
+        "errors_ps": status.errors_ps if status else None,
+        "uptime_s": status.uptime_s if status else None,
+        "polled_at": status.polled_at if status else None,
+        "answered_at": status.answered_at if status else None,
+        "open_alerts": has_alert,
+    }
+
+
+def ap_rows(store: Store, snapshot: Snapshot, site: object = None) -> list[dict]:
+    """Every AP (of ``site``) with its status: open alerts first, then worst state, then name."""
+    alerting = readers.open_alert_aps(store)
+    rows = [ap_row(ap, snapshot.get(ap["id"]), ap["id"] in alerting)
+            for ap in inventory.list_aps(store, site)]
+    rows.sort(key=lambda r: (not r["open_alerts"], _STATE_ORDER.get(r["state"], 9), r["name"]))
+    return rows
+
+
+def _add(total: float | None, value: float | None) -> float | None:
+    if value is None:
+        return total
+    return (total or 0) + value
+
+
+def _summary(rows: list[dict]) -> dict:
+    states = dict.fromkeys(STATES, 0)
+    summary = {"aps": len(rows), "states": states, "clients": None, "clients_unknown": 0,
+               "in_bps": None, "out_bps": None}
+    for row in rows:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+        if row["clients"] is None:
+            summary["clients_unknown"] += 1
+        summary["clients"] = _add(summary["clients"], row["clients"])
+        summary["in_bps"] = _add(summary["in_bps"], row["in_bps"])
+        summary["out_bps"] = _add(summary["out_bps"], row["out_bps"])
+    return summary
+
+
+def dashboard(store: Store, snapshot: Snapshot) -> dict:
+    """Sites with AP counts by state, clients and traffic; totals; the AP table; poller health."""
+    rows = ap_rows(store, snapshot)
+    sites = []
+    for site in inventory.list_sites(store):
+        mine = [r for r in rows if r["site"] == site["slug"]]
+        sites.append({"slug": site["slug"], "name_en": site["name_en"], "name_ar": site["name_ar"],
+                      "kind": site["kind"], **_summary(mine)})
+    cycle = snapshot.last_cycle
+    return {
+        "totals": _summary(rows),
+        "sites": sites,
+        "aps": rows,
+        "alerts_open": readers.open_alert_counts(store),
+        "poller": {
+            "cycles": snapshot.cycles,
+            "last_cycle": dataclasses.asdict(cycle) if cycle else None,
+            "traps_received": snapshot.traps_received,
+            "traps_unknown_source": snapshot.traps_unknown_source,
+        },
+    }

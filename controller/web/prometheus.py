@@ -1,0 +1,78 @@
+"""A Prometheus collector over the poller's snapshot.
+
+Built per scrape from the values at hand, so a scrape reads the same snapshot as the dashboard and
+never polls a device. Label sets: ``ap``, ``site``, ``platform`` on every per-AP sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from controller.snapshot import ApState, Snapshot
+
+AP_LABELS = ("ap", "site", "platform")
+#: Kinds the alert engine opens; each is exported (as 0 when none is open) so dashboards and
+#: alert rules see a series even on a quiet day.
+ALERT_KINDS = ("ap_down", "clients_over_capacity", "interface_errors")
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, snapshot: Snapshot, aps: Iterable[Mapping], open_alerts: Mapping[str, int]):
+        self.snapshot = snapshot
+        self.aps = list(aps)
+        self.open_alerts = dict(open_alerts)
+
+    def collect(self):
+        up = GaugeMetricFamily("oasis_ap_up", "1 if the AP answered its last poll", labels=AP_LABELS)
+        state = GaugeMetricFamily("oasis_ap_state", "1 for the AP's current state",
+                                  labels=(*AP_LABELS, "state"))
+        clients = GaugeMetricFamily("oasis_ap_clients", "Associated clients (absent when the "
+                                    "platform offers no count)", labels=AP_LABELS)
+        in_bps = GaugeMetricFamily("oasis_ap_in_bps", "Inbound bits per second, all non-loopback "
+                                   "interfaces", labels=AP_LABELS)
+        out_bps = GaugeMetricFamily("oasis_ap_out_bps", "Outbound bits per second, all "
+                                    "non-loopback interfaces", labels=AP_LABELS)
+        errors = GaugeMetricFamily("oasis_ap_errors_per_second", "Interface errors per second",
+                                   labels=AP_LABELS)
+        uptime = GaugeMetricFamily("oasis_ap_uptime_seconds", "The AP's sysUpTime in seconds",
+                                   labels=AP_LABELS)
+        for ap in self.aps:
+            labels = [ap["name"], ap["site"], ap["platform"]]
+            status = self.snapshot.get(ap["id"])
+            current = status.state if status else ApState.UNKNOWN
+            up.add_metric(labels, 1.0 if current in (ApState.UP, ApState.DEGRADED)
+                          and status.consecutive_failures == 0 else 0.0)
+            for candidate in ApState:
+                state.add_metric([*labels, candidate.value], 1.0 if candidate == current else 0.0)
+            if status is None:
+                continue
+            for family, value in ((clients, status.clients), (in_bps, status.in_bps),
+                                  (out_bps, status.out_bps), (errors, status.errors_ps),
+                                  (uptime, status.uptime_s)):
+                if value is not None:
+                    family.add_metric(labels, float(value))
+        yield from (up, state, clients, in_bps, out_bps, errors, uptime)
+        yield from self._poller()
+        alerts = GaugeMetricFamily("oasis_alerts_open", "Open alerts by kind", labels=("kind",))
+        for kind in sorted(set(ALERT_KINDS) | set(self.open_alerts)):
+            alerts.add_metric([kind], float(self.open_alerts.get(kind, 0)))
+        yield alerts
+
+    def _poller(self):
+        cycle = self.snapshot.last_cycle
+        duration = GaugeMetricFamily("oasis_poll_cycle_seconds", "Duration of the last poll cycle")
+        answered = GaugeMetricFamily("oasis_poll_aps_answered", "APs that answered in the last "
+                                     "poll cycle")
+        if cycle is not None:
+            duration.add_metric([], cycle.duration_s)
+            answered.add_metric([], float(cycle.answered))
+        yield duration
+        yield answered
+        yield CounterMetricFamily("oasis_traps_received", "SNMP traps received",
+                                  value=self.snapshot.traps_received)
+        yield CounterMetricFamily("oasis_traps_unknown_source", "SNMP traps from addresses that "
+                                  "are not a known AP (counted, not trusted)",
+                                  value=self.snapshot.traps_unknown_source)

@@ -1,0 +1,110 @@
+"""Access point pages: list, detail with charts, create, edit, delete."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from controller import inventory
+from controller.inventory import AP_FIELDS, AUTH_PROTOS, PRIV_PROTOS, SECRET_FIELDS, InventoryError
+from controller.web import charts, context, overview, readers
+from controller.web.context import page_role
+from controller.web.views.forms import errors_for, submitted, without_secrets
+from netconfig.platforms import PLATFORMS
+
+bp = Blueprint("aps", __name__, url_prefix="/aps")
+
+#: Chart ranges offered on the AP page, in hours.
+CHART_HOURS = (1, 6, 24, 168, 720)
+
+
+def _form(ap: dict | None, values: dict, errors: dict, status: int = 200):
+    return render_template(
+        "aps/form.html", ap=ap, values=without_secrets(values), errors=errors,
+        sites=inventory.list_sites(context.store()), platforms=sorted(PLATFORMS),
+        auth_protos=AUTH_PROTOS, priv_protos=PRIV_PROTOS), status
+
+
+@bp.route("/")
+@page_role("viewer")
+def index():
+    site = request.args.get("site") or None
+    state = request.args.get("state") or None
+    rows = overview.ap_rows(context.store(), context.runtime().snapshot, site)
+    if state:
+        rows = [r for r in rows if r["state"] == state]
+    return render_template("aps/list.html", aps=rows, sites=inventory.list_sites(context.store()),
+                           site=site, state=state, states=overview.STATES)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@page_role("operator")
+def create():
+    if request.method == "GET":
+        return _form(None, {"site": request.args.get("site", "")}, {})
+    values = submitted(AP_FIELDS, drop_blank=AP_FIELDS)
+    try:
+        ap = inventory.add_ap(context.store(), context.runtime().secret_box, values,
+                              context.actor(context.session_user()))
+    except InventoryError as exc:
+        return _form(None, values, errors_for(exc), 422)
+    context.announce("ap", "create", ap["name"])
+    flash(f"AP {ap['name']} created.")
+    return redirect(url_for("aps.detail", ref=ap["name"]))
+
+
+@bp.route("/<ref>/edit", methods=["GET", "POST"])
+@page_role("operator")
+def edit(ref: str):
+    ap = inventory.get_ap(context.store(), ref)
+    if request.method == "GET":
+        return _form(ap, {k: "" if ap.get(k) is None else str(ap[k]) for k in AP_FIELDS}, {})
+    # A blank secret keeps the stored one: secrets are never sent to the browser to be re-posted.
+    values = submitted(AP_FIELDS, drop_blank=SECRET_FIELDS)
+    try:
+        ap = inventory.update_ap(context.store(), context.runtime().secret_box, ap["id"], values,
+                                 context.actor(context.session_user()))
+    except InventoryError as exc:
+        return _form(ap, values, errors_for(exc), 422)
+    context.announce("ap", "update", ap["name"])
+    flash(f"AP {ap['name']} saved.")
+    return redirect(url_for("aps.detail", ref=ap["name"]))
+
+
+@bp.route("/<ref>/delete", methods=["POST"])
+@page_role("operator")
+def delete(ref: str):
+    ap = inventory.remove_ap(context.store(), ref, context.actor(context.session_user()))
+    context.announce("ap", "delete", ap["name"])
+    flash(f"AP {ap['name']} deleted.")
+    return redirect(url_for("aps.index"))
+
+
+@bp.route("/<ref>")
+@page_role("viewer")
+def detail(ref: str):
+    store = context.store()
+    rt = context.runtime()
+    ap = inventory.get_ap(store, ref)
+    status = rt.snapshot.get(ap["id"])
+    hours = request.args.get("hours", type=int)
+    hours = hours if hours in CHART_HOURS else 24
+    until = time.time()
+    since = until - hours * 3600
+    series = readers.metric_series(store, ap["id"], since, until,
+                                   raw_hours=rt.config.retention.raw_hours, now=until)
+    points = series["points"]
+    client_chart = charts.line_chart(
+        points, [charts.Line("clients", "clients", "#0969da")], since=since, until=until,
+        title="Associated clients", unit="clients")
+    traffic_chart = charts.line_chart(
+        points, [charts.Line("in_bps", "in", "#1a7f37", 1e-6),
+                 charts.Line("out_bps", "out", "#bc4c00", 1e-6)],
+        since=since, until=until, title="Traffic", unit="Mbit/s", fmt="{:.3g}".format)
+    return render_template(
+        "aps/detail.html", ap=ap, status=status, row=overview.ap_row(ap, status),
+        events=readers.events(store, ap["id"], limit=30),
+        alerts=readers.alerts(store, state="open", ap_id=ap["id"]),
+        client_chart=client_chart, traffic_chart=traffic_chart, hours=hours,
+        chart_hours=CHART_HOURS, resolution=series["resolution"])

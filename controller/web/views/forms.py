@@ -1,0 +1,35 @@
+"""Helpers shared by the pages that edit the inventory through HTML forms.
+
+Forms post plain fields; the inventory layer validates them and its refusal names the field, which
+the page shows next to that input. Secrets are never put back into a form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import request
+
+from controller.inventory import SECRET_FIELDS
+
+
+def submitted(fields: Iterable[str], *, drop_blank: Iterable[str] = ()) -> dict[str, str]:
+    """The posted values of ``fields`` (stripped); blank ones in ``drop_blank`` are left out."""
+    blank_dropped = set(drop_blank)
+    values = {}
+    for name in fields:
+        value = request.form.get(name, "").strip()
+        if value == "" and name in blank_dropped:
+            continue
+        values[name] = value
+    return values
+
+
+def errors_for(exc) -> dict[str, str]:
+    """A refusal as {field: message}; ``_form`` for one that names no field."""
+    return {exc.field or "_form": exc.message}
+
+
+def without_secrets(values: dict) -> dict:
+    """What may be written back into a re-shown form."""
+    return {k: v for k, v in values.items() if k not in SECRET_FIELDS}

@@ -1,0 +1,41 @@
+"""Prometheus ``/metrics`` for the admin app.
+
+Open to scrapers on loopback; from any other address it asks for an API token (any role) as
+``Authorization: Bearer``, so exposing the admin port does not expose the park's AP inventory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Blueprint, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from controller import auth, inventory
+from controller.web import context, readers
+from controller.web.errors import error_response
+from controller.web.prometheus import SnapshotCollector
+
+bp = Blueprint("metrics", __name__)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+@bp.route("/metrics")
+def scrape():
+    store = context.store()
+    if not _loopback(request.remote_addr):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        if auth.user_for_token(store, token) is None:
+            return error_response(401, "unauthorized", "a bearer API token is needed from "
+                                  "addresses other than loopback")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(context.runtime().snapshot, inventory.list_aps(store),
+                                        readers.open_alert_counts(store)))
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

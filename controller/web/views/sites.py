@@ -1,0 +1,74 @@
+"""Sites pages: list, create, edit, delete (operators and admins change; viewers read)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from controller import inventory
+from controller.inventory import SITE_FIELDS, SITE_KINDS, InventoryError
+from controller.web import context
+from controller.web.context import page_role
+from controller.web.views.forms import errors_for, submitted
+
+bp = Blueprint("sites", __name__, url_prefix="/sites")
+
+
+@bp.route("/")
+@page_role("viewer")
+def index():
+    return render_template("sites/list.html", sites=inventory.list_sites(context.store()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@page_role("operator")
+def create():
+    values, errors = {}, {}
+    if request.method == "POST":
+        values = submitted(SITE_FIELDS)
+        user = context.session_user()
+        try:
+            site = inventory.add_site(context.store(), values, context.actor(user))
+        except InventoryError as exc:
+            errors = errors_for(exc)
+        else:
+            context.announce("site", "create", site["slug"])
+            flash(f"Site {site['slug']} created.")
+            return redirect(url_for("sites.index"))
+    return render_template("sites/form.html", site=None, values=values, errors=errors,
+                           kinds=SITE_KINDS), 422 if errors else 200
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@page_role("operator")
+def edit(slug: str):
+    site = inventory.get_site(context.store(), slug)
+    values = {k: "" if site[k] is None else str(site[k]) for k in SITE_FIELDS}
+    errors = {}
+    if request.method == "POST":
+        values = submitted(SITE_FIELDS)
+        try:
+            site = inventory.update_site(context.store(), site["id"], values,
+                                         context.actor(context.session_user()))
+        except InventoryError as exc:
+            errors = errors_for(exc)
+        else:
+            context.announce("site", "update", site["slug"])
+            flash(f"Site {site['slug']} saved.")
+            return redirect(url_for("sites.index"))
+    return render_template("sites/form.html", site=site, values=values, errors=errors,
+                           kinds=SITE_KINDS), 422 if errors else 200
+
+
+@bp.route("/<slug>/delete", methods=["POST"])
+@page_role("operator")
+def delete(slug: str):
+    try:
+        inventory.remove_site(context.store(), slug, context.actor(context.session_user()))
+    except InventoryError as exc:
+        if exc.code == "not_found":
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("sites.index"))
+    context.announce("site", "delete", slug)
+    flash(f"Site {slug} deleted.")
+    return redirect(url_for("sites.index"))

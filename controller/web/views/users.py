@@ -1,0 +1,91 @@
+"""User management (admins only): add users, change roles and passwords, API tokens.
+
+A new API token is shown once, in the response to the request that made it; it is never flashed,
+because flashed messages travel in the (signed, not encrypted) session cookie.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from controller import auth
+from controller.auth import ROLES, AuthError
+from controller.web import context
+from controller.web.context import page_role
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+def _page(status: int = 200, **extra):
+    return render_template("users.html", users=auth.list_users(context.store()), roles=ROLES,
+                           errors=extra.pop("errors", {}), **extra), status
+
+
+def _actor() -> str:
+    return context.actor(context.session_user())
+
+
+@bp.route("/")
+@page_role("admin")
+def index():
+    return _page()
+
+
+@bp.route("/new", methods=["POST"])
+@page_role("admin")
+def create():
+    username = request.form.get("username", "")
+    try:
+        user = auth.create_user(context.store(), username, request.form.get("password", ""),
+                                request.form.get("role", ""), _actor())
+    except AuthError as exc:
+        return _page(422, errors={exc.field or "_form": exc.message},
+                     new_user={"username": username, "role": request.form.get("role", "")})
+    flash(f"User {user.username} added as {user.role}.")
+    return redirect(url_for("users.index"))
+
+
+@bp.route("/<username>/role", methods=["POST"])
+@page_role("admin")
+def role(username: str):
+    current = context.session_user()
+    if username == current.username and request.form.get("role") != "admin":
+        flash("You cannot lower your own role; ask another admin.", "error")
+        return redirect(url_for("users.index"))
+    try:
+        auth.set_role(context.store(), username, request.form.get("role", ""), _actor())
+    except AuthError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("users.index"))
+    flash(f"{username} is now {request.form.get('role')}.")
+    return redirect(url_for("users.index"))
+
+
+@bp.route("/<username>/password", methods=["POST"])
+@page_role("admin")
+def password(username: str):
+    try:
+        auth.set_password(context.store(), username, request.form.get("password", ""), _actor())
+    except AuthError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Password of {username} changed.")
+    return redirect(url_for("users.index"))
+
+
+@bp.route("/<username>/tokens", methods=["POST"])
+@page_role("admin")
+def create_token(username: str):
+    try:
+        token = auth.create_token(context.store(), username, request.form.get("name", ""), _actor())
+    except AuthError as exc:
+        return _page(422, errors={"token": exc.message})
+    return _page(new_token={"username": username, "token": token})
+
+
+@bp.route("/<username>/tokens/revoke", methods=["POST"])
+@page_role("admin")
+def revoke_tokens(username: str):
+    count = auth.revoke_tokens(context.store(), username, _actor())
+    flash(f"Revoked {count} token(s) of {username}.")
+    return redirect(url_for("users.index"))
