@@ -1,5 +1,7 @@
 import pytest
 
+pytest_plugins = ["tests.mosquitto"]
+
 from controller.config import load_config
 from controller.secrets import SecretBox
 from controller.store import Store
