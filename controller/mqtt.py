@@ -131,6 +131,8 @@ class MqttLink:
         self._early_acks: dict[int, tuple[bool, str]] = {}
         self._subscriptions: dict[str, Subscription] = {}
         self._suback_waiters: dict[int, list[Subscription]] = {}
+        # SUBACKs that arrived before subscribe() returned their mid (paho can be that fast).
+        self._early_subacks: dict[int, list[ReasonCode]] = {}
         self._connected = threading.Event()
         self.last_connect_error: str | None = None
         self.connections = 0
@@ -247,7 +249,10 @@ class MqttLink:
         subscription = Subscription(self.topic(topic_suffix), handler, qos)
         with self._lock:
             self._subscriptions[subscription.topic_filter] = subscription
-        if self.connected:
+            # _on_connect sets `connected` before it snapshots the subscriptions, so either
+            # this call sends the SUBSCRIBE or that snapshot contains it (or both: harmless).
+            send_now = self.connected
+        if send_now:
             self._send_subscribe([subscription])
         return subscription
 
@@ -260,12 +265,23 @@ class MqttLink:
                         [s.topic_filter for s in subscriptions], paho.error_string(rc))
             return
         with self._lock:
-            self._suback_waiters[mid] = subscriptions
+            early = self._early_subacks.pop(mid, None)
+            if early is None:
+                self._suback_waiters[mid] = subscriptions
+        if early is not None:
+            self._grant(subscriptions, early)
 
     def _on_subscribe(self, client, userdata, mid: int, reason_codes: list[ReasonCode],
                       properties) -> None:
         with self._lock:
-            subscriptions = self._suback_waiters.pop(mid, [])
+            subscriptions = self._suback_waiters.pop(mid, None)
+            if subscriptions is None:
+                self._early_subacks[mid] = list(reason_codes)
+                return
+        self._grant(subscriptions, reason_codes)
+
+    @staticmethod
+    def _grant(subscriptions: list[Subscription], reason_codes: list[ReasonCode]) -> None:
         for subscription, code in zip(subscriptions, reason_codes):
             if code.is_failure:
                 log.error("broker refused subscription %s: %s (0x%02x)",
@@ -302,12 +318,13 @@ class MqttLink:
         self.last_connect_error = None
         self.connections += 1
         log.info("connected to %s:%s as %s", self.host, self.port, self.client_id)
+        self._connected.set()
         with self._lock:
             subscriptions = list(self._subscriptions.values())
+            self._early_subacks.clear()
         for subscription in subscriptions:
             subscription._active.clear()
         self._send_subscribe(subscriptions)
-        self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code: ReasonCode,
                        properties) -> None:
