@@ -30,9 +30,9 @@ class LabError(RuntimeError):
 
 
 def _run(argv: Sequence[str], check: bool = True, timeout: float = 30,
-         input_text: str | None = None) -> subprocess.CompletedProcess:
+         input_text: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                            input=input_text, check=False)
+                            input=input_text, check=False, env=env)
     if check and result.returncode != 0:
         raise LabError(f"{' '.join(argv)} -> {result.returncode}: {result.stderr.strip()}")
     return result
@@ -71,9 +71,11 @@ class Namespace:
 
     def python(self, *args: str, **kwargs) -> subprocess.Popen:
         """Start ``python args...`` (this interpreter, this checkout on sys.path) in here."""
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
-        return self.popen(sys.executable, *args, env=env, **kwargs)
+        return self.popen(sys.executable, *args, env=_python_env(), **kwargs)
+
+    def run_python(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run ``python args...`` to completion in here; fails with its stderr."""
+        return _run(self.argv([sys.executable, *args]), timeout=timeout, env=_python_env())
 
     def address(self, interface: str, cidr: str) -> None:
         self.ip("addr", "add", cidr, "dev", interface)
@@ -93,6 +95,13 @@ class Namespace:
         if not match:
             raise LabError(f"no counter {counter} in {table}: {text}")
         return int(match.group(1))
+
+
+def _python_env() -> dict:
+    """The environment with this checkout first on PYTHONPATH (``-m tests.lab...`` works)."""
+    checkout = str(Path(__file__).resolve().parents[2])
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [checkout, os.environ.get("PYTHONPATH", "")]))
 
 
 class Lab:
