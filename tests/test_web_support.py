@@ -1,0 +1,81 @@
+"""Shared helpers for the admin web app and REST API tests (no tests of its own).
+
+The snapshot built here stands in for the poller: the web app only ever reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from controller import auth, inventory
+from controller.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
+from controller.web import create_app
+
+PASSWORD = "correct horse battery"
+SECRET_VALUES = ("s3cret-community", "auth-key-1234", "priv-key-5678", "ssh-pass-9999")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def build_app(config, secrets, snapshot: Snapshot | None = None, published: list | None = None):
+    app = create_app(config, snapshot=snapshot or Snapshot(), secret_box=secrets,
+                     mqtt_publish=(lambda topic, payload: published.append((topic, payload)))
+                     if published is not None else None)
+    app.config["TESTING"] = True
+    return app
+
+
+def add_user(store, username: str, role: str) -> auth.User:
+    return auth.create_user(store, username, PASSWORD, role, "test")
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
+def post_form(client, path: str, data: dict, *, token_from: str | None = None):
+    """POST a form the way a browser would: with the CSRF token of the page it came from."""
+    token = csrf_token(client, token_from or path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def add_site(store, slug: str = "amanah-walkway") -> dict:
+    return inventory.add_site(store, {"slug": slug, "name_en": "Amanah Walkway",
+                                      "name_ar": "ممشى أمانة", "kind": "walkway"}, "test")
+
+
+def ap_data(n: int = 1, site: str = "amanah-walkway", **extra) -> dict:
+    return {"name": f"ap-{n:03d}", "mac": f"02:00:00:00:00:{n:02x}", "mgmt_ip": f"10.0.0.{n}",
+            "site": site, "platform": "openwrt", **extra}
+
+
+def add_ap(store, secrets, n: int = 1, **extra) -> dict:
+    return inventory.add_ap(store, secrets, ap_data(n, **extra), "test")
+
+
+def status(ap: dict, **values) -> ApStatus:
+    """A poller result for ``ap``: up with two interfaces unless ``values`` say otherwise."""
+    now = time.time()
+    base = dict(ap_id=ap["id"], name=ap["name"], state=ApState.UP, polled_at=now - 5,
+                answered_at=now - 5, sys_descr="OpenWrt 23.05 test", sys_name=ap["name"],
+                uptime_s=90061.0, clients=17, in_bps=12_500_000.0, out_bps=3_250_000.0,
+                errors_ps=0.25, poll_ms=12.0,
+                interfaces=(InterfaceStatus(1, "lo"),
+                            InterfaceStatus(2, "wlan0", in_octets=123456789, out_octets=987654321,
+                                            in_bps=12_500_000.0, out_bps=3_250_000.0,
+                                            errors_ps=0.25)))
+    return ApStatus(**(base | values))
+
+
+def cycle(snapshot: Snapshot, *, polled: int, answered: int, duration: float = 1.5) -> None:
+    snapshot.finish_cycle(CycleStats(time.time() - duration, duration, polled, answered,
+                                     polled - answered))
