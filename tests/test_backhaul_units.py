@@ -54,7 +54,7 @@ def test_environment_overrides_the_file():
 def test_errors_name_the_key_and_the_file(tmp_path, change, named):
     key = change.split(" =")[0]
     kept = [line for line in EXAMPLE.read_text().splitlines() if not line.startswith(f"{key} =")]
-    text = "\n".join(kept).replace("[backhaul]", f"[backhaul]\n{change}", 1)
+    text = "\n".join(kept).replace("\n[backhaul]\n", f"\n[backhaul]\n{change}\n", 1)
     path = tmp_path / "backhaul.toml"
     path.write_text(text)
     if named is None:
