@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from controller.alerts import AlertKind
 from controller.snapshot import ApState, Snapshot
 
 AP_LABELS = ("ap", "site", "platform")
 #: Kinds the alert engine opens; each is exported (as 0 when none is open) so dashboards and
 #: alert rules see a series even on a quiet day.
-ALERT_KINDS = ("ap_down", "clients_over_capacity", "interface_errors")
+ALERT_KINDS = tuple(kind.value for kind in AlertKind)
 
 
 class SnapshotCollector(Collector):

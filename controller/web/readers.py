@@ -1,14 +1,17 @@
-"""Read-only queries on the monitoring tables (alerts, ap_events, metrics) for pages and the API.
+"""Read-only views of the monitoring tables (alerts, ap_events, metrics) for pages and the API.
 
-The alert engine, the event recorder and the metrics writer own these tables; the web app only
-reads them, through these few functions, so a schema change touches one file here.
+The alert engine, the event recorder and the metrics writer own these tables. Events and chart
+series come from their modules; alert listings are queried here because the pages and the API
+also show cleared alerts and the site of each, which `controller.alerts.open_alerts` does not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
 
+from controller import events as ap_events
+from controller import metrics
 from controller.store import Store
 
 ALERT_STATES = ("open", "cleared", "all")
@@ -55,28 +58,15 @@ def open_alert_aps(store: Store) -> set[int]:
 
 
 def events(store: Store, ap_id: int, *, limit: int = 50) -> list[dict]:
-    """An AP's events (traps, state changes), newest first."""
-    return [_decoded(r) for r in store.db.query(
-        "SELECT id, at, kind, source, detail FROM ap_events WHERE ap_id = ? "
-        "ORDER BY at DESC, id DESC LIMIT ?", [ap_id, limit])]
+    """An AP's events (traps, state changes), newest first, as JSON-ready dicts."""
+    return [dataclasses.asdict(event) for event in ap_events.recent_events(store, ap_id, limit)]
 
 
-def metric_series(store: Store, ap_id: int, since: float, until: float, *,
-                  raw_hours: int, now: float | None = None) -> dict:
-    """Points of one AP between ``since`` and ``until`` (unix seconds), oldest first.
+def metric_series(store: Store, ap_id: int, since: float, until: float) -> dict:
+    """Chart points of one AP between ``since`` and ``until`` (unix seconds), oldest first.
 
-    Raw rows are kept for ``raw_hours`` only; a range reaching further back reads the hourly
-    roll-up (averages), so a year-long chart stays a few thousand points.
+    The metrics module picks raw samples for short spans and the hourly roll-up for long ones.
     """
-    now = time.time() if now is None else now
-    if since >= now - raw_hours * 3600:
-        rows = store.db.query(
-            "SELECT at, up, clients, in_bps, out_bps, errors_ps FROM metrics_raw "
-            "WHERE ap_id = ? AND at BETWEEN ? AND ? ORDER BY at", [ap_id, int(since), int(until)])
-        return {"resolution": "raw", "points": list(rows)}
-    rows = store.db.query(
-        "SELECT hour AS at, CAST(up_samples AS REAL) / samples AS up, clients_avg AS clients, "
-        "in_bps_avg AS in_bps, out_bps_avg AS out_bps, errors_ps_avg AS errors_ps "
-        "FROM metrics_hourly WHERE ap_id = ? AND hour BETWEEN ? AND ? ORDER BY hour",
-        [ap_id, int(since) - 3599, int(until)])
-    return {"resolution": "hourly", "points": list(rows)}
+    series = metrics.series(store, ap_id, since, until)
+    return {"resolution": series.resolution,
+            "points": [dataclasses.asdict(point) for point in series.points]}

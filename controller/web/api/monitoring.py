@@ -54,7 +54,6 @@ def ap_status(ref: str):
 @bp.get("/aps/<ref>/metrics")
 @require("viewer")
 def ap_metrics(ref: str):
-    rt = context.runtime()
     ap = inventory.get_ap(context.store(), ref)
     now = time.time()
     until = _time_arg("until", now)
@@ -63,8 +62,7 @@ def ap_metrics(ref: str):
         raise ApiError(422, "invalid_parameter", "since must be before until", "since")
     if until - since > MAX_RANGE_S:
         raise ApiError(422, "invalid_parameter", "the range may span at most 400 days", "since")
-    series = readers.metric_series(context.store(), ap["id"], since, until,
-                                   raw_hours=rt.config.retention.raw_hours, now=now)
+    series = readers.metric_series(context.store(), ap["id"], since, until)
     return jsonify({"ap": ap["name"], "since": since, "until": until, **series})
 
 

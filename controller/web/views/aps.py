@@ -92,8 +92,7 @@ def detail(ref: str):
     hours = hours if hours in CHART_HOURS else 24
     until = time.time()
     since = until - hours * 3600
-    series = readers.metric_series(store, ap["id"], since, until,
-                                   raw_hours=rt.config.retention.raw_hours, now=until)
+    series = readers.metric_series(store, ap["id"], since, until)
     points = series["points"]
     client_chart = charts.line_chart(
         points, [charts.Line("clients", "clients", "#0969da")], since=since, until=until,
