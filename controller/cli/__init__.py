@@ -7,7 +7,9 @@ import logging
 import click
 
 from controller.cli.context import CliContext
+from agents.apsim.cli import apsim
 from controller.cli.inventory import ap, site
+from controller.cli.run import run
 from controller.cli.users import token, user
 from controller.config import ConfigError
 
@@ -37,6 +39,8 @@ cli.add_command(site)
 cli.add_command(ap)
 cli.add_command(user)
 cli.add_command(token)
+cli.add_command(run)
+cli.add_command(apsim)
 
 
 def main() -> None:

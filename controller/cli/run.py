@@ -1,0 +1,59 @@
+"""``oasis run``: the controller process (and with ``--demo``, simulated APs to watch)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from controller import demo
+from controller.cli.context import CliContext
+from controller.runtime import Controller
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option("--demo", "demo_mode", is_flag=True,
+              help="Also start the AP simulator, register its APs and print an admin login.")
+@pass_ctx
+def run(obj: CliContext, demo_mode: bool) -> None:
+    """Run the controller until interrupted (Ctrl-C or SIGTERM)."""
+    config = obj.config
+    simulator = None
+    if demo_mode:
+        demo.prepare(config, demo_paths=obj.config_path is None)
+        added = demo.seed(config)
+        login = demo.admin_login(config)
+    controller = Controller(config)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        try:
+            controller.start()
+            if demo_mode:
+                simulator = demo.start_simulator(config, obj.config_path)
+        except (OSError, RuntimeError) as exc:
+            raise click.ClickException(f"could not start: {exc}") from None
+        mqtt = config.mqtt.host or f"embedded broker on {config.mqtt.embedded_listen}"
+        click.echo(f"Oasis Edge controller running (store {config.resolve_path(config.store.path)})")
+        click.echo(f"  admin UI    {controller.admin_url}")
+        click.echo(f"  REST API    {controller.admin_url}api/v1/")
+        click.echo(f"  metrics     {controller.admin_url}metrics")
+        click.echo(f"  SNMP traps  udp {config.snmp.trap_listen}")
+        click.echo(f"  MQTT        {mqtt}, topics under {config.mqtt.prefix}")
+        if demo_mode:
+            click.echo(f"  simulator   {config.apsim.count} APs from {config.apsim.first_address}"
+                       f" port {config.apsim.port} ({added} newly registered); polled every "
+                       f"{config.snmp.interval:g}s")
+            click.echo(f"  demo login  {login[0]} / {login[1]}")
+        click.echo("Ctrl-C stops.")
+        stopping.wait()
+    finally:
+        click.echo("stopping...")
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(10)
+        controller.stop()

@@ -1,0 +1,102 @@
+"""`oasis run --demo`: seed the simulator's sites and APs, start the simulator, make a login.
+
+The demo keeps its own store under ``var/demo/`` (unless a config file is given) so it never
+mixes simulated APs into a real inventory.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+import subprocess
+import sys
+import time
+
+from agents.apsim.control import ControlError, send_command
+from agents.apsim.inventory import simulated_inventory, simulated_sites
+from controller import auth, inventory
+from controller.config import Config
+from controller.inventory import InventoryError
+from controller.secrets import SecretBox
+from controller.store import Store
+
+DEMO_ACTOR = "demo"
+DEMO_ADMIN = "admin"
+#: Every fifth simulated AP is registered with SNMPv3 authPriv, the rest with v2c.
+V3_EVERY = 5
+
+
+def prepare(config: Config, *, demo_paths: bool) -> None:
+    """Demo defaults: a short poll interval, and the store apart from a real one."""
+    config.snmp.interval = min(config.snmp.interval, 10.0)
+    if demo_paths:
+        config.store.path = "var/demo/oasis.db"
+        config.store.key_file = "var/demo/oasis.key"
+
+
+def seed(config: Config) -> int:
+    """Sites and APs the simulator serves; existing ones are left as they are. Returns APs added."""
+    store = Store(config.resolve_path(config.store.path))
+    box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
+    added = 0
+    try:
+        known_sites = {s["slug"] for s in inventory.list_sites(store)}
+        for site in simulated_sites():
+            if site["slug"] not in known_sites:
+                inventory.add_site(store, site, DEMO_ACTOR)
+        known_aps = {a["name"] for a in inventory.list_aps(store)}
+        sim = config.apsim
+        for index, ap in enumerate(simulated_inventory(sim.count, sim.first_address, sim.port)):
+            if ap["name"] in known_aps:
+                continue
+            data = {k: ap[k] for k in ("name", "mac", "mgmt_ip", "platform", "site")}
+            data["snmp_port"] = ap["snmp_port"]
+            if index % V3_EVERY == V3_EVERY - 1:
+                data |= {"snmp_version": "3", "snmp_user": sim.v3_user,
+                         "snmp_auth_key": sim.v3_auth_key, "snmp_priv_key": sim.v3_priv_key}
+            else:
+                data |= {"snmp_version": "2c", "snmp_community": sim.community}
+            try:
+                inventory.add_ap(store, box, data, DEMO_ACTOR)
+                added += 1
+            except InventoryError as exc:  # e.g. an address already used by a real AP
+                print(f"demo: AP {ap['name']} not added: {exc.message}", file=sys.stderr)
+        return added
+    finally:
+        store.close()
+
+
+def admin_login(config: Config) -> tuple[str, str]:
+    """A fresh random password for the demo admin each run (printed, never stored in clear)."""
+    store = Store(config.resolve_path(config.store.path))
+    try:
+        password = _random.token_urlsafe(12)
+        if any(u.username == DEMO_ADMIN for u in auth.list_users(store)):
+            auth.set_password(store, DEMO_ADMIN, password, DEMO_ACTOR)
+        else:
+            auth.create_user(store, DEMO_ADMIN, password, "admin", DEMO_ACTOR)
+        return DEMO_ADMIN, password
+    finally:
+        store.close()
+
+
+def start_simulator(config: Config, config_file: str | None,
+                    timeout: float = 30.0) -> subprocess.Popen:
+    """The simulator as a child process (its CPU shows apart from the controller's)."""
+    command = [sys.executable, "-m", "controller", "apsim", "run",
+               "--count", str(config.apsim.count), "--first-address", config.apsim.first_address,
+               "--port", str(config.apsim.port), "--trap-target", config.snmp.trap_listen]
+    if config_file:
+        command += ["--config", config_file]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            send_command("stats", timeout=1.0)
+            return process
+        except (ControlError, OSError):
+            if process.poll() is not None:
+                raise RuntimeError(f"the AP simulator exited with code {process.returncode}")
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise RuntimeError("the AP simulator did not start in time")
+            time.sleep(0.2)  # waiting for a child process to bind its control port

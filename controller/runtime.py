@@ -1,0 +1,79 @@
+"""The controller process: MQTT (embedded broker when none is configured), monitoring, admin web.
+
+`Controller.start()` brings the parts up in dependency order and `stop()` takes them down in
+reverse; `oasis run` and the end-to-end tests both use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from waitress import create_server
+
+from controller.broker import EmbeddedBroker
+from controller.config import Config, host_port
+from controller.monitoring import MonitoringService
+from controller.mqtt import MQTT_V5, MqttLink
+from controller.secrets import SecretBox
+from controller.snapshot import Snapshot
+from controller.store import Store
+from controller.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Controller:
+    config: Config
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    broker: EmbeddedBroker | None = None
+    link: MqttLink | None = None
+    monitoring: MonitoringService | None = None
+    admin_url: str = ""
+    _web: object = None
+    _web_thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = self.config
+        store_path = config.resolve_path(config.store.path)
+        Store(store_path).close()  # migrations before anything reads the store
+        secret_box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
+
+        protocol, host, port = MQTT_V5, config.mqtt.host, config.mqtt.port
+        if not host:
+            self.broker = EmbeddedBroker.from_config(config.mqtt)
+            self.broker.start()
+            protocol, host, port = self.broker.link_protocol, self.broker.host, self.broker.port
+        self.link = MqttLink(config.mqtt, protocol=protocol, host=host, port=port)
+        self.link.start()  # connects in the background; publishing before then is queued
+
+        self.monitoring = MonitoringService(config, store_path, secret_box, self.snapshot,
+                                            publish=self.link.publish_json)
+        self.monitoring.start()
+
+        app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
+                         mqtt_publish=self._announce)
+        web_host, web_port = host_port(config.admin.listen, "admin.listen")
+        self._web = create_server(app, host=web_host, port=web_port, threads=8,
+                                  ident="oasis-edge")
+        bound_port = self._web.effective_port
+        self.admin_url = f"http://{web_host}:{bound_port}/"
+        self._web_thread = threading.Thread(target=self._web.run, name="admin-web", daemon=True)
+        self._web_thread.start()
+
+    def _announce(self, topic_suffix: str, payload: dict) -> None:
+        """Inventory changes from the admin app, on MQTT with the project's schema tag."""
+        body = {k: v for k, v in payload.items() if k != "schema"}
+        self.link.publish_json(topic_suffix, body, schema="inventory/1")
+
+    def stop(self) -> None:
+        if self._web is not None:
+            self._web.close()
+        if self.monitoring is not None:
+            self.monitoring.stop()
+        if self.link is not None:
+            self.link.stop()
+        if self.broker is not None:
+            self.broker.stop()
