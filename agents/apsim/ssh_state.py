@@ -9,6 +9,7 @@ may read from other threads.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -139,6 +140,5 @@ class SimulatedAp:
 
 
 def _unquote(value: str) -> str:
-    import shlex
     parts = shlex.split(value)
     return parts[0] if parts else ""
