@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -27,3 +27,46 @@ class Platform:
     netmiko_device_type: str
     #: None: the platform offers no client count over SNMP; the UI shows "unknown".
     client_count: ClientCountSource | None
+    #: How configuration is read and changed over SSH; None: not provisioned by Oasis Edge.
+    driver: "ConfigDriver | None" = field(default=None, compare=False)
+
+
+class CliSession(Protocol):
+    """What a driver needs from an SSH session (netconfig.ssh.DeviceSession provides it)."""
+
+    def command(self, command: str) -> str: ...
+
+    def configure(self, lines: list[str]) -> str: ...
+
+    def save(self) -> str: ...
+
+
+class ConfigDriver(Protocol):
+    """Reads and changes one platform's configuration; each platform folder has one.
+
+    Config texts are what the device prints (``uci show``, ``show running-config``, a file),
+    so a backup is exactly the device's view. ``comparable`` cuts a running config down to what
+    a desired config manages, so intended-vs-running compares like with like.
+    """
+
+    #: Template file in the platform folder's ``templates/``.
+    template: str
+    #: Whether the device CLI can carry only ASCII SSIDs.
+    ascii_ssid_only: bool
+    #: Security modes the device supports (a subset of netconfig.validate.SECURITY_MODES).
+    security_modes: tuple[str, ...]
+    #: Radio (device-side name) per band, e.g. {"2g": "radio0"}.
+    radio_names: dict[str, str]
+
+    def read_running(self, session: CliSession, hint: str = "") -> str:
+        """The running config; ``hint`` is a config text that may say where it lives."""
+        ...
+
+    def canonical(self, text: str) -> str: ...
+
+    def comparable(self, running: str, desired: str) -> str: ...
+
+    def converge(self, session: CliSession, running: str, desired: str, *,
+                 exact: bool) -> list[str]: ...
+
+    def redact(self, text: str) -> str: ...

@@ -1,6 +1,7 @@
 """OpenWrt: UCI over SSH; clients from NET-SNMP-EXTEND (``extend clients <script>`` in snmpd.conf)."""
 
 from netconfig.platforms.base import ClientCountSource, Platform
+from netconfig.platforms.openwrt.driver import OpenWrtDriver
 
 # nsExtendOutput1Line."clients": the index is the extend name as a length-prefixed OCTET STRING.
 _EXTEND_NAME = "clients"
@@ -13,4 +14,5 @@ PLATFORM = Platform(
     netmiko_device_type="linux",
     client_count=ClientCountSource("scalar", CLIENTS_OID,
                                    'NET-SNMP-EXTEND-MIB::nsExtendOutput1Line."clients"'),
+    driver=OpenWrtDriver(),
 )

@@ -1,0 +1,208 @@
+"""SSH for simulated APs: one asyncssh server per AP, on the AP's own 127.x address.
+
+Each server hands an interactive session to the AP's platform CLI (``cli_openwrt`` or
+``cli_ios``). Faults come from the AP's `SshFaults`: refused passwords, a session that goes
+silent after N configuration commands (a timeout mid-push), and an AP that answers nothing for a
+while after an applied change (see `SimulatedAp.applied_change`). An unreachable AP drops new
+connections before the SSH banner, as a host whose uplink is gone looks to a client.
+
+`SshSimulator` runs the servers on an event loop in its own thread (tests, benchmark);
+`start_servers` runs them on the caller's loop (the apsim process). ``python -m
+agents.apsim.ssh_server`` serves a fleet from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import threading
+from collections.abc import Iterable
+
+import asyncssh
+
+from agents.apsim import cli_ios, cli_openwrt
+from agents.apsim.ssh_state import SimulatedAp
+
+log = logging.getLogger(__name__)
+
+
+class _ApSshServer(asyncssh.SSHServer):
+    def __init__(self, ap: SimulatedAp):
+        self.ap = ap
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        if not self.ap.reachable:
+            conn.abort()
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        if self.ap.faults.auth_failure:
+            return False
+        return username == self.ap.username and password == self.ap.password
+
+
+def _cli_for(ap: SimulatedAp):
+    if ap.platform == "cisco_aironet":
+        return cli_ios.IosCli(ap)
+    return cli_openwrt.OpenWrtShell(ap)
+
+
+def _is_config_command(cli, line: str) -> bool:
+    if isinstance(cli, cli_ios.IosCli):
+        return cli_ios.is_config_command(cli, line)
+    return cli_openwrt.is_config_command(line)
+
+
+async def _session(ap: SimulatedAp, process: asyncssh.SSHServerProcess) -> None:
+    cli = _cli_for(ap)
+    process.stdout.write(cli.banner() + cli.prompt)
+    commands = 0
+    try:
+        while not process.stdin.at_eof():
+            line = await process.stdin.readline()
+            if not line:
+                break
+            line = line.rstrip("\r\n")
+            if line.strip() in ("exit", "logout") and cli.prompt.endswith(("# ", ">", "#")) \
+                    and getattr(cli, "mode", "enable") in ("enable", "exec"):
+                break
+            if not ap.reachable:
+                break
+            if _is_config_command(cli, line):
+                commands += 1
+                limit = ap.faults.hang_after_commands
+                if limit is not None and commands > limit:
+                    ap.faults.hang_after_commands = None
+                    # Swallow everything until the client gives up and closes the channel.
+                    while await process.stdin.read(4096):
+                        pass
+                    break
+            process.stdout.write(cli.run(line) + cli.prompt)
+    except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged,
+            asyncssh.DisconnectError, ConnectionError):
+        pass
+    finally:
+        process.exit(0)
+
+
+def new_host_key() -> asyncssh.SSHKey:
+    return asyncssh.generate_private_key("ssh-ed25519")
+
+
+class ApServers:
+    """The running servers of a fleet, by AP name; host keys can be replaced at run time."""
+
+    def __init__(self) -> None:
+        self.aps: dict[str, SimulatedAp] = {}
+        self.keys: dict[str, asyncssh.SSHKey] = {}
+        self._acceptors: dict[str, asyncssh.SSHAcceptor] = {}
+
+    async def add(self, ap: SimulatedAp, port: int, key: asyncssh.SSHKey | None = None) -> None:
+        key = key or new_host_key()
+        acceptor = await asyncssh.create_server(
+            lambda: _ApSshServer(ap), host=ap.address, port=port, server_host_keys=[key],
+            process_factory=lambda process: _session(ap, process), encoding="utf-8",
+            line_editor=True, keepalive_interval=0, login_timeout=30)
+        self.aps[ap.name], self.keys[ap.name], self._acceptors[ap.name] = ap, key, acceptor
+
+    def replace_host_key(self, name: str) -> asyncssh.SSHKey:
+        """Give an AP a new host key (as after a factory reset or a swap of hardware)."""
+        key = new_host_key()
+        self._acceptors[name].update(server_host_keys=[key])
+        self.keys[name] = key
+        return key
+
+    async def close(self) -> None:
+        for acceptor in self._acceptors.values():
+            acceptor.close()
+        await asyncio.gather(*(a.wait_closed() for a in self._acceptors.values()))
+        self._acceptors.clear()
+
+
+async def start_servers(aps: Iterable[SimulatedAp], port: int) -> ApServers:
+    """Start one SSH server per AP on the running loop (the apsim process calls this)."""
+    servers = ApServers()
+    for ap in aps:
+        await servers.add(ap, port)
+    return servers
+
+
+class SshSimulator:
+    """The fleet's SSH servers on a private event loop thread, for tests and the benchmark."""
+
+    def __init__(self, aps: Iterable[SimulatedAp], port: int):
+        self.port = port
+        self._aps = list(aps)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="apsim-ssh",
+                                        daemon=True)
+        self.servers: ApServers | None = None
+
+    def __enter__(self) -> "SshSimulator":
+        self._thread.start()
+        self.servers = self._call(start_servers(self._aps, self.port))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.servers is not None:
+            self._call(self.servers.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
+
+    def ap(self, name: str) -> SimulatedAp:
+        return self.servers.aps[name]  # type: ignore[union-attr]
+
+    def host_key_fingerprint(self, name: str) -> str:
+        return self.servers.keys[name].get_fingerprint("sha256")  # type: ignore[union-attr]
+
+    def replace_host_key(self, name: str) -> None:
+        async def replace():
+            self.servers.replace_host_key(name)  # type: ignore[union-attr]
+        self._call(replace())
+
+
+def fleet(count: int, first_address: str, platforms: tuple[str, ...] = ("openwrt",),
+          prefix: str = "ap") -> list[SimulatedAp]:
+    """``count`` simulated APs on consecutive addresses, platforms taken in turn."""
+    first = ipaddress.IPv4Address(first_address)
+    aps = []
+    for index in range(count):
+        platform = platforms[index % len(platforms)]
+        user = "admin" if platform == "cisco_aironet" else "root"
+        aps.append(SimulatedAp(f"{prefix}-{index + 1:03d}", platform, str(first + index),
+                               username=user))
+    return aps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="SSH servers for a fleet of simulated APs")
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--first-address", default="127.0.1.1")
+    parser.add_argument("--port", type=int, default=2222)
+    parser.add_argument("--platforms", default="openwrt",
+                        help="comma-separated, taken in turn: openwrt,cisco_aironet")
+    args = parser.parse_args()
+    aps = fleet(args.count, args.first_address, tuple(args.platforms.split(",")))
+
+    async def serve() -> None:
+        await start_servers(aps, args.port)
+        print(f"ready {len(aps)} {args.first_address} {args.port}", flush=True)
+        await asyncio.Event().wait()
+
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

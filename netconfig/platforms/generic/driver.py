@@ -1,0 +1,70 @@
+"""A Linux AP running hostapd, configured through one file over SSH (netmiko ``linux``).
+
+The whole file is owned by the template: pushing writes it to ``<path>.new`` and renames it over
+the old one (a reader never sees half a file), then runs the reload command if one is set. The
+file's path travels inside the config text as its first line (``# path: ...``), so a backup
+alone is enough to restore it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+_PATH = re.compile(r"^# path: (\S+)$", re.MULTILINE)
+_RELOAD = re.compile(r"^# reload: (.+)$", re.MULTILINE)
+_SECRET = re.compile(r"^((?:wpa_passphrase|sae_password)=).*$", re.MULTILINE)
+DEFAULT_PATH = "/etc/hostapd/oasis.conf"
+#: printf arguments per command line; keeps each line far below a TTY's 4 KiB line limit.
+_CHUNK = 20
+
+
+def config_path(text: str) -> str:
+    match = _PATH.search(text)
+    return match.group(1) if match else DEFAULT_PATH
+
+
+class HostapdFileDriver:
+    template = "hostapd.conf.j2"
+    ascii_ssid_only = False
+    security_modes = ("open", "wpa2", "wpa3", "wpa2-wpa3")
+    radio_names = {"2g": "wlan0", "5g": "wlan1"}
+
+    def __init__(self, path_hint: str = DEFAULT_PATH):
+        self.path_hint = path_hint
+
+    def read_running(self, session, hint: str = "") -> str:
+        path = config_path(hint) if hint else self.path_hint
+        return session.command(f"cat {shlex.quote(path)} 2>/dev/null || true")
+
+    def canonical(self, text: str) -> str:
+        lines = [line.rstrip() for line in text.splitlines()]
+        return "\n".join(line for line in lines if line) + "\n"
+
+    def comparable(self, running: str, desired: str) -> str:
+        return self.canonical(running)
+
+    def commands(self, running: str, desired: str, *, exact: bool) -> list[str]:
+        if self.canonical(running) == self.canonical(desired):
+            return []
+        path = config_path(desired)
+        staging = shlex.quote(path + ".new")
+        lines = self.canonical(desired).splitlines()
+        out = [f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0] or '/')} && : > {staging}"]
+        for start in range(0, len(lines), _CHUNK):
+            chunk = " ".join(shlex.quote(line) for line in lines[start:start + _CHUNK])
+            out.append(f"printf '%s\\n' {chunk} >> {staging}")
+        out.append(f"mv {staging} {shlex.quote(path)}")
+        reload = _RELOAD.search(desired)
+        if reload:
+            out.append(reload.group(1))
+        return out
+
+    def converge(self, session, running: str, desired: str, *, exact: bool) -> list[str]:
+        commands = self.commands(running, desired, exact=exact)
+        if commands:
+            session.configure(commands)
+        return commands
+
+    def redact(self, text: str) -> str:
+        return _SECRET.sub(r"\1********", text)
