@@ -8,6 +8,7 @@ import time
 import pytest
 
 from controller import audit, auth, events, inventory, metrics
+from controller.secrets import SecretBox
 from controller.snapshot import ApState, Snapshot
 from controller.web.security import LoginLimiter
 from tests.test_web_support import (PASSWORD, SECRET_VALUES, add_ap, add_site, add_user, ap_data,
@@ -114,7 +115,6 @@ def test_two_apps_keep_separate_limiters(config, secrets, store):
 
 
 def test_session_key_comes_from_the_key_file(config, secrets, tmp_path):
-    from controller.secrets import SecretBox
     first = build_app(config, secrets).config["SECRET_KEY"]
     assert first == build_app(config, secrets).config["SECRET_KEY"]  # stable across restarts
     config.store.key_file = str(tmp_path / "other.key")
