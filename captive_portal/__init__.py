@@ -1,0 +1,50 @@
+"""The visitor-facing captive portal: a Flask app built by `create_app`.
+
+Blueprints: ``pages`` (terms, health), ``login`` (landing page, terms click-through, phone +
+SMS code), ``status`` (time/data left, logout). Extensions are set up per app (Flask-Babel,
+Flask-WTF CSRF) and everything the views need sits on a `PortalContext` in
+``app.extensions["oasis_portal"]``. Later areas (940 report pages, Open311 under
+``/open311/v2/``) add their own blueprints to the same app; see docs/portal.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from captive_portal import errors, i18n, security, views
+from captive_portal.config import PortalSettings
+from captive_portal.context import EXTENSION, PortalContext, StoreProvider
+from captive_portal.gateways import GatewayControl
+from captive_portal.sms import SmsService
+from controller.secrets import SecretBox
+
+
+def create_app(settings: PortalSettings | None = None, *, store_path: str,
+               secret_box: SecretBox, gateway: GatewayControl, sms: SmsService | None = None,
+               secret_key: bytes | None = None, clock: Callable[[], float] = time.time,
+               testing: bool = False) -> Flask:
+    """Build the portal app.
+
+    ``gateway`` is how logins reach the park gateways (`captive_portal.gateway_link` over MQTT
+    in production). ``sms`` defaults to the driver named in ``settings.sms``. ``secret_key``
+    defaults to the contents of ``portal.secret_key_file`` (created on first use).
+    """
+    settings = settings or PortalSettings()
+    app = Flask(__name__)
+    key = secret_key or security.load_secret_key(settings.portal.secret_key_file)
+    app.config.update(SECRET_KEY=key, TESTING=testing, MAX_CONTENT_LENGTH=64 * 1024,
+                      PORTAL_DEFAULT_LOCALE=settings.portal.default_locale)
+    stores = StoreProvider(store_path)
+    app.extensions[EXTENSION] = PortalContext(settings, stores, secret_box, gateway, sms,
+                                              clock, key)
+    security.init_app(app, secure_cookies=settings.portal.secure_cookies)
+    i18n.init_app(app)
+    errors.init_app(app)
+    views.register(app)
+    return app
+
+
+__all__ = ["create_app"]

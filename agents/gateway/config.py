@@ -1,0 +1,219 @@
+"""The gateway agent's typed configuration, read from its own TOML file.
+
+A park gateway carries no controller, so the agent reads a small file of its own
+(``/etc/oasis/gateway.toml``, ``--config``) with a ``[gateway]`` section and an optional
+``[mqtt]`` section (the controller's ``MqttConfig``, so broker settings read the same
+everywhere). Precedence follows the project's rule: defaults, then the file, then
+``OASIS_GATEWAY_<KEY>`` / ``OASIS_MQTT_<KEY>`` environment variables. Every error names the key
+and the file.
+
+`fill_section` is the generic "dataclass from a TOML table plus environment" step; the portal's
+own section (`captive_portal.config`) is read with it too, so both follow one set of rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from controller.config import ConfigError, MqttConfig
+
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+#: Gateway ids travel in MQTT topics and signed redirect URLs.
+GATEWAY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}$")
+
+
+@dataclass
+class GatewayConfig:
+    """How one park gateway enforces the portal; docs/gateway.md explains each choice."""
+
+    gateway_id: str = "gw1"
+    #: The interface (usually a bridge) the visitors' WiFi arrives on.
+    lan_interface: str = "br0"
+    #: The gateway's own address on that interface: DNS, DHCP, redirector and RFC 8908 API.
+    lan_address: str = "10.77.0.1"
+    #: Port of the redirector that unauthorised HTTP (tcp/80) is DNAT'ed to.
+    redirect_port: int = 2050
+    #: Port of the RFC 8908 captive-portal API (DHCP option 114 points at it).
+    api_port: int = 8908
+    #: The portal's login page; the redirector appends the signed parameters.
+    portal_url: str = "https://portal.example.org/"
+    #: File holding the HMAC key shared with the controller (hex or text, mode 0600).
+    hmac_key_file: str = "/etc/oasis/gateway.key"
+    #: Our own nftables table (family inet); nothing else in the ruleset is touched.
+    table: str = "oasis_gw"
+    #: IPs/CIDRs reachable before login (the portal host is added automatically).
+    walled_garden: list[str] = field(default_factory=list)
+    #: Domain names reachable before login; dnsmasq puts their addresses in an nft set.
+    walled_garden_domains: list[str] = field(default_factory=list)
+    #: Agent state (sessions and their limits) that survives a restart of the agent.
+    state_db: str = "/var/lib/oasis/gateway.db"
+    #: Seconds between two accounting reports to the controller.
+    accounting_interval_s: float = 30.0
+    #: Seconds between two checks of data quotas and idle timeouts.
+    enforce_interval_s: float = 2.0
+    #: Upper bound on authorised clients (the size of the nft sets).
+    max_clients: int = 65536
+    #: Distinct per-client rate pairs (each is one set and two rules, never one per client).
+    max_rate_classes: int = 32
+    #: dnsmasq DHCP range, as dnsmasq writes it: ``first,last,lease``.
+    dhcp_range: str = "10.77.0.100,10.77.0.250,12h"
+    #: Upstream DNS servers for dnsmasq (empty: the system's resolv.conf).
+    dns_servers: list[str] = field(default_factory=list)
+    #: Extra ``name=address`` DNS answers (a lab's "internet" hosts, local services).
+    dns_hosts: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if not GATEWAY_ID.match(self.gateway_id):
+            raise ValueError(f"gateway_id: letters, digits, '_', '.', '-' only ({self.gateway_id!r})")
+        if not _IFNAME.match(self.lan_interface):
+            raise ValueError(f"lan_interface: not an interface name: {self.lan_interface!r}")
+        _ipv4("lan_address", self.lan_address)
+        for key in ("redirect_port", "api_port"):
+            if not 0 < getattr(self, key) <= 65535:
+                raise ValueError(f"{key}: must be 1-65535")
+        if self.redirect_port == self.api_port:
+            raise ValueError("api_port: must differ from redirect_port")
+        parts = urlsplit(self.portal_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"portal_url: expected an http(s) URL, got {self.portal_url!r}")
+        if not _NFT_NAME.match(self.table):
+            raise ValueError(f"table: not an nftables name: {self.table!r}")
+        for cidr in self.walled_garden:
+            try:
+                ipaddress.IPv4Network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"walled_garden: not an IPv4 address or CIDR: {cidr!r}") from None
+        for name in self.walled_garden_domains:
+            if not _HOSTNAME.match(name):
+                raise ValueError(f"walled_garden_domains: not a domain name: {name!r}")
+        for entry in self.dns_hosts:
+            name, sep, address = entry.partition("=")
+            if not sep or not _HOSTNAME.match(name):
+                raise ValueError(f"dns_hosts: expected name=address, got {entry!r}")
+            _ipv4("dns_hosts", address)
+        for server in self.dns_servers:
+            _ipv4("dns_servers", server)
+        for key, ok in (("accounting_interval_s", self.accounting_interval_s > 0),
+                        ("enforce_interval_s", self.enforce_interval_s > 0),
+                        ("max_clients", 1 <= self.max_clients <= 1_000_000),
+                        ("max_rate_classes", 1 <= self.max_rate_classes <= 256),
+                        ("dhcp_range", self.dhcp_range.count(",") >= 1)):
+            if not ok:
+                raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
+
+    @property
+    def portal_host(self) -> str:
+        return urlsplit(self.portal_url).hostname or ""
+
+    @property
+    def api_url(self) -> str:
+        """The RFC 8908 API URI that DHCP option 114 carries."""
+        return f"http://{self.lan_address}:{self.api_port}/captive-portal/api"
+
+
+@dataclass
+class GatewayAgentConfig:
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    mqtt: MqttConfig = field(default_factory=lambda: MqttConfig(client_id=""))
+    source: str = "defaults"
+
+
+def _ipv4(key: str, value: str) -> None:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{key}: not an IPv4 address: {value!r}") from None
+
+
+def coerce(value: object, kind: object, where: str) -> object:
+    """Check a TOML value (or convert an environment string) to the field's declared type."""
+    from_env = isinstance(value, str) and kind is not str
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if from_env and text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return text in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            number = kind(value)  # type: ignore[operator]
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+        if kind is int and isinstance(value, float) and value != number:
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return number
+    if typing.get_origin(kind) is list or kind is list:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return list(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def fill_section(section: object, data: dict, where: str, env: typing.Mapping[str, str],
+                 env_prefix: str) -> None:
+    """Set a dataclass section from its TOML table, then from ``<env_prefix><KEY>`` variables."""
+    hints = typing.get_type_hints(type(section))
+    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section)}  # type: ignore[arg-type]
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    for key, raw in data.items():
+        if key not in kinds:
+            raise ConfigError(f"{where}: unknown key {key} (known: {', '.join(kinds)})")
+        setattr(section, key, coerce(raw, kinds[key], f"{where}.{key}"))
+    for key, kind in kinds.items():
+        var = f"{env_prefix}{key}".upper()
+        if var in env:
+            setattr(section, key, coerce(env[var], kind, f"environment {var}"))
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_gateway_config(path: str | os.PathLike | None,
+                        env: typing.Mapping[str, str] | None = None) -> GatewayAgentConfig:
+    """Read, override and validate the agent's file; raise ConfigError naming key and file."""
+    env = os.environ if env is None else env
+    data = read_toml(path) if path else {}
+    source = str(path) if path else "defaults"
+    unknown = set(data) - {"gateway", "mqtt"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)} (known: gateway, mqtt)")
+    config = GatewayAgentConfig(source=source)
+    fill_section(config.gateway, data.get("gateway", {}), f"{source}: gateway", env,
+                 "OASIS_GATEWAY_")
+    fill_section(config.mqtt, data.get("mqtt", {}), f"{source}: mqtt", env, "OASIS_MQTT_")
+    if not config.mqtt.client_id:
+        config.mqtt.client_id = f"oasis-gateway-{config.gateway.gateway_id}"
+    for name in ("gateway", "mqtt"):
+        try:
+            getattr(config, name).validate()
+        except ValueError as exc:
+            raise ConfigError(f"{source}: [{name}] {exc}") from None
+    return config
+
+
+__all__ = ["ConfigError", "GATEWAY_ID", "GatewayAgentConfig", "GatewayConfig", "coerce",
+           "fill_section", "load_gateway_config", "read_toml"]

@@ -1,0 +1,85 @@
+"""What one portal app holds: settings, per-thread stores, gateway keys, SMS, rate limiters.
+
+Everything lives on this object in ``app.extensions["oasis_portal"]`` (never in module globals),
+so two apps in one process (tests, or the portal next to the admin app) never share state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from flask import current_app
+
+from captive_portal.config import PortalSettings
+from captive_portal.gateways import GatewayControl, gateway_key
+from captive_portal.security import RateLimiter
+from captive_portal.sms import SmsService, make_driver
+from controller.secrets import SecretBox
+from controller.store import Store
+
+EXTENSION = "oasis_portal"
+
+
+class StoreProvider:
+    """One `Store` per thread (SQLite connections are not shared across threads)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Store] = []
+
+    def __call__(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.path)
+            with self._lock:
+                self._opened.append(store)
+        return store
+
+    def close_all(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            store.close()
+
+
+class PortalContext:
+    def __init__(self, settings: PortalSettings, stores: StoreProvider, secret_box: SecretBox,
+                 gateway: GatewayControl, sms: SmsService | None,
+                 clock: Callable[[], float], secret_key: bytes):
+        self.settings = settings
+        self.config = settings.portal
+        self.stores = stores
+        self.secret_box = secret_box
+        self.gateway = gateway
+        self.clock = clock
+        #: The app's signing key, also the pepper of one-time code hashes.
+        self.secret_key = secret_key
+        self.sms = sms or SmsService(stores, make_driver(settings.sms), settings.sms, clock=clock)
+        self.post_limiter = RateLimiter(self.config.posts_per_minute, 60.0)
+        self._keys: dict[str, bytes | None] = {}
+        self._keys_lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        return self.stores()
+
+    def gateway_key(self, gateway_id: str) -> bytes | None:
+        """The HMAC key of a registered gateway (decrypted once, then cached), or None."""
+        with self._keys_lock:
+            if gateway_id in self._keys and self._keys[gateway_id] is not None:
+                return self._keys[gateway_id]
+        key = gateway_key(self.store, self.secret_box, gateway_id)
+        with self._keys_lock:
+            self._keys[gateway_id] = key
+        return key
+
+
+def portal() -> PortalContext:
+    """The current app's portal context (inside a request or app context)."""
+    return current_app.extensions[EXTENSION]
+
+
+__all__ = ["EXTENSION", "PortalContext", "StoreProvider", "portal"]

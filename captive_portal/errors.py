@@ -1,0 +1,92 @@
+"""Errors the visitor can meet: a stable code, an HTTP status and a translated message.
+
+Views raise `PortalError("code")`; one handler renders ``error.html`` in the visitor's language
+with the right status. Codes are part of the interface (tests and logs use them); the wording
+lives in the catalogues.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+#: code -> (HTTP status, message shown to the visitor).
+MESSAGES = {
+    "signature_missing": (400, _l("Please open this page by connecting to the park WiFi and "
+                                  "visiting any website.")),
+    "signature_malformed": (400, _l("This login link is damaged. Please visit any website "
+                                    "again to get a new one.")),
+    "signature_unknown_gateway": (403, _l("This WiFi network is not known to the portal.")),
+    "signature_invalid": (403, _l("This login link is not valid. Please visit any website "
+                                  "again to get a new one.")),
+    "signature_stale": (403, _l("This login link has expired. Please visit any website "
+                                "again to get a new one.")),
+    "terms_not_accepted": (400, _l("Please accept the terms of use to continue.")),
+    "phone_invalid": (400, _l("Please enter a Saudi mobile number, for example 05XXXXXXXX.")),
+    "code_invalid": (400, _l("The code is not correct. Please check the SMS and try again.")),
+    "code_expired": (400, _l("The code has expired. Please ask for a new one.")),
+    "code_attempts": (429, _l("Too many wrong codes. Please ask for a new one.")),
+    "code_format": (400, _l("The code is the digits in the SMS we sent you.")),
+    "sms_rate_phone": (429, _l("Too many codes were sent to this number. Please try again "
+                               "later.")),
+    "sms_rate_client": (429, _l("Too many codes were requested from this device. Please try "
+                                "again later.")),
+    "sms_resend_wait": (429, _l("A code was just sent. Please wait a minute before asking "
+                                "for another.")),
+    "sms_failed": (503, _l("We could not send the SMS. Please try again in a moment.")),
+    "too_many_requests": (429, _l("Too many attempts. Please wait a minute and try again.")),
+    "gateway_unavailable": (503, _l("The WiFi gateway did not answer. Please try again in a "
+                                    "moment.")),
+    "no_session": (400, _l("You are not logged in on this device.")),
+    "csrf": (400, _l("This form has expired. Please go back, reload the page and try again.")),
+    "bad_request": (400, _l("The request could not be understood.")),
+    "not_found": (404, _l("This page does not exist.")),
+    "method_not_allowed": (405, _l("This page cannot be used this way.")),
+}
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+               429: "too_many_requests"}
+
+
+class PortalError(Exception):
+    """A visitor-facing failure; ``code`` selects status and message from `MESSAGES`."""
+
+    def __init__(self, code: str, **context):
+        if code not in MESSAGES:
+            raise ValueError(f"unknown portal error code {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.context = context
+
+    @property
+    def status(self) -> int:
+        return MESSAGES[self.code][0]
+
+
+def render_error(code: str, status: int | None = None):
+    status_code, message = MESSAGES[code]
+    return render_template("error.html", code=code, message=message), status or status_code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(PortalError)
+    def portal_error(exc: PortalError):
+        log.info("portal error %s on %s %s", exc.code, request.method, request.path)
+        return render_error(exc.code)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_error("csrf")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_error(_HTTP_CODES.get(exc.code or 400, "bad_request"), exc.code)
+
+
+__all__ = ["MESSAGES", "PortalError", "init_app", "render_error"]

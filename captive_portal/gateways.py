@@ -1,0 +1,78 @@
+"""Park gateways as the portal sees them: their HMAC keys, and how to command them.
+
+A gateway is registered once (`register_gateway`): the controller creates a random key, keeps it
+encrypted at rest (SecretBox) and the operator installs the same key on the gateway
+(``hmac_key_file``). The portal verifies redirects with it.
+
+`GatewayControl` is the portal's only view of enforcement: ``allow`` and ``deny`` return an
+`Ack` once the gateway has applied the change (or failed/timed out). The MQTT implementation is
+in `captive_portal.gateway_link`; tests of the portal alone use a fake that says so in its name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from agents.gateway.config import GATEWAY_ID
+from controller.secrets import SecretBox
+from controller.store import Store, utcnow
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """What a gateway must enforce for one authorised client (the `allow` command's body)."""
+
+    session_id: int
+    mac: str
+    ip: str
+    #: Unix time at which the session ends (the gateway sets the nft element timeout from it).
+    expires_at: float
+    quota_bytes: int
+    idle_timeout_s: int
+    rate_up_kbps: int
+    rate_down_kbps: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Ack:
+    ok: bool
+    #: Stable reason when not ok: ``timeout``, ``unreachable`` or the gateway's own error code.
+    error: str | None = None
+    #: Milliseconds the gateway spent updating its nft sets.
+    nft_ms: float | None = None
+
+
+class GatewayControl(Protocol):
+    def allow(self, gateway_id: str, grant: SessionGrant, timeout_s: float) -> Ack: ...
+
+    def deny(self, gateway_id: str, session_id: int, mac: str, ip: str, reason: str,
+             timeout_s: float) -> Ack: ...
+
+
+def register_gateway(store: Store, secret_box: SecretBox, gateway_id: str, name: str = "",
+                     *, key: str | None = None) -> str:
+    """Create (or re-key) a gateway; returns the hex key to install on it."""
+    if not GATEWAY_ID.match(gateway_id):
+        raise ValueError(f"gateway id: letters, digits, '_', '.', '-' only ({gateway_id!r})")
+    key = key or secrets.token_hex(32)
+    store.conn.execute(
+        "INSERT INTO portal_gateways (id, name, hmac_key_enc, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET hmac_key_enc = excluded.hmac_key_enc, "
+        "name = excluded.name", (gateway_id, name, secret_box.encrypt(key), utcnow()))
+    return key
+
+
+def gateway_key(store: Store, secret_box: SecretBox, gateway_id: str) -> bytes | None:
+    row = store.conn.execute("SELECT hmac_key_enc FROM portal_gateways WHERE id = ?",
+                             (gateway_id,)).fetchone()
+    if row is None:
+        return None
+    return (secret_box.decrypt(row[0]) or "").encode()
+
+
+__all__ = ["Ack", "GatewayControl", "SessionGrant", "gateway_key", "register_gateway"]

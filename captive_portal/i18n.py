@@ -1,0 +1,122 @@
+"""Languages of the portal: Arabic first (right to left), English, chosen per visitor.
+
+The locale comes from, in order: a ``lang`` query parameter (the language switch), the ``lang``
+cookie it sets, the browser's Accept-Language, then the configured default (Arabic). Catalogues
+are ``translations/<locale>/LC_MESSAGES/messages.po``; the compiled ``.mo`` beside each is
+rebuilt at start-up when missing or older than its ``.po``, so a fresh clone works without a
+build step and a translator's edit shows on the next start.
+
+Phone numbers, codes and Latin text inside Arabic sentences are wrapped by the ``ltr`` filter in
+``<bdi dir="ltr">`` so the bidi algorithm cannot reorder their digits (a code "123 456" must not
+read "456 123").
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlencode
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, request, url_for
+from flask_babel import Babel, get_locale
+from markupsafe import Markup, escape
+
+from agents.gateway.signature import PARAMS
+from captive_portal.config import LOCALES
+
+log = logging.getLogger(__name__)
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+RTL_LOCALES = frozenset({"ar", "fa", "he", "ur"})
+LANG_COOKIE = "lang"
+
+
+def compile_catalogues(folder: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every ``messages.po`` whose ``.mo`` is missing or stale; returns those compiled."""
+    compiled = []
+    for po_path in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh, locale=po_path.parent.parent.name)
+        try:
+            with mo_path.open("wb") as fh:
+                write_mo(fh, catalog, use_fuzzy=False)
+        except OSError as exc:  # a read-only install keeps the .mo it shipped with
+            log.warning("cannot compile %s: %s", po_path, exc)
+            continue
+        compiled.append(mo_path)
+    return compiled
+
+
+def select_locale() -> str:
+    """The visitor's locale for this request (see the module docstring for the order)."""
+    default = current_app.config["PORTAL_DEFAULT_LOCALE"]
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in LOCALES:
+            return candidate
+    return request.accept_languages.best_match(LOCALES) or default
+
+
+def current_locale() -> str:
+    return str(get_locale() or "ar")
+
+
+def text_direction(locale: str | None = None) -> str:
+    return "rtl" if (locale or current_locale()).split("_")[0] in RTL_LOCALES else "ltr"
+
+
+def ltr(value: object) -> Markup:
+    """Isolate ``value`` left to right inside a right-to-left page."""
+    return Markup('<bdi dir="ltr">{}</bdi>').format(escape(value))
+
+
+def switch_url(target: str) -> str:
+    """This page in ``target``'s language, as a plain link (the switch works without script).
+
+    A page shown in answer to a form post cannot be fetched again; it switches to the landing
+    page with the same signed parameters, or to the status page.
+    """
+    if request.method == "GET":
+        args = request.args.to_dict()
+        args["lang"] = target
+        return f"{request.path}?{urlencode(args)}"
+    signed = {name: request.form.get(name, "") for name in PARAMS}
+    if all(signed.values()):
+        return url_for("login.landing", **signed, lang=target)
+    return url_for("status.show", lang=target)
+
+
+def init_app(app: Flask) -> Babel:
+    """Set up Flask-Babel on ``app`` with the portal's catalogues and template helpers."""
+    compile_catalogues()
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["PORTAL_DEFAULT_LOCALE"])
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    babel = Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters["ltr"] = ltr
+
+    @app.context_processor
+    def locale_globals() -> dict:
+        locale = current_locale()
+        return {"locale": locale, "text_direction": text_direction(locale),
+                "locales": LOCALES, "switch_url": switch_url}
+
+    @app.after_request
+    def remember_switch(response):
+        chosen = request.args.get("lang")
+        if chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, httponly=True,
+                                samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"])
+        response.headers.setdefault("Content-Language", current_locale())
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        return response
+
+    return babel
+
+
+__all__ = ["LANG_COOKIE", "compile_catalogues", "current_locale", "init_app", "ltr",
+           "select_locale", "switch_url", "text_direction"]

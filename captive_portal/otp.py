@@ -1,0 +1,95 @@
+"""One-time login codes sent by SMS: short-lived, few tries, and rationed.
+
+Codes are random digits, stored only as an HMAC (keyed with the app's secret) so a copy of the
+database does not reveal live codes. A code is bound to the phone *and* the device (MAC) that
+asked for it, expires after ``otp_ttl_s``, and dies after ``otp_max_attempts`` wrong tries.
+Sending is rationed per phone number and per device over the last hour, with a minimum gap
+between two codes to one number, so the portal cannot be used to flood someone's phone. The
+counts come from the ``portal_otps`` table itself, so they hold across restarts and processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from captive_portal.config import PortalConfig
+from controller.store import Store
+
+
+class OtpError(Exception):
+    """``code`` is a portal error code (``sms_rate_phone``, ``code_invalid``, ...)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+class OneTimeCodes:
+    def __init__(self, store: Store, config: PortalConfig, pepper: bytes,
+                 clock: Callable[[], float]):
+        self.store = store
+        self.config = config
+        self.pepper = pepper
+        self.clock = clock
+
+    def _hash(self, phone: str, code: str) -> str:
+        return hmac.new(self.pepper, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, phone: str, client_mac: str) -> str:
+        """A new code for ``phone`` requested from ``client_mac``, or OtpError if rationed."""
+        now = self.clock()
+        hour_ago = now - 3600
+        with self.store.transaction() as conn:
+            per_phone, last_at = conn.execute(
+                "SELECT count(*), max(created_at) FROM portal_otps WHERE phone = ? "
+                "AND created_at > ?", (phone, hour_ago)).fetchone()
+            per_client = conn.execute(
+                "SELECT count(*) FROM portal_otps WHERE client_mac = ? AND created_at > ?",
+                (client_mac, hour_ago)).fetchone()[0]
+            if last_at is not None and now - last_at < self.config.otp_resend_after_s:
+                raise OtpError("sms_resend_wait")
+            if per_phone >= self.config.otp_per_phone_per_hour:
+                raise OtpError("sms_rate_phone")
+            if per_client >= self.config.otp_per_client_per_hour:
+                raise OtpError("sms_rate_client")
+            code = "".join(secrets.choice("0123456789") for _ in range(self.config.otp_length))
+            conn.execute(
+                "INSERT INTO portal_otps (phone, client_mac, code_hash, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (phone, client_mac, self._hash(phone, code), now, now + self.config.otp_ttl_s))
+        return code
+
+    def verify(self, phone: str, client_mac: str, code: str) -> None:
+        """Accept ``code`` once, or raise OtpError (invalid, expired, too many attempts)."""
+        now = self.clock()
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, code_hash, expires_at, attempts FROM portal_otps WHERE phone = ? "
+                "AND client_mac = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1",
+                (phone, client_mac)).fetchone()
+            if row is None:
+                raise OtpError("code_expired")
+            otp_id, code_hash, expires_at, attempts = row
+            if attempts >= self.config.otp_max_attempts:
+                raise OtpError("code_attempts")
+            if now > expires_at:
+                raise OtpError("code_expired")
+            if not hmac.compare_digest(code_hash, self._hash(phone, code)):
+                conn.execute("UPDATE portal_otps SET attempts = attempts + 1 WHERE id = ?",
+                             (otp_id,))
+                if attempts + 1 >= self.config.otp_max_attempts:
+                    # Commit the counted attempt: raising inside would roll it back.
+                    failure = "code_attempts"
+                else:
+                    failure = "code_invalid"
+            else:
+                conn.execute("UPDATE portal_otps SET used_at = ? WHERE id = ?", (now, otp_id))
+                failure = None
+        if failure:
+            raise OtpError(failure)
+
+
+__all__ = ["OneTimeCodes", "OtpError"]

@@ -1,0 +1,121 @@
+"""Visitor sessions: opened by a login, closed by logout, a limit, or the gateway.
+
+A session is *pending* from the login until the gateway acks the allow command, then *active*
+until it *ended* (with a reason: logout, expired, quota, idle, replaced, gateway_failed...). A
+device has at most one active session per gateway: a new login replaces the old one. Byte
+counts and last-seen come from the gateway's accounting reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from agents.gateway.signature import ClientClaim
+from captive_portal.config import PortalConfig
+from captive_portal.gateways import SessionGrant
+from controller.store import Store
+
+_COLUMNS = ("id", "gateway_id", "mac", "ip", "method", "phone", "locale", "state", "started_at",
+            "expires_at", "quota_bytes", "idle_timeout_s", "rate_up_kbps", "rate_down_kbps",
+            "bytes_up", "bytes_down", "last_seen", "ended_at", "end_reason")
+
+
+@dataclass(frozen=True)
+class VisitorSession:
+    id: int
+    gateway_id: str
+    mac: str
+    ip: str
+    method: str
+    phone: str | None
+    locale: str
+    state: str
+    started_at: float
+    expires_at: float
+    quota_bytes: int
+    idle_timeout_s: int
+    rate_up_kbps: int
+    rate_down_kbps: int
+    bytes_up: int
+    bytes_down: int
+    last_seen: float | None
+    ended_at: float | None
+    end_reason: str | None
+
+    def seconds_left(self, now: float) -> int:
+        return max(0, int(self.expires_at - now)) if self.state == "active" else 0
+
+    def bytes_left(self) -> int | None:
+        """None when the session has no data quota."""
+        if not self.quota_bytes:
+            return None
+        return max(0, self.quota_bytes - self.bytes_up - self.bytes_down)
+
+    def grant(self) -> SessionGrant:
+        return SessionGrant(self.id, self.mac, self.ip, self.expires_at, self.quota_bytes,
+                            self.idle_timeout_s, self.rate_up_kbps, self.rate_down_kbps)
+
+
+class Sessions:
+    def __init__(self, store: Store, clock: Callable[[], float]):
+        self.store = store
+        self.clock = clock
+
+    def open(self, claim: ClientClaim, method: str, phone: str | None, locale: str,
+             config: PortalConfig) -> VisitorSession:
+        """A pending session for the claimed device, replacing its active one if any."""
+        now = self.clock()
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = "
+                "'replaced' WHERE gateway_id = ? AND mac = ? AND state IN ('active', 'pending')",
+                (now, claim.gateway_id, claim.mac))
+            cursor = conn.execute(
+                "INSERT INTO portal_sessions (gateway_id, mac, ip, method, phone, locale, state, "
+                "started_at, expires_at, quota_bytes, idle_timeout_s, rate_up_kbps, "
+                "rate_down_kbps) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (claim.gateway_id, claim.mac, claim.ip, method, phone, locale, now,
+                 now + config.session_minutes * 60, config.data_quota_mb * 1_000_000,
+                 config.idle_timeout_minutes * 60, config.rate_up_kbps, config.rate_down_kbps))
+            session_id = cursor.lastrowid
+        return self.get(session_id)
+
+    def get(self, session_id: int) -> VisitorSession | None:
+        row = self.store.conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM portal_sessions WHERE id = ?",
+            (session_id,)).fetchone()
+        return VisitorSession(*row) if row else None
+
+    def activate(self, session_id: int) -> None:
+        self.store.conn.execute(
+            "UPDATE portal_sessions SET state = 'active', last_seen = ? WHERE id = ? "
+            "AND state = 'pending'", (self.clock(), session_id))
+
+    def end(self, session_id: int, reason: str, *, bytes_up: int | None = None,
+            bytes_down: int | None = None) -> bool:
+        """Close a session once (later reports of the same end are ignored)."""
+        cursor = self.store.conn.execute(
+            "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = ?, "
+            "bytes_up = coalesce(?, bytes_up), bytes_down = coalesce(?, bytes_down) "
+            "WHERE id = ? AND state != 'ended'",
+            (self.clock(), reason, bytes_up, bytes_down, session_id))
+        return cursor.rowcount > 0
+
+    def account(self, gateway_id: str, entries: Iterable[dict]) -> int:
+        """Apply a gateway's accounting report; returns the sessions updated."""
+        rows = [(int(e["bytes_up"]), int(e["bytes_down"]), e.get("last_seen"),
+                 int(e["session_id"]), gateway_id) for e in entries]
+        with self.store.transaction() as conn:
+            cursor = conn.executemany(
+                "UPDATE portal_sessions SET bytes_up = ?, bytes_down = ?, "
+                "last_seen = coalesce(?, last_seen) WHERE id = ? AND gateway_id = ?", rows)
+        return cursor.rowcount
+
+    def active_count(self, gateway_id: str) -> int:
+        return self.store.conn.execute(
+            "SELECT count(*) FROM portal_sessions WHERE gateway_id = ? AND state = 'active'",
+            (gateway_id,)).fetchone()[0]
+
+
+__all__ = ["Sessions", "VisitorSession"]
