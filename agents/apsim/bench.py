@@ -19,6 +19,10 @@ import subprocess
 import sys
 import time
 
+from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType, SnmpEngine,
+                                         UdpTransportTarget, UsmUserData, bulk_cmd,
+                                         usmAesCfb128Protocol, usmHMACSHAAuthProtocol)
+
 from agents.apsim import ber
 from agents.apsim.control import send_command
 from agents.apsim.inventory import plan_aps
@@ -35,7 +39,9 @@ MAX_REPETITIONS = 5
 
 def poll_shape(platform: str) -> tuple[list[str], list[str]]:
     """(non-repeaters, repeaters) of the controller's one GETBULK for a platform."""
-    non_repeaters = list(SYSTEM_PREFIXES) + ([OPENWRT_CLIENTS_NEXT] if platform == "openwrt" else [])
+    non_repeaters = list(SYSTEM_PREFIXES)
+    if platform == "openwrt":
+        non_repeaters.append(OPENWRT_CLIENTS_NEXT)
     repeaters = list(COLUMNS) + ([CISCO_CLIENTS] if platform == "cisco_aironet" else [])
     return non_repeaters, repeaters
 
@@ -53,7 +59,8 @@ def getbulk_message(community: bytes, platform: str) -> bytes:
                    + ber.tlv(ber.GETBULK, pdu_body))
 
 
-def load_v2c(targets: list[tuple[str, str]], port: int, seconds: float, window: int) -> tuple[int, int]:
+def load_v2c(targets: list[tuple[str, str]], port: int, seconds: float, window: int
+             ) -> tuple[int, int]:
     """Keep ``window`` requests in flight for ``seconds``; returns (answered, lost)."""
     templates = {p: bytearray(getbulk_message(b"public", p)) for p in {p for _, p in targets}}
     offsets = {p: bytes(t).index(b"\x02\x04\x00\x00\x00\x00") + 2 for p, t in templates.items()}
@@ -86,9 +93,6 @@ def load_v2c(targets: list[tuple[str, str]], port: int, seconds: float, window: 
 async def load_v3(targets: list[tuple[str, str]], port: int, seconds: float, window: int,
                   user: str, auth_key: str, priv_key: str) -> tuple[int, int]:
     """The same poll over SNMPv3 authPriv with pysnmp's manager, ``window`` APs at a time."""
-    from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType, SnmpEngine,
-                                             UdpTransportTarget, UsmUserData, bulk_cmd,
-                                             usmAesCfb128Protocol, usmHMACSHAAuthProtocol)
     engine = SnmpEngine()
     auth = UsmUserData(user, auth_key, priv_key, authProtocol=usmHMACSHAAuthProtocol,
                        privProtocol=usmAesCfb128Protocol)

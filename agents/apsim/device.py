@@ -166,9 +166,8 @@ class SimulatedAp:
         try:
             return self.interfaces[if_index]
         except KeyError:
-            raise ValueError(f"{self.name} has no interface {if_index}; it has "
-                             f"{', '.join(f'{s.kind.index} ({s.kind.name})' for s in self.interfaces.values())}"
-                             ) from None
+            known = ", ".join(f"{s.kind.index} ({s.kind.name})" for s in self.interfaces.values())
+            raise ValueError(f"{self.name} has no interface {if_index}; it has {known}") from None
 
     # -- readings ----------------------------------------------------------------------------
 

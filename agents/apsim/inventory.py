@@ -28,8 +28,8 @@ class Site:
 SITES: tuple[Site, ...] = (
     Site("amanah-walkway", "ممشى الأمانة", "Amanah Walkway", "walkway", "AW",
          25.3789, 49.5862, 0.0009),
-    Site("king-abdullah-park", "متنزه الملك عبدالله البيئي", "King Abdullah Environmental Park",
-         "park", "KAP", 25.4125, 49.6156, 0.0012),
+    Site("king-abdullah-park", "متنزه الملك عبدالله البيئي",
+         "King Abdullah Environmental Park", "park", "KAP", 25.4125, 49.6156, 0.0012),
 )
 
 #: Platform of the k-th AP, repeating: mostly OpenWrt, some Cisco Aironet, a few generic.
@@ -72,7 +72,8 @@ def address_range(first_address: str, count: int) -> list[str]:
 
 def _position(site: Site, k: int) -> tuple[float, float]:
     if site.kind == "walkway":  # a line along the walkway
-        return round(site.lat + site.spread * 0.6 * k, 6), round(site.lon + site.spread * 0.8 * k, 6)
+        return (round(site.lat + site.spread * 0.6 * k, 6),
+                round(site.lon + site.spread * 0.8 * k, 6))
     side = 8  # a grid over the park
     return (round(site.lat + site.spread * (k // side), 6),
             round(site.lon + site.spread * (k % side), 6))

@@ -8,7 +8,6 @@ is a bisect in the sorted OID list, so the ordering is exactly SNMP's lexicograp
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
 from typing import Callable
 
 from agents.apsim import ber
@@ -42,7 +41,8 @@ SYS_DESCR = {
     "cisco_aironet": (
         "Cisco IOS Software, C3700 Software (AP3G2-K9W8-M), Version 15.3(3)JPJ9, "
         "RELEASE SOFTWARE (fc1)\r\nTechnical Support: http://www.cisco.com/techsupport\r\n"
-        "Copyright (c) 1986-2021 by Cisco Systems, Inc.\r\nCompiled Tue 05-Oct-21 11:05 by prod_rel_team"),
+        "Copyright (c) 1986-2021 by Cisco Systems, Inc.\r\n"
+        "Compiled Tue 05-Oct-21 11:05 by prod_rel_team"),
     "generic": "Linux 4.14.241 #1 SMP PREEMPT armv7l",
 }
 SYS_OBJECT_ID = {
@@ -185,7 +185,7 @@ def _openwrt_rows() -> list[Row]:
     config = NS_EXTEND + (2, 2, 1)
     output = NS_EXTEND + (2, 3, 1)
     return [
-        (NS_EXTEND + (1,), (0,), lambda r: (ber.INTEGER, 1)),                      # nsExtendNumEntries
+        (NS_EXTEND + (1,), (0,), lambda r: (ber.INTEGER, 1)),                  # nsExtendNumEntries
         (config + (2,), EXTEND_INDEX, lambda r: (ber.OCTET_STRING, b"/usr/libexec/oasis/clients")),
         (config + (3,), EXTEND_INDEX, lambda r: (ber.OCTET_STRING, b"")),      # nsExtendArgs
         (output + (1,), EXTEND_INDEX, digits),                                 # nsExtendOutput1Line

@@ -31,7 +31,8 @@ from agents.apsim.mib import Answer, Oid
 
 log = logging.getLogger(__name__)
 
-#: (local address, peer address) -> the varbinds to answer, or None to refuse.
+#: (AP address, PDU type, requested varbinds, non-repeaters, max-repetitions) -> the answer,
+#: or None when no AP has that address.
 Resolver = Callable[[str, int, tuple[tuple[Oid, bytes], ...], int, int], list[Answer] | None]
 #: (local address, datagram, peer address): put a reply on the wire from that AP.
 Sender = Callable[[str, bytes, tuple[str, int]], None]
