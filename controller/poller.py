@@ -93,6 +93,7 @@ class Poller:
         """One cycle over all current targets; returns its statistics."""
         targets = list(self.targets_provider())
         self._forget_removed({t.ap_id for t in targets})
+        await self.client.prepare(targets)
         started_wall, started = time.time(), time.monotonic()
         gate = asyncio.Semaphore(self.config.max_in_flight)
         changes: list[StateChange] = []

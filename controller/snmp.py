@@ -201,6 +201,19 @@ class SnmpClient:
         session = self._sessions.get(ap_id)
         return session.max_repetitions if session else None
 
+    async def prepare(self, targets) -> None:
+        """Configure the engine for every target before any request is sent.
+
+        pysnmp rebuilds its community-to-target map whenever a target is added, on the next
+        incoming v2c message; adding them all first makes that one rebuild instead of one per
+        AP answer during the first cycle (quadratic: 80 s instead of 9 s for 2,000 APs).
+        """
+        for target in targets:
+            try:
+                await self._session(target)
+            except (SnmpError, ValueError) as exc:   # the poll itself will report it per AP
+                log.debug("cannot prepare %s: %s", target.name, exc)
+
     async def poll(self, target: PollTarget) -> PollResult:
         """Read system group, client count and interface counters of one AP."""
         session = await self._session(target)
