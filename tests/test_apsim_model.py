@@ -8,7 +8,7 @@ from pyasn1.codec.ber import decoder as pyasn1_decoder
 from pyasn1.codec.ber import encoder as pyasn1_encoder
 from pysnmp.proto import api, rfc1902
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.device import Reading, SimulatedAp
 from agents.apsim.inventory import plan_aps
 from agents.apsim.mib import build_tables, oid

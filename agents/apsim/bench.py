@@ -23,7 +23,7 @@ from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType
                                          UdpTransportTarget, UsmUserData, bulk_cmd,
                                          usmAesCfb128Protocol, usmHMACSHAAuthProtocol)
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.control import send_command
 from agents.apsim.inventory import plan_aps
 from agents.apsim.mib import oid

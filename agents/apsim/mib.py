@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.device import INTERFACES, RADIO_INDEXES, UP, DOWN, Reading
 
 Oid = tuple[int, ...]

@@ -19,7 +19,7 @@ from typing import Callable
 
 from controller.config import host_port
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.device import SimulatedAp, Reading
 from agents.apsim.inventory import ApPlan, plan_aps
 from agents.apsim.mib import answer, build_tables

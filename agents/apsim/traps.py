@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.device import SimulatedAp, UP, DOWN
 from agents.apsim.mib import IF_ENTRY, Oid, oid
 

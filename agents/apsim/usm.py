@@ -26,7 +26,7 @@ from pysnmp.proto import error as proto_error
 from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v2c
 
-from agents.apsim import ber
+from controller import snmp_ber as ber
 from agents.apsim.mib import Answer, Oid
 
 log = logging.getLogger(__name__)

@@ -96,6 +96,9 @@ class BranchLab:
                 # names the primary: strict reverse-path filtering would drop them.
                 ns.sysctl(f"net.ipv4.conf.{scope}.rp_filter", "0")
                 ns.sysctl(f"net.ipv4.conf.{scope}.ignore_routes_with_linkdown", "1")
+        for plan in (PRIMARY, BACKUP):
+            self.branch.sysctl(f"net.ipv4.conf.{plan.branch_if}.ignore_routes_with_linkdown", "1")
+            self.hq.sysctl(f"net.ipv4.conf.{plan.hq_if}.ignore_routes_with_linkdown", "1")
         # HQ's way back to the LAN: primary first, the kernel skips it while it has no carrier.
         self.hq.ip("route", "add", LAN, "via", PRIMARY.branch_ip, "metric", "10")
         self.hq.ip("route", "add", LAN, "via", BACKUP.branch_ip, "metric", "20")

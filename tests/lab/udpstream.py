@@ -48,37 +48,48 @@ def receive(listen: tuple[str, int], idle_s: float, max_s: float) -> dict:
     print("ready", flush=True)
     seqs: list[int] = []
     arrivals: list[float] = []
+    sent: list[int] = []
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     deadline = time.monotonic() + max_s
+    last = None
     while not stop["now"] and time.monotonic() < deadline:
-        wait = idle_s if seqs else 0.2
-        if not select.select([sock], [], [], wait)[0]:
-            if seqs:
-                break
+        if last is not None and time.monotonic() - last > idle_s:
+            break
+        # Short waits so SIGTERM and the idle limit are noticed during an outage too.
+        if not select.select([sock], [], [], 0.1)[0]:
             continue
         data = sock.recv(64)
         if len(data) >= PACKET.size:
-            seqs.append(PACKET.unpack_from(data)[0])
-            arrivals.append(time.monotonic())
-    return outage_stats(seqs, arrivals)
+            seq, sent_ns = PACKET.unpack_from(data)
+            seqs.append(seq)
+            sent.append(sent_ns)
+            last = time.monotonic()
+            arrivals.append(last)
+    return outage_stats(seqs, arrivals, sent)
 
 
-def outage_stats(seqs: list[int], arrivals: list[float]) -> dict:
-    """Largest sequence gap (packets missing in a row), the time gap there, total lost."""
+def outage_stats(seqs: list[int], arrivals: list[float], sent: list[int] | None = None) -> dict:
+    """Largest sequence gap (packets missing in a row), the time gap there, total lost, and
+    every gap as ``[missing, sent_ns of the last packet before it]`` so a caller can tell
+    which fault a gap belongs to (CLOCK_MONOTONIC is the same in every namespace)."""
     if not seqs:
-        return {"received": 0, "lost": None, "max_gap_packets": None, "max_gap_ms": None}
+        return {"received": 0, "lost": None, "max_gap_packets": None, "max_gap_ms": None,
+                "gaps": []}
     order = sorted(range(len(seqs)), key=seqs.__getitem__)
     worst_packets, worst_ms = 0, 0.0
+    gaps = []
     for before, after in zip(order, order[1:]):
         missing = seqs[after] - seqs[before] - 1
+        if missing > 0 and sent is not None:
+            gaps.append([missing, sent[before]])
         if missing > worst_packets:
             worst_packets = missing
             worst_ms = (arrivals[after] - arrivals[before]) * 1000.0
     distinct = len(set(seqs))
     return {"received": distinct, "first": seqs[order[0]], "last": seqs[order[-1]],
             "lost": seqs[order[-1]] - seqs[order[0]] + 1 - distinct,
-            "max_gap_packets": worst_packets, "max_gap_ms": round(worst_ms, 2)}
+            "max_gap_packets": worst_packets, "max_gap_ms": round(worst_ms, 2), "gaps": gaps}
 
 
 def main(argv: list[str] | None = None) -> int:
