@@ -1,0 +1,110 @@
+"""The controller process end to end: simulated APs over real SNMP, real Mosquitto, REST API.
+
+Everything `oasis run` starts (minus the simulator subprocess, which runs in a thread here so
+the test can drive it): the poller sees the APs come up, a reboot trap becomes an event, an
+unreachable AP goes down and its alert is published on MQTT and shown by the API.
+"""
+
+import json
+import threading
+import urllib.request
+
+import pytest
+
+from agents.apsim import SimulatorSettings
+from agents.apsim.runner import SimulatorThread
+from controller import auth, demo
+from controller.config import load_config
+from controller.mqtt import MqttLink
+from controller.runtime import Controller
+from controller.store import Store
+from tests.support import free_port, free_udp_port, wait_for
+
+AP_COUNT = 6
+
+
+@pytest.fixture
+def running(tmp_path, mosquitto):
+    config = load_config(env={})
+    config.store.path = str(tmp_path / "oasis.db")
+    config.store.key_file = str(tmp_path / "oasis.key")
+    config.admin.listen = f"127.0.0.1:{free_port()}"
+    config.mqtt.host, config.mqtt.port = mosquitto.host, mosquitto.port
+    config.mqtt.client_id = "oasis-e2e"
+    config.snmp.interval, config.snmp.timeout, config.snmp.retries = 0.5, 0.3, 0
+    config.snmp.down_after = 2
+    config.snmp.trap_listen = f"127.0.0.1:{free_udp_port()}"
+    config.apsim.count, config.apsim.first_address = AP_COUNT, "127.0.9.1"
+    config.apsim.port = free_udp_port("127.0.9.1")
+    demo.seed(config)  # the simulator's sites and APs, one of them on SNMPv3
+    store = Store(config.store.path)
+    auth.create_user(store, "eng", "a-long-password", "viewer", "test")
+    token = auth.create_token(store, "eng", "e2e", "test")
+    store.close()
+
+    settings = SimulatorSettings.from_config(config)
+    with SimulatorThread(settings) as simulator:
+        controller = Controller(config)
+        controller.start()
+        try:
+            yield config, controller, simulator, token
+        finally:
+            controller.stop()
+
+
+def api(controller, token, path):
+    request = urllib.request.Request(controller.admin_url + "api/v1/" + path,
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_controller_monitors_simulated_aps(running, mosquitto):
+    config, controller, simulator, token = running
+    alerts, got_alert = [], threading.Event()
+
+    def on_alert(message):
+        alerts.append(message.payload)
+        if message.payload.get("kind") == "ap_down" and message.payload.get("status") == "open":
+            got_alert.set()
+
+    watcher = MqttLink(config.mqtt, client_id="e2e-watcher")
+    watcher.start()
+    try:
+        assert watcher.wait_connected(10)
+        subscription = watcher.subscribe("alerts/#", on_alert)
+        assert subscription.wait_active(10)
+
+        def all_up():
+            aps = api(controller, token, "aps")["aps"]
+            return len(aps) == AP_COUNT and all(a.get("state") == "up" for a in aps) and aps
+        aps = wait_for(all_up, timeout=30, what="every simulated AP up")
+        names = sorted(a["name"] for a in aps)
+        v3 = [a for a in aps if a["snmp_version"] == "3"]
+        assert v3, "the demo seeds at least one SNMPv3 AP and it is up"
+
+        # A reboot sends coldStart from the AP's own address: an event on that AP.
+        simulator.reboot(names[0])
+        wait_for(lambda: any(e["kind"] == "coldStart"
+                             for e in api(controller, token, f"aps/{names[0]}/events")["events"]),
+                 timeout=15, what="coldStart event")
+
+        # Unreachable: degraded, then down after snmp.down_after polls, with an alert on MQTT.
+        simulator.set_reachable(names[1], False)
+        wait_for(lambda: api(controller, token, f"aps/{names[1]}/status")["state"] == "down",
+                 timeout=20, what="AP down")
+        assert got_alert.wait(10), f"no ap_down alert on MQTT, got {alerts}"
+        open_alerts = api(controller, token, "alerts?state=open")["alerts"]
+        assert any(a["kind"] == "ap_down" for a in open_alerts)
+
+        # Back again: up, and the alert clears.
+        simulator.set_reachable(names[1], True)
+        wait_for(lambda: api(controller, token, f"aps/{names[1]}/status")["state"] == "up",
+                 timeout=20, what="AP up again")
+        wait_for(lambda: not any(a["kind"] == "ap_down"
+                                 for a in api(controller, token, "alerts?state=open")["alerts"]),
+                 timeout=10, what="ap_down cleared")
+        metrics = urllib.request.urlopen(controller.admin_url + "metrics", timeout=5).read().decode()
+        assert f'oasis_ap_up{{ap="{names[2]}"' in metrics
+    finally:
+        watcher.stop()
