@@ -64,7 +64,8 @@ def sign(claim: ClientClaim, key: bytes) -> dict[str, str]:
 
 def parse(params) -> ClientClaim:
     """A `ClientClaim` from query parameters, not yet verified; SignatureError if incomplete."""
-    missing = [name for name in PARAMS if not params.get(name)]
+    # url may be empty: the RFC 8908 API's portal link is not the answer to any request.
+    missing = [name for name in PARAMS if name != "url" and not params.get(name)]
     if missing:
         raise SignatureError("signature_missing", ",".join(missing))
     try:
@@ -72,9 +73,10 @@ def parse(params) -> ClientClaim:
         timestamp = int(params["ts"])
     except ValueError as exc:
         raise SignatureError("signature_malformed", str(exc)) from None
-    if len(params["url"]) > 2048:
+    url = params.get("url") or ""
+    if len(url) > 2048:
         raise SignatureError("signature_malformed", "url too long")
-    return ClientClaim(params["gw"], mac, params["ip"], params["url"], timestamp)
+    return ClientClaim(params["gw"], mac, params["ip"], url, timestamp)
 
 
 def verify(params, key_for, now: float, max_age_s: float) -> ClientClaim:

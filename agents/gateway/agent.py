@@ -1,0 +1,96 @@
+"""The running gateway agent: table, book, HTTP side and MQTT side wired together.
+
+The agent is built to be restarted at will: stopping it leaves the nft table (and every
+authorised client) in place, and starting it again re-installs the chains around the same
+sets. While the broker or the controller is away the sets keep working and the agent keeps
+enforcing limits; reports queue in the MQTT client and go out on reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agents.gateway.config import GatewayAgentConfig
+from agents.gateway.control import GatewayControlChannel
+from agents.gateway.enforcer import Enforcer
+from agents.gateway.nft import Nftables
+from agents.gateway.redirector import HttpSide, PortalLinks
+from agents.gateway.sessions import SessionBook
+from controller.mqtt import MqttLink
+
+log = logging.getLogger(__name__)
+
+
+def read_key(path: str) -> bytes:
+    """The HMAC key shared with the controller; refused if others can read the file."""
+    key_path = Path(path)
+    mode = key_path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PermissionError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    key = key_path.read_text().strip()
+    if len(key) < 32:
+        raise ValueError(f"{path}: the key is too short (at least 32 characters)")
+    return key.encode()
+
+
+def walled_garden(config: GatewayAgentConfig) -> list[str]:
+    """Static garden: the configured CIDRs and the portal host's address (resolved once)."""
+    garden = list(config.gateway.walled_garden)
+    host = config.gateway.portal_host
+    try:
+        garden.append(socket.gethostbyname(host))
+    except OSError:
+        log.warning("cannot resolve %s for the walled garden; add it by address", host)
+    return sorted(set(garden))
+
+
+class GatewayAgent:
+    def __init__(self, config: GatewayAgentConfig, *, nft: Nftables | None = None,
+                 link: MqttLink | None = None, clock: Callable[[], float] = time.time):
+        gw = config.gateway
+        self.config = config
+        self.clock = clock
+        self.nft = nft or Nftables()
+        self.book = SessionBook(gw.state_db)
+        self.enforcer = Enforcer(gw, self.nft, self.book, walled_garden(config), clock)
+        self.links = PortalLinks(gw, read_key(gw.hmac_key_file), clock=clock)
+        self.http = HttpSide(gw, self.links, self.enforcer)
+        # A persistent session: allow/deny sent while we restart wait for us at the broker.
+        self.link = link or MqttLink(config.mqtt, clean_start=False, session_expiry_s=3600)
+        self.control = GatewayControlChannel(gw.gateway_id, self.link, self.enforcer, clock)
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        ends = self.enforcer.install()
+        self.http.start()
+        self.control.start()
+        self.link.start()
+        self.control.publish_ends(ends)
+        log.info("gateway %s enforcing with %d authorised clients", self.config.gateway.gateway_id,
+                 len(self.book))
+
+    def run(self) -> None:
+        """Enforce limits and report accounting until `stop`."""
+        gw = self.config.gateway
+        next_accounting = self.clock() + gw.accounting_interval_s
+        while not self._stop.wait(gw.enforce_interval_s):
+            self.control.publish_ends(self.enforcer.sweep())
+            if self.clock() >= next_accounting:
+                self.control.publish_accounting(self.enforcer.clients())
+                next_accounting = self.clock() + gw.accounting_interval_s
+
+    def stop(self) -> None:
+        """Stop serving; the nft table and its clients stay (see the module docstring)."""
+        self._stop.set()
+        self.http.stop()
+        self.link.stop()
+        self.book.close()
+        self.nft.close()
+
+
+__all__ = ["GatewayAgent", "read_key", "walled_garden"]

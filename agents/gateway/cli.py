@@ -1,0 +1,93 @@
+"""The ``gateway`` click group (wired as ``oasis agent gateway``)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+
+import click
+
+from agents.gateway.agent import GatewayAgent
+from agents.gateway.config import ConfigError, GatewayAgentConfig, load_gateway_config
+from agents.gateway.dnsmasq import render_dnsmasq
+from agents.gateway.enforcer import Enforcer
+from agents.gateway.nft import Nftables
+from agents.gateway.sessions import SessionBook
+
+
+def _load(config_path: str | None) -> GatewayAgentConfig:
+    try:
+        return load_gateway_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"config error: {exc}") from None
+
+
+@click.group(name="gateway")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="OASIS_GATEWAY_CONFIG", help="The agent's TOML file ([gateway], [mqtt]).")
+@click.pass_context
+def gateway(ctx: click.Context, config_path: str | None) -> None:
+    """Park gateway agent: nftables enforcement, redirector, RFC 8908 API, accounting."""
+    ctx.obj = config_path
+
+
+@gateway.command()
+@click.option("-v", "--verbose", count=True)
+@click.pass_obj
+def run(config_path: str | None, verbose: int) -> None:
+    """Install the table and enforce until SIGTERM/SIGINT (authorised clients stay)."""
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    agent = GatewayAgent(_load(config_path))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: agent._stop.set())
+    agent.start()
+    click.echo(f"gateway {agent.config.gateway.gateway_id} ready", err=True)
+    try:
+        agent.run()
+    finally:
+        agent.stop()
+
+
+@gateway.command("dnsmasq-config")
+@click.option("--lease-file", default="/var/lib/oasis/dnsmasq.leases", show_default=True)
+@click.option("--pid-file", default="")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.pass_obj
+def dnsmasq_config(config_path: str | None, lease_file: str, pid_file: str,
+                   output: str | None) -> None:
+    """Print the dnsmasq config (DHCP option 114, DNS, walled-garden nftset)."""
+    text = render_dnsmasq(_load(config_path).gateway, lease_file=lease_file, pid_file=pid_file)
+    if output:
+        Path(output).write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@gateway.command()
+@click.pass_obj
+def clients(config_path: str | None) -> None:
+    """List the authorised clients in the agent's book."""
+    book = SessionBook(_load(config_path).gateway.state_db)
+    now = time.time()
+    for session in book:
+        left = session.bytes_left()
+        click.echo(f"{session.mac}  {session.ip:15}  session {session.session_id}  "
+                   f"{session.seconds_left(now)}s left  "
+                   f"{'unlimited' if left is None else f'{left} bytes left'}")
+    book.close()
+
+
+@gateway.command()
+@click.confirmation_option(prompt="Every visitor will be captive again. Continue?")
+@click.pass_obj
+def teardown(config_path: str | None) -> None:
+    """Remove the agent's nft table (all clients lose access)."""
+    config = _load(config_path).gateway
+    Enforcer(config, Nftables(), SessionBook(config.state_db), []).teardown()
+    click.echo(f"table inet {config.table} removed")
+
+
+__all__ = ["gateway"]

@@ -1,0 +1,109 @@
+"""The agent's MQTT side: commands in, acks, accounting and session ends out.
+
+Topics, under the configured prefix (schemas in docs/schemas/gateway-*.json):
+
+- ``gateway/<id>/command``      allow/deny from the portal (QoS 1)
+- ``gateway/<id>/ack``          one per command, with ``ok``, ``error`` and the nft time
+- ``gateway/<id>/accounting``   byte counters and last-seen of authorised clients, in chunks
+- ``gateway/<id>/session-end``  a session ended on the gateway (expired, quota, idle, removed)
+
+Commands are applied in the MQTT network thread as they arrive: an nft transaction takes a
+fraction of a millisecond, and the portal is waiting for the ack to let the visitor go. An
+allow whose ``valid_until`` has passed is refused (``stale``): the portal that sent it has
+given up waiting and told the visitor to retry. A deny is always applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from agents.gateway.enforcer import Enforcer, GrantError, SessionEnd
+from agents.gateway.sessions import ClientSession
+from controller.mqtt import InboundMessage, MqttLink
+
+log = logging.getLogger(__name__)
+
+COMMAND_SCHEMA = "gateway-command/1"
+ACK_SCHEMA = "gateway-ack/1"
+ACCOUNTING_SCHEMA = "gateway-accounting/1"
+SESSION_END_SCHEMA = "gateway-session-end/1"
+#: Clients per accounting message (keeps each message well under broker limits).
+ACCOUNTING_CHUNK = 1000
+
+
+def topic(gateway_id: str, kind: str) -> str:
+    return f"gateway/{gateway_id}/{kind}"
+
+
+def client_entry(session: ClientSession) -> dict:
+    return {"session_id": session.session_id, "mac": session.mac, "ip": session.ip,
+            "bytes_up": session.bytes_up, "bytes_down": session.bytes_down,
+            "last_seen": round(session.last_seen, 3)}
+
+
+class GatewayControlChannel:
+    def __init__(self, gateway_id: str, link: MqttLink, enforcer: Enforcer,
+                 clock: Callable[[], float] = time.time):
+        self.gateway_id = gateway_id
+        self.link = link
+        self.enforcer = enforcer
+        self.clock = clock
+        self.commands_applied = 0
+
+    def start(self) -> None:
+        self.link.subscribe(topic(self.gateway_id, "command"), self.on_command, qos=1)
+
+    def on_command(self, message: InboundMessage) -> None:
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        command_id = str(payload.get("command_id", ""))
+        action = payload.get("action")
+        session_id = payload.get("session_id")
+        ack: dict = {"command_id": command_id, "session_id": session_id, "action": action,
+                     "ok": False, "error": None, "nft_ms": None}
+        try:
+            if payload.get("schema") != COMMAND_SCHEMA or not command_id:
+                raise GrantError("bad_command", f"schema {payload.get('schema')!r}")
+            if action == "allow":
+                if float(payload.get("valid_until", 0)) < self.clock():
+                    raise GrantError("stale")
+                _, ack["nft_ms"] = self.enforcer.allow(payload)
+            elif action == "deny":
+                started = time.perf_counter()
+                self.enforcer.deny(str(payload.get("mac", "")), payload.get("ip"))
+                ack["nft_ms"] = (time.perf_counter() - started) * 1000
+            else:
+                raise GrantError("bad_command", f"action {action!r}")
+            ack["ok"] = True
+            self.commands_applied += 1
+        except GrantError as exc:
+            ack["error"] = exc.code
+            log.warning("command %s (%s) refused: %s", command_id, action, exc)
+        except (TypeError, ValueError) as exc:
+            ack["error"] = "bad_command"
+            log.warning("command %s malformed: %s", command_id, exc)
+        self.link.publish_json(topic(self.gateway_id, "ack"), ack, qos=1, schema=ACK_SCHEMA)
+
+    def publish_ends(self, ends: Iterable[SessionEnd]) -> None:
+        for end in ends:
+            body = client_entry(end.session)
+            body.update(reason=end.reason, at=round(end.at, 3))
+            self.link.publish_json(topic(self.gateway_id, "session-end"), body, qos=1,
+                                   schema=SESSION_END_SCHEMA)
+
+    def publish_accounting(self, sessions: list[ClientSession]) -> int:
+        """Publish counters of all clients in chunks; returns the number of messages."""
+        chunks = [sessions[i:i + ACCOUNTING_CHUNK]
+                  for i in range(0, len(sessions), ACCOUNTING_CHUNK)] or [[]]
+        for index, chunk in enumerate(chunks):
+            self.link.publish_json(
+                topic(self.gateway_id, "accounting"),
+                {"gateway_id": self.gateway_id, "part": index + 1, "parts": len(chunks),
+                 "clients": [client_entry(s) for s in chunk]},
+                qos=1, schema=ACCOUNTING_SCHEMA)
+        return len(chunks)
+
+
+__all__ = ["ACCOUNTING_SCHEMA", "ACK_SCHEMA", "COMMAND_SCHEMA", "GatewayControlChannel",
+           "SESSION_END_SCHEMA", "client_entry", "topic"]

@@ -1,0 +1,144 @@
+"""The gateway's book of authorised clients, kept in a small SQLite file.
+
+The kernel's sets say *who* is allowed; the book says *why and for how long*: the portal's
+session id, the end time, the data quota, the idle timeout and the rate class. It is written
+on every allow and deny (one indexed row, so O(1) per login like the sets) and read back at
+start-up, so a restarted agent goes on enforcing the same limits, and a gateway that rebooted
+(empty sets) puts the clients whose sessions are still running back in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from agents.gateway.ruleset import RateClass
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clients (
+    mac             TEXT PRIMARY KEY,
+    ip              TEXT NOT NULL UNIQUE,
+    session_id      INTEGER NOT NULL,
+    started_at      REAL NOT NULL,
+    expires_at      REAL NOT NULL,
+    quota_bytes     INTEGER NOT NULL,
+    idle_timeout_s  INTEGER NOT NULL,
+    rate_up_kbps    INTEGER NOT NULL,
+    rate_down_kbps  INTEGER NOT NULL,
+    bytes_up        INTEGER NOT NULL DEFAULT 0,
+    bytes_down      INTEGER NOT NULL DEFAULT 0,
+    last_seen       REAL NOT NULL
+);
+"""
+_FIELDS = ("mac", "ip", "session_id", "started_at", "expires_at", "quota_bytes",
+           "idle_timeout_s", "rate_up_kbps", "rate_down_kbps", "bytes_up", "bytes_down",
+           "last_seen")
+
+
+@dataclass(frozen=True)
+class ClientSession:
+    """One authorised client as the gateway enforces it."""
+
+    mac: str
+    ip: str
+    session_id: int
+    started_at: float
+    expires_at: float
+    quota_bytes: int
+    idle_timeout_s: int
+    rate_up_kbps: int
+    rate_down_kbps: int
+    #: Counters as last read from the kernel, and when they last moved.
+    bytes_up: int = 0
+    bytes_down: int = 0
+    last_seen: float = 0.0
+
+    @property
+    def rate_class(self) -> RateClass | None:
+        if not self.rate_up_kbps and not self.rate_down_kbps:
+            return None
+        return RateClass(self.rate_up_kbps, self.rate_down_kbps)
+
+    @property
+    def bytes_total(self) -> int:
+        return self.bytes_up + self.bytes_down
+
+    def seconds_left(self, now: float) -> int:
+        return max(0, int(self.expires_at - now))
+
+    def bytes_left(self) -> int | None:
+        return None if not self.quota_bytes else max(0, self.quota_bytes - self.bytes_total)
+
+    def with_counters(self, bytes_up: int, bytes_down: int, now: float) -> ClientSession:
+        moved = bytes_up != self.bytes_up or bytes_down != self.bytes_down
+        return replace(self, bytes_up=bytes_up, bytes_down=bytes_down,
+                       last_seen=now if moved else self.last_seen)
+
+
+class SessionBook:
+    """In-memory index (by MAC and by IP) written through to SQLite."""
+
+    def __init__(self, path: str | Path):
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._by_mac: dict[str, ClientSession] = {}
+        self._mac_by_ip: dict[str, str] = {}
+        for row in self._db.execute(f"SELECT {', '.join(_FIELDS)} FROM clients"):
+            self._index(ClientSession(*row))
+
+    def _index(self, session: ClientSession) -> None:
+        self._by_mac[session.mac] = session
+        self._mac_by_ip[session.ip] = session.mac
+
+    def __len__(self) -> int:
+        return len(self._by_mac)
+
+    def __iter__(self):
+        return iter(list(self._by_mac.values()))
+
+    def by_mac(self, mac: str) -> ClientSession | None:
+        return self._by_mac.get(mac)
+
+    def by_ip(self, ip: str) -> ClientSession | None:
+        mac = self._mac_by_ip.get(ip)
+        return self._by_mac.get(mac) if mac else None
+
+    def put(self, session: ClientSession) -> None:
+        """Record ``session``; an older entry with the same MAC or IP is replaced."""
+        for stale in {self.by_mac(session.mac), self.by_ip(session.ip)} - {None}:
+            self._forget(stale)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO clients ({', '.join(_FIELDS)}) VALUES "
+            f"({', '.join('?' * len(_FIELDS))})",
+            tuple(getattr(session, name) for name in _FIELDS))
+        self._index(session)
+
+    def remove(self, session: ClientSession) -> None:
+        self._forget(session)
+
+    def _forget(self, session: ClientSession) -> None:
+        self._db.execute("DELETE FROM clients WHERE mac = ? OR ip = ?", (session.mac, session.ip))
+        self._by_mac.pop(session.mac, None)
+        if self._mac_by_ip.get(session.ip) == session.mac:
+            del self._mac_by_ip[session.ip]
+
+    def update_counters(self, sessions: list[ClientSession]) -> None:
+        """Persist fresh counters in one transaction (accounting, not per packet)."""
+        for session in sessions:
+            self._by_mac[session.mac] = session
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "UPDATE clients SET bytes_up = ?, bytes_down = ?, last_seen = ? WHERE mac = ?",
+            [(s.bytes_up, s.bytes_down, s.last_seen, s.mac) for s in sessions])
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+__all__ = ["ClientSession", "SessionBook"]

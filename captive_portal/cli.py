@@ -1,0 +1,71 @@
+"""The ``portal`` click group: serve the portal, register gateways and their keys."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from captive_portal.config import load_portal_settings
+from captive_portal.gateways import register_gateway
+from captive_portal.serve import PortalServer
+from controller.config import ConfigError, load_config
+from controller.secrets import SecretBox
+from controller.store import Store
+
+
+@click.group(name="portal")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="OASIS_CONFIG",
+              help="oasis.toml: [store] and [mqtt] (default: $OASIS_CONFIG, ./oasis.toml).")
+@click.option("--portal-config", type=click.Path(dir_okay=False),
+              envvar="OASIS_PORTAL_CONFIG", help="File with [portal] and [sms].")
+@click.pass_context
+def portal(ctx: click.Context, config_path: str | None, portal_config: str | None) -> None:
+    """Visitor captive portal."""
+    try:
+        ctx.obj = (load_config(config_path), load_portal_settings(portal_config or config_path))
+    except ConfigError as exc:
+        raise click.ClickException(f"config error: {exc}") from None
+
+
+@portal.command()
+@click.option("-v", "--verbose", count=True)
+@click.pass_obj
+def serve(obj, verbose: int) -> None:
+    """Serve the portal until SIGTERM/SIGINT."""
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config, settings = obj
+    server = PortalServer(config, settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    click.echo(f"portal ready on {settings.portal.listen}", err=True)
+    stop.wait()
+    server.stop()
+
+
+@portal.command("gateway-add")
+@click.argument("gateway_id")
+@click.option("--name", default="")
+@click.option("--key", help="Use this key (at least 32 characters) instead of a random one.")
+@click.pass_obj
+def gateway_add(obj, gateway_id: str, name: str, key: str | None) -> None:
+    """Register a gateway (or re-key it) and print the key to install on it."""
+    config, _ = obj
+    if key is not None and len(key) < 32:
+        raise click.BadParameter("at least 32 characters", param_hint="--key")
+    store = Store(config.resolve_path(config.store.path))
+    box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
+    try:
+        click.echo(register_gateway(store, box, gateway_id, name, key=key))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="GATEWAY_ID") from None
+    finally:
+        store.close()
+
+
+__all__ = ["portal"]

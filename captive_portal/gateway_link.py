@@ -1,0 +1,110 @@
+"""`GatewayControl` over MQTT: allow/deny commands, waiting for the gateway's ack.
+
+The portal publishes a command on ``gateway/<id>/command`` and blocks the login request until
+the ack with the same ``command_id`` arrives on ``gateway/<id>/ack`` (or ``timeout_s`` passes):
+the visitor is sent on only once the gateway has opened the way. Accounting and session-end
+reports from every gateway update the portal's sessions as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from agents.gateway.control import (ACCOUNTING_SCHEMA, ACK_SCHEMA, COMMAND_SCHEMA,
+                                    SESSION_END_SCHEMA, topic)
+from captive_portal.gateways import Ack, SessionGrant
+from captive_portal.sessions import Sessions
+from controller.mqtt import InboundMessage, MqttLink
+from controller.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class _Waiter:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.ack: Ack | None = None
+
+
+class MqttGatewayControl:
+    """Commands gateways over one `MqttLink`; ``stores()`` gives this thread's `Store`."""
+
+    def __init__(self, link: MqttLink, stores: Callable[[], Store],
+                 clock: Callable[[], float] = time.time):
+        self.link = link
+        self.stores = stores
+        self.clock = clock
+        self._waiters: dict[str, _Waiter] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.link.subscribe(topic("+", "ack"), self._on_ack, qos=1)
+        self.link.subscribe(topic("+", "accounting"), self._on_accounting, qos=1)
+        self.link.subscribe(topic("+", "session-end"), self._on_session_end, qos=1)
+
+    def allow(self, gateway_id: str, grant: SessionGrant, timeout_s: float) -> Ack:
+        return self._command(gateway_id, "allow", grant.as_dict(), timeout_s)
+
+    def deny(self, gateway_id: str, session_id: int, mac: str, ip: str, reason: str,
+             timeout_s: float) -> Ack:
+        return self._command(gateway_id, "deny", {"session_id": session_id, "mac": mac,
+                                                  "ip": ip, "reason": reason}, timeout_s)
+
+    def _command(self, gateway_id: str, action: str, body: dict, timeout_s: float) -> Ack:
+        command_id = uuid.uuid4().hex
+        waiter = _Waiter()
+        with self._lock:
+            self._waiters[command_id] = waiter
+        try:
+            if not self.link.connected:
+                return Ack(False, "unreachable")
+            payload = {"command_id": command_id, "action": action,
+                       "valid_until": self.clock() + timeout_s, **body}
+            self.link.publish_json(topic(gateway_id, "command"), payload, qos=1,
+                                   schema=COMMAND_SCHEMA)
+            if not waiter.event.wait(timeout_s):
+                return Ack(False, "timeout")
+            return waiter.ack or Ack(False, "timeout")
+        finally:
+            with self._lock:
+                self._waiters.pop(command_id, None)
+
+    def _on_ack(self, message: InboundMessage) -> None:
+        payload = message.payload
+        if not isinstance(payload, dict) or payload.get("schema") != ACK_SCHEMA:
+            return
+        with self._lock:
+            waiter = self._waiters.get(str(payload.get("command_id")))
+        if waiter is None:
+            return  # someone else's command, or one we stopped waiting for
+        waiter.ack = Ack(bool(payload.get("ok")), payload.get("error"), payload.get("nft_ms"))
+        waiter.event.set()
+
+    def _on_accounting(self, message: InboundMessage) -> None:
+        payload = message.payload
+        if not isinstance(payload, dict) or payload.get("schema") != ACCOUNTING_SCHEMA:
+            return
+        gateway_id = message.topic.split("/")[1]
+        try:
+            Sessions(self.stores(), self.clock).account(gateway_id, payload.get("clients", []))
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("bad accounting from %s: %s", gateway_id, exc)
+
+    def _on_session_end(self, message: InboundMessage) -> None:
+        payload = message.payload
+        if not isinstance(payload, dict) or payload.get("schema") != SESSION_END_SCHEMA:
+            return
+        try:
+            Sessions(self.stores(), self.clock).end(
+                int(payload["session_id"]), str(payload.get("reason", "ended")),
+                bytes_up=int(payload.get("bytes_up", 0)),
+                bytes_down=int(payload.get("bytes_down", 0)))
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("bad session-end on %s: %s", message.topic, exc)
+
+
+__all__ = ["MqttGatewayControl"]
