@@ -48,6 +48,10 @@ class SshTimeout(SshError):
 class HostKeyChanged(SshError):
     """The device presented a host key other than the pinned one; nothing was sent to it."""
 
+    def __init__(self, message: str, presented: "HostKey | None" = None):
+        super().__init__(message)
+        self.presented = presented
+
 
 @dataclass(frozen=True)
 class HostKey:
@@ -69,6 +73,8 @@ class SshTarget:
     password: str = field(repr=False)
     device_type: str
     pinned_key: HostKey | None = None
+    #: A private key the controller logs in with (instead of, or besides, the password).
+    key_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,9 @@ def _classify(exc: Exception, target: SshTarget) -> SshError:
     where = f"{target.host}:{target.port}"
     cause = exc.__context__
     if isinstance(cause, paramiko.BadHostKeyException):
-        return HostKeyChanged(f"{where}: host key differs from the pinned key")
+        got = HostKey(cause.key.get_name(), cause.key.get_base64())
+        return HostKeyChanged(f"{where}: host key {got.fingerprint} differs from the pinned "
+                              f"key {target.pinned_key.fingerprint}", got)
     if isinstance(exc, NetmikoAuthenticationException):
         return SshAuthError(f"{where}: authentication failed for user {target.username!r}")
     if isinstance(exc, ReadTimeout):
@@ -162,7 +170,8 @@ def open_session(target: SshTarget, timeouts: SshTimeouts = SshTimeouts()) -> De
                   username=target.username, password=target.password,
                   conn_timeout=timeouts.connect, auth_timeout=timeouts.connect,
                   banner_timeout=timeouts.connect, read_timeout_override=timeouts.command,
-                  fast_cli=True, allow_agent=False, use_keys=False, system_host_keys=False)
+                  fast_cli=True, allow_agent=False, use_keys=bool(target.key_file),
+                  key_file=target.key_file, system_host_keys=False)
     try:
         if target.pinned_key is not None:
             fd, known_hosts = tempfile.mkstemp(prefix="oasis-known-hosts-")

@@ -10,7 +10,7 @@ are typed, so leaving configuration mode after a change counts as one applied ch
 
 from __future__ import annotations
 
-from agents.apsim.ssh_state import SimulatedAp
+from agents.apsim.ssh_state import ApConfigState
 
 #: Sub-mode keywords that hold one value: a new line replaces the old one.
 _SINGLE = ("channel", "power local", "vlan", "station-role", "wpa-psk", "authentication open",
@@ -53,7 +53,7 @@ def _keyword(line: str) -> str:
 class IosCli:
     """One SSH session's CLI on a simulated Cisco Aironet AP."""
 
-    def __init__(self, ap: SimulatedAp):
+    def __init__(self, ap: ApConfigState):
         self.ap = ap
         self.mode = "enable"            # a privilege-15 user logs in at the # prompt
         self.block: list | None = None  # the block a sub-mode edits

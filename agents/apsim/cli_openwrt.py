@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from agents.apsim.ssh_state import SimulatedAp
+from agents.apsim.ssh_state import ApConfigState
 
 PACKAGE = "wireless"
 _PATH = re.compile(r"^(?P<pkg>[a-z0-9_-]+)(?:\.(?P<section>[A-Za-z0-9_@\[\]-]+))?"
@@ -29,7 +29,7 @@ def _quote(value: str) -> str:
 class OpenWrtShell:
     """One SSH session's shell on a simulated OpenWrt AP."""
 
-    def __init__(self, ap: SimulatedAp):
+    def __init__(self, ap: ApConfigState):
         self.ap = ap
         self.staged: dict | None = None     # a working copy of ap.uci while changes are staged
 

@@ -23,6 +23,7 @@ from controller import snmp_ber as ber
 from agents.apsim.device import SimulatedAp, Reading
 from agents.apsim.inventory import ApPlan, plan_aps
 from agents.apsim.mib import answer, build_tables
+from agents.apsim.ssh_server import ApServers, attach_to_simulator
 from agents.apsim.traffic import DayProfile
 from agents.apsim.traps import ON_DEMAND, encode_trap, trap_varbinds
 from agents.apsim.usm import UsmResponder
@@ -51,6 +52,8 @@ class SimulatorSettings:
     #: AP names whose HC counters start just below 2**64, to exercise the poller's wrap logic.
     near_wrap: tuple[str, ...] = ()
     v3: bool = True
+    #: TCP port of each AP's SSH server (agents.apsim.ssh_server); None: no SSH.
+    ssh_port: int | None = None
 
     @classmethod
     def from_config(cls, config, **overrides) -> "SimulatorSettings":
@@ -124,6 +127,7 @@ class ApSimulator:
         self._trap_request_id = 0
         self._usm = None
         self._ticker: asyncio.Task | None = None
+        self.ssh: ApServers | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -145,8 +149,13 @@ class ApSimulator:
             self._usm = UsmResponder(self.settings.v3_user, self.settings.v3_auth_key,
                                      self.settings.v3_priv_key, self._answer_v3, self._send_from)
             self._ticker = loop.create_task(self._tick_usm())
+        if self.settings.ssh_port:
+            self.ssh = await attach_to_simulator(self, self.settings.ssh_port)
 
     async def stop(self) -> None:
+        if self.ssh is not None:
+            await self.ssh.close()
+            self.ssh = None
         if self._ticker:
             self._ticker.cancel()
             self._ticker = None

@@ -3,7 +3,7 @@
 Each server hands an interactive session to the AP's platform CLI (``cli_openwrt`` or
 ``cli_ios``). Faults come from the AP's `SshFaults`: refused passwords, a session that goes
 silent after N configuration commands (a timeout mid-push), and an AP that answers nothing for a
-while after an applied change (see `SimulatedAp.applied_change`). An unreachable AP drops new
+while after an applied change (see `ApConfigState.applied_change`). An unreachable AP drops new
 connections before the SSH banner, as a host whose uplink is gone looks to a client.
 
 `SshSimulator` runs the servers on an event loop in its own thread (tests, benchmark);
@@ -23,13 +23,13 @@ from collections.abc import Iterable
 import asyncssh
 
 from agents.apsim import cli_ios, cli_openwrt
-from agents.apsim.ssh_state import SimulatedAp
+from agents.apsim.ssh_state import ApConfigState
 
 log = logging.getLogger(__name__)
 
 
 class _ApSshServer(asyncssh.SSHServer):
-    def __init__(self, ap: SimulatedAp):
+    def __init__(self, ap: ApConfigState):
         self.ap = ap
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -48,7 +48,7 @@ class _ApSshServer(asyncssh.SSHServer):
         return username == self.ap.username and password == self.ap.password
 
 
-def _cli_for(ap: SimulatedAp):
+def _cli_for(ap: ApConfigState):
     if ap.platform == "cisco_aironet":
         return cli_ios.IosCli(ap)
     return cli_openwrt.OpenWrtShell(ap)
@@ -60,7 +60,7 @@ def _is_config_command(cli, line: str) -> bool:
     return cli_openwrt.is_config_command(line)
 
 
-async def _session(ap: SimulatedAp, process: asyncssh.SSHServerProcess) -> None:
+async def _session(ap: ApConfigState, process: asyncssh.SSHServerProcess) -> None:
     cli = _cli_for(ap)
     process.stdout.write(cli.banner() + cli.prompt)
     commands = 0
@@ -100,11 +100,11 @@ class ApServers:
     """The running servers of a fleet, by AP name; host keys can be replaced at run time."""
 
     def __init__(self) -> None:
-        self.aps: dict[str, SimulatedAp] = {}
+        self.aps: dict[str, ApConfigState] = {}
         self.keys: dict[str, asyncssh.SSHKey] = {}
         self._acceptors: dict[str, asyncssh.SSHAcceptor] = {}
 
-    async def add(self, ap: SimulatedAp, port: int, key: asyncssh.SSHKey | None = None) -> None:
+    async def add(self, ap: ApConfigState, port: int, key: asyncssh.SSHKey | None = None) -> None:
         key = key or new_host_key()
         acceptor = await asyncssh.create_server(
             lambda: _ApSshServer(ap), host=ap.address, port=port, server_host_keys=[key],
@@ -126,7 +126,35 @@ class ApServers:
         self._acceptors.clear()
 
 
-async def start_servers(aps: Iterable[SimulatedAp], port: int) -> ApServers:
+#: Platforms whose CLI the simulator speaks over SSH ("generic" APs get no SSH server).
+CLI_PLATFORMS = ("openwrt", "cisco_aironet")
+
+
+def login_for(platform: str) -> str:
+    """The simulated APs' SSH user: root on OpenWrt, a privilege-15 admin on IOS."""
+    return "admin" if platform == "cisco_aironet" else "root"
+
+
+async def attach_to_simulator(simulator, port: int) -> ApServers:
+    """SSH servers for an `ApSimulator`'s APs, on its loop and addresses.
+
+    The two sides stay one device: an AP the SNMP side marks unreachable refuses SSH too, and an
+    AP a push knocks off the air (the after-apply fault) stops answering SNMP until it is back.
+    """
+    servers = ApServers()
+    for plan in simulator.plans:
+        if plan.platform not in CLI_PLATFORMS:
+            continue
+        snmp_ap = simulator.aps[plan.name]
+        state = ApConfigState(plan.name, plan.platform, plan.mgmt_ip,
+                              username=login_for(plan.platform),
+                              path_up=lambda snmp_ap=snmp_ap: snmp_ap.reachable)
+        state.on_reachability(lambda ap, up: simulator.set_reachable(ap.name, up))
+        await servers.add(state, port)
+    return servers
+
+
+async def start_servers(aps: Iterable[ApConfigState], port: int) -> ApServers:
     """Start one SSH server per AP on the running loop (the apsim process calls this)."""
     servers = ApServers()
     for ap in aps:
@@ -137,7 +165,7 @@ async def start_servers(aps: Iterable[SimulatedAp], port: int) -> ApServers:
 class SshSimulator:
     """The fleet's SSH servers on a private event loop thread, for tests and the benchmark."""
 
-    def __init__(self, aps: Iterable[SimulatedAp], port: int):
+    def __init__(self, aps: Iterable[ApConfigState], port: int):
         self.port = port
         self._aps = list(aps)
         self._loop = asyncio.new_event_loop()
@@ -160,7 +188,7 @@ class SshSimulator:
     def _call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
 
-    def ap(self, name: str) -> SimulatedAp:
+    def ap(self, name: str) -> ApConfigState:
         return self.servers.aps[name]  # type: ignore[union-attr]
 
     def host_key_fingerprint(self, name: str) -> str:
@@ -173,15 +201,14 @@ class SshSimulator:
 
 
 def fleet(count: int, first_address: str, platforms: tuple[str, ...] = ("openwrt",),
-          prefix: str = "ap") -> list[SimulatedAp]:
+          prefix: str = "ap") -> list[ApConfigState]:
     """``count`` simulated APs on consecutive addresses, platforms taken in turn."""
     first = ipaddress.IPv4Address(first_address)
     aps = []
     for index in range(count):
         platform = platforms[index % len(platforms)]
-        user = "admin" if platform == "cisco_aironet" else "root"
-        aps.append(SimulatedAp(f"{prefix}-{index + 1:03d}", platform, str(first + index),
-                               username=user))
+        aps.append(ApConfigState(f"{prefix}-{index + 1:03d}", platform, str(first + index),
+                                 username=login_for(platform)))
     return aps
 
 

@@ -1,14 +1,15 @@
 """What a simulated AP's SSH side and SNMP side share: its configuration, faults and reachability.
 
-The SSH CLIs (``cli_openwrt``, ``cli_ios``) change the configuration; the SNMP agent reads
-`SimulatedAp.ssids()` and `SimulatedAp.reachable` (and may `subscribe` to hear of each applied
-change) so an SSID pushed over SSH shows up in SNMP and an AP made unreachable by a push stops
-answering both. One lock per AP: the SSH servers run on an asyncio loop, tests and the SNMP side
+The SSH CLIs (``cli_openwrt``, ``cli_ios``) change the configuration; the SNMP side reads
+`ApConfigState.ssids()` (and may `subscribe` to hear of each applied change) so an SSID pushed
+over SSH can show up in SNMP, and `on_reachability` tells it when a push made the AP unreachable
+and when it came back, so the AP stops answering SNMP as well as SSH. One lock per AP: the SSH servers run on an asyncio loop, tests and the SNMP side
 may read from other threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import threading
 import time
@@ -73,7 +74,7 @@ class SshFaults:
 
 
 @dataclass
-class SimulatedAp:
+class ApConfigState:
     name: str
     platform: str                       # "openwrt" or "cisco_aironet"
     address: str
@@ -86,9 +87,12 @@ class SimulatedAp:
     running: str = ""
     startup: str = ""
     applied: int = 0                    # changes applied (uci commit+reload, IOS config exits)
+    #: Also unreachable when this says so (the SNMP side's "unreachable" control).
+    path_up: Callable[[], bool] | None = field(default=None, repr=False)
     _unreachable_until: float = 0.0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _listeners: list = field(default_factory=list, repr=False)
+    _reachability_listeners: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.platform == "openwrt" and not self.uci:
@@ -102,12 +106,30 @@ class SimulatedAp:
 
     @property
     def reachable(self) -> bool:
+        if self.path_up is not None and not self.path_up():
+            return False
         return time.monotonic() >= self._unreachable_until
 
     def make_unreachable(self, seconds: float) -> None:
+        """Answer nothing for ``seconds``. Listeners hear False now and True when it ends
+        (the end is scheduled on the running event loop, where the SSH servers live)."""
         self._unreachable_until = time.monotonic() + seconds
+        self._tell_reachability(False)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(seconds, self._tell_reachability, True)
 
-    def subscribe(self, callback: Callable[["SimulatedAp"], None]) -> None:
+    def on_reachability(self, callback: Callable[["ApConfigState", bool], None]) -> None:
+        """Call ``callback(ap, reachable)`` when a fault takes the AP off the air and back."""
+        self._reachability_listeners.append(callback)
+
+    def _tell_reachability(self, reachable: bool) -> None:
+        for callback in list(self._reachability_listeners):
+            callback(self, reachable)
+
+    def subscribe(self, callback: Callable[["ApConfigState"], None]) -> None:
         """Call ``callback(ap)`` after every applied change (the SNMP side refreshes its view)."""
         self._listeners.append(callback)
 

@@ -47,6 +47,8 @@ CREATE TABLE ssh_host_keys (
     fingerprint         TEXT NOT NULL,
     pinned_at           TEXT NOT NULL,
     pinned_by           TEXT NOT NULL,
+    pending_key_type    TEXT,
+    pending_key_base64  TEXT,
     pending_fingerprint TEXT,
     pending_seen_at     TEXT
 );

@@ -1,0 +1,106 @@
+"""Adoption: an AP the inventory does not know announces itself and waits for an engineer.
+
+`announce` is what the trap receiver (coldStart from an unknown source) and the MQTT hello
+handler call. It records the AP as *pending* only when its address is inside the configured
+adoption networks, so a stray packet from elsewhere cannot fill the list. `adopt` turns a pending
+AP into an inventory AP and pushes its site's template at once; the push follows the same rules as
+any other (checks, rollback, audit).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from collections.abc import Mapping
+
+from controller import audit, inventory
+from controller.inventory import InventoryError, NotFound
+from controller.secrets import SecretBox
+from controller.store import Store, utcnow
+from netconfig.platforms import PLATFORMS
+from netconfig.push import Outcome, Provisioner
+from netconfig.settings import ProvisioningConfig
+
+log = logging.getLogger(__name__)
+SOURCES = ("trap", "mqtt")
+
+
+def announce(store: Store, settings: ProvisioningConfig, *, mac: str, mgmt_ip: str,
+             source: str, platform: str | None = None, detail: Mapping | None = None) -> dict | None:
+    """Record an unknown AP's hello; returns the pending row, or None when ignored (known AP,
+    address outside the adoption networks, bad input, or an engineer chose to ignore it)."""
+    try:
+        mac, mgmt_ip = inventory.normalise_mac(mac), inventory.normalise_ip(mgmt_ip)
+    except InventoryError as exc:
+        log.info("hello ignored: %s", exc.message)
+        return None
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}")
+    if not any(ipaddress.ip_address(mgmt_ip) in net for net in settings.networks()):
+        log.info("hello from %s ignored: outside the adoption networks", mgmt_ip)
+        return None
+    if platform is not None and platform not in PLATFORMS:
+        platform = None
+    now = utcnow()
+    with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM aps WHERE mac = ? OR mgmt_ip = ?",
+                        (mac, mgmt_ip)).fetchone():
+            return None
+        conn.execute(
+            "INSERT INTO pending_aps (mac, mgmt_ip, platform, source, detail, first_seen_at, "
+            "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mac) DO UPDATE SET "
+            "mgmt_ip = excluded.mgmt_ip, platform = coalesce(excluded.platform, platform), "
+            "source = excluded.source, detail = excluded.detail, last_seen_at = excluded.last_seen_at",
+            (mac, mgmt_ip, platform, source, json.dumps(dict(detail or {}), ensure_ascii=False),
+             now, now))
+    row = get_pending(store, mac)
+    return row if row["status"] == "pending" else None
+
+
+def get_pending(store: Store, ref: object) -> dict:
+    text = str(ref)
+    if text.isdigit():
+        rows = list(store.db.query("SELECT * FROM pending_aps WHERE id = ?", [int(text)]))
+    else:
+        rows = list(store.db.query("SELECT * FROM pending_aps WHERE mac = ?",
+                                   [inventory.normalise_mac(text)]))
+    if not rows:
+        raise NotFound("pending AP", ref)
+    return rows[0]
+
+
+def pending(store: Store) -> list[dict]:
+    return list(store.db.query("SELECT * FROM pending_aps WHERE status = 'pending' "
+                               "ORDER BY last_seen_at DESC"))
+
+
+def ignore(store: Store, ref: object, actor: str) -> None:
+    row = get_pending(store, ref)
+    with store.transaction() as conn:
+        conn.execute("UPDATE pending_aps SET status = 'ignored' WHERE id = ?", (row["id"],))
+        audit.record(conn, actor, "ap.adopt.ignore", "pending_ap", row["mac"], None)
+
+
+def adopt(prov: Provisioner, box: SecretBox, ref: object, data: Mapping,
+          actor: str) -> tuple[dict, Outcome]:
+    """Add the pending AP to the inventory (``data``: name, site, credentials...) and push its
+    site's template. Returns the new AP and the push outcome."""
+    store = prov.store
+    row = get_pending(store, ref)
+    if row["status"] != "pending":
+        raise InventoryError("not_pending", f"{row['mac']} is {row['status']}, not pending", "mac")
+    fields = {"platform": row["platform"] or "openwrt"} | dict(data)
+    fields |= {"mac": row["mac"], "mgmt_ip": row["mgmt_ip"]}
+    ap = inventory.add_ap(store, box, fields, actor)
+    with store.transaction() as conn:
+        conn.execute("UPDATE pending_aps SET status = 'adopted', adopted_ap_id = ? WHERE id = ?",
+                     (ap["id"], row["id"]))
+        audit.record(conn, actor, "ap.adopt", "ap", ap["name"],
+                     {"mac": row["mac"], "mgmt_ip": row["mgmt_ip"], "source": row["source"]})
+    outcome = prov.push(ap["id"], actor)
+    with store.transaction() as conn:
+        audit.record(conn, actor, "ap.adopt.push", "ap", ap["name"],
+                     {"status": outcome.status, "stage": outcome.stage,
+                      "message": outcome.message, "diff": outcome.diff})
+    return ap, outcome

@@ -1,0 +1,94 @@
+"""Background provisioning jobs: a table the UI and API read, and the queue workers take from.
+
+A web request never talks to a device: it creates a ``queued`` job and returns its id; a worker
+(`controller.provisioning.ProvisioningWorker`, or the CLI in its own process) claims it, runs
+it and keeps ``done``/``failed`` and each AP's item row current, so progress is visible while it
+runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from controller.inventory import NotFound
+from controller.store import Store, utcnow
+
+KINDS = ("push", "rollback", "backup", "drift", "adopt")
+FINAL = ("succeeded", "failed", "stopped", "partial")
+
+
+def create(store: Store, kind: str, target: str, ap_ids: list[int], actor: str, *,
+           dry_run: bool = False, options: dict | None = None) -> int:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO provision_jobs (kind, target, status, dry_run, total, options, "
+            "created_by, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+            (kind, target, int(dry_run), len(ap_ids), json.dumps(options or {}), actor, utcnow()))
+        conn.executemany("INSERT INTO provision_job_items (job_id, ap_id, status) "
+                         "VALUES (?, ?, 'queued')", [(cur.lastrowid, i) for i in ap_ids])
+    return cur.lastrowid
+
+
+def claim_next(store: Store) -> dict | None:
+    """Mark the oldest queued job running and return it (None: nothing to do)."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT id FROM provision_jobs WHERE status = 'queued' "
+                           "ORDER BY id LIMIT 1").fetchone()
+        if not row:
+            return None
+        conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ? WHERE id = ?",
+                     (utcnow(), row[0]))
+    return get(store, row[0], items=False)
+
+
+def start(store: Store, job_id: int) -> None:
+    store.conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ? "
+                       "WHERE id = ? AND status = 'queued'", (utcnow(), job_id))
+
+
+def item_started(store: Store, job_id: int, ap_id: int, stage: str) -> None:
+    store.conn.execute("UPDATE provision_job_items SET status = 'running', stage = ?, "
+                       "started_at = coalesce(started_at, ?) WHERE job_id = ? AND ap_id = ?",
+                       (stage, utcnow(), job_id, ap_id))
+
+
+def item_finished(store: Store, job_id: int, ap_id: int, status: str, stage: str | None,
+                  message: str | None, *, failed: bool) -> None:
+    with store.transaction() as conn:
+        conn.execute("UPDATE provision_job_items SET status = ?, stage = ?, message = ?, "
+                     "finished_at = ? WHERE job_id = ? AND ap_id = ?",
+                     (status, stage, message, utcnow(), job_id, ap_id))
+        conn.execute("UPDATE provision_jobs SET done = done + 1, failed = failed + ? WHERE id = ?",
+                     (int(failed), job_id))
+
+
+def skip_remaining(store: Store, job_id: int, reason: str) -> int:
+    cur = store.conn.execute("UPDATE provision_job_items SET status = 'skipped', message = ? "
+                             "WHERE job_id = ? AND status = 'queued'", (reason, job_id))
+    return cur.rowcount
+
+
+def finish(store: Store, job_id: int, status: str, message: str | None = None) -> None:
+    if status not in FINAL:
+        raise ValueError(f"final status must be one of {', '.join(FINAL)}")
+    store.conn.execute("UPDATE provision_jobs SET status = ?, finished_at = ?, message = ? "
+                       "WHERE id = ?", (status, utcnow(), message, job_id))
+
+
+def get(store: Store, job_id: int, *, items: bool = True) -> dict:
+    rows = list(store.db.query("SELECT * FROM provision_jobs WHERE id = ?", [job_id]))
+    if not rows:
+        raise NotFound("job", job_id)
+    job = rows[0]
+    job["options"] = json.loads(job["options"] or "{}")
+    if items:
+        job["items"] = list(store.db.query(
+            "SELECT i.*, a.name AS ap_name FROM provision_job_items i JOIN aps a ON a.id = i.ap_id "
+            "WHERE i.job_id = ? ORDER BY a.name", [job_id]))
+    return job
+
+
+def recent(store: Store, limit: int = 50) -> list[dict]:
+    return list(store.db.query("SELECT * FROM provision_jobs ORDER BY id DESC LIMIT ?", [limit]))
