@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from agents.backhaul.cli import backhaul
 from agents.backhaul.config import ConfigError, load_agent_config
 from agents.backhaul.health import DOWN, UP, PathSelector
 from agents.backhaul.probe import EchoResponder, decode, encode
@@ -200,3 +202,15 @@ def test_responder_echoes_from_the_address_it_was_asked_on():
         stop.set()
         thread.join(2)
         responder.close()
+
+
+# -- command line ------------------------------------------------------------------------------
+
+def test_cli_checks_config_and_prints_schemas():
+    runner = CliRunner()
+    checked = runner.invoke(backhaul, ["check-config", "--config", str(EXAMPLE)])
+    assert checked.exit_code == 0 and "primary: eth1 via 10.20.1.1" in checked.output
+    bad = runner.invoke(backhaul, ["check-config", "--config", "/nonexistent.toml"])
+    assert bad.exit_code != 0 and "config file not found" in bad.output
+    printed = runner.invoke(backhaul, ["schema", "event"])
+    assert json.loads(printed.output) == payload_schema()["event"]

@@ -12,7 +12,9 @@ from pathlib import Path
 import click
 
 from agents.backhaul.config import ConfigError, load_agent_config
+from agents.backhaul.probe import EchoResponder
 from agents.backhaul.telemetry import payload_schema
+from controller.config import host_port
 
 DEFAULT_CONFIG = "/etc/oasis/backhaul.toml"
 
@@ -43,7 +45,9 @@ def backhaul() -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def run(config_path: str, responder_listen: str | None, verbose: bool) -> None:
     """Probe the links, fail over and back, publish state and events."""
-    from agents.backhaul.agent import BackhaulAgent  # pulls in pyroute2 only for this command
+    # Imported here so `responder`, `schema` and `check-config` work on hosts without pyroute2
+    # (headquarters, the controller); nothing circular is being worked around.
+    from agents.backhaul.agent import BackhaulAgent
 
     _logging(verbose)
     try:
@@ -69,9 +73,6 @@ def responder(listen: str, verbose: bool) -> None:
 
 
 def _start_responder(listen: str, stop: threading.Event) -> threading.Thread:
-    from controller.config import host_port
-    from agents.backhaul.probe import EchoResponder
-
     try:
         host, port = host_port(listen, "--listen")
     except ValueError as exc:

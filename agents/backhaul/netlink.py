@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import select
 import shutil
 import socket
@@ -246,9 +247,9 @@ def flush_conntrack(addresses: Iterable[str]) -> int:
     for address in addresses:
         result = subprocess.run([tool, "-D", "--reply-dst", address], capture_output=True,
                                 text=True, check=False, timeout=5)
-        for line in result.stderr.splitlines():
-            if "flow entries have been deleted" in line:
-                deleted += int(line.split()[-6]) if line.split()[-6].isdigit() else 0
+        # "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted."
+        found = re.search(r"(\d+) flow entries have been deleted", result.stderr)
+        deleted += int(found.group(1)) if found else 0
     return deleted
 
 
