@@ -6,16 +6,20 @@ cycle, more only when the interface table did not fit) and `TrapReceiver` (v1/v2
 over asyncio UDP). Results are plain Python values; errors are `SnmpTimeout`, `SnmpAuthError`
 or `SnmpError`, so callers never see a pysnmp type.
 
-Speed notes (the poller reads thousands of APs per cycle on a small box): one `SnmpEngine` per
-client; the engine's target/transport entries are configured once per AP and reused; requests
-go straight to the single-run GETBULK generator (no hlapi MIB resolution, no MIB lookups on the
-way back); request varbinds are built once per AP.
+Two paths behind `poll`: SNMPv2c goes through the fast path in ``snmp_v2c.py`` (one shared UDP
+socket, the hand-written codec in ``snmp_ber.py``), because pyasn1 decoding was ~70 % of the
+poller's CPU; SNMPv3 goes through pysnmp's engine, which owns USM (discovery, keys, time
+windows). For v3: one `SnmpEngine` per client, target/transport entries configured once per AP,
+requests straight to the single-run GETBULK generator (no hlapi MIB resolution). The request
+layout and the reading of the answer are shared (``snmp_poll.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -34,9 +38,13 @@ from pysnmp.proto import api as snmp_api
 from pysnmp.proto import errind
 from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1902 import Null, ObjectName
-from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
-from netconfig.platforms import ClientCountSource, get_platform
+from controller import snmp_ber
+from controller.snmp_poll import (
+    CLIENT_COLUMN, DEFAULT_MAX_REPETITIONS, INTERFACE_COLUMNS, MAX_MAX_REPETITIONS,
+    MAX_REQUESTS_PER_POLL, SYSTEM_OIDS, PollPlan, PollResult, SnmpAuthError, SnmpError,
+    SnmpTimeout, Varbind, python_value, run_poll, scalar_request_oid)
+from controller.snmp_v2c import V2cStats, V2cTransport
 
 log = logging.getLogger(__name__)
 
@@ -47,43 +55,12 @@ AUTH_PROTOCOLS = {"SHA": usmHMACSHAAuthProtocol, "SHA256": usmHMAC192SHA256AuthP
 PRIV_PROTOCOLS = {"AES": usmAesCfb128Protocol, "AES192": usmAesBlumenthalCfb192Protocol,
                   "AES256": usmAesBlumenthalCfb256Protocol, "DES": usmDESPrivProtocol}
 
-SYSTEM_OIDS = {"sys_descr": "1.3.6.1.2.1.1.1", "uptime": "1.3.6.1.2.1.1.3",
-               "sys_name": "1.3.6.1.2.1.1.5"}
-#: Interface columns read per AP: IF-MIB ifTable and ifXTable (HC counters).
-INTERFACE_COLUMNS = {
-    "if_type": "1.3.6.1.2.1.2.2.1.3",
-    "in_errors": "1.3.6.1.2.1.2.2.1.14",
-    "out_errors": "1.3.6.1.2.1.2.2.1.20",
-    "in_octets": "1.3.6.1.2.1.31.1.1.1.6",
-    "in_packets": "1.3.6.1.2.1.31.1.1.1.7",
-    "out_octets": "1.3.6.1.2.1.31.1.1.1.10",
-    "out_packets": "1.3.6.1.2.1.31.1.1.1.11",
-}
-CLIENT_COLUMN = "clients"
-DEFAULT_MAX_REPETITIONS = 8
-MAX_MAX_REPETITIONS = 48          # keeps a response under a typical 1,500-byte-ish MTU budget
-MAX_REQUESTS_PER_POLL = 16        # guards against agents that never end a table
-
 # USM reports and failures that mean "the AP answered but rejected our credentials".
 _AUTH_INDICATIONS = (errind.UnknownUserName, errind.WrongDigest, errind.DecryptionError,
                      errind.UnknownEngineID, errind.AuthenticationFailure,
                      errind.AuthenticationError, errind.UnknownSecurityName,
                      errind.UnsupportedSecurityLevel, errind.NotInTimeWindow,
                      errind.UnsupportedAuthProtocol, errind.UnsupportedPrivProtocol)
-_END_OF_COLUMN = (EndOfMibView, NoSuchObject, NoSuchInstance)
-
-
-class SnmpError(Exception):
-    """An SNMP exchange failed for a reason other than timeout or credentials."""
-
-
-class SnmpTimeout(SnmpError):
-    """No answer within timeout x (retries + 1). SNMPv2c has no auth signal: a wrong community
-    looks like this too."""
-
-
-class SnmpAuthError(SnmpError):
-    """The agent answered with a USM error: unknown user, wrong digest, undecryptable, ..."""
 
 
 @dataclass(frozen=True)
@@ -125,73 +102,62 @@ class PollTarget:
     credentials: Credentials
 
 
-@dataclass
-class PollResult:
-    """What one poll read, as plain values. Missing objects are None / absent keys."""
-
-    sys_descr: str | None = None
-    uptime_ticks: int | None = None              # sysUpTime, hundredths of a second
-    sys_name: str | None = None
-    client_scalar: int | str | None = None       # the platform's scalar, raw (int or text)
-    client_column: dict[int, int] = field(default_factory=dict)   # row index -> value
-    interfaces: dict[int, dict[str, int]] = field(default_factory=dict)  # ifIndex -> column -> value
-    requests: int = 0
-
-
-def scalar_request_oid(oid: tuple[int, ...]) -> tuple[int, ...]:
-    """The OID whose GETNEXT answers ``oid`` itself or its first instance.
-
-    Platform objects are given either as an object (``...X.5``: the value is ``...X.5.0``) or as
-    a full instance (NET-SNMP-EXTEND ``nsExtendOutput1Line."clients"``). GETNEXT of the object
-    works for the first but skips the second, so ask for the next of a point just before
-    ``oid``: its last arc minus one followed by the largest arc, which nothing real lies beyond.
-    """
-    if oid[-1] == 0:
-        return oid[:-1]
-    return oid[:-1] + (oid[-1] - 1, 4294967295)
-
-
-def _to_python(value) -> int | str | None:
-    """pyasn1 value -> int or str; None for the exception values (noSuch*, endOfMibView)."""
-    if isinstance(value, _END_OF_COLUMN) or isinstance(value, Null):
-        return None
-    if value.tagSet[0][2] == 4:          # OCTET STRING (DisplayString, sysDescr, extend output)
-        return bytes(value).decode("utf-8", "replace")
-    return int(value)
-
-
-def _oid(text: str) -> tuple[int, ...]:
-    return tuple(int(arc) for arc in text.split("."))
+def _pysnmp_varbind(oid, value) -> Varbind:
+    """A pysnmp varbind as the plain (oid, BER tag, value) both paths share."""
+    tag = value.tagSet[0]
+    ber_tag = tag.tagClass | tag.tagFormat | tag.tagId
+    if ber_tag in snmp_ber.EXCEPTIONS or ber_tag == snmp_ber.NULL:
+        plain = None
+    elif ber_tag in (snmp_ber.OCTET_STRING, snmp_ber.IP_ADDRESS):
+        plain = bytes(value)
+    elif ber_tag == snmp_ber.OBJECT_IDENTIFIER:
+        plain = tuple(value)
+    else:
+        plain = int(value)
+    return tuple(oid), ber_tag, plain
 
 
 @dataclass
 class _ApSession:
-    """Per-AP engine configuration and request layout, built once and reused every cycle."""
+    """Per-AP route and request layout, built once and reused every cycle.
+
+    v2c: the resolved address and the GETBULK encoded for the current max-repetitions.
+    v3: the engine's target name (``addr_name``).
+    """
 
     key: tuple
-    addr_name: str
-    client_source: ClientCountSource | None
-    non_repeaters: tuple[tuple[str, tuple[int, ...]], ...]     # (field, requested oid)
-    scalar_oid: tuple[int, ...] | None
-    columns: tuple[tuple[str, tuple[int, ...]], ...]           # (column, column oid)
-    max_repetitions: int = DEFAULT_MAX_REPETITIONS
+    plan: PollPlan
+    addr_name: str | None = None
+    address: tuple[str, int] | None = None
+    family: int = socket.AF_INET
+    community: bytes = b""
+    template: snmp_ber.GetBulkTemplate | None = None
+    template_repetitions: int = 0
 
 
 class SnmpClient:
-    """Polls APs through one SnmpEngine; call `close()` when done."""
+    """Polls APs: v2c through one shared socket, v3 through one SnmpEngine; `close()` when done."""
 
     def __init__(self, *, timeout: float = 2.0, retries: int = 1,
                  initial_max_repetitions: int = DEFAULT_MAX_REPETITIONS):
         self.timeout = timeout
         self.retries = retries
         self.initial_max_repetitions = initial_max_repetitions
-        self._engine = SnmpEngine()
+        self._v2c = V2cTransport(timeout=timeout, retries=retries)
+        self._engine: SnmpEngine | None = None
         self._lcd = CommandGeneratorLcdConfigurator()
         self._generator = cmdgen.BulkCommandGeneratorSingleRun()
         self._sessions: dict[int, _ApSession] = {}
 
+    @property
+    def v2c_stats(self) -> V2cStats:
+        """Counters of the v2c socket (sent, retried, dropped datagrams by reason)."""
+        return self._v2c.stats
+
     def close(self) -> None:
-        self._engine.close_dispatcher()
+        self._v2c.close()
+        if self._engine is not None:
+            self._engine.close_dispatcher()
 
     def forget(self, ap_id: int) -> None:
         """Drop what was learned about an AP (it left the inventory)."""
@@ -199,13 +165,13 @@ class SnmpClient:
 
     def max_repetitions(self, ap_id: int) -> int | None:
         session = self._sessions.get(ap_id)
-        return session.max_repetitions if session else None
+        return session.plan.max_repetitions if session else None
 
     async def prepare(self, targets) -> None:
-        """Configure the engine for every target before any request is sent.
+        """Set up every target before any request is sent.
 
         pysnmp rebuilds its community-to-target map whenever a target is added, on the next
-        incoming v2c message; adding them all first makes that one rebuild instead of one per
+        incoming message; adding all v3 targets first makes that one rebuild instead of one per
         AP answer during the first cycle (quadratic: 80 s instead of 9 s for 2,000 APs).
         """
         for target in targets:
@@ -217,68 +183,31 @@ class SnmpClient:
     async def poll(self, target: PollTarget) -> PollResult:
         """Read system group, client count and interface counters of one AP."""
         session = await self._session(target)
-        result = PollResult()
-        columns = session.columns
-        starts = [oid for _, oid in columns]
-        non_repeaters = [oid for _, oid in session.non_repeaters]
-        rows_seen = 0
-        while True:
-            result.requests += 1
-            varbinds = await self._getbulk(session, non_repeaters, starts, session.max_repetitions)
-            head, rows = varbinds[:len(non_repeaters)], varbinds[len(non_repeaters):]
-            if non_repeaters:
-                self._read_non_repeaters(session, head, result)
-                non_repeaters = []
-            pending, starts, rows_seen = self._read_columns(columns, starts, rows, result, rows_seen)
-            if not pending or result.requests >= MAX_REQUESTS_PER_POLL:
-                break
-            columns = pending
-        # One spare row makes the end of the table visible inside the same response.
-        session.max_repetitions = max(1, min(MAX_MAX_REPETITIONS, rows_seen + 1))
-        return result
+        if session.address is not None:
+            return await run_poll(session.plan, lambda nr, rep, mr: self._v2c_getbulk(
+                session, nr, rep, mr))
+        return await run_poll(session.plan, lambda nr, rep, mr: self._v3_getbulk(
+            session, nr, rep, mr))
 
-    def _read_non_repeaters(self, session: _ApSession, head, result: PollResult) -> None:
-        for (name, _), (oid, value) in zip(session.non_repeaters, head):
-            if name == CLIENT_COLUMN:
-                wanted = session.scalar_oid
-                if wanted and tuple(oid)[:len(wanted)] == wanted:
-                    result.client_scalar = _to_python(value)
-                continue
-            prefix = _SYSTEM_PREFIXES[name]
-            if tuple(oid)[:len(prefix)] != prefix:
-                continue
-            setattr(result, name if name != "uptime" else "uptime_ticks", _to_python(value))
+    async def _v2c_getbulk(self, session: _ApSession, non_repeaters, repeaters,
+                           max_repetitions: int) -> list[Varbind]:
+        oids = [*non_repeaters, *repeaters]
+        first = len(non_repeaters) == len(session.plan.non_repeaters) and \
+            len(repeaters) == len(session.plan.columns)
+        if first:   # the every-cycle request: reuse its encoding while max-repetitions holds
+            if session.template is None or session.template_repetitions != max_repetitions:
+                session.template = snmp_ber.encode_getbulk(
+                    session.community, len(non_repeaters), max_repetitions, oids)
+                session.template_repetitions = max_repetitions
+            template = session.template
+        else:
+            template = snmp_ber.encode_getbulk(session.community, len(non_repeaters),
+                                               max_repetitions, oids)
+        return await self._v2c.getbulk(session.address, session.family, session.community,
+                                       template)
 
-    @staticmethod
-    def _read_columns(columns, starts, rows, result: PollResult, rows_seen: int):
-        """Sort GETBULK rows into columns; returns the columns that did not end, where to
-        continue each one, and the most rows any column has had."""
-        width = len(columns)
-        ended = [False] * width
-        last = list(starts)
-        counts = [0] * width
-        for position, (oid, value) in enumerate(rows):
-            column = position % width
-            if ended[column]:
-                continue
-            name, prefix = columns[column]
-            oid = tuple(oid)
-            if isinstance(value, _END_OF_COLUMN) or oid[:len(prefix)] != prefix or oid <= last[column]:
-                ended[column] = True
-                continue
-            last[column] = oid
-            counts[column] += 1
-            index = oid[len(prefix)]
-            if name == CLIENT_COLUMN:
-                result.client_column[index] = int(value)
-            else:
-                result.interfaces.setdefault(index, {})[name] = _to_python(value)
-        rows_seen = max(rows_seen, max((len(result.interfaces), len(result.client_column))))
-        pending = [columns[i] for i in range(width) if not ended[i]]
-        next_starts = [last[i] for i in range(width) if not ended[i]]
-        return pending, next_starts, rows_seen
-
-    async def _getbulk(self, session: _ApSession, non_repeaters, repeaters, max_repetitions):
+    async def _v3_getbulk(self, session: _ApSession, non_repeaters, repeaters,
+                          max_repetitions: int) -> list[Varbind]:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 
@@ -288,10 +217,10 @@ class SnmpClient:
             if error_indication:
                 future.set_exception(_classify(error_indication))
             elif error_status:
-                future.set_exception(SnmpError(f"agent error-status {error_status.prettyPrint()}"
+                future.set_exception(SnmpError(f"agent {error_status.prettyPrint()}"
                                                f" at varbind {int(error_index)}"))
             else:
-                future.set_result(varbinds)
+                future.set_result([_pysnmp_varbind(oid, value) for oid, value in varbinds])
 
         request = [(ObjectName(oid), _NULL) for oid in (*non_repeaters, *repeaters)]
         try:
@@ -307,35 +236,50 @@ class SnmpClient:
         session = self._sessions.get(target.ap_id)
         if session is not None and session.key == key:
             return session
+        plan = PollPlan.for_platform(target.platform, session.plan.max_repetitions
+                                     if session else self.initial_max_repetitions)
+        if isinstance(target.credentials, V2cCredentials):
+            family, address = await _resolve(target.address, target.port)
+            session = _ApSession(key, plan, address=address, family=family,
+                                 community=target.credentials.community.encode())
+        else:
+            session = _ApSession(key, plan, addr_name=await self._v3_target(target))
+        self._sessions[target.ap_id] = session
+        return session
+
+    async def _v3_target(self, target: PollTarget) -> str:
+        """Configure the engine's target and USM user for a v3 AP; returns the target name."""
+        if self._engine is None:
+            self._engine = SnmpEngine()
         try:
             transport = await UdpTransportTarget.create(
                 (target.address, target.port), timeout=self.timeout, retries=self.retries)
         except PySnmpError as exc:
             raise SnmpError(str(exc)) from exc
         addr_name, _ = self._lcd.configure(self._engine, _auth_data(target.credentials), transport)
-        source = get_platform(target.platform).client_count
-        non_repeaters = [(name, _oid(oid)) for name, oid in SYSTEM_OIDS.items()]
-        columns = [(name, _oid(oid)) for name, oid in INTERFACE_COLUMNS.items()]
-        scalar_oid = None
-        if source is not None and source.kind == "scalar":
-            scalar_oid = _oid(source.oid)
-            non_repeaters.append((CLIENT_COLUMN, scalar_request_oid(scalar_oid)))
-        elif source is not None:
-            columns.append((CLIENT_COLUMN, _oid(source.oid)))
-        session = _ApSession(key, addr_name, source, tuple(non_repeaters), scalar_oid,
-                             tuple(columns),
-                             session.max_repetitions if session else self.initial_max_repetitions)
-        self._sessions[target.ap_id] = session
-        return session
+        return addr_name
 
 
 _NULL = Null("")
-_SYSTEM_PREFIXES = {name: _oid(oid) for name, oid in SYSTEM_OIDS.items()}
+
+
+async def _resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
+    """(address family, (ip, port)) as the socket will report the responder's source."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise SnmpError(f"cannot resolve {host}: {exc}") from exc
+        family, _, _, _, sockaddr = infos[0]
+        return family, (ipaddress.ip_address(sockaddr[0]).compressed, port)
+    return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), (ip.compressed, port)
 
 
 def _auth_data(credentials: Credentials):
     if isinstance(credentials, V2cCredentials):
-        # One engine entry per distinct community; the index names it inside the engine.
         return CommunityData(credentials.community, mpModel=1)
     return UsmUserData(
         credentials.user, credentials.auth_key or None, credentials.priv_key or None,
@@ -378,7 +322,7 @@ def _trap_varbinds(varbinds) -> dict[str, int | str | None]:
         column, _, _ = dotted.rpartition(".")
         key = _VARBIND_NAMES.get(column, dotted)
         try:
-            named[key] = str(value) if isinstance(value, ObjectName) else _to_python(value)
+            named[key] = python_value(*_pysnmp_varbind(oid, value)[1:])
         except (TypeError, ValueError):
             named[key] = value.prettyPrint()
         if key in ("ifAdminStatus", "ifOperStatus", "ifDescr", "ifName") and "ifIndex" not in named:
@@ -471,6 +415,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
             log.exception("trap handler failed for %s from %s", name, source_ip)
 
 
-__all__ = ["AUTH_PROTOCOLS", "PRIV_PROTOCOLS", "Credentials", "PollResult", "PollTarget",
-           "SnmpAuthError", "SnmpClient", "SnmpError", "SnmpTimeout", "TrapReceiver",
-           "V2cCredentials", "V3Credentials", "decode_notification", "scalar_request_oid"]
+__all__ = ["AUTH_PROTOCOLS", "CLIENT_COLUMN", "INTERFACE_COLUMNS", "MAX_MAX_REPETITIONS",
+           "MAX_REQUESTS_PER_POLL", "PRIV_PROTOCOLS", "SYSTEM_OIDS", "Credentials", "PollResult",
+           "PollTarget", "SnmpAuthError", "SnmpClient", "SnmpError", "SnmpTimeout",
+           "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials", "decode_notification",
+           "scalar_request_oid"]

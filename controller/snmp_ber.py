@@ -1,13 +1,18 @@
-"""The few BER shapes an SNMPv2c agent needs, decoded and encoded by hand.
+"""The few BER shapes SNMPv2c needs, decoded and encoded by hand, for both sides.
 
 Why not pyasn1: measured on this project's 2-core machine, pyasn1 (through pysnmp's protocol API)
 takes about 0.5 ms to decode the poller's GETBULK request and 1.4 ms to encode a 32-varbind
-response, which caps a single core near 500 responses/s. The SNMP message grammar an agent meets
-is tiny (a SEQUENCE of version, community and one PDU of integers and varbinds), so this module
-reads and writes it directly at a few tens of microseconds per message. SNMPv3 messages are not
-parsed here beyond their version: they go to pysnmp's USM (see ``usm.py``).
+response, which caps a single core near 500 responses/s; on the controller side ~70 % of the
+poller's CPU went into pyasn1 decoding responses. The SNMP message grammar is tiny (a SEQUENCE
+of version, community and one PDU of integers and varbinds), so this module reads and writes it
+directly at a few tens of microseconds per message.
 
-Tests cross-check every encoding against pysnmp's decoder and real net-snmp tools.
+Two users: the AP simulator (``agents/apsim``: `decode_request`, `encode_message`) and the
+controller's v2c fast path (``controller/snmp_v2c.py``: `encode_getbulk`, `decode_response`).
+SNMPv3 messages are not parsed here beyond their version: they go to pysnmp's USM.
+
+Tests cross-check every encoding against pysnmp's codec (tests/test_snmp_ber.py,
+tests/test_apsim_model.py) and against real net-snmp agents.
 """
 
 from __future__ import annotations
@@ -46,6 +51,13 @@ GEN_ERR = 5
 NO_ACCESS = 6
 NOT_WRITABLE = 17
 AUTHORIZATION_ERROR = 16
+
+#: RFC 3416 error-status names, for messages.
+ERROR_STATUS_NAMES = (
+    "noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess",
+    "wrongType", "wrongLength", "wrongEncoding", "wrongValue", "noCreation",
+    "inconsistentValue", "resourceUnavailable", "commitFailed", "undoFailed",
+    "authorizationError", "notWritable", "inconsistentName")
 
 SNMP_V1 = 0
 SNMP_V2C = 1
@@ -236,3 +248,151 @@ def decode_request(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None =
         pos = vb_end
     return V2cRequest(version, community, pdu_type, request_id_tlv, non_repeaters,
                       max_repetitions, tuple(varbinds))
+
+
+# --- the manager side: GETBULK requests out, responses in ------------------------------------
+
+#: Request-ids the manager uses: four content octets with the top bit clear, so the same
+#: fixed-size slot holds every id and the encoding stays minimal, as BER requires.
+REQUEST_ID_MIN = 0x00800000
+REQUEST_ID_MAX = 0x7FFFFFFF
+
+#: Largest content a value of these types may have (a leading zero octet included).
+_UNSIGNED_MAX_BYTES = {COUNTER32: 5, GAUGE32: 5, TIMETICKS: 5, COUNTER64: 9}
+_UNSIGNED_LIMIT = {COUNTER32: 1 << 32, GAUGE32: 1 << 32, TIMETICKS: 1 << 32, COUNTER64: 1 << 64}
+
+
+def error_status_name(status: int) -> str:
+    if 0 <= status < len(ERROR_STATUS_NAMES):
+        return ERROR_STATUS_NAMES[status]
+    return f"error-status {status}"
+
+
+@dataclass(frozen=True, slots=True)
+class GetBulkTemplate:
+    """A v2c GETBULK encoded once; `message` fills in the request-id.
+
+    The poller sends the same request to an AP every cycle, so everything but the request-id
+    is encoded once and the id goes into a fixed four-octet slot.
+    """
+
+    head: bytes
+    tail: bytes
+
+    def message(self, request_id: int) -> bytes:
+        if not REQUEST_ID_MIN <= request_id <= REQUEST_ID_MAX:
+            raise ValueError(f"request-id {request_id} outside the four-octet slot")
+        return self.head + request_id.to_bytes(4, "big") + self.tail
+
+
+def encode_getbulk(community: bytes, non_repeaters: int, max_repetitions: int,
+                   oids: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> GetBulkTemplate:
+    """A v2c GetBulkRequest for ``oids`` (non-repeaters first), every value NULL."""
+    varbinds = b"".join(tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
+    after_id = (tlv(INTEGER, encode_signed(non_repeaters))
+                + tlv(INTEGER, encode_signed(max_repetitions)) + tlv(SEQUENCE, varbinds))
+    # The PDU's length counts the 6-octet request-id TLV that goes into the slot.
+    pdu_header = bytes((GETBULK,)) + encode_length(6 + len(after_id))
+    prefix = tlv(INTEGER, encode_signed(SNMP_V2C)) + tlv(OCTET_STRING, community)
+    body_length = len(prefix) + len(pdu_header) + 6 + len(after_id)
+    head = bytes((SEQUENCE,)) + encode_length(body_length) + prefix + pdu_header + b"\x02\x04"
+    return GetBulkTemplate(head, after_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A decoded v1/v2c response. Varbind values: int for INTEGER and the counters, bytes for
+    OCTET STRING, IpAddress and unknown primitive types, an OID tuple for OBJECT IDENTIFIER,
+    None for NULL and the exceptions (the tag tells noSuchObject/noSuchInstance/endOfMibView)."""
+
+    version: int
+    community: bytes
+    pdu_type: int
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[tuple[tuple[int, ...], int, object]]
+
+
+def decode_value(tag: int, content: bytes) -> object:
+    """One varbind value from its tag and content octets; BerError when they do not agree."""
+    if tag == INTEGER:
+        if not content or len(content) > 9:
+            raise BerError("INTEGER of bad length")
+        return int.from_bytes(content, "big", signed=True)
+    limit = _UNSIGNED_LIMIT.get(tag)
+    if limit is not None:
+        # Unsigned on the wire; a missing leading zero (seen on some agents) reads the same way.
+        if not content or len(content) > _UNSIGNED_MAX_BYTES[tag]:
+            raise BerError(f"tag 0x{tag:02x}: bad length {len(content)}")
+        value = int.from_bytes(content, "big")
+        if value >= limit:
+            raise BerError(f"tag 0x{tag:02x}: {value} out of range")
+        return value
+    if tag == OCTET_STRING or tag == IP_ADDRESS:
+        if tag == IP_ADDRESS and len(content) != 4:
+            raise BerError("IpAddress is not four octets")
+        return content
+    if tag == OBJECT_IDENTIFIER:
+        return decode_oid_content(content)
+    if tag == NULL or tag in EXCEPTIONS:
+        if content:
+            raise BerError(f"tag 0x{tag:02x} with content")
+        return None
+    if tag & 0x20 or tag & 0x1F == 0x1F:
+        raise BerError(f"constructed or multi-octet tag 0x{tag:02x} as a value")
+    return content  # Opaque and other primitive types: passed on raw
+
+
+def decode_response(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None = None
+                    ) -> Response:
+    """Parse a v1/v2c message carrying a PDU of the request/response shape.
+
+    Raises BerError for anything malformed or truncated; never reads past ``data``. The
+    ``oid_cache`` (OID content -> tuple, owned by the caller) saves re-decoding the OIDs every
+    AP answers with each cycle; it is cleared when it grows past 8,192 entries.
+    """
+    size = len(data)
+    tag, pos, end = _header(data, 0, size)
+    if tag != SEQUENCE:
+        raise BerError("not an SNMP message")
+    if end != size:
+        raise BerError("trailing octets after the message")
+    version, pos = _integer(data, pos, end)
+    tag, start, pos = _header(data, pos, end)
+    if tag != OCTET_STRING:
+        raise BerError("expected community")
+    community = data[start:pos]
+    pdu_type, pos, end = _header(data, pos, end)
+    if pdu_type & 0xE0 != 0xA0:
+        raise BerError(f"not a PDU: tag 0x{pdu_type:02x}")
+    request_id, pos = _integer(data, pos, end)
+    error_status, pos = _integer(data, pos, end)
+    error_index, pos = _integer(data, pos, end)
+    tag, pos, list_end = _header(data, pos, end)
+    if tag != SEQUENCE:
+        raise BerError("expected varbind list")
+    varbinds = []
+    append = varbinds.append
+    while pos < list_end:
+        tag, vb_start, vb_end = _header(data, pos, list_end)
+        if tag != SEQUENCE:
+            raise BerError("expected varbind")
+        tag, oid_start, oid_end = _header(data, vb_start, vb_end)
+        if tag != OBJECT_IDENTIFIER:
+            raise BerError("expected OBJECT IDENTIFIER")
+        oid_content = data[oid_start:oid_end]
+        oid = oid_cache.get(oid_content) if oid_cache is not None else None
+        if oid is None:
+            oid = decode_oid_content(oid_content)
+            if oid_cache is not None:
+                if len(oid_cache) > 8192:
+                    oid_cache.clear()
+                oid_cache[oid_content] = oid
+        tag, value_start, value_end = _header(data, oid_end, vb_end)
+        if value_end != vb_end:
+            raise BerError("varbind with more than a name and a value")
+        append((oid, tag, decode_value(tag, data[value_start:value_end])))
+        pos = vb_end
+    return Response(version, community, pdu_type, request_id, error_status, error_index,
+                    varbinds)
