@@ -242,3 +242,22 @@ def test_events_reach_mosquitto_after_broker_outage(lab, tmp_path):
     states = [m["payload"] for m in received() if m["topic"].endswith("/state")]
     assert states and states[-1]["active_link"] == "primary"
     broker.stop()
+
+
+def test_lab_removes_namespaces_and_processes_even_when_the_test_fails():
+    require_root()
+    require_tool("ip")
+    names: list[str] = []
+    process = None
+    with pytest.raises(RuntimeError, match="boom"):
+        with Lab() as failing:
+            ns = failing.namespace("x")
+            other = failing.namespace("y")
+            failing.veth(ns, "bhx0", other, "bhx1")
+            ns.address("bhx0", "10.201.9.1/30")
+            names = [ns.name, other.name]
+            process = ns.popen("sleep", "60")
+            raise RuntimeError("boom")
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not any(name in listed for name in names)
+    assert process is not None and process.poll() is not None
