@@ -86,7 +86,7 @@ class ProvisioningWorker(threading.Thread):
         super().__init__(name="provisioning", daemon=True)
         self.open_store, self.box, self.settings, self.snmp = open_store, box, settings, snmp
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._wake = threading.Event()
         self._next_drift = time.monotonic() + settings.drift_interval
 
@@ -95,13 +95,13 @@ class ProvisioningWorker(threading.Thread):
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def run(self) -> None:
         service = ProvisioningService(self.open_store, self.box, self.settings, snmp=self.snmp)
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 self._wake.clear()
                 if time.monotonic() >= self._next_drift:
                     self._queue_drift(service)

@@ -40,7 +40,7 @@ def record(store: Store, box: SecretBox, ap_id: int, text: str, source: str,
             cur = conn.execute(
                 "INSERT INTO config_versions (ap_id, version, sha256, body_enc, source, taken_at, "
                 "taken_by, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ap_id, number, sha, box.encrypt(text), source, now, actor, now))
+                (ap_id, number, sha, _seal(box, text), source, now, actor, now))
             version_id, created = cur.lastrowid, True
     return _row(store, "id = ?", [version_id]), created
 
@@ -76,7 +76,7 @@ def body(store: Store, box: SecretBox, ap_id: int, version: int | None = None) -
                                  "version = ?", (ap_id, version)).fetchone()
     if not row:
         raise NotFound("config version", version if version is not None else "latest")
-    return box.decrypt(row[0])
+    return _open(box, row[0])
 
 
 def body_by_id(store: Store, box: SecretBox, version_id: int) -> str:
@@ -84,7 +84,16 @@ def body_by_id(store: Store, box: SecretBox, version_id: int) -> str:
                              (version_id,)).fetchone()
     if not row:
         raise NotFound("config version", version_id)
-    return box.decrypt(row[0])
+    return _open(box, row[0])
+
+
+def _seal(box: SecretBox, text: str) -> str:
+    """Encrypted body; an empty config (a device never configured) is stored as ''."""
+    return box.encrypt(text) or ""
+
+
+def _open(box: SecretBox, token: str) -> str:
+    return box.decrypt(token) if token else ""
 
 
 def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:

@@ -15,8 +15,9 @@ _PATH = re.compile(r"^# path: (\S+)$", re.MULTILINE)
 _RELOAD = re.compile(r"^# reload: (.+)$", re.MULTILINE)
 _SECRET = re.compile(r"^((?:wpa_passphrase|sae_password)=).*$", re.MULTILINE)
 DEFAULT_PATH = "/etc/hostapd/oasis.conf"
-#: printf arguments per command line; keeps each line far below a TTY's 4 KiB line limit.
-_CHUNK = 20
+#: Longest command line sent: below the 511-column terminal netmiko opens, so the shell's echo
+#: is never wrapped (netmiko matches each command's echo before it goes on).
+_LINE_LIMIT = 400
 
 
 def config_path(text: str) -> str:
@@ -51,9 +52,18 @@ class HostapdFileDriver:
         staging = shlex.quote(path + ".new")
         lines = self.canonical(desired).splitlines()
         out = [f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0] or '/')} && : > {staging}"]
-        for start in range(0, len(lines), _CHUNK):
-            chunk = " ".join(shlex.quote(line) for line in lines[start:start + _CHUNK])
-            out.append(f"printf '%s\\n' {chunk} >> {staging}")
+        head = f"printf '%s\\n'"
+        tail = f" >> {staging}"
+        chunk: list[str] = []
+        for line in lines:
+            quoted = shlex.quote(line)
+            if chunk and len(head) + len(tail) + sum(len(c) + 1 for c in chunk) + len(quoted) + 1 \
+                    > _LINE_LIMIT:
+                out.append(head + " " + " ".join(chunk) + tail)
+                chunk = []
+            chunk.append(quoted)
+        if chunk:
+            out.append(head + " " + " ".join(chunk) + tail)
         out.append(f"mv {staging} {shlex.quote(path)}")
         reload = _RELOAD.search(desired)
         if reload:
