@@ -1,0 +1,213 @@
+"""Poll-cycle benchmark: the controller against Prometheus snmp_exporter, same APs, same run.
+
+    .venv/bin/python bench/poll_cycle.py                       # 500 and 2,000 APs, v2c + v3
+    .venv/bin/python bench/poll_cycle.py --counts 2000 --cycles 5 --json out.json
+
+For each AP count it starts the simulator as its own process (``python -m controller apsim run
+--count N --no-traps``, loopback only), then:
+
+1. the controller (``poll_controller.py``, its own process) polls every AP for ``--cycles``
+   cycles through the full monitoring path; per cycle: wall time, controller CPU, RSS, and the
+   simulator's CPU over the same cycle;
+2. snmp_exporter reads the same objects from every AP (``poll_exporter.py``), scraped with
+   the same concurrency limit; per cycle: wall time to scrape all N targets, exporter CPU,
+   simulator CPU;
+3. optionally the controller again with SNMPv3 authPriv (``--v3-counts``).
+
+The ratio printed is our steady-state polls/s divided by the exporter's steady-state targets/s
+(steady = median of cycles 2..n; cycle 1 is shown apart: it learns max-repetitions, and the
+exporter warms up its connections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.apsim.inventory import simulated_inventory  # noqa: E402
+from bench.poll_exporter import DEFAULT_BINARY, module_name, scrape_cycle, write_config  # noqa: E402
+from bench.poll_procs import Child, free_port  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMUNITY = "public"
+MAX_COUNT = 5000
+MAX_CYCLES = 20
+
+
+def machine_facts(exporter: str) -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    version = subprocess.run([exporter, "--version"], capture_output=True, text=True,
+                             timeout=30)
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "python": platform.python_version(),
+            "pysnmp": importlib.metadata.version("pysnmp"),
+            "snmp_exporter": (version.stdout or version.stderr).splitlines()[0],
+            "load_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def start_simulator(count: int, first_address: str, port: int) -> Child:
+    sim = Child("apsim", [sys.executable, "-m", "controller", "apsim", "run", "--count",
+                          str(count), "--no-traps", "--first-address", first_address,
+                          "--port", str(port), "--control",
+                          f"127.0.0.1:{free_port(kind=socket.SOCK_STREAM)}"], cwd=str(ROOT))
+    sim.wait_for(r"apsim: \d+ APs on", timeout_s=180)
+    return sim
+
+
+def run_controller(sim: Child, count: int, first_address: str, port: int, version: str,
+                   args) -> list[dict]:
+    """The controller worker's cycles, each with the simulator's CPU over that cycle."""
+    with tempfile.TemporaryDirectory(prefix="oasis-bench-") as store:
+        worker = Child(f"controller-v{version}", [
+            sys.executable, str(ROOT / "bench" / "poll_controller.py"), "--store", store,
+            "--count", str(count), "--first-address", first_address, "--port", str(port),
+            "--version", version, "--cycles", str(args.cycles),
+            "--max-in-flight", str(args.max_in_flight)], cwd=str(ROOT))
+        try:
+            worker.wait_for(r'"seeded"', timeout_s=600)
+            cycles = []
+            sim_cpu = sim.cpu_s()
+            for _ in range(args.cycles):
+                line = worker.wait_for(r'^\{"cycle"', timeout_s=300).string
+                now = sim.cpu_s()
+                cycles.append(json.loads(line) | {"sim_cpu_s": round(now - sim_cpu, 3)})
+                sim_cpu = now
+            return cycles
+        finally:
+            worker.stop()
+
+
+def run_exporter(sim: Child, count: int, first_address: str, port: int, args) -> list[dict]:
+    """snmp_exporter scraped for every AP, ``args.cycles`` times."""
+    plans = simulated_inventory(count, first_address, port)
+    with tempfile.TemporaryDirectory(prefix="oasis-exporter-") as folder:
+        config = write_config(Path(folder) / "snmp.yml", {p["platform"] for p in plans},
+                              COMMUNITY, timeout_s=2.0, retries=1)
+        listen = ("127.0.0.1", free_port(kind=socket.SOCK_STREAM))
+        exporter = Child("snmp_exporter", [args.exporter, f"--config.file={config}",
+                                           f"--web.listen-address={listen[0]}:{listen[1]}"])
+        try:
+            exporter.wait_for(r'msg="Listening on"', timeout_s=60)
+            jobs = [(module_name(p["platform"]), f"{p['mgmt_ip']}:{port}") for p in plans]
+            cycles = []
+            for cycle in range(args.cycles):
+                sim0, exp0, own0 = sim.cpu_s(), exporter.cpu_s(), time.process_time()
+                wall, outcome = scrape_cycle(listen, jobs, args.max_in_flight,
+                                             deadline_s=max(120.0, count * 0.1))
+                cycles.append({"cycle": cycle + 1, "targets": count, "answered": outcome.ok,
+                               "failed": outcome.failed, "samples": outcome.samples,
+                               "cycle_s": round(wall, 3),
+                               "cpu_s": round(exporter.cpu_s() - exp0, 3),
+                               "sim_cpu_s": round(sim.cpu_s() - sim0, 3),
+                               "scraper_cpu_s": round(time.process_time() - own0, 3),
+                               "rss_mb": round(exporter.rss_mb(), 1),
+                               "first_error": outcome.first_error})
+            return cycles
+        finally:
+            exporter.stop()
+
+
+def steady(cycles: list[dict], key: str) -> float:
+    later = [c[key] for c in cycles[1:]] or [cycles[0][key]]
+    return round(statistics.median(later), 3)
+
+
+def summarise(count: int, ours: list[dict], exporter: list[dict] | None) -> dict:
+    summary = {"count": count,
+               "ours_first_s": ours[0]["cycle_s"], "ours_steady_s": steady(ours, "cycle_s"),
+               "ours_steady_cpu_s": steady(ours, "cpu_s"),
+               "ours_sim_cpu_s": steady(ours, "sim_cpu_s"),
+               "ours_max_rss_mb": max(c["rss_mb"] for c in ours),
+               "ours_answered": min(c["answered"] for c in ours)}
+    summary["ours_polls_per_s"] = round(count / summary["ours_steady_s"], 1)
+    if exporter:
+        summary |= {"exporter_first_s": exporter[0]["cycle_s"],
+                    "exporter_steady_s": steady(exporter, "cycle_s"),
+                    "exporter_steady_cpu_s": steady(exporter, "cpu_s"),
+                    "exporter_sim_cpu_s": steady(exporter, "sim_cpu_s"),
+                    "exporter_answered": min(c["answered"] for c in exporter)}
+        summary["exporter_targets_per_s"] = round(count / summary["exporter_steady_s"], 1)
+        summary["ratio"] = round(summary["ours_polls_per_s"]
+                                 / summary["exporter_targets_per_s"], 2)
+    return summary
+
+
+def print_cycles(title: str, cycles: list[dict]) -> None:
+    print(f"  {title}")
+    for c in cycles:
+        extra = f" rss {c['rss_mb']:.0f} MB"
+        if "scraper_cpu_s" in c:
+            extra += f" scraper cpu {c['scraper_cpu_s']:.2f}s failed {c['failed']}"
+        print(f"    cycle {c['cycle']}: {c['answered']}/{c['targets']} answered in "
+              f"{c['cycle_s']:.2f}s, cpu {c['cpu_s']:.2f}s, simulator cpu "
+              f"{c['sim_cpu_s']:.2f}s,{extra}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", default="500,2000", help="AP counts, comma separated")
+    parser.add_argument("--v3-counts", default="500", help="AP counts for the v3 run ('' = none)")
+    parser.add_argument("--cycles", type=int, default=4)
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--first-address", default="127.0.1.1")
+    parser.add_argument("--exporter", default=DEFAULT_BINARY)
+    parser.add_argument("--no-exporter", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.counts.split(",") if c]
+    v3_counts = {int(c) for c in args.v3_counts.split(",") if c}
+    if not args.first_address.startswith("127.") or any(not 0 < c <= MAX_COUNT for c in counts):
+        parser.error(f"loopback addresses and 1..{MAX_COUNT} APs only")
+    args.cycles = max(2, min(args.cycles, MAX_CYCLES))
+    facts = machine_facts(args.exporter)
+    print("machine:", json.dumps(facts, ensure_ascii=False))
+    report: dict = {"facts": facts, "runs": []}
+    for count in sorted(set(counts) | v3_counts):
+        port = free_port(host=args.first_address)
+        sim = start_simulator(count, args.first_address, port)
+        try:
+            run: dict = {"count": count}
+            print(f"\n{count} APs (simulator pid {sim.process.pid}, udp/{port})")
+            if count in counts:
+                run["ours"] = run_controller(sim, count, args.first_address, port, "2c", args)
+                print_cycles("controller, SNMPv2c fast path", run["ours"])
+                if not args.no_exporter:
+                    run["exporter"] = run_exporter(sim, count, args.first_address, port, args)
+                    print_cycles("snmp_exporter", run["exporter"])
+                run["summary"] = summarise(count, run["ours"], run.get("exporter"))
+                print("  summary:", json.dumps(run["summary"]))
+            if count in v3_counts:
+                run["ours_v3"] = run_controller(sim, count, args.first_address, port, "3", args)
+                print_cycles("controller, SNMPv3 authPriv SHA/AES (pysnmp)", run["ours_v3"])
+            report["runs"].append(run)
+        finally:
+            sim.stop()
+    report["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print("\nload average at end:", report["load_at_end"])
+    for run in report["runs"]:
+        s = run.get("summary")
+        if s and "ratio" in s:
+            print(f"{s['count']} APs: ours {s['ours_polls_per_s']} polls/s "
+                  f"(cycle {s['ours_steady_s']:.2f}s), snmp_exporter "
+                  f"{s['exporter_targets_per_s']} targets/s (cycle {s['exporter_steady_s']:.2f}s)"
+                  f" -> ratio {s['ratio']}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
