@@ -32,11 +32,12 @@ class PortalConfig:
     #: Mark cookies Secure (the portal is served over HTTPS).
     secure_cookies: bool = True
     default_locale: str = "ar"
-    session_minutes: int = 60
+    #: Fractions are allowed (tests and short demo sessions).
+    session_minutes: float = 60.0
     #: Bytes up + down per session in megabytes; 0 for no quota.
-    data_quota_mb: int = 500
+    data_quota_mb: float = 500.0
     #: A client silent this long loses its session; 0 for no idle timeout.
-    idle_timeout_minutes: int = 15
+    idle_timeout_minutes: float = 15.0
     rate_down_kbps: int = 4096
     rate_up_kbps: int = 1024
     #: How old a gateway's signed redirect may be when the login form is posted.
@@ -65,7 +66,7 @@ class PortalConfig:
         if self.default_locale not in LOCALES:
             raise ValueError(f"default_locale: one of {', '.join(LOCALES)}")
         checks = (
-            ("session_minutes", self.session_minutes >= 1),
+            ("session_minutes", self.session_minutes > 0),
             ("data_quota_mb", self.data_quota_mb >= 0),
             ("idle_timeout_minutes", self.idle_timeout_minutes >= 0),
             ("rate_down_kbps", self.rate_down_kbps >= 0),

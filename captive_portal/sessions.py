@@ -76,8 +76,9 @@ class Sessions:
                 "started_at, expires_at, quota_bytes, idle_timeout_s, rate_up_kbps, "
                 "rate_down_kbps) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 (claim.gateway_id, claim.mac, claim.ip, method, phone, locale, now,
-                 now + config.session_minutes * 60, config.data_quota_mb * 1_000_000,
-                 config.idle_timeout_minutes * 60, config.rate_up_kbps, config.rate_down_kbps))
+                 now + config.session_minutes * 60, int(config.data_quota_mb * 1_000_000),
+                 int(config.idle_timeout_minutes * 60), config.rate_up_kbps,
+                 config.rate_down_kbps))
             session_id = cursor.lastrowid
         return self.get(session_id)
 

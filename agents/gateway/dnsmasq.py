@@ -37,6 +37,9 @@ def render_dnsmasq(config: GatewayConfig, *, lease_file: str = "/var/lib/oasis/d
         "domain-needed",
         "bogus-priv",
         "no-hosts",
+        # The visitor LAN is IPv4 only (the agent refuses IPv6): AAAA answers would only make
+        # phones try v6 first and wait.
+        "filter-AAAA",
     ]
     if pid_file:
         lines.append(f"pid-file={pid_file}")

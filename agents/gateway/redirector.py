@@ -128,6 +128,8 @@ def api_handler(links: PortalLinks, enforcer: Enforcer,
                 return
             ip = self.client_address[0]
             session = enforcer.client(ip)
+            if session is not None and session.seconds_left(clock()) == 0:
+                session = None  # the kernel has dropped it; the next sweep tells the portal
             portal = links.for_client(ip, "") or links.config.portal_url
             answer: dict = {"captive": session is None, "user-portal-url": portal}
             if session is not None:

@@ -1,0 +1,63 @@
+"""SMS texts to citizens, in the language they filed the report in.
+
+They are composed where the change happens (the status consumer, the SLA watcher: no request,
+no Flask-Babel locale), so the portal's catalogues are loaded here directly with Babel and the
+text is chosen by the report's locale, not the current request's.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from babel.support import NullTranslations, Translations
+
+from captive_portal.i18n import TRANSLATIONS, compile_catalogues
+
+# Marked for extraction by pybabel (the [python] rule in babel.cfg); translated at send time.
+_MSGIDS = {
+    "report_received": "Amanah 940: your report %(tracking)s was received. We will keep you "
+                       "informed by SMS.",
+    "report_status": "Amanah 940: your report %(tracking)s is now: %(status)s.",
+    "report_status_note": "Amanah 940: your report %(tracking)s is now: %(status)s. %(note)s",
+    "closure_code": "Amanah 940: your report %(tracking)s was resolved. If it is fixed, confirm "
+                    "with code %(code)s on the portal; if not, use the same code to reopen it.",
+    "report_closed": "Amanah 940: your report %(tracking)s is closed. Thank you.",
+    "escalation": "Amanah 940 escalation level %(level)d: report %(tracking)s (%(category)s, "
+                  "%(priority)s) is overdue since %(due)s.",
+    "phone_code": "Amanah 940: your code to confirm your number for report %(tracking)s is "
+                  "%(code)s.",
+}
+
+#: Status names as citizens read them (the msgids are the English words).
+STATUS_NAMES = {
+    "received": "received", "forwarded": "sent to the responsible team",
+    "acknowledged": "accepted", "assigned": "assigned to a team member",
+    "in_progress": "in progress", "resolved": "resolved", "closed": "closed",
+    "rejected": "rejected", "reopened": "reopened",
+}
+
+
+def _(text: str) -> str:  # extraction marker only
+    return text
+
+
+_("received"), _("sent to the responsible team"), _("accepted"), _("assigned to a team member")
+_("in progress"), _("resolved"), _("closed"), _("rejected"), _("reopened")
+
+
+@functools.lru_cache(maxsize=8)
+def translations(locale: str) -> NullTranslations:
+    compile_catalogues()
+    return Translations.load(str(TRANSLATIONS), [locale], domain="messages")
+
+
+def text(kind: str, locale: str, **values) -> str:
+    """The SMS of ``kind`` in ``locale`` with ``values`` filled in."""
+    return translations(locale).gettext(_MSGIDS[kind]) % values
+
+
+def status_name(status: str, locale: str) -> str:
+    return translations(locale).gettext(STATUS_NAMES[status])
+
+
+__all__ = ["STATUS_NAMES", "status_name", "text", "translations"]

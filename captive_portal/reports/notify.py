@@ -1,0 +1,41 @@
+"""Hands decided citizen SMS (``report_notifications``) to the portal's SMS gateway.
+
+A notification is written in the transaction of the change it announces; this step gives it to
+`SmsService.send`, which records it in ``sms_messages`` with its delivery state and retries a
+failed send with backoff. A crash between the two can at worst send one SMS twice, never lose it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from captive_portal.sms import SmsService
+from controller.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, store: Store, sms: SmsService, clock: Callable[[], float]):
+        self.store = store
+        self.sms = sms
+        self.clock = clock
+
+    def deliver_pending(self, limit: int = 200) -> int:
+        """Hand up to ``limit`` waiting notifications to the SMS gateway; returns how many."""
+        rows = self.store.conn.execute(
+            "SELECT id, to_number, body, purpose, locale FROM report_notifications "
+            "WHERE handed_at IS NULL ORDER BY id LIMIT ?", (limit,)).fetchall()
+        for notification_id, to, body, purpose, locale in rows:
+            record = self.sms.send(to, body, purpose=purpose, locale=locale)
+            self.store.conn.execute(
+                "UPDATE report_notifications SET sms_id = ?, handed_at = ? WHERE id = ?",
+                (record.id, self.clock(), notification_id))
+            if record.state in ("failed", "abandoned"):
+                log.warning("SMS %s for notification %s: %s (%s)", record.id, notification_id,
+                            record.state, record.last_error)
+        return len(rows)
+
+
+__all__ = ["Notifier"]

@@ -1,0 +1,205 @@
+"""End to end over real packets: phones, park gateway, portal, broker and internet in
+namespaces (see `tests.lab.portal_lab`). One lab serves the whole module; each test leaves
+both clients captive for the next one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agents.gateway.signature import verify
+from captive_portal.probes import PROBES
+from controller.store import Store
+from tests.lab.netns import Lab, sweep_stale
+from tests.lab.portal_lab import (API_URL, CLIENT_MACS, GATEWAY_ID, GATEWAY_KEY, PORTAL_URL,
+                                  PortalLab, signed_params)
+from tests.support import require_root, require_tool
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    require_root()
+    for tool in ("nft", "dnsmasq", "mosquitto", "curl", "busybox"):
+        require_tool(tool)
+    sweep_stale("cp")
+    folder = tmp_path_factory.mktemp("portal-lab")
+    portal_lab = PortalLab(Lab(prefix="cp"), folder)
+    try:
+        portal_lab.build()
+        portal_lab.register_gateway()
+        portal_lab.write_gateway_config()
+        portal_lab.start_internet()
+        portal_lab.start_broker()
+        portal_lab.start_portal()
+        portal_lab.start_agent()
+        portal_lab.start_dnsmasq()
+        portal_lab.leases = {c: portal_lab.dhcp(c) for c in CLIENT_MACS}
+        yield portal_lab
+    finally:
+        portal_lab.close()
+
+
+@pytest.fixture
+def clean(lab):
+    """Both clients captive after the test, whatever it did."""
+    yield lab
+    for client in CLIENT_MACS:
+        if not lab.captive(client):
+            lab.logout(client)
+
+
+def session_row(lab: PortalLab, mac: str):
+    store = Store(lab.store_path)
+    try:
+        return store.conn.execute(
+            "SELECT state, end_reason, method, phone FROM portal_sessions WHERE mac = ? "
+            "ORDER BY id DESC LIMIT 1", (mac,)).fetchone()
+    finally:
+        store.close()
+
+
+def test_dhcp_lease_carries_the_captive_portal_api(lab):
+    for client in CLIENT_MACS:
+        lease = lab.leases[client]
+        assert lease["ip"].startswith("10.77.0.")
+        assert lease["router"] == "10.77.0.1"
+        # busybox reports unnamed options as hex: option 114 is the RFC 8908 API URI.
+        assert bytes.fromhex(lease["opt114"]).decode() == API_URL
+    answer = lab.api("cl1")
+    assert answer["captive"] is True
+    assert answer["user-portal-url"].startswith(PORTAL_URL)
+
+
+def test_http_is_redirected_with_a_valid_signature(lab):
+    location = lab.portal_link("cl1")
+    assert location.startswith(PORTAL_URL)
+    params = signed_params(location)
+    claim = verify(params, lambda gw: GATEWAY_KEY.encode() if gw == GATEWAY_ID else None,
+                   time.time(), 60)
+    assert claim.mac == CLIENT_MACS["cl1"]
+    assert claim.ip == lab.leases["cl1"]["ip"]
+    assert claim.url == "http://example.test/page?x=1"
+    forged = dict(params, mac=CLIENT_MACS["cl2"])
+    page = lab.curl("cl1", PORTAL_URL, "-G", *[a for k, v in forged.items()
+                                               for a in ("--data-urlencode", f"{k}={v}")])
+    assert page.status == 403
+
+
+def test_https_is_refused_at_once(lab):
+    reply = lab.curl("cl1", "https://example.test/", timeout=5)
+    assert reply.status == 0 and reply.exit_code == 7, reply  # connection refused (RST)
+    assert reply.seconds < 1.0
+
+
+def test_probes_lead_to_the_portal_before_login(lab):
+    for probe in PROBES:
+        reply = lab.curl("cl1", probe.url)
+        assert reply.status == 302, (probe, reply)
+        assert reply.location.startswith(PORTAL_URL)
+
+
+def test_terms_login_opens_the_internet_for_that_client_only(clean):
+    lab = clean
+    assert lab.captive("cl1") and lab.captive("cl2")
+    reply = lab.login_terms("cl1")
+    assert reply.status == 303 and "/status" in reply.location, reply
+    assert lab.online("cl1")
+    assert lab.captive("cl2")
+    https = lab.ns["cl1"].run("bash", "-c", "exec 3<>/dev/tcp/example.test/443; head -1 <&3",
+                              check=False, timeout=5)
+    assert "TLS-STAND-IN" in https.stdout
+    for probe in PROBES:
+        after = lab.curl("cl1", probe.url)
+        assert (after.status, after.body.encode()) == (probe.status, probe.body), probe
+        assert lab.curl("cl2", probe.url).status == 302
+    answer = lab.api("cl1")
+    assert answer["captive"] is False and 0 < answer["seconds-remaining"] <= 1800
+    assert lab.api("cl2")["captive"] is True
+    status = lab.status_page("cl1")
+    assert 'id="time-left"' in status.body and 'id="logout"' in status.body
+    assert session_row(lab, CLIENT_MACS["cl1"])[:3] == ("active", None, "terms")
+
+
+def test_sms_login_opens_the_internet(clean):
+    lab = clean
+    reply = lab.login_sms("cl2", "0501234567")
+    assert reply.status == 303, reply
+    assert lab.online("cl2")
+    assert lab.captive("cl1")
+    assert session_row(lab, CLIENT_MACS["cl2"]) == ("active", None, "sms", "+966501234567")
+
+
+def test_logout_makes_the_client_captive_again(clean):
+    lab = clean
+    lab.login_terms("cl1")
+    assert lab.online("cl1")
+    reply = lab.logout("cl1")
+    assert reply.status == 200, reply
+    assert lab.captive("cl1")
+    assert lab.curl("cl1", PROBES[0].url).status == 302
+    assert session_row(lab, CLIENT_MACS["cl1"])[:2] == ("ended", "logout")
+
+
+def test_session_expiry_makes_the_client_captive_again(clean):
+    lab = clean
+    lab.restart_portal(session_minutes=0.05)  # 3 seconds
+    try:
+        lab.login_terms("cl1")
+        assert lab.online("cl1")
+        lab.wait(lambda: lab.captive("cl1"), 10, "the session to expire")
+        assert lab.api("cl1")["captive"] is True
+        lab.wait(lambda: session_row(lab, CLIENT_MACS["cl1"])[:2] == ("ended", "expired"), 5,
+                 "the portal to hear of the expiry")
+    finally:
+        lab.restart_portal()
+
+
+def test_data_quota_makes_the_client_captive_again(clean):
+    lab = clean
+    lab.restart_portal(data_quota_mb=0.2)
+    try:
+        lab.login_terms("cl2")
+        # The portal's own answer to the login already counts against the quota.
+        assert 190_000 < lab.api("cl2")["bytes-remaining"] <= 200_000
+        lab.curl("cl2", "http://example.test/bytes/400000")
+        lab.wait(lambda: lab.captive("cl2"), 5, "the quota to end the session")
+        lab.wait(lambda: session_row(lab, CLIENT_MACS["cl2"])[:2] == ("ended", "quota"), 5,
+                 "the portal to hear of the quota")
+    finally:
+        lab.restart_portal()
+
+
+def test_agent_restart_keeps_sessions(clean):
+    lab = clean
+    lab.login_terms("cl1")
+    lab.stop("agent", kill=True)
+    assert lab.online("cl1")  # the kernel enforces without the agent
+    lab.start_agent()
+    assert lab.online("cl1")
+    assert lab.captive("cl2")
+    assert lab.api("cl1")["captive"] is False
+    assert lab.logout("cl1").status == 200  # the restarted agent still takes commands
+    assert lab.captive("cl1")
+
+
+def test_controller_down_keeps_existing_sessions(clean):
+    lab = clean
+    lab.login_terms("cl2")
+    lab.stop("portal")
+    lab.stop("mosquitto")
+    try:
+        assert lab.online("cl2")
+        before = lab.api("cl2")["seconds-remaining"]
+        lab.wait(lambda: lab.api("cl2")["seconds-remaining"] < before, 3,
+                 "the agent to keep counting down")
+        assert lab.online("cl2")
+        assert lab.captive("cl1")
+    finally:
+        lab.start_broker()
+        lab.start_portal()
+    lab.wait(lambda: lab.login_terms("cl1").status == 303, 15,
+             "a login once the controller is back")
+    assert lab.online("cl1") and lab.online("cl2")
