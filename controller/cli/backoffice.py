@@ -1,0 +1,70 @@
+"""``oasis backoffice ...``: the reference back office (consume, dedup, ack; move reports)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from captive_portal.reports.lifecycle import STATUSES
+from controller.backoffice import BackOffice
+from controller.cli.context import CliContext
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.group()
+def backoffice() -> None:
+    """The reference 940 back office for demos and tests."""
+
+
+def _open(obj: CliContext, db: str, auto: bool) -> BackOffice:
+    config = obj.config
+    if not config.mqtt.host:
+        raise click.ClickException("mqtt.host is empty: the back office needs a broker")
+    return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto)
+
+
+@backoffice.command("run")
+@click.option("--db", default="var/backoffice.db", show_default=True,
+              help="The back office's own SQLite file.")
+@click.option("--auto-acknowledge", is_flag=True, help="Acknowledge every new report at once.")
+@pass_ctx
+def run(obj: CliContext, db: str, auto_acknowledge: bool) -> None:
+    """Receive reports until interrupted: store once per id, ack each by id."""
+    office = _open(obj, db, auto_acknowledge)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    office.start()
+    click.echo("back office running; Ctrl-C stops", err=True)
+    try:
+        stopping.wait()
+    finally:
+        office.stop()
+    click.echo(f"{len(office.received_ids())} reports held, {office.copies()} copies seen")
+
+
+@backoffice.command("move")
+@click.argument("tracking")
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--note")
+@click.option("--assign", "assigned_to", help="Staff member now handling the report.")
+@click.option("--db", default="var/backoffice.db", show_default=True)
+@click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for the ack.")
+@pass_ctx
+def move(obj: CliContext, tracking: str, status: str, note: str | None,
+         assigned_to: str | None, db: str, wait: float) -> None:
+    """Send a status update for a report and wait until the controller acks it."""
+    office = _open(obj, db, False)
+    office.start()
+    try:
+        update_id = office.move(tracking, status, note=note, assigned_to=assigned_to)
+        acked = office.wait_status_acked(update_id, wait)
+    finally:
+        office.stop()
+    if not acked:
+        raise click.ClickException(f"update {update_id} not acked yet; it is re-sent by the "
+                                   "next `oasis backoffice run`")
+    click.echo(f"{tracking} -> {status} (update {update_id})")

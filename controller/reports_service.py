@@ -1,0 +1,66 @@
+"""The 940 report pipeline in the controller process: one MQTT link, three workers.
+
+`ReportsService` opens the forwarder's persistent MQTT 5 session and runs the outbox forwarder,
+the status-update consumer and the SLA watcher on it. The controller runtime starts it next to
+monitoring; ``oasis reports forward`` runs it alone (its own process, as in the crash tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from captive_portal.config import SmsConfig
+from captive_portal.context import StoreProvider
+from captive_portal.reports.config import ReportsConfig
+from captive_portal.sms import SmsService, make_driver
+from controller.config import MqttConfig
+from controller.mqtt import MQTT_V5, MqttLink
+from controller.reports_forwarder import ReportForwarder
+from controller.reports_sla import SlaWatcher
+from controller.reports_status import StatusConsumer
+
+log = logging.getLogger(__name__)
+
+
+class ReportsService:
+    def __init__(self, store_path: str | Path, mqtt: MqttConfig, config: ReportsConfig, *,
+                 sms_config: SmsConfig | None = None, sms: SmsService | None = None,
+                 protocol: str = MQTT_V5, host: str | None = None, port: int | None = None,
+                 clock: Callable[[], float] = time.time, poll_s: float = 0.5):
+        self.store_path = str(store_path)
+        self.config = config
+        self._stores = StoreProvider(self.store_path)
+        if sms is None and sms_config is not None:
+            sms = SmsService(self._stores, make_driver(sms_config), sms_config, clock=clock)
+        self.sms = sms
+        link_config = replace(mqtt, client_id=config.client_id)
+        v5 = protocol == MQTT_V5
+        self.link = MqttLink(link_config, protocol=protocol, host=host, port=port,
+                             clean_start=not v5, session_expiry_s=config.session_expiry_s if v5
+                             else 0, reconnect_min_s=0.2, reconnect_max_s=5.0)
+        self.forwarder = ReportForwarder(self.store_path, self.link, config, clock=clock,
+                                         poll_s=poll_s)
+        self.status = StatusConsumer(self.store_path, self.link, config, sms, clock=clock)
+        self.sla = SlaWatcher(self.store_path, config, sms, clock=clock,
+                              on_outbox=self.forwarder.wake)
+
+    def start(self) -> None:
+        # Subscriptions first, so they go out with the first CONNECT's resubscribe.
+        self.forwarder.start()
+        self.status.start()
+        self.link.start()
+        self.sla.start()
+
+    def stop(self) -> None:
+        self.sla.stop()
+        self.forwarder.stop()
+        self.status.stop()
+        self.link.stop()
+        self._stores.close_all()
+
+
+__all__ = ["ReportsService"]
