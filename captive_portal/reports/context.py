@@ -1,0 +1,43 @@
+"""What the report pages and Open311 share on one portal app: config and look-up limits.
+
+Kept in ``app.extensions["oasis_reports"]`` next to the portal's own context, never in module
+globals. ``on_filed`` lets the process that runs the forwarder publish a new report at once
+instead of at its next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+from captive_portal.reports.config import ReportsConfig
+from captive_portal.security import RateLimiter
+
+EXTENSION = "oasis_reports"
+
+
+class ReportsContext:
+    def __init__(self, config: ReportsConfig, on_filed: Callable[[], None] | None = None):
+        self.config = config
+        self.on_filed = on_filed
+        self.lookup_limiter = RateLimiter(config.lookups_per_minute, 60.0)
+
+    def filed(self) -> None:
+        if self.on_filed is not None:
+            self.on_filed()
+
+
+def init_context(app: Flask, config: ReportsConfig | None = None) -> ReportsContext:
+    context = app.extensions.get(EXTENSION)
+    if context is None:
+        context = app.extensions[EXTENSION] = ReportsContext(
+            config or app.config.get("OASIS_REPORTS") or ReportsConfig())
+    return context
+
+
+def reports_context() -> ReportsContext:
+    return current_app.extensions[EXTENSION]
+
+
+__all__ = ["EXTENSION", "ReportsContext", "init_context", "reports_context"]

@@ -1,0 +1,215 @@
+"""The portal app on its own: languages, security, signed links, the terms flow, status and
+logout. The park gateway is `FakeGatewayControl` (the lab drives the real one)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from babel.messages.pofile import read_po
+from cryptography.fernet import Fernet
+
+from agents.gateway.signature import ClientClaim, sign
+from captive_portal import create_app
+from captive_portal.config import PortalSettings
+from captive_portal.gateways import Ack, register_gateway
+from captive_portal.i18n import TRANSLATIONS, compile_catalogues
+from controller.secrets import SecretBox
+from controller.store import Store
+
+MAC = "02:00:00:00:00:01"
+
+
+class FakeGatewayControl:
+    """Stands in for a park gateway: records commands and acks them (or not)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple] = []
+        self.ack = Ack(True, nft_ms=0.2)
+
+    def allow(self, gateway_id, grant, timeout_s):
+        self.commands.append(("allow", gateway_id, grant))
+        return self.ack
+
+    def deny(self, gateway_id, session_id, mac, ip, reason, timeout_s):
+        self.commands.append(("deny", gateway_id, session_id, reason))
+        return Ack(True)
+
+
+class Portal:
+    """An app, its test client, the gateway's key and helpers to walk the pages."""
+
+    def __init__(self, tmp_path, **portal):
+        self.settings = PortalSettings()
+        self.settings.portal.secure_cookies = False
+        self.settings.sms.outbox = str(tmp_path / "outbox.log")
+        for key, value in portal.items():
+            setattr(self.settings.portal, key, value)
+        self.store_path = str(tmp_path / "portal.db")
+        box = SecretBox(Fernet.generate_key())
+        store = Store(self.store_path)
+        self.key = register_gateway(store, box, "gw1").encode()
+        store.close()
+        self.now = time.time()
+        self.gateway = FakeGatewayControl()
+        self.app = create_app(self.settings, store_path=self.store_path, secret_box=box,
+                              gateway=self.gateway, secret_key=b"k" * 32,
+                              clock=lambda: self.now)
+        self.client = self.app.test_client()
+
+    def params(self, mac=MAC, url="http://example.com/a", age=0.0, key=None) -> dict:
+        claim = ClientClaim("gw1", mac, "10.77.0.100", url, int(self.now - age))
+        return sign(claim, key or self.key)
+
+    def landing(self, headers=None, **kwargs):
+        return self.client.get("/", query_string=self.params(**kwargs), headers=headers or {})
+
+    def form(self, html: str) -> dict:
+        return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+    def post(self, path: str, page, headers=None, **fields):
+        data = {**self.form(page.get_data(as_text=True)), **fields}
+        return self.client.post(path, data=data, headers=headers or {})
+
+    def login_terms(self):
+        return self.post("/login/terms", self.landing(), accept="yes")
+
+
+@pytest.fixture
+def portal(tmp_path):
+    return Portal(tmp_path)
+
+
+def test_arabic_is_the_default_right_to_left(portal):
+    html = portal.landing().get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "واي فاي الأمانة" in html
+    assert 'hreflang="en"' in html  # the visible switch to English
+
+
+def test_accept_language_english_and_the_switch(portal):
+    page = portal.landing(headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert '<html lang="en" dir="ltr">' in page.get_data(as_text=True)
+    switched = portal.client.get("/terms?lang=ar", headers={"Accept-Language": "en"})
+    assert '<html lang="ar" dir="rtl">' in switched.get_data(as_text=True)
+    assert "lang=ar" in switched.headers["Set-Cookie"]
+    # The cookie now wins over the browser's language.
+    again = portal.client.get("/terms", headers={"Accept-Language": "en"})
+    assert 'lang="ar"' in again.get_data(as_text=True)
+
+
+def test_every_message_has_an_arabic_and_english_translation():
+    for locale in ("ar", "en"):
+        with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        empty = [m.id for m in catalog if m.id and not all(
+            m.string if isinstance(m.string, tuple) else [m.string])]
+        assert not empty, f"{locale}: untranslated {empty}"
+
+
+def test_stale_catalogues_are_compiled(tmp_path):
+    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                  'msgid "Hello"\nmsgstr "Salut"\n')
+    assert compile_catalogues(tmp_path) == [po.with_suffix(".mo")]
+    assert compile_catalogues(tmp_path) == []  # up to date now
+
+
+def test_security_headers_and_no_script(portal):
+    page = portal.landing()
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "<script" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ({"sig": "0" * 64}, 403, "signature_invalid"),
+    ({"mac": "02:00:00:00:00:09"}, 403, "signature_invalid"),
+    ({"gw": "elsewhere"}, 403, "signature_unknown_gateway"),
+    ({"sig": ""}, 400, "signature_missing"),
+    ({"ts": "yesterday"}, 400, "signature_malformed"),
+])
+def test_forged_or_broken_links_are_refused(portal, change, status, code):
+    page = portal.client.get("/", query_string={**portal.params(), **change})
+    assert page.status_code == status
+    assert f'data-code="{code}"' in page.get_data(as_text=True)
+
+
+def test_stale_links_are_refused_in_the_visitors_language(portal):
+    page = portal.client.get("/", query_string=portal.params(age=3600),
+                             headers={"Accept-Language": "en"})
+    assert page.status_code == 403
+    assert "This login link has expired" in page.get_data(as_text=True)
+    arabic = portal.client.get("/", query_string=portal.params(age=3600))
+    assert "انتهت صلاحية رابط الدخول" in arabic.get_data(as_text=True)
+
+
+def test_posts_without_csrf_token_are_refused(portal):
+    reply = portal.client.post("/login/terms", data={**portal.params(), "accept": "yes"})
+    assert reply.status_code == 400
+    assert 'data-code="csrf"' in reply.get_data(as_text=True)
+    assert portal.gateway.commands == []
+
+
+def test_terms_login_allows_the_client_and_shows_status(portal):
+    reply = portal.login_terms()
+    assert reply.status_code == 303 and reply.headers["Location"].endswith("/status?welcome=1")
+    (action, gateway_id, grant), = portal.gateway.commands
+    assert (action, gateway_id, grant.mac, grant.ip) == ("allow", "gw1", MAC, "10.77.0.100")
+    assert grant.expires_at == pytest.approx(portal.now + 3600)
+    status = portal.client.get("/status?welcome=1&lang=en").get_data(as_text=True)
+    assert "You are online" in status
+    assert 'id="time-left"><bdi dir="ltr">60</bdi> minutes' in status
+    assert 'href="http://example.com/a"' in status
+    arabic = portal.client.get("/status?lang=ar").get_data(as_text=True)
+    assert '<bdi dir="ltr">60</bdi> دقيقة' in arabic
+
+
+def test_terms_must_be_accepted(portal):
+    reply = portal.post("/login/terms", portal.landing())
+    assert reply.status_code == 400 and portal.gateway.commands == []
+
+
+def test_original_url_is_never_a_redirect_nor_a_script_link(portal):
+    page = portal.landing(url="javascript:alert(1)")
+    reply = portal.post("/login/terms", page, accept="yes")
+    assert reply.status_code == 303 and reply.headers["Location"].startswith("/status")
+    assert "javascript:" not in portal.client.get("/status").get_data(as_text=True)
+
+
+def test_gateway_failure_leaves_no_active_session(portal):
+    portal.gateway.ack = Ack(False, "timeout")
+    reply = portal.login_terms()
+    assert reply.status_code == 503
+    store = Store(portal.store_path)
+    assert store.conn.execute("SELECT state, end_reason FROM portal_sessions").fetchall() == [
+        ("ended", "gateway_failed")]
+    store.close()
+
+
+def test_logout_denies_the_client(portal):
+    portal.login_terms()
+    status = portal.client.get("/status")
+    reply = portal.post("/logout", status)
+    assert reply.status_code == 200
+    assert portal.gateway.commands[-1][0::3] == ("deny", "logout")
+    again = portal.post("/logout", status)
+    assert again.status_code == 400  # no session any more
+
+
+def test_form_posts_are_rate_limited_per_client(tmp_path):
+    portal = Portal(tmp_path, posts_per_minute=2)
+    page = portal.landing()
+    assert portal.post("/login/terms", page).status_code == 400
+    assert portal.post("/login/terms", page).status_code == 400
+    limited = portal.post("/login/terms", page)
+    assert limited.status_code == 429
+    assert 'data-code="too_many_requests"' in limited.get_data(as_text=True)
+
+
+def test_unknown_pages_are_translated_404(portal):
+    page = portal.client.get("/nope", headers={"Accept-Language": "ar"})
+    assert page.status_code == 404 and "هذه الصفحة غير موجودة" in page.get_data(as_text=True)
