@@ -70,6 +70,18 @@ class _Socket(asyncio.DatagramProtocol):
         log.debug("v2c socket: %s", exc)
 
 
+#: Room for the answers of a few hundred requests in flight before the loop reads them; the
+#: kernel caps it at net.core.rmem_max, which is fine (it only makes bursts drop sooner).
+RECEIVE_BUFFER_BYTES = 4 << 20
+
+
+def _widen_receive_buffer(sock) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    except OSError as exc:
+        log.debug("cannot widen the v2c receive buffer: %s", exc)
+
+
 class V2cTransport:
     """Sends v2c GETBULKs and matches their responses; `close()` fails what is pending."""
 
@@ -87,8 +99,9 @@ class V2cTransport:
         if endpoint is None or endpoint.transport is None or endpoint.transport.is_closing():
             loop = asyncio.get_running_loop()
             local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
-            _, endpoint = await loop.create_datagram_endpoint(
+            transport, endpoint = await loop.create_datagram_endpoint(
                 lambda: _Socket(self), local_addr=local, family=family)
+            _widen_receive_buffer(transport.get_extra_info("socket"))
             self._sockets[family] = endpoint
         return endpoint
 
