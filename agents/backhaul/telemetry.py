@@ -169,7 +169,10 @@ class TelemetrySender:
     def __init__(self, spool: Spool, mqtt: MqttConfig, ack_timeout_s: float = 5.0) -> None:
         self.spool = spool
         self.ack_timeout_s = ack_timeout_s
-        self.link = MqttLink(mqtt, reconnect_min_s=0.2, reconnect_max_s=5.0) if mqtt.host else None
+        # A short keepalive: after a failover the broker connection may be stuck on the dead
+        # path, and paho only notices after 1.5 keepalives.
+        self.link = (MqttLink(mqtt, keepalive=10, reconnect_min_s=0.2, reconnect_max_s=5.0)
+                     if mqtt.host else None)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="backhaul-telemetry", daemon=True)
