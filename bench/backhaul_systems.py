@@ -224,7 +224,8 @@ class FrrBfdSystem(FailoverSystem):
             conf.write_text(template.format(**values))
             for daemon in ("zebra", "bfdd", "bgpd"):
                 with (self.folder / f"{space}-{daemon}.log").open("ab") as log:
-                    ns.popen(str(FRR_DIR / daemon), "-N", space, "-f", str(conf), "-i", str(RUN_FRR / space / f"{daemon}.pid"),
+                    ns.popen(str(FRR_DIR / daemon), "-N", space, "-f", str(conf),
+                             "-i", str(RUN_FRR / space / f"{daemon}.pid"),
                              stdout=log, stderr=log)
                 if daemon == "zebra":
                     wait_until(lambda: (RUN_FRR / space / "zserv.api").exists(), 10,
