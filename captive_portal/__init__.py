@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from captive_portal import errors, i18n, security, views
+from captive_portal import errors, i18n, open311, security, views
 from captive_portal.config import PortalSettings
 from captive_portal.context import EXTENSION, PortalContext, StoreProvider
 from captive_portal.gateways import GatewayControl
+from captive_portal.reports import web as reports_web
 from captive_portal.sms import SmsService
 from controller.secrets import SecretBox
 
@@ -44,6 +45,8 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
     i18n.init_app(app)
     errors.init_app(app)
     views.register(app)
+    reports_web.init_app(app)
+    open311.init_app(app)
     return app
 
 

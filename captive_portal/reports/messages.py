@@ -13,36 +13,33 @@ from babel.support import NullTranslations, Translations
 
 from captive_portal.i18n import TRANSLATIONS, compile_catalogues
 
-# Marked for extraction by pybabel (the [python] rule in babel.cfg); translated at send time.
+
+def _(text: str) -> str:
+    """Marks a msgid for extraction; the text is translated when the SMS is composed."""
+    return text
+
+
 _MSGIDS = {
-    "report_received": "Amanah 940: your report %(tracking)s was received. We will keep you "
-                       "informed by SMS.",
-    "report_status": "Amanah 940: your report %(tracking)s is now: %(status)s.",
-    "report_status_note": "Amanah 940: your report %(tracking)s is now: %(status)s. %(note)s",
-    "closure_code": "Amanah 940: your report %(tracking)s was resolved. If it is fixed, confirm "
-                    "with code %(code)s on the portal; if not, use the same code to reopen it.",
-    "report_closed": "Amanah 940: your report %(tracking)s is closed. Thank you.",
-    "escalation": "Amanah 940 escalation level %(level)d: report %(tracking)s (%(category)s, "
-                  "%(priority)s) is overdue since %(due)s.",
-    "phone_code": "Amanah 940: your code to confirm your number for report %(tracking)s is "
-                  "%(code)s.",
+    "report_received": _("Amanah 940: your report %(tracking)s was received. We will keep you "
+                       "informed by SMS."),
+    "report_status": _("Amanah 940: your report %(tracking)s is now: %(status)s."),
+    "report_status_note": _("Amanah 940: your report %(tracking)s is now: %(status)s. %(note)s"),
+    "closure_code": _("Amanah 940: your report %(tracking)s was resolved. If it is fixed, confirm "
+                    "with code %(code)s on the portal; if not, use the same code to reopen it."),
+    "report_closed": _("Amanah 940: your report %(tracking)s is closed. Thank you."),
+    "escalation": _("Amanah 940 escalation level %(level)d: report %(tracking)s (%(category)s, "
+                  "%(priority)s) is overdue since %(due)s."),
+    "phone_code": _("Amanah 940: your code to confirm your number for report %(tracking)s is "
+                  "%(code)s."),
 }
 
 #: Status names as citizens read them (the msgids are the English words).
 STATUS_NAMES = {
-    "received": "received", "forwarded": "sent to the responsible team",
-    "acknowledged": "accepted", "assigned": "assigned to a team member",
-    "in_progress": "in progress", "resolved": "resolved", "closed": "closed",
-    "rejected": "rejected", "reopened": "reopened",
+    "received": _("received"), "forwarded": _("sent to the responsible team"),
+    "acknowledged": _("accepted"), "assigned": _("assigned to a team member"),
+    "in_progress": _("in progress"), "resolved": _("resolved"), "closed": _("closed"),
+    "rejected": _("rejected"), "reopened": _("reopened"),
 }
-
-
-def _(text: str) -> str:  # extraction marker only
-    return text
-
-
-_("received"), _("sent to the responsible team"), _("accepted"), _("assigned to a team member")
-_("in progress"), _("resolved"), _("closed"), _("rejected"), _("reopened")
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,257 @@
+"""The visitor's 940 pages: file a report, see "my reports", confirm or dispute a resolution.
+
+No JavaScript is needed: plain forms, server-rendered, Arabic by default. The site (and AP,
+when the gateway reports it) comes from the visitor's WiFi session; coordinates only if the
+visitor offers them (or the photo carries them). A phone typed here is verified with an SMS
+code before any status SMS is sent to it; a phone the visitor logged in with is already
+verified.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from captive_portal.context import portal
+from captive_portal.i18n import current_locale
+from captive_portal.otp import OneTimeCodes, OtpError
+from captive_portal.phones import PhoneError, normalise_saudi_mobile
+from captive_portal.reports.catalogue import list_categories
+from captive_portal.reports.context import reports_context
+from captive_portal.reports.intake import NewReport, ReportError, file_report
+from captive_portal.reports.photos import PhotoError, process_photo
+from captive_portal.reports.records import get_report, timeline
+from captive_portal.reports.records import photo as load_photo
+from captive_portal.reports.workflow import answer_closure, verify_phone
+from captive_portal.sessions import Sessions
+from captive_portal.views.common import SESSION_KEY, limit_posts
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+#: code -> (HTTP status, message). Codes are shared with intake, photos and closure.
+MESSAGES = {
+    "category_missing": (400, _l("Please choose what the report is about.")),
+    "category_unknown": (400, _l("Please choose what the report is about.")),
+    "description_missing": (400, _l("Please describe the problem.")),
+    "description_too_long": (400, _l("The description is too long (at most 4,000 characters).")),
+    "description_html": (400, _l("Please write the description as plain text, without HTML.")),
+    "location_missing": (400, _l("Please tell us where the problem is.")),
+    "location_invalid": (400, _l("The coordinates are not valid.")),
+    "phone_invalid": (400, _l("Please enter a Saudi mobile number, for example 05XXXXXXXX.")),
+    "photo_count": (400, _l("Too many photos (at most 3).")),
+    "photo_too_large": (413, _l("A photo is too large.")),
+    "photo_type": (400, _l("Photos must be JPEG or PNG images.")),
+    "photo_corrupt": (400, _l("A photo could not be read.")),
+    "photo_dimensions": (400, _l("A photo is too large.")),
+    "field_too_long": (400, _l("A field is too long.")),
+    "field_html": (400, _l("Please write the description as plain text, without HTML.")),
+    "email_invalid": (400, _l("The request could not be understood.")),
+    "media_url_invalid": (400, _l("The request could not be understood.")),
+    "report_unknown": (404, _l("No report matches this tracking number and phone.")),
+    "closure_not_pending": (409, _l("This report is not waiting for your confirmation.")),
+    "closure_code_invalid": (400, _l("The closure code is not correct.")),
+    "closure_locked": (429, _l("Too many wrong closure codes. Please call 940.")),
+    "code_invalid": (400, _l("The code is not correct. Please check the SMS and try again.")),
+    "code_expired": (400, _l("The code has expired. Please ask for a new one.")),
+    "code_attempts": (429, _l("Too many wrong codes. Please ask for a new one.")),
+    "sms_rate_phone": (429, _l("Too many codes were sent to this number. Please try again "
+                               "later.")),
+    "sms_rate_client": (429, _l("Too many codes were sent to this number. Please try again "
+                                "later.")),
+    "sms_resend_wait": (429, _l("A code was just sent. Please wait a minute before asking for "
+                                "another.")),
+    "too_many_lookups": (429, _l("Too many attempts. Please wait a minute and try again.")),
+    "upload_too_large": (413, _l("The photos are too large together.")),
+}
+
+
+class ReportPageError(Exception):
+    def __init__(self, code: str, **context):
+        super().__init__(code)
+        self.code = code
+        self.context = context
+
+
+@bp.errorhandler(ReportPageError)
+def _page_error(exc: ReportPageError):
+    status, message = MESSAGES.get(exc.code, (400, _l("The request could not be understood.")))
+    return render_template("reports/error.html", code=exc.code, message=message,
+                           **exc.context), status
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    return _page_error(ReportPageError("upload_too_large"))
+
+
+@bp.before_request
+def _allow_photos():
+    if request.endpoint == "reports.create":
+        config = reports_context().config
+        request.max_content_length = config.max_upload_bytes
+        request.max_form_memory_size = 64 * 1024
+
+
+def _visitor():
+    session_id = session.get(SESSION_KEY)
+    if not isinstance(session_id, int):
+        return None
+    ctx = portal()
+    visitor = Sessions(ctx.store, ctx.clock).get(session_id)
+    return visitor if visitor and visitor.state == "active" else None
+
+
+@bp.get("/new")
+def new():
+    return _form_page()
+
+
+def _form_page(values: dict | None = None, status: int = 200):
+    visitor = _visitor()
+    categories = list_categories(portal().store)
+    return render_template("reports/new.html", categories=categories, values=values or {},
+                           visitor=visitor, site=_site(visitor),
+                           max_photos=reports_context().config.max_photos), status
+
+
+def _site(visitor) -> str | None:
+    # Sessions that carry the AP's site use it; otherwise the gateway names the park.
+    return getattr(visitor, "site", None) or (visitor.gateway_id if visitor else None)
+
+
+@bp.post("/new")
+def create():
+    limit_posts()
+    ctx, config = portal(), reports_context().config
+    visitor = _visitor()
+    photos = []
+    uploads = [f for f in request.files.getlist("photos") if f and f.filename]
+    if len(uploads) > config.max_photos:
+        raise ReportPageError("photo_count")
+    for upload in uploads:
+        try:
+            photos.append(process_photo(upload.read(config.max_photo_bytes + 1),
+                                        max_bytes=config.max_photo_bytes,
+                                        max_pixels=config.max_photo_pixels,
+                                        max_side=config.photo_max_side))
+        except PhotoError as exc:
+            raise ReportPageError(exc.code) from None
+    phone = (request.form.get("phone") or "").strip() or None
+    verified = bool(visitor and visitor.phone and phone and _same_phone(phone, visitor.phone))
+    new_report = NewReport(
+        category=request.form.get("category", ""), description=request.form.get("description", ""),
+        channel="portal", locale=current_locale(), lat=request.form.get("lat") or None,
+        lon=request.form.get("lon") or None, location_source="browser",
+        site=_site(visitor), ap=getattr(visitor, "ap", None),
+        gateway_id=visitor.gateway_id if visitor else None,
+        address=request.form.get("address") or None, phone=phone, phone_verified=verified,
+        photos=photos)
+    try:
+        filed = file_report(ctx.store, new_report, config, now=ctx.clock(),
+                            photo_url=lambda token: url_for("reports.photo", token=token,
+                                                            _external=True))
+    except ReportError as exc:
+        raise ReportPageError(exc.code) from None
+    reports_context().filed()
+    report = get_report(ctx.store, report_id=filed.id)
+    if report.phone and not report.phone_verified:
+        _send_phone_code(report)
+        return render_template("reports/verify.html", report=report)
+    return render_template("reports/filed.html", report=report)
+
+
+def _same_phone(typed: str, e164: str) -> bool:
+    try:
+        return normalise_saudi_mobile(typed) == e164
+    except PhoneError:
+        return False
+
+
+def _codes() -> OneTimeCodes:
+    ctx = portal()
+    return OneTimeCodes(ctx.store, ctx.config, ctx.secret_key, ctx.clock)
+
+
+def _send_phone_code(report) -> None:
+    try:
+        code = _codes().issue(report.phone, f"report:{report.tracking}")
+    except OtpError as exc:
+        raise ReportPageError(exc.code, tracking=report.tracking) from None
+    body = _("Amanah 940: your code to confirm your number for report %(tracking)s is "
+             "%(code)s.", tracking=report.tracking, code=code)
+    portal().sms.send(report.phone, body, purpose="report_phone_code", locale=current_locale())
+
+
+@bp.post("/<tracking>/verify")
+def verify(tracking: str):
+    limit_posts()
+    ctx = portal()
+    report = get_report(ctx.store, tracking=tracking)
+    if report is None or not report.phone:
+        raise ReportPageError("report_unknown")
+    if not report.phone_verified:
+        code = "".join(ch for ch in request.form.get("code", "") if ch.isdigit())
+        try:
+            _codes().verify(report.phone, f"report:{tracking}", code)
+        except OtpError as exc:
+            raise ReportPageError(exc.code, tracking=tracking) from None
+        verify_phone(ctx.store, tracking, now=ctx.clock())
+        reports_context().filed()
+    return render_template("reports/filed.html", report=get_report(ctx.store, tracking=tracking))
+
+
+@bp.get("/mine")
+def mine():
+    return render_template("reports/mine.html", values={})
+
+
+def _lookup():
+    """The report named by tracking number and phone in the form, or ReportPageError."""
+    limit_posts()
+    if not reports_context().lookup_limiter.hit(request.remote_addr or "unknown"):
+        raise ReportPageError("too_many_lookups")
+    tracking = (request.form.get("tracking") or "").strip().upper()
+    report = get_report(portal().store, tracking=tracking) if len(tracking) <= 20 else None
+    phone = (request.form.get("phone") or "").strip()
+    if report is None or (report.phone and not _same_phone(phone, report.phone)):
+        raise ReportPageError("report_unknown")
+    return report
+
+
+@bp.post("/mine")
+def show():
+    report = _lookup()
+    return render_template("reports/show.html", report=report,
+                           events=timeline(portal().store, report.id),
+                           phone=request.form.get("phone", ""))
+
+
+@bp.post("/closure")
+def closure():
+    report = _lookup()
+    ctx = portal()
+    confirm = request.form.get("answer") == "confirm"
+    result = answer_closure(ctx.store, report.tracking, request.form.get("code", ""), confirm,
+                            now=ctx.clock(), config=reports_context().config, phone=report.phone)
+    if not result.ok:
+        raise ReportPageError(result.code, attempts_left=result.attempts_left)
+    reports_context().filed()
+    report = get_report(ctx.store, tracking=report.tracking)
+    return render_template("reports/show.html", report=report,
+                           events=timeline(ctx.store, report.id),
+                           phone=request.form.get("phone", ""), answered=result.code)
+
+
+@bp.get("/photos/<token>.jpg")
+def photo(token: str):
+    found = load_photo(portal().store, token) if len(token) < 64 else None
+    if found is None:
+        abort(404)
+    mime, data = found
+    response = Response(data, mimetype=mime)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+__all__ = ["MESSAGES", "ReportPageError", "bp"]
