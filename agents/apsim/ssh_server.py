@@ -60,31 +60,83 @@ def _is_config_command(cli, line: str) -> bool:
     return cli_openwrt.is_config_command(line)
 
 
+class _Terminal:
+    """The server side of an interactive terminal: echo, line assembly, CLI dispatch.
+
+    Echo is done here rather than by asyncssh's line editor so that every Enter gives exactly
+    "\\r\\n" and a prompt, however the client's keystrokes arrive (netmiko sends newlines
+    while earlier output is still in flight and reads the prompt off the last line).
+    """
+
+    def __init__(self, ap: ApConfigState):
+        self.ap = ap
+        self.cli = _cli_for(ap)
+        self.line = ""
+        self.last = ""
+        self.commands = 0
+        self.closed = False
+        self.hung = False
+
+    def start(self) -> str:
+        return _crlf(self.cli.banner() + self.cli.prompt)
+
+    def feed(self, data: str) -> str:
+        """Consume typed characters; returns what the terminal shows in answer."""
+        out: list[str] = []
+        for char in data:
+            if self.closed or self.hung:
+                break
+            if char in "\r\n":
+                if char == "\n" and self.last == "\r":
+                    self.last = char
+                    continue
+                self.last = char
+                out.append("\r\n")
+                out.append(self._enter(self.line))
+                self.line = ""
+            elif char in "\x7f\b":
+                if self.line:
+                    self.line = self.line[:-1]
+                    out.append("\b \b")
+            elif char >= " " or char == "\t":
+                self.line += char
+                out.append(char)
+            self.last = char
+        return "".join(out)
+
+    def _enter(self, line: str) -> str:
+        mode = getattr(self.cli, "mode", "enable")
+        if line.strip() in ("exit", "logout") and mode in ("enable", "exec"):
+            self.closed = True
+            return ""
+        if not self.ap.reachable:
+            self.closed = True
+            return ""
+        if _is_config_command(self.cli, line):
+            self.commands += 1
+            limit = self.ap.faults.hang_after_commands
+            if limit is not None and self.commands > limit:
+                self.ap.faults.hang_after_commands = None
+                self.hung = True      # from now on: silence until the client gives up
+                return ""
+        return _crlf(self.cli.run(line) + self.cli.prompt)
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
 async def _session(ap: ApConfigState, process: asyncssh.SSHServerProcess) -> None:
-    cli = _cli_for(ap)
-    process.stdout.write(cli.banner() + cli.prompt)
-    commands = 0
+    terminal = _Terminal(ap)
+    process.stdout.write(terminal.start())
     try:
-        while not process.stdin.at_eof():
-            line = await process.stdin.readline()
-            if not line:
+        while not terminal.closed:
+            data = await process.stdin.read(4096)
+            if not data:
                 break
-            line = line.rstrip("\r\n")
-            if line.strip() in ("exit", "logout") and cli.prompt.endswith(("# ", ">", "#")) \
-                    and getattr(cli, "mode", "enable") in ("enable", "exec"):
-                break
-            if not ap.reachable:
-                break
-            if _is_config_command(cli, line):
-                commands += 1
-                limit = ap.faults.hang_after_commands
-                if limit is not None and commands > limit:
-                    ap.faults.hang_after_commands = None
-                    # Swallow everything until the client gives up and closes the channel.
-                    while await process.stdin.read(4096):
-                        pass
-                    break
-            process.stdout.write(cli.run(line) + cli.prompt)
+            answer = terminal.feed(data)
+            if answer:
+                process.stdout.write(answer)
     except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged,
             asyncssh.DisconnectError, ConnectionError):
         pass
@@ -109,7 +161,7 @@ class ApServers:
         acceptor = await asyncssh.create_server(
             lambda: _ApSshServer(ap), host=ap.address, port=port, server_host_keys=[key],
             process_factory=lambda process: _session(ap, process), encoding="utf-8",
-            line_editor=True, keepalive_interval=0, login_timeout=30)
+            line_editor=False, keepalive_interval=0, login_timeout=30)
         self.aps[ap.name], self.keys[ap.name], self._acceptors[ap.name] = ap, key, acceptor
 
     def replace_host_key(self, name: str) -> asyncssh.SSHKey:
