@@ -73,8 +73,12 @@ async def measure(store: Store, box: SecretBox, cycles: int, max_in_flight: int,
         on_cycle_s.append(time.perf_counter() - started)
 
     poller = Poller(lambda: targets, config, Snapshot(), on_cycle)
+    loop = asyncio.get_running_loop()
     try:
         for cycle in range(cycles):
+            # The manager reads the simulator's counters between cycles, then says "go".
+            if not await loop.run_in_executor(None, sys.stdin.readline):
+                break
             cpu0, wall0 = time.process_time(), time.perf_counter()
             stats = await poller.poll_once()
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

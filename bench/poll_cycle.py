@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.apsim.inventory import simulated_inventory  # noqa: E402
 from bench.poll_exporter import DEFAULT_BINARY, module_name, scrape_cycle, write_config  # noqa: E402
+from agents.apsim.control import send_command  # noqa: E402
 from bench.poll_procs import Child, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,16 +60,24 @@ def machine_facts(exporter: str) -> dict:
             "load_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def start_simulator(count: int, first_address: str, port: int) -> Child:
-    sim = Child("apsim", [sys.executable, "-m", "controller", "apsim", "run", "--count",
-                          str(count), "--no-traps", "--first-address", first_address,
-                          "--port", str(port), "--control",
-                          f"127.0.0.1:{free_port(kind=socket.SOCK_STREAM)}"], cwd=str(ROOT))
-    sim.wait_for(r"apsim: \d+ APs on", timeout_s=180)
-    return sim
+class Simulator(Child):
+    """``oasis apsim run`` in its own process, with its control endpoint for request counts."""
+
+    def __init__(self, count: int, first_address: str, port: int):
+        self.control = ("127.0.0.1", free_port(kind=socket.SOCK_STREAM))
+        super().__init__("apsim", [
+            sys.executable, "-m", "controller", "apsim", "run", "--count", str(count),
+            "--no-traps", "--first-address", first_address, "--port", str(port),
+            "--control", f"{self.control[0]}:{self.control[1]}"], cwd=str(ROOT))
+        self.wait_for(r"apsim: \d+ APs on", timeout_s=180)
+
+    def requests(self) -> int:
+        """SNMP requests answered or refused so far (v2c + v3)."""
+        stats = send_command("stats", self.control)["stats"]
+        return stats["v2c_requests"] + stats["v3_requests"]
 
 
-def run_controller(sim: Child, count: int, first_address: str, port: int, version: str,
+def run_controller(sim: Simulator, count: int, first_address: str, port: int, version: str,
                    args) -> list[dict]:
     """The controller worker's cycles, each with the simulator's CPU over that cycle."""
     with tempfile.TemporaryDirectory(prefix="oasis-bench-") as store:
@@ -80,18 +89,20 @@ def run_controller(sim: Child, count: int, first_address: str, port: int, versio
         try:
             worker.wait_for(r'"seeded"', timeout_s=600)
             cycles = []
-            sim_cpu = sim.cpu_s()
+            sim_cpu, requests = sim.cpu_s(), sim.requests()
             for _ in range(args.cycles):
+                worker.send("go")
                 line = worker.wait_for(r'^\{"cycle"', timeout_s=300).string
-                now = sim.cpu_s()
-                cycles.append(json.loads(line) | {"sim_cpu_s": round(now - sim_cpu, 3)})
-                sim_cpu = now
+                now, answered = sim.cpu_s(), sim.requests()
+                cycles.append(json.loads(line) | {"sim_cpu_s": round(now - sim_cpu, 3),
+                                                  "sim_requests": answered - requests})
+                sim_cpu, requests = now, answered
             return cycles
         finally:
             worker.stop()
 
 
-def run_exporter(sim: Child, count: int, first_address: str, port: int, args) -> list[dict]:
+def run_exporter(sim: Simulator, count: int, first_address: str, port: int, args) -> list[dict]:
     """snmp_exporter scraped for every AP, ``args.cycles`` times."""
     plans = simulated_inventory(count, first_address, port)
     with tempfile.TemporaryDirectory(prefix="oasis-exporter-") as folder:
@@ -106,6 +117,7 @@ def run_exporter(sim: Child, count: int, first_address: str, port: int, args) ->
             cycles = []
             for cycle in range(args.cycles):
                 sim0, exp0, own0 = sim.cpu_s(), exporter.cpu_s(), time.process_time()
+                requests = sim.requests()
                 wall, outcome = scrape_cycle(listen, jobs, args.max_in_flight,
                                              deadline_s=max(120.0, count * 0.1))
                 cycles.append({"cycle": cycle + 1, "targets": count, "answered": outcome.ok,
@@ -113,6 +125,7 @@ def run_exporter(sim: Child, count: int, first_address: str, port: int, args) ->
                                "cycle_s": round(wall, 3),
                                "cpu_s": round(exporter.cpu_s() - exp0, 3),
                                "sim_cpu_s": round(sim.cpu_s() - sim0, 3),
+                               "sim_requests": sim.requests() - requests,
                                "scraper_cpu_s": round(time.process_time() - own0, 3),
                                "rss_mb": round(exporter.rss_mb(), 1),
                                "first_error": outcome.first_error})
@@ -131,6 +144,7 @@ def summarise(count: int, ours: list[dict], exporter: list[dict] | None) -> dict
                "ours_first_s": ours[0]["cycle_s"], "ours_steady_s": steady(ours, "cycle_s"),
                "ours_steady_cpu_s": steady(ours, "cpu_s"),
                "ours_sim_cpu_s": steady(ours, "sim_cpu_s"),
+               "ours_requests_per_ap": round(steady(ours, "sim_requests") / count, 2),
                "ours_max_rss_mb": max(c["rss_mb"] for c in ours),
                "ours_answered": min(c["answered"] for c in ours)}
     summary["ours_polls_per_s"] = round(count / summary["ours_steady_s"], 1)
@@ -139,6 +153,8 @@ def summarise(count: int, ours: list[dict], exporter: list[dict] | None) -> dict
                     "exporter_steady_s": steady(exporter, "cycle_s"),
                     "exporter_steady_cpu_s": steady(exporter, "cpu_s"),
                     "exporter_sim_cpu_s": steady(exporter, "sim_cpu_s"),
+                    "exporter_requests_per_target": round(
+                        steady(exporter, "sim_requests") / count, 2),
                     "exporter_answered": min(c["answered"] for c in exporter)}
         summary["exporter_targets_per_s"] = round(count / summary["exporter_steady_s"], 1)
         summary["ratio"] = round(summary["ours_polls_per_s"]
@@ -154,7 +170,7 @@ def print_cycles(title: str, cycles: list[dict]) -> None:
             extra += f" scraper cpu {c['scraper_cpu_s']:.2f}s failed {c['failed']}"
         print(f"    cycle {c['cycle']}: {c['answered']}/{c['targets']} answered in "
               f"{c['cycle_s']:.2f}s, cpu {c['cpu_s']:.2f}s, simulator cpu "
-              f"{c['sim_cpu_s']:.2f}s,{extra}")
+              f"{c['sim_cpu_s']:.2f}s ({c['sim_requests']} SNMP requests),{extra}")
 
 
 def main() -> None:
@@ -178,7 +194,7 @@ def main() -> None:
     report: dict = {"facts": facts, "runs": []}
     for count in sorted(set(counts) | v3_counts):
         port = free_port(host=args.first_address)
-        sim = start_simulator(count, args.first_address, port)
+        sim = Simulator(count, args.first_address, port)
         try:
             run: dict = {"count": count}
             print(f"\n{count} APs (simulator pid {sim.process.pid}, udp/{port})")

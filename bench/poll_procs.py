@@ -27,8 +27,9 @@ class Child:
     def __init__(self, name: str, command: list[str], cwd: str | None = None):
         self.name = name
         self.command = command
-        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, bufsize=1)
         self.ps = psutil.Process(self.process.pid)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
@@ -66,6 +67,12 @@ class Child:
             if match:
                 return match
         raise ChildError(f"{self.name}: no line matching {pattern!r} in {timeout_s:g}s")
+
+    def send(self, line: str) -> None:
+        """One line on the child's stdin (a go-ahead the child waits for)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the process so far (threads included)."""
