@@ -27,7 +27,8 @@ SOURCES = ("trap", "mqtt")
 
 
 def announce(store: Store, settings: ProvisioningConfig, *, mac: str, mgmt_ip: str,
-             source: str, platform: str | None = None, detail: Mapping | None = None) -> dict | None:
+             source: str, platform: str | None = None,
+             detail: Mapping | None = None) -> dict | None:
     """Record an unknown AP's hello; returns the pending row, or None when ignored (known AP,
     address outside the adoption networks, bad input, or an engineer chose to ignore it)."""
     try:
@@ -51,7 +52,8 @@ def announce(store: Store, settings: ProvisioningConfig, *, mac: str, mgmt_ip: s
             "INSERT INTO pending_aps (mac, mgmt_ip, platform, source, detail, first_seen_at, "
             "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mac) DO UPDATE SET "
             "mgmt_ip = excluded.mgmt_ip, platform = coalesce(excluded.platform, platform), "
-            "source = excluded.source, detail = excluded.detail, last_seen_at = excluded.last_seen_at",
+            "source = excluded.source, detail = excluded.detail, "
+            "last_seen_at = excluded.last_seen_at",
             (mac, mgmt_ip, platform, source, json.dumps(dict(detail or {}), ensure_ascii=False),
              now, now))
     row = get_pending(store, mac)

@@ -49,7 +49,7 @@ def check(prov: Provisioner, ap_ref: object) -> DriftResult:
     backups.record(prov.store, prov.box, ctx.ap["id"], running, "backup", ACTOR)
     want = ctx.desired.text  # type: ignore[union-attr]
     drifted = ctx.driver.comparable(running, want) != ctx.driver.canonical(want)
-    diff = prov._diff(ctx, running, want, "running", "intended") if drifted else ""
+    diff = prov.diff_view(ctx, running, want, "running", "intended") if drifted else ""
     set_alert(prov.store, ctx.ap["id"], drifted, {"diff": diff} if drifted else None)
     return DriftResult(name, drifted, diff)
 

@@ -141,9 +141,12 @@ class Provisioner:
         ctx = self.context(ap_ref)
         with self.open(ctx, actor) as session:
             running = ctx.driver.read_running(session, self._hint(ctx))
-        return self._diff(ctx, running, ctx.desired.text, "running", "intended")  # type: ignore
+        return self.diff_view(ctx, running, ctx.desired.text,  # type: ignore[union-attr]
+                              "running", "intended")
 
-    def _diff(self, ctx: _Context, old: str, new: str, old_label: str, new_label: str) -> str:
+    def diff_view(self, ctx: _Context, old: str, new: str, old_label: str,
+                  new_label: str) -> str:
+        """Unified diff of what a desired config manages, passphrases masked."""
         driver = ctx.driver
         return backups.unified_diff(driver.redact(driver.comparable(old, new)),
                                     driver.redact(driver.canonical(new)), old_label, new_label)
@@ -168,7 +171,7 @@ class Provisioner:
             with self.open(ctx, actor) as session:
                 running = ctx.driver.read_running(session, self._hint(ctx))
                 commands = ctx.driver.commands(running, ctx.desired.text, exact=False)
-                diff = self._diff(ctx, running, ctx.desired.text, "running", "intended")
+                diff = self.diff_view(ctx, running, ctx.desired.text, "running", "intended")
                 if dry_run:
                     return Outcome(name, "dry_run", None, f"{len(commands)} command(s)", diff,
                                    [ctx.driver.redact(c) for c in commands])

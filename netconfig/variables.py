@@ -76,7 +76,8 @@ def set_layer(store: Store, box: SecretBox, scope: str, ref: object, data: Mappi
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, scope_id) DO UPDATE SET "
                 "data = excluded.data, updated_at = excluded.updated_at, "
                 "updated_by = excluded.updated_by",
-                (scope, scope_id, json.dumps(_seal(data, box), ensure_ascii=False), utcnow(), actor))
+                (scope, scope_id, json.dumps(_seal(data, box), ensure_ascii=False), utcnow(),
+                 actor))
         else:
             conn.execute("DELETE FROM config_variables WHERE scope = ? AND scope_id = ?",
                          (scope, scope_id))

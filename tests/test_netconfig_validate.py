@@ -22,9 +22,11 @@ def with_ssid(**entry) -> dict:
 
 
 def test_arabic_ssid_is_counted_in_utf8_bytes():
-    assert ssid_bytes("واي فاي الأمانة") == 28 and len("واي فاي الأمانة") == 15
-    assert codes(with_ssid(ssid="واي فاي الأمانة")) == set()
-    assert codes(with_ssid(ssid="واي فاي الأمانة حد")) == {("ssids[0].ssid", "ssid_too_long")}
+    arabic = "واي فاي الأمانة"
+    assert ssid_bytes(arabic) == 28 and len(arabic) == 15
+    assert codes(with_ssid(ssid=arabic)) == set()
+    too_long = arabic + " حد"   # 18 characters, 33 bytes
+    assert codes(with_ssid(ssid=too_long)) == {("ssids[0].ssid", "ssid_too_long")}
     assert codes(with_ssid(ssid="x" * 32)) == set()
     assert codes(with_ssid(ssid="x" * 33)) == {("ssids[0].ssid", "ssid_too_long")}
 

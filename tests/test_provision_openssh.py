@@ -7,7 +7,6 @@ test's temporary folder (key login for root: no system account or password is to
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 

@@ -50,7 +50,7 @@ def test_arabic_ssid_is_measured_in_bytes(sim_lab: SimLab):
                         "engineer")
     assert prov.push(openwrt["id"], "engineer").status == "succeeded"
     assert ARABIC_SSID in sim_lab.state(openwrt["name"]).ssids()
-    # Two more Arabic letters: 17 characters but 32 bytes, still fits; three more do not.
+    # A space and two more letters: 18 characters but 33 bytes, one byte over the limit.
     variables.set_layer(sim_lab.store, sim_lab.box, "ap", openwrt["id"],
                         ssid_vars(ARABIC_SSID + " حد"), "engineer")
     outcome = prov.push(openwrt["id"], "engineer")

@@ -89,7 +89,8 @@ class OpenWrtShell:
         if verb == "show":
             return self._show(rest[0] if rest else PACKAGE)
         if verb == "changes":
-            return "" if self.staged is None or self.staged == self.ap.uci else f"{PACKAGE}: staged\n"
+            unchanged = self.staged is None or self.staged == self.ap.uci
+            return "" if unchanged else f"{PACKAGE}: staged\n"
         if verb == "commit":
             if self.staged is not None:
                 with self.ap.lock:
@@ -132,7 +133,7 @@ class OpenWrtShell:
     def _show(self, path: str) -> str:
         match = _PATH.match(path)
         if not match or match["pkg"] != PACKAGE:
-            return f"uci: Entry not found\n"
+            return "uci: Entry not found\n"
         lines = []
         for name, (kind, options) in self._view().items():
             if match["section"] and name != match["section"]:

@@ -3,8 +3,8 @@
 The SSH CLIs (``cli_openwrt``, ``cli_ios``) change the configuration; the SNMP side reads
 `ApConfigState.ssids()` (and may `subscribe` to hear of each applied change) so an SSID pushed
 over SSH can show up in SNMP, and `on_reachability` tells it when a push made the AP unreachable
-and when it came back, so the AP stops answering SNMP as well as SSH. One lock per AP: the SSH servers run on an asyncio loop, tests and the SNMP side
-may read from other threads.
+and when it came back, so the AP stops answering SNMP as well as SSH. One lock per AP: the SSH
+servers run on an asyncio loop, tests and the SNMP side may read from other threads.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class HostapdFileDriver:
         staging = shlex.quote(path + ".new")
         lines = self.canonical(desired).splitlines()
         out = [f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0] or '/')} && : > {staging}"]
-        head = f"printf '%s\\n'"
+        head = "printf '%s\\n'"
         tail = f" >> {staging}"
         chunk: list[str] = []
         for line in lines:

@@ -1,4 +1,5 @@
-"""OpenWrt: UCI over SSH; clients from NET-SNMP-EXTEND (``extend clients <script>`` in snmpd.conf)."""
+"""OpenWrt: UCI over SSH; clients from NET-SNMP-EXTEND (``extend clients <script>`` in
+snmpd.conf)."""
 
 from netconfig.platforms.base import ClientCountSource, Platform
 from netconfig.platforms.openwrt.driver import OpenWrtDriver

@@ -49,7 +49,8 @@ def render_text(sections: dict[str, Section]) -> str:
     for name in sorted(sections):
         section = sections[name]
         lines.append(f"{PACKAGE}.{name}={section.kind}")
-        lines += [f"{PACKAGE}.{name}.{opt}={section.options[opt]}" for opt in sorted(section.options)]
+        lines += [f"{PACKAGE}.{name}.{opt}={section.options[opt]}"
+                  for opt in sorted(section.options)]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
