@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, session, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import ImmutableMultiDict
 from flask_babel import lazy_gettext as _l
 
 from captive_portal.context import portal
@@ -82,15 +83,21 @@ def _page_error(exc: ReportPageError):
 
 @bp.errorhandler(413)
 def _too_large(_exc):
+    # The body was refused unread: pages must not try to read the form again (the language
+    # switch of base.html would, and fail the same way).
+    request.form = ImmutableMultiDict()
     return _page_error(ReportPageError("upload_too_large"))
 
 
-@bp.before_request
-def _allow_photos():
+def allow_photos() -> None:
+    """Raise the body limit for the report form only (the portal's is small, for logins).
+
+    Runs before every other ``before_request`` of the app: CSRF protection parses the form
+    first, and it would do so with the portal's limit.
+    """
     if request.endpoint == "reports.create":
         config = reports_context().config
         request.max_content_length = config.max_upload_bytes
-        request.max_form_memory_size = 64 * 1024
 
 
 def _visitor():
@@ -254,4 +261,4 @@ def photo(token: str):
     return response
 
 
-__all__ = ["MESSAGES", "ReportPageError", "bp"]
+__all__ = ["MESSAGES", "ReportPageError", "allow_photos", "bp"]

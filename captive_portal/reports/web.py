@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from captive_portal.reports.context import init_context
-from captive_portal.reports.views import bp
+from captive_portal.reports.views import allow_photos, bp
 
 
 #: Riyadh keeps UTC+3 all year (no daylight saving).
@@ -22,6 +22,7 @@ def report_time(ts: float) -> str:
 def init_app(app: Flask) -> None:
     init_context(app)
     app.register_blueprint(bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, allow_photos)
     app.jinja_env.filters["report_time"] = report_time
 
 
