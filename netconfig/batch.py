@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class BatchRunner:
 
     def _one(self, job: dict, ap_id: int, actor: str) -> Outcome:
         prov = self._provisioner()
+        started = time.monotonic()
         jobs.item_started(prov.store, job["id"], ap_id, "pre-check")
         try:
             if job["kind"] == "push":
@@ -79,6 +81,7 @@ class BatchRunner:
         except Exception as exc:  # one AP's bug must not take down the batch; record and go on
             log.exception("job %s AP %s", job["id"], ap_id)
             outcome = Outcome(str(ap_id), "failed", "internal", f"{exc.__class__.__name__}: {exc}")
+        outcome.seconds = time.monotonic() - started
         jobs.item_finished(prov.store, job["id"], ap_id, _ITEM_STATUS.get(outcome.status,
                                                                           outcome.status),
                            outcome.stage, outcome.message, failed=outcome.failed)

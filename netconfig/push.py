@@ -61,6 +61,8 @@ class Outcome:
     message: str = ""
     diff: str = ""
     commands: list[str] = field(default_factory=list)
+    #: Wall time spent on this AP (set by the batch runner).
+    seconds: float = 0.0
 
     @property
     def failed(self) -> bool:
