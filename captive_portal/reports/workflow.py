@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from captive_portal.reports import messages, outbox
@@ -87,15 +88,20 @@ def move(conn: sqlite3.Connection, report: Report, target: str, *, actor: str, n
 
 
 def transition(store: Store, tracking: str, target: str, *, actor: str, now: float,
-               config: ReportsConfig, note: str | None = None,
-               assigned_to: str | None = None) -> Report:
-    """Move one report (ReportError ``report_unknown``; TransitionError if not allowed)."""
+               config: ReportsConfig, note: str | None = None, assigned_to: str | None = None,
+               also: Callable[[sqlite3.Connection], None] | None = None) -> Report:
+    """Move one report (ReportError ``report_unknown``; TransitionError if not allowed).
+
+    ``also(conn)`` runs in the same transaction (the admin app's audit entry).
+    """
     with store.transaction() as conn:
         report = _load(conn, tracking)
         if report is None:
             raise ReportError("report_unknown", "tracking")
         move(conn, report, target, actor=actor, now=now, config=config, note=note,
              assigned_to=assigned_to)
+        if also is not None:
+            also(conn)
         return _load(conn, tracking)
 
 
