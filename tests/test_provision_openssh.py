@@ -154,10 +154,11 @@ def test_config_that_does_not_read_back_rolls_back(linux_ap):
 def test_unreachable_after_apply_rolls_back_when_it_returns(linux_ap, openssh):
     prov, ap, config_file = linux_ap
     pid = openssh.process.pid
-    # The "reload" freezes the SSH listener for two seconds, from a detached shell, as a device
-    # whose management path flaps after a change would.
+    # The "reload" freezes the SSH listener (before its prompt returns) and a detached shell
+    # thaws it two seconds later, as a device whose management path flaps after a change would.
+    # This session lives in its own sshd child and is not frozen.
     base = _base_then(prov, ap, config_file, reload_command=(
-        f"setsid sh -c 'kill -STOP {pid}; sleep 2; kill -CONT {pid}' >/dev/null 2>&1 &"))
+        f"kill -STOP {pid}; setsid sh -c 'sleep 2; kill -CONT {pid}' >/dev/null 2>&1 &"))
     outcome = prov.push(ap["id"], "engineer")
     assert (outcome.status, outcome.stage) == ("rolled_back", "post-check"), outcome
     assert config_file.read_text() == base
