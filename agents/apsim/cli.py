@@ -67,9 +67,11 @@ def apsim() -> None:
 @click.option("--near-wrap", multiple=True, metavar="NAME",
               help="Start this AP's HC counters just below 2**64 (repeatable).")
 @click.option("--no-v3", is_flag=True, help="Answer SNMPv2c only.")
+@click.option("--ssh-port", type=click.IntRange(1, 65535),
+              help="Also serve SSH (OpenWrt and IOS CLIs) on this TCP port of every AP.")
 @_control_option
 def run(config_file, count, first_address, port, trap_target, no_traps, no_auth_traps,
-        near_wrap, no_v3, control) -> None:
+        near_wrap, no_v3, ssh_port, control) -> None:
     """Serve the simulated APs until interrupted."""
     try:
         config = load_config(config_file)
@@ -78,7 +80,8 @@ def run(config_file, count, first_address, port, trap_target, no_traps, no_auth_
     settings = SimulatorSettings.from_config(
         config, count=count, first_address=first_address, port=port,
         trap_target=_address(trap_target, "--trap-target"), near_wrap=tuple(near_wrap) or None,
-        auth_failure_traps=False if no_auth_traps else None, v3=False if no_v3 else None)
+        auth_failure_traps=False if no_auth_traps else None, v3=False if no_v3 else None,
+        ssh_port=ssh_port)
     if no_traps:
         settings = dataclasses.replace(settings, trap_target=None)
     try:
