@@ -138,6 +138,9 @@ class FakeNftables:
                              for key, count in self.sets.get(name, {}).items())
         return f"table inet {table} {{ set {name} {{ elements = {{ {elements} }} }} }}"
 
+    def counted_elements(self, family, table, name):
+        return parse_counted_elements(self.list_set(family, table, name))
+
     def table_exists(self, family, table):
         return True
 

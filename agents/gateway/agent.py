@@ -18,6 +18,7 @@ from pathlib import Path
 from agents.gateway.config import GatewayAgentConfig
 from agents.gateway.control import GatewayControlChannel
 from agents.gateway.enforcer import Enforcer
+from agents.gateway.memory import limit_malloc_arenas, release_free_memory
 from agents.gateway.nft import Nftables
 from agents.gateway.redirector import HttpSide, PortalLinks
 from agents.gateway.sessions import SessionBook
@@ -53,6 +54,7 @@ class GatewayAgent:
     def __init__(self, config: GatewayAgentConfig, *, nft: Nftables | None = None,
                  link: MqttLink | None = None, clock: Callable[[], float] = time.time):
         gw = config.gateway
+        limit_malloc_arenas()
         self.config = config
         self.clock = clock
         self.nft = nft or Nftables()
@@ -83,6 +85,7 @@ class GatewayAgent:
             if self.clock() >= next_accounting:
                 self.control.publish_accounting(self.enforcer.clients())
                 next_accounting = self.clock() + gw.accounting_interval_s
+            release_free_memory()
 
     def stop(self) -> None:
         """Stop serving; the nft table and its clients stay (see the module docstring)."""

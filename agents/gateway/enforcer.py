@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.gateway.config import GatewayConfig
-from agents.gateway.nft import NftError, Nftables, parse_counted_elements
+from agents.gateway.nft import NftError, Nftables
 from agents.gateway.ruleset import (FAMILY, RateClass, allow_script, base_script,
                                     delete_table_script, deny_script, rate_class_script)
 from agents.gateway.sessions import ClientSession, SessionBook
@@ -161,8 +161,8 @@ class Enforcer:
     # -- limits and accounting -------------------------------------------------------------
 
     def _counters(self, set_name: str) -> dict[str, int]:
-        listing = self.nft.list_set(FAMILY, self.config.table, set_name)
-        return {element.key: element.bytes for element in parse_counted_elements(listing)}
+        return {element.key: element.bytes
+                for element in self.nft.counted_elements(FAMILY, self.config.table, set_name)}
 
     def sweep(self) -> list[SessionEnd]:
         """Refresh counters from the kernel and end sessions past a limit."""
@@ -181,12 +181,13 @@ class Enforcer:
                     reason = "expired" if session.expires_at <= now + 1 else "removed"
                     ends.append(self._end(session, reason, now))
                     continue
-                session = session.with_counters(up[key], down.get(session.ip, 0), now)
+                before, session = session, session.with_counters(up[key],
+                                                                 down.get(session.ip, 0), now)
                 if session.quota_bytes and session.bytes_total >= session.quota_bytes:
                     ends.append(self._end(session, "quota", now))
                 elif session.idle_timeout_s and now - session.last_seen >= session.idle_timeout_s:
                     ends.append(self._end(session, "idle", now))
-                else:
+                elif session is not before:
                     fresh.append(session)
             self.book.update_counters(fresh)
         for end in ends:

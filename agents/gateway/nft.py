@@ -125,6 +125,18 @@ class Nftables:
         """The text listing of one set (a child process: see the module docstring)."""
         return self._run_process(["list", "set", family, table, name])
 
+    def counted_elements(self, family: str, table: str, name: str) -> Iterator[CountedElement]:
+        """The elements of a counted set, parsed line by line as ``nft`` prints them, so a
+        listing of tens of thousands of clients is never held whole in memory."""
+        with subprocess.Popen([NFT, "list", "set", family, table, name], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                yield from parse_counted_elements(line)
+            error = process.stderr.read() if process.stderr else ""
+        if process.returncode != 0:
+            raise NftError(error.strip() or f"nft list set {table} {name} failed")
+
     def table_exists(self, family: str, table: str) -> bool:
         result = subprocess.run([NFT, "list", "table", family, table], capture_output=True,
                                 text=True, check=False)

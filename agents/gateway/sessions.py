@@ -36,7 +36,7 @@ _FIELDS = ("mac", "ip", "session_id", "started_at", "expires_at", "quota_bytes",
            "last_seen")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSession:
     """One authorised client as the gateway enforces it."""
 
@@ -71,9 +71,11 @@ class ClientSession:
         return None if not self.quota_bytes else max(0, self.quota_bytes - self.bytes_total)
 
     def with_counters(self, bytes_up: int, bytes_down: int, now: float) -> ClientSession:
-        moved = bytes_up != self.bytes_up or bytes_down != self.bytes_down
-        return replace(self, bytes_up=bytes_up, bytes_down=bytes_down,
-                       last_seen=now if moved else self.last_seen)
+        """This session with fresh counters; itself when they did not move (most clients, most
+        sweeps: no new object, no write)."""
+        if bytes_up == self.bytes_up and bytes_down == self.bytes_down:
+            return self
+        return replace(self, bytes_up=bytes_up, bytes_down=bytes_down, last_seen=now)
 
 
 class SessionBook:

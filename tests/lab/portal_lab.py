@@ -165,7 +165,7 @@ class PortalLab:
     def start_broker(self) -> None:
         conf = self.folder / "mosquitto.conf"
         conf.write_text(f"listener {MQTT_PORT} {CTL}\nallow_anonymous true\n"
-                        "persistence false\nuser root\n")
+                        "persistence false\nset_tcp_nodelay true\nuser root\n")
         self._start("mosquitto", "ctl", shutil.which("mosquitto") or "/usr/sbin/mosquitto",
                     "-c", str(conf))
         self.wait(lambda: self.ns["ctl"].run("bash", "-c", f"exec 3<>/dev/tcp/{CTL}/{MQTT_PORT}",
