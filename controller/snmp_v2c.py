@@ -93,17 +93,24 @@ class V2cTransport:
         self._pending: dict[int, _Pending] = {}
         self._oid_cache: dict[bytes, tuple[int, ...]] = {}
         self._next_id = ber.REQUEST_ID_MIN
+        self._opening = asyncio.Lock()
 
     async def _socket(self, family: int) -> _Socket:
+        """The family's shared socket, opened on first use (once, however many polls ask)."""
         endpoint = self._sockets.get(family)
-        if endpoint is None or endpoint.transport is None or endpoint.transport.is_closing():
-            loop = asyncio.get_running_loop()
-            local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
-            transport, endpoint = await loop.create_datagram_endpoint(
-                lambda: _Socket(self), local_addr=local, family=family)
-            _widen_receive_buffer(transport.get_extra_info("socket"))
-            self._sockets[family] = endpoint
-        return endpoint
+        if endpoint is not None and endpoint.transport is not None \
+                and not endpoint.transport.is_closing():
+            return endpoint
+        async with self._opening:
+            endpoint = self._sockets.get(family)
+            if endpoint is None or endpoint.transport is None or endpoint.transport.is_closing():
+                loop = asyncio.get_running_loop()
+                local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
+                transport, endpoint = await loop.create_datagram_endpoint(
+                    lambda: _Socket(self), local_addr=local, family=family)
+                _widen_receive_buffer(transport.get_extra_info("socket"))
+                self._sockets[family] = endpoint
+            return endpoint
 
     def _request_id(self) -> int:
         """The next free request-id, cycling through the four-octet slot."""

@@ -45,6 +45,7 @@ class FakeMisbehavingAgent(asyncio.DatagramProtocol):
     def __init__(self, script: Script):
         self.script = script
         self.requests: list[ber.V2cRequest] = []
+        self.sources: set[tuple[str, int]] = set()
         self.main: asyncio.DatagramTransport | None = None
         self.other: asyncio.DatagramTransport | None = None
         self._arrived = asyncio.Event()
@@ -65,6 +66,7 @@ class FakeMisbehavingAgent(asyncio.DatagramProtocol):
     def datagram_received(self, data, addr):
         request = ber.decode_request(data)
         self.requests.append(request)
+        self.sources.add(addr)
         self._arrived.set()
         for via, datagram in self.script(len(self.requests), request):
             (self.main if via == "main" else self.other).sendto(datagram, addr)
@@ -160,6 +162,25 @@ def test_agent_error_status_is_an_snmp_error_not_a_timeout():
     outcome, _, _ = poll_fake(lambda n, req: [("main", reply(req, status=ber.GEN_ERR))])
     assert isinstance(outcome, SnmpError) and not isinstance(outcome, SnmpTimeout)
     assert "genErr" in str(outcome)
+
+
+def test_many_first_polls_at_once_share_one_socket():
+    async def main():
+        agent = FakeMisbehavingAgent(lambda n, req: [("main", reply(req))])
+        host, port = await agent.start()
+        client = SnmpClient(timeout=2.0, retries=0)
+        try:
+            targets = [PollTarget(i, f"ap-{i}", host, port, "generic", V2cCredentials("public"))
+                       for i in range(50)]
+            results = await asyncio.gather(*(client.poll(t) for t in targets))
+        finally:
+            client.close()
+            agent.close()
+        return results, agent.sources
+
+    results, sources = asyncio.run(main())
+    assert all(r.sys_descr == "fake AP" for r in results)
+    assert len(sources) == 1
 
 
 def test_close_fails_what_is_pending_and_request_ids_stay_in_the_slot():
