@@ -42,8 +42,9 @@ class FakeMisbehavingAgent(asyncio.DatagramProtocol):
     """Answers each request as ``script(nth_request, request)`` says: a list of
     ("main" | "other", datagram), "other" being a second socket on another port."""
 
-    def __init__(self, script: Script):
+    def __init__(self, script: Script, host: str = "127.0.0.1"):
         self.script = script
+        self.host = host
         self.requests: list[ber.V2cRequest] = []
         self.sources: set[tuple[str, int]] = set()
         self.main: asyncio.DatagramTransport | None = None
@@ -58,9 +59,9 @@ class FakeMisbehavingAgent(asyncio.DatagramProtocol):
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
         self.main, _ = await loop.create_datagram_endpoint(lambda: self,
-                                                           local_addr=("127.0.0.1", 0))
+                                                           local_addr=(self.host, 0))
         self.other, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
-                                                            local_addr=("127.0.0.1", 0))
+                                                            local_addr=(self.host, 0))
         return self.main.get_extra_info("sockname")[:2]
 
     def datagram_received(self, data, addr):
@@ -77,14 +78,15 @@ class FakeMisbehavingAgent(asyncio.DatagramProtocol):
                 transport.close()
 
 
-def poll_fake(script: Script, *, timeout=0.3, retries=1, community="public"):
+def poll_fake(script: Script, *, timeout=0.3, retries=1, community="public",
+              host="127.0.0.1"):
     """(result or exception, the agent, the client's v2c counters)."""
     async def main():
-        agent = FakeMisbehavingAgent(script)
-        host, port = await agent.start()
+        agent = FakeMisbehavingAgent(script, host)
+        address, port = await agent.start()
         client = SnmpClient(timeout=timeout, retries=retries)
         try:
-            target = PollTarget(1, "fake-ap", host, port, "generic", V2cCredentials(community))
+            target = PollTarget(1, "fake-ap", address, port, "generic", V2cCredentials(community))
             try:
                 outcome = await client.poll(target)
             except SnmpError as exc:
@@ -102,6 +104,13 @@ def test_answer_is_read():
     assert result.sys_descr == "fake AP" and result.interfaces == {}
     assert (stats.sent, stats.answered, stats.retried) == (1, 1, 0)
     assert agent.requests[0].pdu_type == ber.GETBULK and agent.requests[0].community == b"public"
+
+
+def test_ipv6_agent_answers_and_wrong_source_is_dropped():
+    result, _, stats = poll_fake(lambda n, req: [
+        ("other", reply(req, sys_descr=b"spoofed")), ("main", reply(req))], host="::1")
+    assert result.sys_descr == "fake AP"
+    assert (stats.wrong_source, stats.answered) == (1, 1)
 
 
 def test_garbage_and_truncated_datagrams_are_dropped_and_the_loop_goes_on():
