@@ -111,7 +111,7 @@ class ProvisioningWorker(threading.Thread):
                     self._wake.wait(self.poll_seconds)
                     continue
                 try:
-                    service.run_job(job["id"], job["created_by"])
+                    service.run_job(job["id"], job["created_by"], stop=self._stopping)
                 except Exception:  # a broken job is recorded failed; the worker carries on
                     log.exception("provisioning job %s", job["id"])
                     jobs.finish(service.store, job["id"], "failed", "internal error")

@@ -125,10 +125,14 @@ class BatchRunner:
                 with ThreadPoolExecutor(max_workers=max(1, workers),
                                         thread_name_prefix=f"job{job_id}") as pool:
                     list(pool.map(run_one, rest))
-            reason = ("canary failed" if failures and head and
-                      any(o.failed for o in result.outcomes[:len(head)])
-                      else f"more than {max_failures} AP(s) failed")
-            result.skipped = jobs.skip_remaining(store, job_id, reason) if stopped.is_set() else 0
+            if self.stop.is_set() and not stopped.is_set():
+                reason = "the worker is shutting down"
+            elif failures and head and any(o.failed for o in result.outcomes[:len(head)]):
+                reason = "canary failed"
+            else:
+                reason = f"more than {max_failures} AP(s) failed"
+            if stopped.is_set() or self.stop.is_set():
+                result.skipped = jobs.skip_remaining(store, job_id, reason)
             if stopped.is_set() or self.stop.is_set():
                 result.status = "stopped"
             elif failures == 0:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
 from controller import audit, inventory
 from controller.auth import User
 from controller.provisioning import ProvisioningWorker
 from controller.store import Store
-from netconfig import adoption, jobs, variables
+from netconfig import adoption, drift, jobs, variables
 from netconfig.service import Forbidden
 from tests.support import wait_for
 from tests.test_provision_support import ADMIN, SimLab, sim_lab, snmp_check  # noqa: F401
@@ -76,6 +79,30 @@ def test_worker_runs_queued_jobs_and_progress_is_in_the_table(sim_lab: SimLab):
     assert all(sim_lab.state(a["name"]).applied == 0 for a in sim_lab.aps
                if a["platform"] != "generic")
     service.close()
+
+
+def test_scheduled_drift_check_raises_an_alert(sim_lab: SimLab):
+    ap = sim_lab.by_platform("openwrt")[0]
+    sim_lab.provisioner().push(ap["id"], "engineer")
+    state = sim_lab.state(ap["name"])
+    with state.lock:
+        state.uci["public_5g"][1]["ssid"] = "'Hand edited'"
+    settings = dataclasses.replace(sim_lab.settings, drift_interval=0.2)
+    worker = ProvisioningWorker(lambda: Store(sim_lab.store.path), sim_lab.box, settings,
+                                snmp=sim_lab.snmp, poll_seconds=0.1)
+    worker.start()
+    try:
+        alert = wait_for(lambda: next((a for a in drift.open_alerts(sim_lab.store)
+                                       if a["ap_name"] == ap["name"]), None),
+                         timeout=30, what="a drift alert")
+    finally:
+        worker.stop()
+        worker.join(timeout=30)
+    # (The APs never pushed drift too: their factory config is not what the template says.)
+    assert alert["kind"] == "config_drift" and alert["severity"] == "warning"
+    assert "Hand edited" in json.loads(alert["detail"])["diff"]
+    assert any(j["kind"] == "drift" and j["created_by"] == "system:drift"
+               for j in jobs.recent(sim_lab.store))
 
 
 def test_viewer_may_preview_but_not_push():
