@@ -165,30 +165,43 @@ class Enforcer:
                 for element in self.nft.counted_elements(FAMILY, self.config.table, set_name)}
 
     def sweep(self) -> list[SessionEnd]:
-        """Refresh counters from the kernel and end sessions past a limit."""
+        """Refresh counters from the kernel and end sessions past a limit.
+
+        The pass over all clients runs without the lock (logins must not wait behind it);
+        only the changes are applied under it, each to a session still in the book as seen.
+        """
         listed_at = self.clock()
         up = self._counters("up")
         down = self._counters("down")
         now = self.clock()
+        with self._lock:
+            snapshot = list(self.book)
+        verdicts: list[tuple[ClientSession, ClientSession, str | None]] = []
+        for seen in snapshot:
+            if seen.started_at >= listed_at:
+                continue  # allowed while the sets were being listed
+            key = f"{seen.mac} . {seen.ip}"
+            if key not in up or seen.expires_at <= now:
+                verdicts.append((seen, seen, "expired" if seen.expires_at <= now + 1
+                                 else "removed"))
+                continue
+            session = seen.with_counters(up[key], down.get(seen.ip, 0), now)
+            if session.quota_bytes and session.bytes_total >= session.quota_bytes:
+                verdicts.append((seen, session, "quota"))
+            elif session.idle_timeout_s and now - session.last_seen >= session.idle_timeout_s:
+                verdicts.append((seen, session, "idle"))
+            elif session is not seen:
+                verdicts.append((seen, session, None))
         ends: list[SessionEnd] = []
         with self._lock:
             fresh = []
-            for session in self.book:
-                if session.started_at >= listed_at:
-                    continue  # allowed while the sets were being listed
-                key = f"{session.mac} . {session.ip}"
-                if key not in up or session.expires_at <= now:
-                    reason = "expired" if session.expires_at <= now + 1 else "removed"
-                    ends.append(self._end(session, reason, now))
-                    continue
-                before, session = session, session.with_counters(up[key],
-                                                                 down.get(session.ip, 0), now)
-                if session.quota_bytes and session.bytes_total >= session.quota_bytes:
-                    ends.append(self._end(session, "quota", now))
-                elif session.idle_timeout_s and now - session.last_seen >= session.idle_timeout_s:
-                    ends.append(self._end(session, "idle", now))
-                elif session is not before:
+            for seen, session, reason in verdicts:
+                if self.book.by_mac(seen.mac) is not seen:
+                    continue  # replaced or denied meanwhile
+                if reason is None:
                     fresh.append(session)
+                else:
+                    ends.append(self._end(session, reason, now))
             self.book.update_counters(fresh)
         for end in ends:
             log.info("session %s of %s ended: %s", end.session.session_id, end.session.mac,
