@@ -43,7 +43,7 @@ from controller import snmp_ber
 from controller.snmp_poll import (
     CLIENT_COLUMN, DEFAULT_MAX_REPETITIONS, INTERFACE_COLUMNS, MAX_MAX_REPETITIONS,
     MAX_REQUESTS_PER_POLL, SYSTEM_OIDS, PollPlan, PollResult, SnmpAuthError, SnmpError,
-    SnmpTimeout, Varbind, python_value, run_poll, scalar_request_oid)
+    SnmpTimeout, SnmpTooBig, Varbind, python_value, run_poll, scalar_request_oid)
 from controller.snmp_v2c import V2cStats, V2cTransport
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,8 @@ class SnmpClient:
                 return
             if error_indication:
                 future.set_exception(_classify(error_indication))
+            elif int(error_status) == snmp_ber.TOO_BIG:
+                future.set_exception(SnmpTooBig("agent tooBig"))
             elif error_status:
                 future.set_exception(SnmpError(f"agent {error_status.prettyPrint()}"
                                                f" at varbind {int(error_index)}"))
@@ -417,6 +419,6 @@ class TrapReceiver(asyncio.DatagramProtocol):
 
 __all__ = ["AUTH_PROTOCOLS", "CLIENT_COLUMN", "INTERFACE_COLUMNS", "MAX_MAX_REPETITIONS",
            "MAX_REQUESTS_PER_POLL", "PRIV_PROTOCOLS", "SYSTEM_OIDS", "Credentials", "PollResult",
-           "PollTarget", "SnmpAuthError", "SnmpClient", "SnmpError", "SnmpTimeout",
+           "PollTarget", "SnmpAuthError", "SnmpClient", "SnmpError", "SnmpTimeout", "SnmpTooBig",
            "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials", "decode_notification",
            "scalar_request_oid"]

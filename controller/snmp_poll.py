@@ -50,6 +50,10 @@ class SnmpTimeout(SnmpError):
     looks like this too."""
 
 
+class SnmpTooBig(SnmpError):
+    """The agent answered tooBig: the response would not fit; ask for fewer rows."""
+
+
 class SnmpAuthError(SnmpError):
     """The agent answered with a USM error: unknown user, wrong digest, undecryptable, ..."""
 
@@ -112,6 +116,8 @@ class PollPlan:
     scalar_oid: Oid | None
     columns: tuple[tuple[str, Oid], ...]           # (column, column oid)
     max_repetitions: int = DEFAULT_MAX_REPETITIONS
+    #: Lowered when the agent answers tooBig, so learning never climbs back above what fits.
+    repetitions_ceiling: int = MAX_MAX_REPETITIONS
 
     @classmethod
     def for_platform(cls, platform: str, max_repetitions: int) -> "PollPlan":
@@ -141,7 +147,15 @@ async def run_poll(plan: PollPlan, getbulk: GetBulk) -> PollResult:
     rows_seen = 0
     while True:
         result.requests += 1
-        varbinds = await getbulk(non_repeaters, starts, plan.max_repetitions)
+        try:
+            varbinds = await getbulk(non_repeaters, starts, plan.max_repetitions)
+        except SnmpTooBig:
+            # Agents may refuse a GETBULK they cannot fit instead of truncating it.
+            if plan.max_repetitions == 1 or result.requests >= MAX_REQUESTS_PER_POLL:
+                raise
+            plan.max_repetitions //= 2
+            plan.repetitions_ceiling = plan.max_repetitions
+            continue
         head, rows = varbinds[:len(non_repeaters)], varbinds[len(non_repeaters):]
         if non_repeaters:
             _read_non_repeaters(plan, head, result)
@@ -151,7 +165,7 @@ async def run_poll(plan: PollPlan, getbulk: GetBulk) -> PollResult:
             break
         columns = pending
     # One spare row makes the end of the table visible inside the same response.
-    plan.max_repetitions = max(1, min(MAX_MAX_REPETITIONS, rows_seen + 1))
+    plan.max_repetitions = max(1, min(plan.repetitions_ceiling, rows_seen + 1))
     return result
 
 
@@ -200,5 +214,5 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
 
 __all__ = ["CLIENT_COLUMN", "DEFAULT_MAX_REPETITIONS", "INTERFACE_COLUMNS", "GetBulk",
            "MAX_MAX_REPETITIONS", "MAX_REQUESTS_PER_POLL", "PollPlan", "PollResult",
-           "SYSTEM_OIDS", "SnmpAuthError", "SnmpError", "SnmpTimeout", "Varbind",
+           "SYSTEM_OIDS", "SnmpAuthError", "SnmpError", "SnmpTimeout", "SnmpTooBig", "Varbind",
            "python_value", "run_poll", "scalar_request_oid"]

@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 
 from controller import snmp_ber as ber
-from controller.snmp_poll import SnmpError, SnmpTimeout, Varbind
+from controller.snmp_poll import SnmpError, SnmpTimeout, SnmpTooBig, Varbind
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ class V2cTransport:
                       template: ber.GetBulkTemplate) -> list[Varbind]:
         """Send ``template`` to ``address`` and return the response's varbinds.
 
-        Raises SnmpTimeout when no matching response arrives, SnmpError for an agent
-        error-status (tooBig, genErr, ...).
+        Raises SnmpTimeout when no matching response arrives, SnmpTooBig or SnmpError for an
+        agent error-status.
         """
         endpoint = await self._socket(family)
         loop = asyncio.get_running_loop()
@@ -142,6 +142,8 @@ class V2cTransport:
                 pending.timer.cancel()
             if self._pending.get(request_id) is pending:
                 del self._pending[request_id]
+        if response.error_status == ber.TOO_BIG:
+            raise SnmpTooBig(f"agent tooBig for {len(response.varbinds)} varbinds")
         if response.error_status:
             raise SnmpError(f"agent {ber.error_status_name(response.error_status)}"
                             f" at varbind {response.error_index}")

@@ -18,6 +18,7 @@ from agents.apsim.simulator import SimulatorSettings
 from controller import snmp_ber as ber
 from controller.snmp import (PollTarget, SnmpClient, SnmpError, SnmpTimeout, V2cCredentials,
                              V3Credentials)
+from controller.snmp_poll import PollPlan, SnmpTooBig, run_poll
 from tests.support import free_udp_port
 
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
@@ -192,6 +193,37 @@ def test_many_first_polls_at_once_share_one_socket():
     assert len(sources) == 1
 
 
+def test_too_big_halves_max_repetitions_until_the_answer_fits():
+    def script(n, req):
+        if req.max_repetitions > 2:
+            return [("main", reply(req, status=ber.TOO_BIG))]
+        return [("main", reply(req))]
+
+    async def main():
+        agent = FakeMisbehavingAgent(script)
+        address, port = await agent.start()
+        client = SnmpClient(timeout=1.0, retries=0, initial_max_repetitions=8)
+        try:
+            target = PollTarget(1, "fake-ap", address, port, "generic", V2cCredentials("public"))
+            first = await client.poll(target)
+            await client.poll(target)
+            return first, agent.requests, client.max_repetitions(1)
+        finally:
+            client.close()
+            agent.close()
+
+    result, requests, learned = asyncio.run(main())
+    assert result.sys_descr == "fake AP"
+    assert [r.max_repetitions for r in requests] == [8, 4, 2, 1]   # then learned: 0 rows + 1
+    assert learned == 1
+
+
+def test_too_big_at_one_repetition_is_an_error():
+    outcome, agent, _ = poll_fake(lambda n, req: [("main", reply(req, status=ber.TOO_BIG))])
+    assert isinstance(outcome, SnmpError) and "tooBig" in str(outcome)
+    assert [r.max_repetitions for r in agent.requests] == [8, 4, 2, 1]
+
+
 def test_close_fails_what_is_pending_and_request_ids_stay_in_the_slot():
     async def main():
         agent = FakeMisbehavingAgent(lambda n, req: [])
@@ -269,3 +301,29 @@ def test_wrong_community_times_out_against_the_simulator(simulator):
 
     stats = asyncio.run(main())
     assert (stats.sent, stats.timed_out) == (2, 1)
+
+
+def test_learned_max_repetitions_stays_under_what_the_agent_could_fit():
+    """Whatever the transport: a table of 10 rows behind an agent that refuses more than 3."""
+    plan = PollPlan.for_platform("generic", 8)
+    columns = [oid for _, oid in plan.columns]
+    sent = []
+
+    async def getbulk(non_repeaters, repeaters, max_repetitions):
+        sent.append(max_repetitions)
+        if max_repetitions > 3:
+            raise SnmpTooBig("tooBig")
+        varbinds = [(oid + (0,), ber.OCTET_STRING, b"x") for oid in non_repeaters]
+        for _ in range(max_repetitions):
+            for start in repeaters:
+                column = next(c for c in columns if start[:len(c)] == c)
+                row = start[len(column)] + 1 if len(start) > len(column) else 1
+                tag = ber.COUNTER32 if row <= 10 else ber.END_OF_MIB_VIEW
+                varbinds.append((column + (row,), tag, row if row <= 10 else None))
+            repeaters = [vb[0] for vb in varbinds[-len(repeaters):]]
+        return varbinds
+
+    result = asyncio.run(run_poll(plan, getbulk))
+    assert sorted(result.interfaces) == list(range(1, 11))
+    assert sent[:3] == [8, 4, 2] and set(sent[2:]) == {2}
+    assert plan.max_repetitions == 2 and plan.repetitions_ceiling == 2
