@@ -64,8 +64,12 @@ class Sessions:
 
     def open(self, claim: ClientClaim, method: str, phone: str | None, locale: str,
              config: PortalConfig) -> VisitorSession:
-        """A pending session for the claimed device, replacing its active one if any."""
+        """A pending session for the claimed device, replacing its active one if any.
+
+        A click-through records the version of the terms it accepted.
+        """
         now = self.clock()
+        terms_version = config.terms_version if method == "terms" else None
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = "
@@ -74,11 +78,12 @@ class Sessions:
             cursor = conn.execute(
                 "INSERT INTO portal_sessions (gateway_id, mac, ip, method, phone, locale, state, "
                 "started_at, expires_at, quota_bytes, idle_timeout_s, rate_up_kbps, "
-                "rate_down_kbps) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                "rate_down_kbps, terms_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
                 (claim.gateway_id, claim.mac, claim.ip, method, phone, locale, now,
                  now + config.session_minutes * 60, int(config.data_quota_mb * 1_000_000),
                  int(config.idle_timeout_minutes * 60), config.rate_up_kbps,
-                 config.rate_down_kbps))
+                 config.rate_down_kbps, terms_version))
             session_id = cursor.lastrowid
         return self.get(session_id)
 

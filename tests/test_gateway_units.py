@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from click.testing import CliRunner
 
+from agents.gateway.cli import gateway
 from agents.gateway.config import ConfigError, GatewayConfig, load_gateway_config
 from agents.gateway.dnsmasq import render_dnsmasq
 from agents.gateway.enforcer import Enforcer, GrantError
@@ -239,3 +241,15 @@ def test_restart_keeps_the_book_and_restores_a_rebooted_kernel(tmp_path, now):
     assert [(e.session.session_id, e.reason) for e in ends] == [(2, "expired")]
     assert list(rebooted.sets["up"]) == ["02:00:00:00:00:01 . 10.77.0.101"]
     assert "timeout 570000ms" in rebooted.scripts[-1]
+
+
+def test_cli_renders_the_dnsmasq_config(tmp_path):
+    path = tmp_path / "gateway.toml"
+    path.write_text('[gateway]\nlan_interface = "wlan0"\nlan_address = "10.9.0.1"\n')
+    result = CliRunner().invoke(gateway, ["--config", str(path), "dnsmasq-config"])
+    assert result.exit_code == 0, result.output
+    assert "interface=wlan0" in result.output
+    assert '114,"http://10.9.0.1:8908/captive-portal/api"' in result.output
+    path.write_text('[gateway]\nlan_interface = "not a name!"\n')
+    result = CliRunner().invoke(gateway, ["--config", str(path), "dnsmasq-config"])
+    assert result.exit_code != 0 and "lan_interface" in result.output

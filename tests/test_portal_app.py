@@ -8,12 +8,14 @@ import time
 
 import pytest
 from babel.messages.pofile import read_po
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from agents.gateway.signature import ClientClaim, sign
 from captive_portal import create_app
+from captive_portal.cli import portal as portal_cli
 from captive_portal.config import PortalSettings
-from captive_portal.gateways import Ack, register_gateway
+from captive_portal.gateways import Ack, gateway_key, register_gateway
 from captive_portal.i18n import TRANSLATIONS, compile_catalogues
 from controller.secrets import SecretBox
 from controller.store import Store
@@ -166,6 +168,10 @@ def test_terms_login_allows_the_client_and_shows_status(portal):
     assert 'href="http://example.com/a"' in status
     arabic = portal.client.get("/status?lang=ar").get_data(as_text=True)
     assert '<bdi dir="ltr">60</bdi> دقيقة' in arabic
+    store = Store(portal.store_path)
+    assert store.conn.execute("SELECT method, terms_version FROM portal_sessions").fetchone() \
+        == ("terms", portal.settings.portal.terms_version)
+    store.close()
 
 
 def test_terms_must_be_accepted(portal):
@@ -213,3 +219,21 @@ def test_form_posts_are_rate_limited_per_client(tmp_path):
 def test_unknown_pages_are_translated_404(portal):
     page = portal.client.get("/nope", headers={"Accept-Language": "ar"})
     assert page.status_code == 404 and "هذه الصفحة غير موجودة" in page.get_data(as_text=True)
+
+
+def test_cli_registers_a_gateway_and_prints_its_key(tmp_path):
+    config = tmp_path / "oasis.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "o.db"}"\nkey_file = "{tmp_path / "o.key"}"\n')
+    runner = CliRunner()
+    result = runner.invoke(portal_cli, ["--config", str(config), "--portal-config",
+                                        str(tmp_path / "none.toml"), "gateway-add", "park-1"])
+    assert result.exit_code != 0 and "none.toml: config file not found" in result.output
+    (tmp_path / "portal.toml").write_text("[portal]\nsession_minutes = 30\n")
+    result = runner.invoke(portal_cli, ["--config", str(config), "--portal-config",
+                                        str(tmp_path / "portal.toml"), "gateway-add", "park-1"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    store = Store(tmp_path / "o.db")
+    box = SecretBox.from_key_file(tmp_path / "o.key")
+    assert gateway_key(store, box, "park-1") == key.encode() and len(key) == 64
+    store.close()

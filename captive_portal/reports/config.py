@@ -34,6 +34,8 @@ class ReportsConfig:
     resend_max_s: float = 300.0
     #: Outbox rows published per pass (the forwarder's unit of work).
     batch_size: int = 500
+    #: Messages published and not yet acked by the back office, at most (flow control).
+    window: int = 2000
     #: MQTT client id of the forwarder; its broker session survives this long while away.
     client_id: str = "oasis-reports"
     session_expiry_s: int = 7 * 86400
@@ -64,6 +66,7 @@ class ReportsConfig:
             ("resend_after_s", self.resend_after_s > 0),
             ("resend_max_s", self.resend_max_s >= self.resend_after_s),
             ("batch_size", 1 <= self.batch_size <= 10_000),
+            ("window", self.window >= 1),
             ("session_expiry_s", self.session_expiry_s >= 60),
             ("closure_max_attempts", self.closure_max_attempts >= 1),
             ("auto_close_days", self.auto_close_days > 0),

@@ -79,12 +79,21 @@ class OutboxMessage:
     attempts: int
 
 
-def due(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxMessage]:
-    rows = conn.execute(
+def due(conn: sqlite3.Connection, now: float, limit: int, window: int) -> list[OutboxMessage]:
+    """Rows to publish now: re-sends whose backoff has passed, then new rows while fewer than
+    ``window`` messages await their ack (a back office that falls behind is not flooded)."""
+    resend = conn.execute(
         "SELECT id, message_id, topic, payload, attempts FROM report_outbox "
-        "WHERE state IN ('pending', 'sent') AND next_attempt_at <= ? "
-        "ORDER BY next_attempt_at, id LIMIT ?", (now, limit))
-    return [OutboxMessage(*row) for row in rows]
+        "WHERE state = 'sent' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        (now, limit)).fetchall()
+    waiting = conn.execute("SELECT count(*) FROM report_outbox WHERE state = 'sent'"
+                           ).fetchone()[0]
+    room = min(limit - len(resend), window - waiting)
+    fresh = conn.execute(
+        "SELECT id, message_id, topic, payload, attempts FROM report_outbox "
+        "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        (now, room)).fetchall() if room > 0 else []
+    return [OutboxMessage(*row) for row in resend + fresh]
 
 
 def mark_sent(conn: sqlite3.Connection, sent: Iterable[tuple[int, int]], now: float,

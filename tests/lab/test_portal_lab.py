@@ -203,3 +203,33 @@ def test_controller_down_keeps_existing_sessions(clean):
     lab.wait(lambda: lab.login_terms("cl1").status == 303, 15,
              "a login once the controller is back")
     assert lab.online("cl1") and lab.online("cl2")
+
+
+def test_idle_timeout_makes_the_client_captive_again(clean):
+    lab = clean
+    lab.restart_portal(idle_timeout_minutes=0.03)  # 1.8 seconds without a packet
+    try:
+        lab.login_terms("cl1")
+        assert lab.online("cl1")
+        # Only the gateway's own API from now on: it is not forwarded, so it is not traffic.
+        lab.wait(lambda: lab.api("cl1")["captive"], 6, "the idle timeout")
+        assert lab.captive("cl1")
+        assert session_row(lab, CLIENT_MACS["cl1"])[:2] == ("ended", "idle")
+    finally:
+        lab.restart_portal()
+
+
+def test_download_rate_is_limited_per_client(clean):
+    lab = clean
+    lab.restart_portal(rate_down_kbps=800, rate_up_kbps=400)  # 100 kB/s down, 1 s burst
+    try:
+        lab.login_terms("cl2")
+        reply = lab.curl("cl2", "http://example.test/bytes/400000", "-o", "/dev/null",
+                         timeout=15)
+        assert reply.exit_code == 0, reply
+        # 400 kB at 100 kB/s after a 100 kB burst: about 3 s, never the LAN's line rate.
+        assert 2.0 < reply.seconds < 8, reply.seconds
+        table = lab.ns["gw"].run("nft", "list", "table", "inet", "cp_gw").stdout
+        assert "rc_u400_d800" in table
+    finally:
+        lab.restart_portal()
