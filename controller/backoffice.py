@@ -66,13 +66,20 @@ class BackOffice:
         self._thread = threading.Thread(target=self._run, name="backoffice", daemon=True)
         self._db = _open(self.db_path)
         self._db_lock = threading.Lock()
+        self._subscriptions: list = []
 
     def start(self) -> None:
-        for topic in INBOUND:
-            self.link.subscribe(topic, self._inbox.put)
-        self.link.subscribe(outbox.TOPIC_STATUS_ACK, self._on_status_ack)
+        self._subscriptions = [self.link.subscribe(topic, self._inbox.put) for topic in INBOUND]
+        self._subscriptions.append(
+            self.link.subscribe(outbox.TOPIC_STATUS_ACK, self._on_status_ack))
         self.link.start()
         self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once connected with every subscription granted (messages now reach us)."""
+        deadline = time.monotonic() + timeout
+        return all(s.wait_active(max(0.0, deadline - time.monotonic()))
+                   for s in self._subscriptions)
 
     def stop(self) -> None:
         """Stop consuming (the broker keeps queueing for this session); safe to call twice."""

@@ -103,7 +103,7 @@ class ReportForwarder:
         if not self.link.connected:
             return False
         now = self.clock()
-        rows = outbox.due(store.conn, now, self.config.batch_size)
+        rows = outbox.due(store.conn, now, self.config.batch_size, self.config.window)
         sent = []
         for row in rows:
             body = json.loads(row.payload)

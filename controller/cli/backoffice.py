@@ -38,6 +38,8 @@ def run(obj: CliContext, db: str, auto_acknowledge: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     office.start()
+    if not office.wait_ready(30):
+        click.echo("broker not reachable yet; still trying", err=True)
     click.echo("back office running; Ctrl-C stops", err=True)
     try:
         stopping.wait()
