@@ -122,3 +122,23 @@ def test_all_reports_arrive_once_when_the_forwarder_is_killed_mid_stream(store, 
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_a_puback_without_a_subscriber_is_not_delivery(store, mosquitto, tmp_path):
+    """Before the back office ever subscribed, the broker acks and drops (0x10, no matching
+    subscribers); only the back office's own ack ends a report's journey."""
+    service = _service(store, mosquitto)
+    service.start()
+    try:
+        trackings = file_many(store, 50)
+        service.forwarder.wake()
+        wait_for(lambda: service.forwarder.published >= 50, timeout=20, what="published")
+        assert outbox_states(store) == {"sent": 50}
+        late = BackOffice(tmp_path / "late.db", mqtt_config(mosquitto))
+        late.start()
+        try:
+            _assert_exactly_once(store, late, trackings)
+        finally:
+            late.stop()
+    finally:
+        service.stop()

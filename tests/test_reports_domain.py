@@ -225,3 +225,22 @@ def test_reports_config_from_file_and_environment(tmp_path):
     with pytest.raises(ConfigError, match="batch_size"):
         load_reports_config(path, env={"OASIS_REPORTS_BATCH_SIZE": "0"})
     assert ReportsConfig().max_description_chars == 4000
+
+
+def test_the_outbox_window_holds_new_messages_while_acks_are_owed(store):
+    for _ in range(5):
+        file_report(store, _new(), FAST)
+    now = time.time()
+    first = outbox.due(store.conn, now, limit=10, window=3)
+    assert len(first) == 3
+    with store.transaction() as conn:
+        outbox.mark_sent(conn, [(m.id, m.attempts) for m in first], now, 1.0, 4.0)
+    assert outbox.due(store.conn, now, limit=10, window=3) == []  # window full, none due
+    again = outbox.due(store.conn, now + 1.5, limit=10, window=3)
+    assert [m.id for m in again] == [m.id for m in first]  # re-sends come first
+    with store.transaction() as conn:
+        outbox.acknowledge(conn, [first[0].message_id], now)
+    with store.transaction() as conn:
+        outbox.mark_sent(conn, [(m.id, m.attempts + 1) for m in again[1:]], now + 1.5, 1.0, 4.0)
+    fresh = outbox.due(store.conn, now + 1.5, limit=10, window=3)
+    assert len(fresh) == 1 and fresh[0].id not in {m.id for m in first}
