@@ -90,7 +90,7 @@ def linux_ap(openssh, store, secrets, tmp_path):
     variables.set_layer(store, secrets, "ap", ap["id"],
                         SSID_VARS | {"config_path": str(config_file)}, "test")
     settings = ProvisioningConfig(ssh_key_file=str(openssh.client_key), snmp_check=False,
-                                  ssh_connect_timeout=2.0, ssh_command_timeout=2.0,
+                                  ssh_connect_timeout=1.5, ssh_command_timeout=2.0,
                                   rollback_window=15.0)
     prov = Provisioner(store, secrets, settings)
     return prov, ap, config_file
@@ -155,10 +155,11 @@ def test_unreachable_after_apply_rolls_back_when_it_returns(linux_ap, openssh):
     prov, ap, config_file = linux_ap
     pid = openssh.process.pid
     # The "reload" freezes the SSH listener (before its prompt returns) and a detached shell
-    # thaws it two seconds later, as a device whose management path flaps after a change would.
-    # This session lives in its own sshd child and is not frozen.
+    # thaws it four seconds later (well past the 1.5 s connect timeout), as a device whose
+    # management path flaps after a change would. This session lives in its own sshd child and
+    # is not frozen.
     base = _base_then(prov, ap, config_file, reload_command=(
-        f"kill -STOP {pid}; setsid sh -c 'sleep 2; kill -CONT {pid}' >/dev/null 2>&1 &"))
+        f"kill -STOP {pid}; setsid sh -c 'sleep 4; kill -CONT {pid}' >/dev/null 2>&1 &"))
     outcome = prov.push(ap["id"], "engineer")
     assert (outcome.status, outcome.stage) == ("rolled_back", "post-check"), outcome
     assert config_file.read_text() == base

@@ -126,7 +126,7 @@ def test_unreachable_after_apply_rolls_back_when_it_returns(sim_lab: SimLab, pla
     ap = sim_lab.by_platform(platform)[0]
     state = sim_lab.state(ap["name"])
     original = state.ssids()
-    state.faults.unreachable_after_apply = 2.0
+    state.faults.unreachable_after_apply = 3.0
     outcome = sim_lab.provisioner().push(ap["id"], "engineer")
     assert outcome.status == "rolled_back", outcome
     assert outcome.stage in ("post-check", "apply")
