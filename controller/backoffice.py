@@ -49,7 +49,8 @@ INBOUND = (outbox.TOPIC_NEW, outbox.TOPIC_UPDATES, outbox.TOPIC_ESCALATIONS)
 
 
 class BackOffice:
-    def __init__(self, db_path: str | Path, mqtt: MqttConfig, *, client_id: str = "oasis-backoffice",
+    def __init__(self, db_path: str | Path, mqtt: MqttConfig, *,
+                 client_id: str = "oasis-backoffice",
                  host: str | None = None, port: int | None = None, auto_acknowledge: bool = False,
                  resend_after_s: float = 5.0, session_expiry_s: int = 7 * 86400,
                  clock: Callable[[], float] = time.time):
@@ -218,7 +219,8 @@ class BackOffice:
         if rows:
             with self._db_lock, self._db:
                 self._db.executemany(
-                    "UPDATE status_outbox SET attempts = ?, next_attempt_at = ? WHERE update_id = ?",
+                    "UPDATE status_outbox SET attempts = ?, next_attempt_at = ? "
+                    "WHERE update_id = ?",
                     [(a + 1, now + min(300.0, self.resend_after_s * 2 ** a), u)
                      for u, _, a in rows])
 

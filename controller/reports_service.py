@@ -38,9 +38,11 @@ class ReportsService:
             sms = SmsService(self._stores, make_driver(sms_config), sms_config, clock=clock)
         self.sms = sms
         link_config = replace(mqtt, client_id=config.client_id)
-        v5 = protocol == MQTT_V5
+        # A persistent session either way: MQTT 5 clean_start=False + expiry, or 3.1.1
+        # clean_session=False on the embedded broker (whose sessions live in memory).
         self.link = MqttLink(link_config, protocol=protocol, host=host, port=port,
-                             clean_start=not v5, session_expiry_s=config.session_expiry_s if v5
+                             clean_start=False,
+                             session_expiry_s=config.session_expiry_s if protocol == MQTT_V5
                              else 0, reconnect_min_s=0.2, reconnect_max_s=5.0)
         self.forwarder = ReportForwarder(self.store_path, self.link, config, clock=clock,
                                          poll_s=poll_s)

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 class SlaWatcher:
     def __init__(self, store_path: str | Path, config: ReportsConfig, sms: SmsService | None, *,
-                 clock: Callable[[], float] = time.time, on_outbox: Callable[[], None] | None = None):
+                 clock: Callable[[], float] = time.time,
+                 on_outbox: Callable[[], None] | None = None):
         self.store_path = str(store_path)
         self.config = config
         self.sms = sms

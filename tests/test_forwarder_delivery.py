@@ -18,7 +18,6 @@ import pytest
 from captive_portal.reports.outbox import TOPIC_NEW
 from controller.backoffice import BackOffice
 from controller.reports_service import ReportsService
-from controller.store import Store
 from tests.reports_support import FAST, all_acked, file_many, mqtt_config, outbox_states
 from tests.support import wait_for
 

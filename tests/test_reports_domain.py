@@ -186,7 +186,8 @@ def test_failed_sms_are_recorded_and_retried_not_dropped(store, tmp_path):
 
 
 def test_escalation_levels_contacts_and_outbox(store):
-    config = config_with(level1_contacts="+966500000001", level2_contacts="+966500000002,+966500000003",
+    config = config_with(level1_contacts="+966500000001",
+                         level2_contacts="+966500000002,+966500000003",
                          level2_after_hours=24)
     filed = file_report(store, _new(), config, now=1_800_000_000.0)
     assert escalate_overdue(store, filed.due_at - 1, config) == 0

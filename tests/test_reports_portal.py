@@ -67,7 +67,8 @@ def _login(site) -> None:
     params = sign(claim, site.gateway_key)
     landing = site.client.get("/", query_string=params).get_data(as_text=True)
     fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', landing))
-    assert site.client.post("/login/terms", data={**fields, "accept": "yes"}).status_code in (200, 303)
+    answer = site.client.post("/login/terms", data={**fields, "accept": "yes"})
+    assert answer.status_code in (200, 303)
 
 
 def test_the_form_is_arabic_by_default_and_needs_no_script(site):

@@ -36,8 +36,16 @@ def init_context(app: Flask, config: ReportsConfig | None = None) -> ReportsCont
     return context
 
 
+def configure(app: Flask, config: ReportsConfig,
+              on_filed: Callable[[], None] | None = None) -> ReportsContext:
+    """Give a built portal app its ``[reports]`` settings (and, in the forwarder's process,
+    a way to wake it); call before serving."""
+    context = app.extensions[EXTENSION] = ReportsContext(config, on_filed)
+    return context
+
+
 def reports_context() -> ReportsContext:
     return current_app.extensions[EXTENSION]
 
 
-__all__ = ["EXTENSION", "ReportsContext", "init_context", "reports_context"]
+__all__ = ["EXTENSION", "ReportsContext", "configure", "init_context", "reports_context"]

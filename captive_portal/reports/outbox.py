@@ -107,7 +107,8 @@ def mark_sent(conn: sqlite3.Connection, sent: Iterable[tuple[int, int]], now: fl
 
 
 def resend_all_now(conn: sqlite3.Connection, now: float) -> int:
-    """Make every unacked row due (a new forwarder cannot know what its predecessor had in flight)."""
+    """Make every unacked row due: a new forwarder cannot know what its predecessor had in
+    flight."""
     return conn.execute("UPDATE report_outbox SET next_attempt_at = ? WHERE state = 'sent'",
                         (now,)).rowcount
 
