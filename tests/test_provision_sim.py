@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from controller import audit
@@ -103,6 +105,20 @@ def test_auth_failure_is_refused_before_any_change(sim_lab: SimLab):
     assert (outcome.status, outcome.stage) == ("failed", "pre-check")
     assert "authentication failed" in outcome.message and "oasis-sim" not in outcome.message
     assert state.applied == 0
+
+
+def test_credentials_refused_after_apply_leave_a_failed_rollback_on_record(sim_lab: SimLab):
+    ap = sim_lab.by_platform("openwrt")[0]
+    state = sim_lab.state(ap["name"])
+    # The pushed change takes our login away (as a wrong password template would).
+    state.subscribe(lambda changed: setattr(changed.faults, "auth_failure", True))
+    prov = sim_lab.provisioner()
+    prov.settings = dataclasses.replace(sim_lab.settings, rollback_window=0.5)
+    outcome = prov.push(ap["id"], "engineer")
+    assert (outcome.status, outcome.stage) == ("failed", "rollback"), outcome
+    assert "post-check" in outcome.message and "rollback failed" in outcome.message
+    entry = audit.entries(sim_lab.store, action_prefix="config.push")[0]
+    assert entry["detail"]["result"] == "rollback_failed"
 
 
 @pytest.mark.parametrize("platform", ["openwrt", "cisco_aironet"])
