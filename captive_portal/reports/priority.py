@@ -30,8 +30,12 @@ class KeywordRule:
     raise_to: str
     phrases: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        # Fold once here rather than for every report.
+        object.__setattr__(self, "phrases", tuple(normalise(p) for p in self.phrases))
+
     def matches(self, normalised_text: str) -> bool:
-        return any(normalise(p) in normalised_text for p in self.phrases)
+        return any(p in normalised_text for p in self.phrases)
 
 
 DEFAULT_RULES: tuple[KeywordRule, ...] = (
