@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import statistics
@@ -153,6 +154,12 @@ def run_logins(first: int, count: int, concurrency: int) -> dict:
             "max_ms": round(ordered[-1], 2)}
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks (100 Hz)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -171,7 +178,13 @@ def drive(args) -> None:
         for _ in range(args.concurrency):
             run_logins(warm_up, 1, 1)
         tap.nft_ms.clear()
+        pids = {"driver": os.getpid(), "portal": args.portal_pid, "agent": args.agent_pid,
+                "broker": args.broker_pid}
+        before = {name: cpu_s(pid) for name, pid in pids.items()}
         figures = run_logins(next_client, args.logins, args.concurrency)
+        figures["cpu_ms_per_login"] = {
+            name: round((cpu_s(pid) - before[name]) * 1000 / args.logins, 2)
+            for name, pid in pids.items()}
         next_client += args.logins
         nft = sorted(tap.nft_ms)
         figures["nft_ms_p50"] = round(statistics.median(nft), 3)
@@ -245,9 +258,10 @@ port = {MQTT_PORT}
             f'[portal]\nlisten = "127.0.0.1:8081"\nsecure_cookies = false\n'
             f'secret_key_file = "{folder / "portal.secret"}"\nposts_per_minute = 1000000\n'
             f'[sms]\ndriver = "console"\noutbox = ""\n')
+        broker = lab.processes[-1]
         agent = start(ns, folder, "agent", sys.executable, "-m", "agents.gateway", "--config",
                       str(folder / "gateway.toml"), "run")
-        start(ns, folder, "portal", sys.executable, "-m", "captive_portal", "--config",
+        portal = start(ns, folder, "portal", sys.executable, "-m", "captive_portal", "--config",
               str(folder / "oasis.toml"), "--portal-config", str(folder / "portal.toml"),
               "serve")
         wait_until(lambda: ns.run("curl", "-sf", "http://127.0.0.1:8081/healthz",
@@ -256,7 +270,8 @@ port = {MQTT_PORT}
                                   check=False).returncode == 0, 20, "the agent")
         result = ns.run(sys.executable, str(Path(__file__).resolve()), "--drive",
                         "--logins", str(args.logins), "--concurrency", str(args.concurrency),
-                        "--agent-pid", str(agent.pid), timeout=900)
+                        "--agent-pid", str(agent.pid), "--portal-pid", str(portal.pid),
+                        "--broker-pid", str(broker.pid), timeout=900)
         figures = json.loads(result.stdout.strip().splitlines()[-1])
         elements = ns.run("nft", "list", "set", "inet", "cp_bench", "up").stdout.count("counter")
         figures["elements_in_up_set"] = elements
@@ -270,6 +285,8 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agent-pid", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--portal-pid", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--broker-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
         drive(args)
