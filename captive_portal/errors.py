@@ -8,6 +8,7 @@ lives in the catalogues.
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -16,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-#: code -> (HTTP status, message shown to the visitor).
-MESSAGES = {
+#: code -> (HTTP status, message shown to the visitor); read-only.
+MESSAGES = MappingProxyType({
     "signature_missing": (400, _l("Please open this page by connecting to the park WiFi and "
                                   "visiting any website.")),
     "signature_malformed": (400, _l("This login link is damaged. Please visit any website "
@@ -48,10 +49,10 @@ MESSAGES = {
     "bad_request": (400, _l("The request could not be understood.")),
     "not_found": (404, _l("This page does not exist.")),
     "method_not_allowed": (405, _l("This page cannot be used this way.")),
-}
+})
 
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-               429: "too_many_requests"}
+_HTTP_CODES = MappingProxyType({400: "bad_request", 404: "not_found",
+                                405: "method_not_allowed", 429: "too_many_requests"})
 
 
 class PortalError(Exception):

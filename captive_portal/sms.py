@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol
 
 from captive_portal.config import SmsConfig
@@ -121,11 +122,11 @@ class HttpSmsDriver:
         return str(message_id or "")
 
 
-#: Driver name -> factory from `SmsConfig`.
-SMS_DRIVERS: dict[str, Callable[[SmsConfig], SmsDriver]] = {
+#: Driver name -> factory from `SmsConfig` (read-only: a new driver is a line here).
+SMS_DRIVERS: MappingProxyType[str, Callable[[SmsConfig], SmsDriver]] = MappingProxyType({
     "console": ConsoleSmsDriver.from_config,
     "http": HttpSmsDriver.from_config,
-}
+})
 
 
 def make_driver(config: SmsConfig) -> SmsDriver:

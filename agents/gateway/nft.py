@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import MappingProxyType
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ _ELEMENT = re.compile(
     r" counter packets (?P<packets>\d+) bytes (?P<bytes>\d+)"
     r"(?: timeout \S+?)?(?: expires (?P<expires>[0-9hdms]+))?(?=[,\s}])")
 _DURATION = re.compile(r"(\d+)(d|h|ms|m|s)")
-_UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_UNIT_S = MappingProxyType({"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001})
 
 
 class NftError(RuntimeError):
