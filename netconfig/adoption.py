@@ -26,13 +26,19 @@ log = logging.getLogger(__name__)
 SOURCES = ("trap", "mqtt")
 
 
-def announce(store: Store, settings: ProvisioningConfig, *, mac: str, mgmt_ip: str,
-             source: str, platform: str | None = None,
+def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source: str,
+             mac: str | None = None, platform: str | None = None,
              detail: Mapping | None = None) -> dict | None:
     """Record an unknown AP's hello; returns the pending row, or None when ignored (known AP,
-    address outside the adoption networks, bad input, or an engineer chose to ignore it)."""
+    address outside the adoption networks, bad input, or an engineer chose to ignore it).
+
+    A coldStart trap gives only the address (``mac=None``); an MQTT hello gives both. A row
+    found by MAC follows the AP to a new address; an address taken over by another AP replaces
+    the stale row that had it.
+    """
     try:
-        mac, mgmt_ip = inventory.normalise_mac(mac), inventory.normalise_ip(mgmt_ip)
+        mgmt_ip = inventory.normalise_ip(mgmt_ip)
+        mac = inventory.normalise_mac(mac) if mac else None
     except InventoryError as exc:
         log.info("hello ignored: %s", exc.message)
         return None
@@ -44,29 +50,42 @@ def announce(store: Store, settings: ProvisioningConfig, *, mac: str, mgmt_ip: s
     if platform is not None and platform not in PLATFORMS:
         platform = None
     now = utcnow()
+    text = json.dumps(dict(detail or {}), ensure_ascii=False)
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM aps WHERE mac = ? OR mgmt_ip = ?",
                         (mac, mgmt_ip)).fetchone():
             return None
-        conn.execute(
-            "INSERT INTO pending_aps (mac, mgmt_ip, platform, source, detail, first_seen_at, "
-            "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mac) DO UPDATE SET "
-            "mgmt_ip = excluded.mgmt_ip, platform = coalesce(excluded.platform, platform), "
-            "source = excluded.source, detail = excluded.detail, "
-            "last_seen_at = excluded.last_seen_at",
-            (mac, mgmt_ip, platform, source, json.dumps(dict(detail or {}), ensure_ascii=False),
-             now, now))
-    row = get_pending(store, mac)
-    return row if row["status"] == "pending" else None
+        row = conn.execute("SELECT id FROM pending_aps WHERE mac = ?", (mac,)).fetchone() \
+            if mac else None
+        row = row or conn.execute("SELECT id FROM pending_aps WHERE mgmt_ip = ? AND (mac IS NULL "
+                                  "OR mac = ? OR ? IS NULL)", (mgmt_ip, mac, mac)).fetchone()
+        conn.execute("DELETE FROM pending_aps WHERE mgmt_ip = ? AND id IS NOT ?",
+                     (mgmt_ip, row[0] if row else None))
+        if row:
+            conn.execute("UPDATE pending_aps SET mac = coalesce(?, mac), mgmt_ip = ?, platform = "
+                         "coalesce(?, platform), source = ?, detail = ?, last_seen_at = ? "
+                         "WHERE id = ?", (mac, mgmt_ip, platform, source, text, now, row[0]))
+            pending_id = row[0]
+        else:
+            pending_id = conn.execute(
+                "INSERT INTO pending_aps (mac, mgmt_ip, platform, source, detail, first_seen_at, "
+                "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (mac, mgmt_ip, platform, source, text, now, now)).lastrowid
+    found = get_pending(store, pending_id)
+    return found if found["status"] == "pending" else None
 
 
 def get_pending(store: Store, ref: object) -> dict:
-    text = str(ref)
-    if text.isdigit():
-        rows = list(store.db.query("SELECT * FROM pending_aps WHERE id = ?", [int(text)]))
+    """A pending AP by id, MAC or address."""
+    text = str(ref).strip()
+    if isinstance(ref, int) or text.isdigit():
+        column, value = "id", int(text)
     else:
-        rows = list(store.db.query("SELECT * FROM pending_aps WHERE mac = ?",
-                                   [inventory.normalise_mac(text)]))
+        try:
+            column, value = "mac", inventory.normalise_mac(text)
+        except InventoryError:
+            column, value = "mgmt_ip", inventory.normalise_ip(text)
+    rows = list(store.db.query(f"SELECT * FROM pending_aps WHERE {column} = ?", [value]))
     if not rows:
         raise NotFound("pending AP", ref)
     return rows[0]
@@ -81,7 +100,8 @@ def ignore(store: Store, ref: object, actor: str) -> None:
     row = get_pending(store, ref)
     with store.transaction() as conn:
         conn.execute("UPDATE pending_aps SET status = 'ignored' WHERE id = ?", (row["id"],))
-        audit.record(conn, actor, "ap.adopt.ignore", "pending_ap", row["mac"], None)
+        audit.record(conn, actor, "ap.adopt.ignore", "pending_ap", row["mac"] or row["mgmt_ip"],
+                     None)
 
 
 def adopt(prov: Provisioner, box: SecretBox, ref: object, data: Mapping,
@@ -91,15 +111,17 @@ def adopt(prov: Provisioner, box: SecretBox, ref: object, data: Mapping,
     store = prov.store
     row = get_pending(store, ref)
     if row["status"] != "pending":
-        raise InventoryError("not_pending", f"{row['mac']} is {row['status']}, not pending", "mac")
+        raise InventoryError("not_pending", f"{row['mac'] or row['mgmt_ip']} is {row['status']}, "
+                             "not pending", "mac")
     fields = {"platform": row["platform"] or "openwrt"} | dict(data)
-    fields |= {"mac": row["mac"], "mgmt_ip": row["mgmt_ip"]}
+    # A trap-announced AP has no MAC on record: the engineer gives it (from the label).
+    fields |= {"mac": row["mac"] or data.get("mac"), "mgmt_ip": row["mgmt_ip"]}
     ap = inventory.add_ap(store, box, fields, actor)
     with store.transaction() as conn:
         conn.execute("UPDATE pending_aps SET status = 'adopted', adopted_ap_id = ? WHERE id = ?",
                      (ap["id"], row["id"]))
         audit.record(conn, actor, "ap.adopt", "ap", ap["name"],
-                     {"mac": row["mac"], "mgmt_ip": row["mgmt_ip"], "source": row["source"]})
+                     {"mac": ap["mac"], "mgmt_ip": row["mgmt_ip"], "source": row["source"]})
     outcome = prov.push(ap["id"], actor)
     with store.transaction() as conn:
         audit.record(conn, actor, "ap.adopt.push", "ap", ap["name"],

@@ -146,8 +146,9 @@ class ProvisioningService:
         require(actor, CHANGE)
         return adoption.adopt(self.provisioner, self.box, pending_ref, data, actor.username)
 
-    def announce(self, *, mac: str, mgmt_ip: str, source: str, platform: str | None = None,
-                 detail: Mapping | None = None) -> dict | None:
-        """For the trap receiver and the MQTT hello handler (no user: the device speaks)."""
+    def announce(self, *, mgmt_ip: str, source: str, mac: str | None = None,
+                 platform: str | None = None, detail: Mapping | None = None) -> dict | None:
+        """For the trap receiver (address only) and the MQTT hello handler (MAC too); no user
+        check: the device speaks."""
         return adoption.announce(self.store, self.settings, mac=mac, mgmt_ip=mgmt_ip,
                                  source=source, platform=platform, detail=detail)

@@ -105,6 +105,27 @@ def test_scheduled_drift_check_raises_an_alert(sim_lab: SimLab):
                for j in jobs.recent(sim_lab.store))
 
 
+def test_a_trap_gives_only_the_address_and_the_engineer_gives_the_mac(sim_lab: SimLab):
+    service = sim_lab.service()
+    newcomer = sim_lab.by_platform("cisco_aironet")[0]
+    inventory.remove_ap(sim_lab.store, newcomer["id"], "test")
+    pending = service.announce(mgmt_ip=newcomer["mgmt_ip"], source="trap",
+                               detail={"trap": "coldStart"})
+    assert pending["mac"] is None and pending["platform"] is None
+    # The MQTT hello that follows fills in the MAC on the same row.
+    again = service.announce(mgmt_ip=newcomer["mgmt_ip"], source="mqtt", mac=newcomer["mac"],
+                             platform="cisco_aironet")
+    assert again["id"] == pending["id"] and again["mac"] == newcomer["mac"]
+    service.announce(mgmt_ip="127.0.99.9", source="trap")
+    adoption.ignore(sim_lab.store, "127.0.99.9", "engineer")
+    assert service.announce(mgmt_ip="127.0.99.9", source="trap") is None   # stays ignored
+    ap, outcome = service.adopt_now(ADMIN, newcomer["mgmt_ip"], {
+        "name": newcomer["name"], "site": newcomer["site"], "ssh_port": newcomer["ssh_port"],
+        "snmp_port": newcomer["snmp_port"], "ssh_username": "admin", "ssh_password": "oasis-sim"})
+    assert ap["platform"] == "cisco_aironet" and outcome.status == "succeeded", outcome
+    service.close()
+
+
 def test_viewer_may_preview_but_not_push():
     class Viewer:
         username = "visitor-desk"
@@ -147,6 +168,7 @@ def test_unknown_ap_announces_itself_and_is_adopted_with_the_site_template(sim_l
     assert adoption.pending(sim_lab.store) == []
     actions = [e["action"] for e in audit.entries(sim_lab.store, limit=20)]
     assert {"ap.adopt", "ap.adopt.push", "config.push"} <= set(actions)
-    # A known AP announcing itself again is not pending.
+    # A known AP announcing itself again is not pending (by MAC or by address alone).
+    assert service.announce(mgmt_ip=newcomer["mgmt_ip"], source="trap") is None
     assert service.announce(mac=newcomer["mac"], mgmt_ip=newcomer["mgmt_ip"], source="mqtt") is None
     service.close()

@@ -300,7 +300,8 @@ def pending(obj: CliContext, as_json: bool) -> None:
 
 
 @config.command("adopt")
-@click.argument("mac")
+@click.argument("pending_ref", metavar="MAC|ADDRESS|ID")
+@click.option("--mac", help="The AP's MAC, when it announced itself by trap (address only).")
 @click.option("--name", required=True)
 @click.option("--site", required=True)
 @click.option("--platform")
@@ -310,15 +311,17 @@ def pending(obj: CliContext, as_json: bool) -> None:
 @click.option("--snmp-port", type=int, default=161, show_default=True)
 @click.option("--community", default="public", show_default=True)
 @pass_ctx
-def adopt(obj: CliContext, mac, name, site, platform, ssh_user, ssh_port, ssh_password,
-          snmp_port, community) -> None:
+def adopt(obj: CliContext, pending_ref, mac, name, site, platform, ssh_user, ssh_port,
+          ssh_password, snmp_port, community) -> None:
     """Adopt a pending AP into SITE and push the site's template to it."""
     ssh_password = ssh_password or click.prompt("SSH password", hide_input=True)
     data = {"name": name, "site": site, "ssh_username": ssh_user, "ssh_port": ssh_port,
             "ssh_password": ssh_password, "snmp_port": snmp_port, "snmp_community": community}
     if platform:
         data["platform"] = platform
+    if mac:
+        data["mac"] = mac
     with _service(obj, devices=True) as (service, user):
-        ap, outcome = service.adopt_now(user, mac, data)
+        ap, outcome = service.adopt_now(user, pending_ref, data)
     click.echo(f"AP {ap['name']} adopted")
     _print_outcome(outcome)

@@ -84,10 +84,12 @@ CREATE TABLE provision_job_items (
     PRIMARY KEY (job_id, ap_id)
 );
 
+-- A coldStart trap names the sender's address, not its MAC: a pending AP may be known by address
+-- alone until an MQTT hello or the engineer supplies the MAC. One row per address.
 CREATE TABLE pending_aps (
     id             INTEGER PRIMARY KEY,
-    mac            TEXT NOT NULL UNIQUE,
-    mgmt_ip        TEXT NOT NULL,
+    mac            TEXT UNIQUE,
+    mgmt_ip        TEXT NOT NULL UNIQUE,
     platform       TEXT,
     source         TEXT NOT NULL,       -- trap, mqtt
     detail         TEXT,                -- JSON (sysDescr, hello payload)
