@@ -42,6 +42,8 @@ from tests.lab.netns import Lab, Namespace, stop_process
 
 GW_LAN, GW_CTL, CTL, GW_INET, INET = "10.77.0.1", "10.77.1.1", "10.77.1.2", "203.0.113.1", \
     "203.0.113.10"
+#: A second address of the internet host, reachable before login by name only (walled garden).
+GARDEN = "203.0.113.20"
 PORTAL_PORT, MQTT_PORT = 8081, 1883
 PORTAL_URL = f"http://{CTL}:{PORTAL_PORT}/"
 GATEWAY_ID = "gw1"
@@ -110,6 +112,7 @@ class PortalLab:
         self.lab.veth(gw, "cpinet", self.ns["inet"], "cpgw")
         gw.address("cpinet", f"{GW_INET}/24")
         self.ns["inet"].address("cpgw", f"{INET}/24")
+        self.ns["inet"].ip("addr", "add", f"{GARDEN}/24", "dev", "cpgw")
         self.ns["inet"].ip("route", "add", "10.77.0.0/24", "via", GW_INET)
         gw.sysctl("net.ipv4.ip_forward", "1")
 
@@ -158,9 +161,17 @@ class PortalLab:
     # -- services --------------------------------------------------------------------------
 
     def start_internet(self) -> None:
-        self._start("internet", "inet", "-m", "tests.lab.portal_lab", "internet", "--bind", INET,
-                    python=True)
+        self._start("internet", "inet", "-m", "tests.lab.portal_lab", "internet", "--bind",
+                    "0.0.0.0", python=True)
         self.wait(lambda: self.curl("gw", f"http://{INET}/").status == 200, 10, "internet")
+
+    def start_upstream_dns(self) -> None:
+        """The "internet's" DNS, upstream of the gateway's dnsmasq: it alone knows garden.test,
+        so the gateway learns that walled-garden address the way it would in a park."""
+        self._start("upstream-dns", "inet", shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k",
+                    "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                    f"--listen-address={INET}", f"--address=/garden.test/{GARDEN}",
+                    "--user=root", "--pid-file=", "--log-facility=-")
 
     def start_broker(self) -> None:
         conf = self.folder / "mosquitto.conf"
@@ -214,6 +225,7 @@ accounting_interval_s = 1.0
 dhcp_range = "10.77.0.100,10.77.0.150,1h"
 dns_servers = ["{INET}"]
 dns_hosts = {json.dumps(hosts)}
+walled_garden_domains = ["garden.test"]
 [mqtt]
 host = "{CTL}"
 port = {MQTT_PORT}

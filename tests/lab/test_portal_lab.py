@@ -32,6 +32,7 @@ def lab(tmp_path_factory):
         portal_lab.register_gateway()
         portal_lab.write_gateway_config()
         portal_lab.start_internet()
+        portal_lab.start_upstream_dns()
         portal_lab.start_broker()
         portal_lab.start_portal()
         portal_lab.start_agent()
@@ -86,6 +87,16 @@ def test_http_is_redirected_with_a_valid_signature(lab):
     page = lab.curl("cl1", PORTAL_URL, "-G", *[a for k, v in forged.items()
                                                for a in ("--data-urlencode", f"{k}={v}")])
     assert page.status == 403
+
+
+def test_walled_garden_names_are_open_before_login(lab):
+    assert lab.captive("cl1")
+    reply = lab.curl("cl1", "http://garden.test/hello")
+    assert (reply.status, reply.body) == (200, "hello from the internet\n"), reply
+    # dnsmasq put the address it resolved into the agent's set.
+    garden = lab.ns["gw"].run("nft", "list", "set", "inet", "cp_gw", "garden_dns").stdout
+    assert "203.0.113.20" in garden
+    assert lab.captive("cl1")
 
 
 def test_https_is_refused_at_once(lab):
