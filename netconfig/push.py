@@ -164,9 +164,9 @@ class Provisioner:
         """Render, validate, pre-check, apply, post-check; roll back if the post-check fails."""
         try:
             ctx = self.context(ap_ref)
-        except ValidationFailed as exc:
-            name = str(ap_ref)
-            return Outcome(name, "failed", "render", str(exc))
+        except ValidationFailed as exc:   # nothing was sent to the AP
+            return Outcome(inventory.get_ap(self.store, ap_ref)["name"], "failed", "render",
+                           str(exc))
         name = ctx.ap["name"]
         try:
             self._snmp(ctx, "pre-check")
