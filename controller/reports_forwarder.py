@@ -41,6 +41,8 @@ class ReportForwarder:
         self.poll_s = poll_s
         self.published = 0
         self.acked = 0
+        #: Smoothed seconds from publication to the back office's ack (as TCP smooths RTT).
+        self.ack_latency_s = 0.0
         self._acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,7 +116,7 @@ class ReportForwarder:
             sent.append((row.id, row.attempts))
         if sent:
             with store.transaction() as conn:
-                outbox.mark_sent(conn, sent, now, self.config.resend_after_s,
+                outbox.mark_sent(conn, sent, now, self.resend_after_s(),
                                  self.config.resend_max_s)
             self.published += len(sent)
         return bool(acked) or len(rows) == self.config.batch_size
@@ -128,10 +130,22 @@ class ReportForwarder:
                 break
         if not ids:
             return 0
+        latencies: list[float] = []
         with store.transaction() as conn:
-            changed = outbox.acknowledge(conn, ids, self.clock())
+            changed = outbox.acknowledge(conn, ids, self.clock(), latencies)
         self.acked += changed
+        for latency in latencies[-50:]:
+            self.ack_latency_s += (latency - self.ack_latency_s) / 8
         return len(ids)
+
+    def resend_after_s(self) -> float:
+        """First re-send delay: the configured one, or 3x the observed ack latency if longer.
+
+        A back office that takes 8 s to ack under load would otherwise get every message of
+        the window twice, which slows it further (congestion collapse, as TCP learned).
+        """
+        return min(self.config.resend_max_s,
+                   max(self.config.resend_after_s, 3 * self.ack_latency_s))
 
 
 __all__ = ["ReportForwarder"]

@@ -113,22 +113,26 @@ def resend_all_now(conn: sqlite3.Connection, now: float) -> int:
                         (now,)).rowcount
 
 
-def acknowledge(conn: sqlite3.Connection, message_ids: Iterable[str], now: float) -> int:
+def acknowledge(conn: sqlite3.Connection, message_ids: Iterable[str], now: float,
+                latencies: list[float] | None = None) -> int:
     """Mark messages acked by the back office; a new report moves received -> forwarded.
 
-    Returns how many rows changed (acks for rows already acked or unknown change nothing).
+    Returns how many rows changed (acks for rows already acked or unknown change nothing);
+    ``latencies`` collects, per changed row, the seconds since its last publication.
     """
     changed = 0
     for message_id in message_ids:
         row = conn.execute(
-            "SELECT report_id, topic FROM report_outbox WHERE message_id = ? "
+            "SELECT report_id, topic, last_sent_at FROM report_outbox WHERE message_id = ? "
             "AND state != 'acknowledged'", (message_id,)).fetchone()
         if row is None:
             continue
         conn.execute("UPDATE report_outbox SET state = 'acknowledged', acked_at = ? "
                      "WHERE message_id = ?", (now, message_id))
         changed += 1
-        report_id, topic = row
+        report_id, topic, last_sent_at = row
+        if latencies is not None and last_sent_at is not None:
+            latencies.append(now - last_sent_at)
         if topic == TOPIC_NEW:
             mark_forwarded(conn, report_id, now)
     return changed
