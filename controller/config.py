@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netconfig.settings import ProvisioningConfig
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or invalid; the message names key and source."""
@@ -148,6 +150,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     apsim: ApsimConfig = field(default_factory=ApsimConfig)
+    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
     #: Where the values came from, for messages ("oasis.toml", "defaults").
     source: str = "defaults"
 

@@ -24,6 +24,7 @@ from controller.snapshot import CycleStats, Snapshot
 from controller.snmp import TrapReceiver
 from controller.store import Store
 from controller.traps import TrapHandler
+from netconfig import adoption
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,16 @@ class MonitoringService:
         def on_event(ap_id: int, kind: str, detail: dict) -> None:
             record_event(store, ap_id, kind, "trap", detail, publish=self.publish)
 
+        def on_unknown(source_ip: str, trap_name: str, varbinds: dict) -> None:
+            # A factory-fresh AP announces itself with coldStart: it becomes pending adoption.
+            if trap_name == "coldStart":
+                adoption.announce(store, self.config.provisioning, mgmt_ip=source_ip,
+                                  source="trap", detail={"trap": trap_name})
+
         poller = Poller(targets, self.config.snmp, self.snapshot, on_cycle)
         host, port = host_port(self.config.snmp.trap_listen, "snmp.trap_listen")
-        receiver = TrapReceiver(TrapHandler(targets.ap_by_ip, self.snapshot, on_event),
+        handler = TrapHandler(targets.ap_by_ip, self.snapshot, on_event, on_unknown=on_unknown)
+        receiver = TrapReceiver(handler,
                                 host=host, port=port, community=self.config.snmp.trap_community)
         try:
             await receiver.start()

@@ -16,6 +16,7 @@ from controller.broker import EmbeddedBroker
 from controller.config import Config, host_port
 from controller.monitoring import MonitoringService
 from controller.mqtt import MQTT_V5, MqttLink
+from controller.provisioning import ProvisioningWorker, SnmpReachability
 from controller.secrets import SecretBox
 from controller.snapshot import Snapshot
 from controller.store import Store
@@ -31,7 +32,9 @@ class Controller:
     broker: EmbeddedBroker | None = None
     link: MqttLink | None = None
     monitoring: MonitoringService | None = None
+    provisioning: ProvisioningWorker | None = None
     admin_url: str = ""
+    _reachability: SnmpReachability | None = None
     _web: object = None
     _web_thread: threading.Thread | None = None
 
@@ -53,6 +56,12 @@ class Controller:
                                             publish=self.link.publish_json)
         self.monitoring.start()
 
+        settings = config.provisioning
+        self._reachability = SnmpReachability(settings.snmp_timeout)
+        self.provisioning = ProvisioningWorker(lambda: Store(store_path), secret_box, settings,
+                                               snmp=self._reachability)
+        self.provisioning.start()
+
         app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
                          mqtt_publish=self._announce)
         web_host, web_port = host_port(config.admin.listen, "admin.listen")
@@ -71,6 +80,11 @@ class Controller:
     def stop(self) -> None:
         if self._web is not None:
             self._web.close()
+        if self.provisioning is not None:
+            self.provisioning.stop()
+            self.provisioning.join(30)
+        if self._reachability is not None:
+            self._reachability.close()
         if self.monitoring is not None:
             self.monitoring.stop()
         if self.link is not None:

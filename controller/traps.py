@@ -17,6 +17,7 @@ from controller.snapshot import Snapshot
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[int, str, dict], None]
+UnknownCallback = Callable[[str, str, dict], None]
 
 
 class TrapHandler:
@@ -24,10 +25,13 @@ class TrapHandler:
 
     def __init__(self, lookup_ap_by_ip: Callable[[str], int | None], snapshot: Snapshot,
                  on_event: EventCallback, *, log_every_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 on_unknown: UnknownCallback | None = None):
         self.lookup_ap_by_ip = lookup_ap_by_ip
         self.snapshot = snapshot
         self.on_event = on_event
+        #: Told of notifications from unknown sources (adoption listens for coldStart).
+        self.on_unknown = on_unknown
         self.log_every_s = log_every_s
         self.clock = clock
         self._last_logged: dict[str, float] = {}
@@ -38,6 +42,8 @@ class TrapHandler:
         if ap_id is None:
             self.snapshot.count_trap(known=False)
             self._log_unknown(source_ip, trap_name)
+            if self.on_unknown is not None:
+                self.on_unknown(source_ip, trap_name, dict(varbinds))
             return
         self.snapshot.count_trap(known=True)
         detail = dict(varbinds)

@@ -13,7 +13,7 @@ import pytest
 
 from agents.apsim import SimulatorSettings
 from agents.apsim.runner import SimulatorThread
-from controller import auth, demo
+from controller import auth, demo, inventory
 from controller.config import load_config
 from controller.mqtt import MqttLink
 from controller.runtime import Controller
@@ -104,6 +104,23 @@ def test_controller_monitors_simulated_aps(running, mosquitto):
         wait_for(lambda: not any(a["kind"] == "ap_down"
                                  for a in api(controller, token, "alerts?state=open")["alerts"]),
                  timeout=10, what="ap_down cleared")
+        # An AP the inventory does not know reboots: counted, not trusted, pending adoption.
+        stranger = names[3]
+        store = Store(config.store.path)
+        try:
+            inventory.remove_ap(store, stranger, "test")
+            unknown_before = controller.snapshot.traps_unknown_source
+            simulator.reboot(stranger)
+            wait_for(lambda: controller.snapshot.traps_unknown_source > unknown_before,
+                     timeout=10, what="trap from an unknown source counted")
+            wait_for(lambda: store.conn.execute(
+                "SELECT count(*) FROM pending_aps WHERE mgmt_ip = ?",
+                (simulator.describe(stranger)["mgmt_ip"],)).fetchone()[0] == 1,
+                timeout=10, what="unknown AP pending adoption")
+            assert not any(e["kind"] == "coldStart"
+                           for e in api(controller, token, f"aps/{names[2]}/events")["events"])
+        finally:
+            store.close()
         metrics = urllib.request.urlopen(controller.admin_url + "metrics", timeout=5).read().decode()
         assert f'oasis_ap_up{{ap="{names[2]}"' in metrics
     finally:

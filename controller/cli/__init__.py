@@ -8,6 +8,7 @@ import click
 
 from controller.cli.context import CliContext
 from agents.apsim.cli import apsim
+from controller.cli.config_cmds import config as config_group
 from controller.cli.inventory import ap, site
 from controller.cli.run import run
 from controller.cli.users import token, user
@@ -41,6 +42,7 @@ cli.add_command(user)
 cli.add_command(token)
 cli.add_command(run)
 cli.add_command(apsim)
+cli.add_command(config_group)
 
 
 def main() -> None:
