@@ -22,7 +22,7 @@ from pathlib import Path
 
 from captive_portal.reports import outbox
 from controller.config import MqttConfig
-from controller.mqtt import InboundMessage, MqttLink, iso_now
+from controller.mqtt import MQTT_V5, InboundMessage, MqttLink, iso_now
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ INBOUND = (outbox.TOPIC_NEW, outbox.TOPIC_UPDATES, outbox.TOPIC_ESCALATIONS)
 class BackOffice:
     def __init__(self, db_path: str | Path, mqtt: MqttConfig, *,
                  client_id: str = "oasis-backoffice",
-                 host: str | None = None, port: int | None = None, auto_acknowledge: bool = False,
+                 host: str | None = None, port: int | None = None, protocol: str = MQTT_V5,
+                 auto_acknowledge: bool = False,
                  resend_after_s: float = 5.0, session_expiry_s: int = 7 * 86400,
                  clock: Callable[[], float] = time.time):
         self.db_path = str(db_path)
@@ -59,7 +60,8 @@ class BackOffice:
         self.resend_after_s = resend_after_s
         self.clock = clock
         self.link = MqttLink(replace(mqtt, client_id=client_id), host=host, port=port,
-                             clean_start=False, session_expiry_s=session_expiry_s,
+                             protocol=protocol, clean_start=False,
+                             session_expiry_s=session_expiry_s if protocol == MQTT_V5 else 0,
                              reconnect_min_s=0.2, reconnect_max_s=5.0)
         self._inbox: queue.Queue[InboundMessage | None] = queue.Queue()
         self._status_acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()

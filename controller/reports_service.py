@@ -16,7 +16,7 @@ from pathlib import Path
 from captive_portal.config import SmsConfig
 from captive_portal.context import StoreProvider
 from captive_portal.reports.config import ReportsConfig
-from captive_portal.sms import SmsService, make_driver
+from captive_portal.sms import SmsRetrier, SmsService, make_driver
 from controller.config import MqttConfig
 from controller.mqtt import MQTT_V5, MqttLink
 from controller.reports_forwarder import ReportForwarder
@@ -30,7 +30,8 @@ class ReportsService:
     def __init__(self, store_path: str | Path, mqtt: MqttConfig, config: ReportsConfig, *,
                  sms_config: SmsConfig | None = None, sms: SmsService | None = None,
                  protocol: str = MQTT_V5, host: str | None = None, port: int | None = None,
-                 clock: Callable[[], float] = time.time, poll_s: float = 0.5):
+                 clock: Callable[[], float] = time.time, poll_s: float = 0.5,
+                 retry_sms: bool = False):
         self.store_path = str(store_path)
         self.config = config
         self._stores = StoreProvider(self.store_path)
@@ -49,6 +50,8 @@ class ReportsService:
         self.status = StatusConsumer(self.store_path, self.link, config, sms, clock=clock)
         self.sla = SlaWatcher(self.store_path, config, sms, clock=clock,
                               on_outbox=self.forwarder.wake)
+        # The portal's process retries failed SMS; a deployment without one asks us to.
+        self.sms_retrier = SmsRetrier(sms) if retry_sms and sms is not None else None
 
     def start(self) -> None:
         # Subscriptions first, so they go out with the first CONNECT's resubscribe.
@@ -56,8 +59,12 @@ class ReportsService:
         self.status.start()
         self.link.start()
         self.sla.start()
+        if self.sms_retrier is not None:
+            self.sms_retrier.start()
 
     def stop(self) -> None:
+        if self.sms_retrier is not None:
+            self.sms_retrier.stop()
         self.sla.stop()
         self.forwarder.stop()
         self.status.stop()

@@ -10,6 +10,8 @@ import click
 from captive_portal.reports.lifecycle import STATUSES
 from controller.backoffice import BackOffice
 from controller.cli.context import CliContext
+from controller.config import host_port
+from controller.mqtt import MQTT_V311
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -21,9 +23,12 @@ def backoffice() -> None:
 
 def _open(obj: CliContext, db: str, auto: bool) -> BackOffice:
     config = obj.config
-    if not config.mqtt.host:
-        raise click.ClickException("mqtt.host is empty: the back office needs a broker")
-    return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto)
+    if config.mqtt.host:
+        return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto)
+    # No broker configured: `oasis run` has started the embedded one (MQTT 3.1.1 only).
+    host, port = host_port(config.mqtt.embedded_listen, "mqtt.embedded_listen")
+    return BackOffice(config.resolve_path(db), config.mqtt, host=host, port=port,
+                      protocol=MQTT_V311, auto_acknowledge=auto)
 
 
 @backoffice.command("run")

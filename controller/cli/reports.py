@@ -37,15 +37,18 @@ def reports() -> None:
 
 
 @reports.command("forward")
+@click.option("--retry-sms", is_flag=True,
+              help="Also retry failed SMS (when no portal process runs to do it).")
 @pass_ctx
-def forward(obj: CliContext) -> None:
+def forward(obj: CliContext, retry_sms: bool) -> None:
     """Run the outbox forwarder, status consumer and SLA watcher until interrupted."""
     config = obj.config
     if not config.mqtt.host:
         raise click.ClickException("mqtt.host is empty: the forwarder needs a broker")
     service = ReportsService(config.resolve_path(config.store.path), config.mqtt,
                              reports_config(obj),
-                             sms_config=load_portal_settings(obj.config_path).sms)
+                             sms_config=load_portal_settings(obj.config_path).sms,
+                             retry_sms=retry_sms)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
