@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.gateway.control import COMMAND_SCHEMA, low_latency, topic  # noqa: E402
+from agents.gateway.control import COMMAND_SCHEMA, topic  # noqa: E402
 from agents.gateway.signature import ClientClaim, sign  # noqa: E402
 from captive_portal.gateways import register_gateway  # noqa: E402
 from controller.config import MqttConfig  # noqa: E402
@@ -66,7 +66,6 @@ class AckTap:
         self._lock = threading.Lock()
         self._acked = threading.Condition(self._lock)
         self.acked = 0
-        low_latency(self.link)
         self.link.subscribe(topic("+", "ack"), self._on_ack)
         self.link.start()
         self.link.wait_connected(10)

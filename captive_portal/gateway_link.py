@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from agents.gateway.control import (ACCOUNTING_SCHEMA, ACK_SCHEMA, COMMAND_SCHEMA,
-                                    SESSION_END_SCHEMA, low_latency, topic)
+                                    SESSION_END_SCHEMA, topic)
 from captive_portal.gateways import Ack, SessionGrant
 from captive_portal.sessions import Sessions
 from controller.mqtt import InboundMessage, MqttLink
@@ -42,7 +42,6 @@ class MqttGatewayControl:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        low_latency(self.link)
         self.link.subscribe(topic("+", "ack"), self._on_ack, qos=1)
         self.link.subscribe(topic("+", "accounting"), self._on_accounting, qos=1)
         self.link.subscribe(topic("+", "session-end"), self._on_session_end, qos=1)

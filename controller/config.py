@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.portal_config import PortalConfig, SmsConfig
 from netconfig.settings import ProvisioningConfig
 
 
@@ -151,6 +152,8 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     apsim: ApsimConfig = field(default_factory=ApsimConfig)
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
+    portal: PortalConfig = field(default_factory=PortalConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
     #: Where the values came from, for messages ("oasis.toml", "defaults").
     source: str = "defaults"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import logging
 import ssl
 import threading
@@ -104,6 +105,13 @@ class Subscription:
         return self._active.is_set()
 
 
+def _no_delay(client, userdata, sock) -> None:
+    """Send each MQTT packet at once. With Nagle's algorithm a command -> ack round trip waits
+    on delayed ACKs (measured 86 ms per portal login; 0.8 ms without)."""
+    if getattr(sock, "family", None) in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class MqttLink:
     """One connection to the broker, kept alive in a background thread.
 
@@ -151,6 +159,7 @@ class MqttLink:
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.on_socket_open = _no_delay
 
     def __repr__(self) -> str:  # never the password
         return (f"MqttLink(client_id={self.client_id!r}, broker={self.host}:{self.port}, "

@@ -16,7 +16,6 @@ given up waiting and told the visitor to retry. A deny is always applied.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterable
 
@@ -32,24 +31,6 @@ ACCOUNTING_SCHEMA = "gateway-accounting/1"
 SESSION_END_SCHEMA = "gateway-session-end/1"
 #: Clients per accounting message (keeps each message well under broker limits).
 ACCOUNTING_CHUNK = 1000
-
-
-def low_latency(link: MqttLink) -> None:
-    """Send MQTT packets at once (TCP_NODELAY) on ``link``'s connections.
-
-    A login waits for command -> broker -> gateway -> ack -> broker -> portal: four small
-    writes, each held back by Nagle's algorithm until the previous one is acknowledged, which
-    the peer delays by 40 ms; measured 88 ms per login without, 0.8 ms with (and the broker
-    needs ``set_tcp_nodelay true``). `MqttLink` does not set the option itself yet, so this
-    hooks paho's socket-open callback through the link's client; remove when it does.
-    """
-    def nodelay(client, userdata, sock) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    client = getattr(link, "_client", None)
-    if client is not None and getattr(client, "on_socket_open", None) is None:
-        client.on_socket_open = nodelay
 
 
 def topic(gateway_id: str, kind: str) -> str:
@@ -72,7 +53,6 @@ class GatewayControlChannel:
         self.commands_applied = 0
 
     def start(self) -> None:
-        low_latency(self.link)
         self.link.subscribe(topic(self.gateway_id, "command"), self.on_command, qos=1)
 
     def on_command(self, message: InboundMessage) -> None:
@@ -126,4 +106,4 @@ class GatewayControlChannel:
 
 
 __all__ = ["ACCOUNTING_SCHEMA", "ACK_SCHEMA", "COMMAND_SCHEMA", "GatewayControlChannel",
-           "SESSION_END_SCHEMA", "client_entry", "low_latency", "topic"]
+           "SESSION_END_SCHEMA", "client_entry", "topic"]
