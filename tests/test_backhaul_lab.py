@@ -170,6 +170,31 @@ def test_probes_of_each_link_leave_over_that_link(branch):
     assert topo.counter("leak_backup") == 0
 
 
+def test_failback_flushes_flows_natted_to_the_backup(lab, tmp_path):
+    topo = BranchLab(lab)
+    topo.snat_backup()
+    branch = Branch(topo, tmp_path, extra="flush_conntrack_on_failback = true")
+    topo.dead_path("primary")
+    wait_for(lambda: branch.active() == "bhb0", timeout=2, interval=0.01, what="failover")
+    # A flow that starts on the backup is source-NATed to the backup's address...
+    sender = topo.host.python("-m", "tests.lab.udpstream", "send", HQ_ADDRESS, str(STREAM_PORT),
+                              "--rate", "200", "--seconds", "8")
+    wait_for(lambda: topo.counter("stream_backup") > 50, timeout=5, what="flow on the backup")
+    topo.clear_faults()
+    wait_for(lambda: branch.active() == "bhp0", timeout=10, interval=0.01, what="failback")
+    # ...and after failback the flush makes it start afresh on the primary, untranslated.
+    wait_for(lambda: "flushed 1 conntrack entries" in branch.log(), timeout=2,
+             what="conntrack flush")
+    primary = topo.counter("stream_primary")
+    wait_for(lambda: topo.counter("stream_primary") - primary >= 100, timeout=5,
+             what="flow on the primary")
+    stale = topo.counter("stale_nat")
+    wait_for(lambda: topo.counter("stream_primary") - primary >= 200, timeout=5,
+             what="more of the flow on the primary")
+    assert topo.counter("stale_nat") == stale, "packets still carry the backup's NAT address"
+    sender.terminate()
+
+
 class NamespacedMosquitto:
     """Mosquitto at headquarters, behind the backhaul (it cannot be reached from the root ns)."""
 

@@ -19,17 +19,16 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
 import select
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
-from pyroute2 import IPRoute
+from pyroute2 import Conntrack, IPRoute
+from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 from pyroute2.netlink.exceptions import NetlinkError
 
 from agents.backhaul.config import BackhaulLinkConfig
@@ -39,7 +38,7 @@ log = logging.getLogger(__name__)
 RTMGRP_LINK = 0x1
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
-ESRCH = 3
+ENOENT = 2
 EEXIST = 17
 
 
@@ -236,20 +235,24 @@ class CarrierWatch:
 def flush_conntrack(addresses: Iterable[str]) -> int:
     """Delete conntrack entries NATed to the given (backup) addresses; returns how many went.
 
-    After failback, flows that were masqueraded to the backup's address would otherwise keep
-    using it until they time out (the problem mwan3 PR #3050 describes).
+    After failback, flows source-NATed to the backup's address would otherwise keep that
+    translation, and so leave over the primary with the backup's source address, until they
+    time out (the problem mwan3 PR #3050 describes). Masqueraded flows need no help: the kernel
+    drops a masquerade entry whose output interface changes.
     """
-    tool = shutil.which("conntrack") or "/usr/sbin/conntrack"
-    if not Path(tool).exists():
-        log.warning("conntrack flush requested but the conntrack tool is not installed")
-        return 0
     deleted = 0
-    for address in addresses:
-        result = subprocess.run([tool, "-D", "--reply-dst", address], capture_output=True,
-                                text=True, check=False, timeout=5)
-        # "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted."
-        found = re.search(r"(\d+) flow entries have been deleted", result.stderr)
-        deleted += int(found.group(1)) if found else 0
+    with closing(Conntrack()) as conntrack:
+        for address in addresses:
+            # Materialise first: deleting while the dump is still being read confuses it.
+            entries = list(conntrack.dump_entries(tuple_reply=NFCTAttrTuple(daddr=address)))
+            # Only translated flows: the router's own flows from that address are not stale.
+            for entry in (e for e in entries if e.tuple_orig.saddr != address):
+                try:
+                    conntrack.delete(entry)
+                    deleted += 1
+                except NetlinkError as exc:
+                    if exc.code != ENOENT:  # gone already (timed out meanwhile) is fine
+                        raise
     return deleted
 
 

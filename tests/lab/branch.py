@@ -46,6 +46,7 @@ table inet bhlab {{
   counter probe_backup {{}}
   counter stream_primary {{}}
   counter stream_backup {{}}
+  counter stale_nat {{}}
   chain faults {{
   }}
   chain ingress {{
@@ -55,6 +56,7 @@ table inet bhlab {{
     jump faults
     iifname "{PRIMARY.hq_if}" udp dport {STREAM_PORT} counter name stream_primary
     iifname "{BACKUP.hq_if}" udp dport {STREAM_PORT} counter name stream_backup
+    iifname "{PRIMARY.hq_if}" ip saddr {BACKUP.branch_ip} counter name stale_nat
   }}
 }}
 """
@@ -121,6 +123,21 @@ class BranchLab:
     def _fault(self, rule: str) -> None:
         self.clear_faults()
         self.hq.run("nft", f"add rule inet bhlab faults {rule}")
+
+    def snat_backup(self) -> None:
+        """Source-NAT what leaves over the backup to the backup's address.
+
+        SNAT, not masquerade: the kernel itself kills a masqueraded flow whose output interface
+        changes, while an SNAT entry stays and keeps the backup's address after failback.
+        """
+        self.branch.nft(f"""
+table ip bhnat {{
+  chain post {{
+    type nat hook postrouting priority 100; policy accept;
+    oifname "{BACKUP.branch_if}" snat to {BACKUP.branch_ip}
+  }}
+}}
+""")
 
     def carrier(self, link: str, up: bool) -> None:
         """Take HQ's end of ``link`` down (the branch loses carrier) or up again."""
