@@ -1,6 +1,6 @@
 """Network-namespace lab helpers any test (or benchmark) can reuse.
 
-A ``Lab`` owns a set of namespaces named ``<prefix><pid>n<k>-<role>``, the veth pairs between
+A ``Lab`` owns a set of namespaces named ``<prefix><pid>n<random>-<role>``, the veth pairs between
 them and the processes started inside them. Closing it (it is a context manager) kills those
 processes and deletes the namespaces, which removes their interfaces, routes and nft tables,
 so a failing test leaves nothing behind. ``sweep_stale`` removes namespaces left by a process
@@ -12,9 +12,9 @@ the root namespace; the prefix only keeps ``ip netns list`` readable across team
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -107,10 +107,8 @@ def _python_env() -> dict:
 class Lab:
     """Namespaces, links and processes of one lab run; always cleaned up on exit."""
 
-    _serial = itertools.count(1)
-
     def __init__(self, prefix: str = "bh") -> None:
-        self.tag = f"{prefix}{os.getpid()}n{next(self._serial)}"
+        self.tag = f"{prefix}{os.getpid()}n{secrets.token_hex(3)}"
         self.namespaces: list[Namespace] = []
         self.processes: list[subprocess.Popen] = []
 
@@ -159,7 +157,7 @@ def stop_process(process: subprocess.Popen, timeout: float = 3.0) -> None:
 def sweep_stale(prefix: str = "bh") -> list[str]:
     """Delete namespaces of this prefix whose creating process is gone; returns their names."""
     removed = []
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)n\d+-")
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)n[0-9a-f]+-")
     for entry in NETNS_DIR.glob(f"{prefix}*") if NETNS_DIR.exists() else []:
         match = pattern.match(entry.name)
         if match and not Path(f"/proc/{match.group(1)}").exists():
