@@ -8,26 +8,27 @@ import threading
 
 import click
 
-from captive_portal.config import load_portal_settings
+from captive_portal.config import PortalSettings
 from captive_portal.gateways import register_gateway
 from captive_portal.serve import PortalServer
+from controller.cli.context import CliContext
 from controller.config import ConfigError, load_config
 from controller.secrets import SecretBox
 from controller.store import Store
 
 
 @click.group(name="portal")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="OASIS_CONFIG",
-              help="oasis.toml: [store] and [mqtt] (default: $OASIS_CONFIG, ./oasis.toml).")
-@click.option("--portal-config", type=click.Path(dir_okay=False),
-              envvar="OASIS_PORTAL_CONFIG", help="File with [portal] and [sms].")
 @click.pass_context
-def portal(ctx: click.Context, config_path: str | None, portal_config: str | None) -> None:
-    """Visitor captive portal."""
+def portal(ctx: click.Context) -> None:
+    """Visitor captive portal ([portal] and [sms] in oasis.toml)."""
+    # Under `oasis`, the top-level --config has been read into a CliContext; alone
+    # (python -m captive_portal) OASIS_CONFIG or ./oasis.toml apply.
+    parent = ctx.find_object(CliContext)
     try:
-        ctx.obj = (load_config(config_path), load_portal_settings(portal_config or config_path))
+        config = parent.config if parent is not None else load_config(None)
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
+    ctx.obj = (config, PortalSettings.from_config(config))
 
 
 @portal.command()

@@ -28,6 +28,7 @@ V3_EVERY = 5
 def prepare(config: Config, *, demo_paths: bool) -> None:
     """Demo defaults: a short poll interval, and the store apart from a real one."""
     config.snmp.interval = min(config.snmp.interval, 10.0)
+    config.portal.secure_cookies = False  # the demo serves the portal over plain http
     if demo_paths:
         config.store.path = "var/demo/oasis.db"
         config.store.key_file = "var/demo/oasis.key"

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 from waitress import create_server
 
+from captive_portal.config import PortalSettings
+from captive_portal.serve import PortalServer
+
 from controller.broker import EmbeddedBroker
 from controller.config import Config, host_port
 from controller.monitoring import MonitoringService
@@ -33,7 +36,9 @@ class Controller:
     link: MqttLink | None = None
     monitoring: MonitoringService | None = None
     provisioning: ProvisioningWorker | None = None
+    portal: PortalServer | None = None
     admin_url: str = ""
+    portal_url: str = ""
     _reachability: SnmpReachability | None = None
     _web: object = None
     _web_thread: threading.Thread | None = None
@@ -72,12 +77,19 @@ class Controller:
         self._web_thread = threading.Thread(target=self._web.run, name="admin-web", daemon=True)
         self._web_thread.start()
 
+        self.portal = PortalServer(config, PortalSettings.from_config(config))
+        self.portal.start()
+        portal_host, _ = host_port(config.portal.listen, "portal.listen")
+        self.portal_url = f"http://{portal_host}:{self.portal.port}/"
+
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""
         body = {k: v for k, v in payload.items() if k != "schema"}
         self.link.publish_json(topic_suffix, body, schema="inventory/1")
 
     def stop(self) -> None:
+        if self.portal is not None:
+            self.portal.stop()
         if self._web is not None:
             self._web.close()
         if self.provisioning is not None:

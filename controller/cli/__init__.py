@@ -8,6 +8,9 @@ import click
 
 from controller.cli.context import CliContext
 from agents.apsim.cli import apsim
+from agents.backhaul.cli import backhaul
+from agents.gateway.cli import gateway
+from captive_portal.cli import portal
 from controller.cli.config_cmds import config as config_group
 from controller.cli.inventory import ap, site
 from controller.cli.run import run
@@ -36,6 +39,13 @@ def migrate(obj: CliContext) -> None:
     click.echo(f"store {store.path} at schema version {store.schema_version()}")
 
 
+@cli.group()
+def agent() -> None:
+    """Edge agents: the park gateway and the branch backhaul (each with its own config file)."""
+
+
+agent.add_command(gateway)
+agent.add_command(backhaul)
 cli.add_command(site)
 cli.add_command(ap)
 cli.add_command(user)
@@ -43,6 +53,7 @@ cli.add_command(token)
 cli.add_command(run)
 cli.add_command(apsim)
 cli.add_command(config_group)
+cli.add_command(portal)
 
 
 def main() -> None:

@@ -42,6 +42,9 @@ def run(obj: CliContext, demo_mode: bool) -> None:
         click.echo(f"  admin UI    {controller.admin_url}")
         click.echo(f"  REST API    {controller.admin_url}api/v1/")
         click.echo(f"  metrics     {controller.admin_url}metrics")
+        click.echo(f"  portal      {controller.portal_url} (visitors; 940 reports at "
+                   f"{controller.portal_url}reports/new, Open311 at "
+                   f"{controller.portal_url}open311/v2/discovery.json)")
         click.echo(f"  SNMP traps  udp {config.snmp.trap_listen}")
         click.echo(f"  MQTT        {mqtt}, topics under {config.mqtt.prefix}")
         if demo_mode:
