@@ -20,7 +20,8 @@ from typing import Any
 
 from agents.backhaul.config import AgentConfig
 from agents.backhaul.health import LinkTransition, PathSelector, PathSwitch
-from agents.backhaul.netlink import BackhaulRoutes, CarrierWatch, flush_conntrack, link_addresses
+from agents.backhaul.netlink import (BackhaulRoutes, CarrierWatch, ConntrackFlushError,
+                                     RouteChangeError, flush_conntrack)
 from agents.backhaul.probe import LinkProber
 from agents.backhaul.telemetry import (EVENT_SCHEMA, STATE_SCHEMA, Spool, TelemetrySender,
                                        event_topic, new_event, state_topic, utc_now)
@@ -77,7 +78,7 @@ class BackhaulAgent:
             return
         try:
             switch_ms = self.routes.switch(self.links[switch.to_link])
-        except (OSError, LookupError) as exc:  # NetlinkError is an OSError
+        except RouteChangeError as exc:  # the next tick tries again
             log.error("switch to %s failed: %s", switch.to_link, exc)
             return
         self.selector.commit(switch)
@@ -93,7 +94,11 @@ class BackhaulAgent:
 
     def _flush_backup_flows(self, switch: PathSwitch) -> None:
         left = self.links[switch.from_link]
-        deleted = flush_conntrack(link_addresses(left.interface))
+        try:
+            deleted = flush_conntrack(left.interface)
+        except ConntrackFlushError as exc:  # traffic already moved; stale flows time out
+            log.error("conntrack flush of %s failed: %s", left.name, exc)
+            return
         log.info("flushed %d conntrack entries of %s", deleted, left.name)
 
     def on_carrier(self, interface: str, carrier: bool) -> None:
@@ -101,8 +106,11 @@ class BackhaulAgent:
         link = self.by_interface[interface]
         now = time.monotonic()
         if carrier:  # an admin down/up flushed the link's routes: put them back
-            self.routes.prepare()
-            self.routes.install_standby()
+            try:
+                self.routes.prepare()
+                self.routes.install_standby()
+            except RouteChangeError as exc:
+                log.error("re-programming %s after carrier returned: %s", link.name, exc)
         with self._lock:
             self._on_transition(self.selector.by_name[link.name].record_carrier(carrier, now))
             self._publish_state()

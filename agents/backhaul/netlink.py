@@ -42,6 +42,14 @@ ENOENT = 2
 EEXIST = 17
 
 
+class RouteChangeError(RuntimeError):
+    """The kernel refused a route or rule change; the message names what and why."""
+
+
+class ConntrackFlushError(RuntimeError):
+    """Conntrack entries could not be listed or deleted."""
+
+
 def _dst(prefix: str) -> str:
     return "0.0.0.0/0" if prefix == "default" else prefix
 
@@ -99,7 +107,8 @@ class BackhaulRoutes:
                           priority=priority, family=socket.AF_INET)
         except NetlinkError as exc:
             if exc.code != EEXIST:
-                raise
+                raise RouteChangeError(f"rule fwmark {link.fwmark:#x} lookup {link.table}: "
+                                       f"{exc}") from exc
 
     def install(self, active: BackhaulLinkConfig) -> float:
         """Put the standby ladder in place and point the active route at ``active``."""
@@ -122,14 +131,14 @@ class BackhaulRoutes:
     def _replace(self, link: BackhaulLinkConfig, metric: int, quiet: bool) -> None:
         index = self.ifindex(link.interface)
         if index is None:
-            raise LookupError(f"interface {link.interface} of link {link.name} not found")
+            raise RouteChangeError(f"interface {link.interface} of link {link.name} not found")
         for prefix in self.prefixes:
             try:
                 self.ipr.route("replace", dst=_dst(prefix), gateway=link.gateway, oif=index,
                                priority=metric, table=254)
             except NetlinkError as exc:
                 if not quiet:
-                    raise
+                    raise RouteChangeError(f"route {prefix} via {link.name}: {exc}") from exc
                 log.warning("standby route %s via %s not set: %s", prefix, link.name, exc)
 
     def routes_via(self) -> dict[str, str]:
@@ -232,8 +241,8 @@ class CarrierWatch:
             os.write(self._wake_w, b"!")
 
 
-def flush_conntrack(addresses: Iterable[str]) -> int:
-    """Delete conntrack entries NATed to the given (backup) addresses; returns how many went.
+def flush_conntrack(interface: str) -> int:
+    """Delete conntrack entries NATed to ``interface``'s addresses; returns how many went.
 
     After failback, flows source-NATed to the backup's address would otherwise keep that
     translation, and so leave over the primary with the backup's source address, until they
@@ -241,18 +250,22 @@ def flush_conntrack(addresses: Iterable[str]) -> int:
     drops a masquerade entry whose output interface changes.
     """
     deleted = 0
-    with closing(Conntrack()) as conntrack:
-        for address in addresses:
-            # Materialise first: deleting while the dump is still being read confuses it.
-            entries = list(conntrack.dump_entries(tuple_reply=NFCTAttrTuple(daddr=address)))
-            # Only translated flows: the router's own flows from that address are not stale.
-            for entry in (e for e in entries if e.tuple_orig.saddr != address):
-                try:
-                    conntrack.delete(entry)
-                    deleted += 1
-                except NetlinkError as exc:
-                    if exc.code != ENOENT:  # gone already (timed out meanwhile) is fine
-                        raise
+    try:
+        addresses = link_addresses(interface)
+        with closing(Conntrack()) as conntrack:
+            for address in addresses:
+                # Materialise first: deleting while the dump is still read confuses it.
+                entries = list(conntrack.dump_entries(tuple_reply=NFCTAttrTuple(daddr=address)))
+                # Only translated flows: the router's own flows from that address are not stale.
+                for entry in (e for e in entries if e.tuple_orig.saddr != address):
+                    try:
+                        conntrack.delete(entry)
+                        deleted += 1
+                    except NetlinkError as exc:
+                        if exc.code != ENOENT:  # gone already (timed out meanwhile) is fine
+                            raise
+    except (NetlinkError, OSError) as exc:
+        raise ConntrackFlushError(f"after {deleted} deleted: {exc}") from exc
     return deleted
 
 
@@ -266,5 +279,5 @@ def link_addresses(interface: str) -> list[str]:
                                                                       index=index[0])]
 
 
-__all__ = ["BackhaulRoutes", "CarrierWatch", "flush_conntrack", "has_carrier",
-           "link_addresses", "set_ignore_linkdown"]
+__all__ = ["BackhaulRoutes", "CarrierWatch", "ConntrackFlushError", "RouteChangeError",
+           "flush_conntrack", "has_carrier", "link_addresses", "set_ignore_linkdown"]
