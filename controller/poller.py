@@ -199,7 +199,7 @@ def interface_status(index: int, counters: dict[str, int], before: dict[str, int
     in_octets, out_octets = rate("in_octets"), rate("out_octets")
     in_errors, out_errors = rate("in_errors", rates.COUNTER32), rate("out_errors", rates.COUNTER32)
     return InterfaceStatus(
-        index=index, name=str(index),
+        index=index, name=str(counters.get("if_name") or index),
         in_octets=counters.get("in_octets"), out_octets=counters.get("out_octets"),
         in_packets=counters.get("in_packets"), out_packets=counters.get("out_packets"),
         in_errors=counters.get("in_errors"), out_errors=counters.get("out_errors"),

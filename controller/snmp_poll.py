@@ -26,6 +26,7 @@ SYSTEM_OIDS = {"sys_descr": "1.3.6.1.2.1.1.1", "uptime": "1.3.6.1.2.1.1.3",
                "sys_name": "1.3.6.1.2.1.1.5"}
 #: Interface columns read per AP: IF-MIB ifTable and ifXTable (HC counters).
 INTERFACE_COLUMNS = {
+    "if_name": "1.3.6.1.2.1.31.1.1.1.1",     # text; read each poll so a renamed port shows
     "if_type": "1.3.6.1.2.1.2.2.1.3",
     "in_errors": "1.3.6.1.2.1.2.2.1.14",
     "out_errors": "1.3.6.1.2.1.2.2.1.20",
@@ -67,7 +68,8 @@ class PollResult:
     sys_name: str | None = None
     client_scalar: int | str | None = None       # the platform's scalar, raw (int or text)
     client_column: dict[int, int] = field(default_factory=dict)   # row index -> value
-    interfaces: dict[int, dict[str, int]] = field(default_factory=dict)  # ifIndex -> column -> value
+    #: ifIndex -> column -> value (ints, and text for if_name)
+    interfaces: dict[int, dict[str, int | str]] = field(default_factory=dict)
     requests: int = 0
 
 

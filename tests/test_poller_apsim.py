@@ -45,6 +45,7 @@ def test_simulated_aps_reboot_and_counter_wrap():
             for target in targets:
                 status = snapshot.get(target.ap_id)
                 assert status.interfaces and status.sys_name
+                assert {i.name for i in status.interfaces} >= {"lo", "eth0", "wlan0", "wlan1"}
                 if target.platform != "generic":
                     assert status.clients is not None
 

@@ -51,6 +51,7 @@ def test_openwrt_v2c_reads_system_clients_and_counters_then_rates(snmpd):
     assert status.clients == SNMPD_CLIENTS
     assert status.uptime_s > 0
     assert status.interfaces, "snmpd serves at least the loopback interface"
+    assert "lo" in {i.name for i in status.interfaces}, "ifName is read, not just the ifIndex"
     assert all(i.in_octets is not None and i.out_packets is not None for i in status.interfaces)
     assert all(i.in_bps is not None and i.in_bps >= 0 for i in status.interfaces)
     assert status.in_bps is not None or all(
