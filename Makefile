@@ -20,7 +20,8 @@ lab-deps:
 test: $(BIN)/.installed lab-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(BIN)/.installed lab-deps
+bench: $(BIN)/.installed
+	BENCH=1 bash tests/install-lab-deps.sh
 	$(BIN)/python bench/poll_cycle.py
 
 clean:

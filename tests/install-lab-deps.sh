@@ -1,21 +1,46 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests talk to (Debian packages). As root it installs
-# what is missing; otherwise it only reports, and the tests that need a missing
-# peer skip -- unless CI=true, where they fail.
+# Installs the real peers the tests talk to (Debian packages). As root it installs what is
+# missing; otherwise it only reports, and the tests that need a missing peer skip -- unless
+# CI=true, where they fail. `BENCH=1` adds the comparison peers the benchmarks run
+# (keepalived, FRR).
 set -uo pipefail
+
+# executable:package -- what the tests call, and the package that ships it.
+peers=(
+  mosquitto:mosquitto mosquitto_passwd:mosquitto
+  snmpd:snmpd snmpget:snmp snmptrap:snmp snmpbulkwalk:snmp
+  sshd:openssh-server ssh-keygen:openssh-client
+  nft:nftables ip:iproute2 dnsmasq:dnsmasq-base curl:curl busybox:busybox
+  chromium:chromium conntrack:conntrack
+  prometheus-snmp-exporter:prometheus-snmp-exporter
+)
+# Arabic glyphs in the browser screenshots (no executable to look for).
+fonts=(fonts-noto-core)
+if [ "${BENCH:-}" = 1 ]; then
+  peers+=(keepalived:keepalived bfdd:frr)
+fi
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/frr/$1" ]; }
 need=()
-for pair in mosquitto:mosquitto snmpd:snmpd snmpget:snmp nft:nftables \
-            prometheus-snmp-exporter:prometheus-snmp-exporter sshd:openssh-server \
-            dnsmasq:dnsmasq-base ip:iproute2; do
+for pair in "${peers[@]}"; do
   bin=${pair%%:*}; pkg=${pair##*:}
-  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
+  have "$bin" || need+=("$pkg")
+done
+for pkg in "${fonts[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
-  echo "lab peers missing (need root to install): ${need[*]}" >&2
+  echo "lab peers missing (root is needed to install them): ${need[*]}" >&2
   [ "${CI:-}" = "true" ] && exit 1
   exit 0
 fi
 echo "installing lab peers: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Debian's maintainer scripts would start these services; the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
