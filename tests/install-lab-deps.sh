@@ -17,7 +17,7 @@ peers=(
 # Arabic glyphs in the browser screenshots (no executable to look for).
 fonts=(fonts-noto-core)
 if [ "${BENCH:-}" = 1 ]; then
-  peers+=(keepalived:keepalived bfdd:frr)
+  peers+=(keepalived:keepalived bfdd:frr ping:iputils-ping)
 fi
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/frr/$1" ]; }
