@@ -354,8 +354,7 @@ def get_branch(store: Store, branch: str) -> dict[str, Any]:
 def branch_events(store: Store, branch: str, limit: int = 100) -> list[dict[str, Any]]:
     """The branch's events, newest first. Failovers and failbacks carry ``backup_s``: how long
     that stay on the backup lasted (up to now, with ``ongoing``, when it has not ended)."""
-    get_branch(store, branch)
-    stays = _backup_stays(store, branch)
+    stays = _backup_stays(store, branch, on_backup=get_branch(store, branch)["path"] == BACKUP)
     rows = store.db.query("SELECT * FROM backhaul_events WHERE branch = ?"
                           " ORDER BY at DESC, id DESC LIMIT ?", [branch, limit])
     events = []
@@ -366,10 +365,12 @@ def branch_events(store: Store, branch: str, limit: int = 100) -> list[dict[str,
     return events
 
 
-def _backup_stays(store: Store, branch: str) -> dict[str, tuple[float, bool]]:
+def _backup_stays(store: Store, branch: str, on_backup: bool
+                  ) -> dict[str, tuple[float | None, bool]]:
     """event id -> (seconds on the backup, still there) for the events opening/closing a stay.
-    A failover while already on a backup (to a third link) continues the same stay."""
-    stays: dict[str, tuple[float, bool]] = {}
+    A failover while already on a backup (to a third link) continues the same stay. A stay with
+    no failback while the branch is back on the primary (the event was lost) has no duration."""
+    stays: dict[str, tuple[float | None, bool]] = {}
     opened: tuple[str, dt.datetime] | None = None
     for event_id, kind, at in store.conn.execute(
             "SELECT event_id, kind, at FROM backhaul_events WHERE branch = ?"
@@ -381,7 +382,7 @@ def _backup_stays(store: Store, branch: str) -> dict[str, tuple[float, bool]]:
             seconds = round((when - opened[1]).total_seconds(), 3)
             stays[opened[0]] = stays[event_id] = (seconds, False)
             opened = None
-    if opened is not None:
+    if opened is not None and on_backup:
         now = dt.datetime.now(dt.UTC)
         stays[opened[0]] = (round((now - opened[1]).total_seconds(), 3), True)
     return stays
