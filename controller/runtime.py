@@ -68,7 +68,7 @@ class Controller:
         self.provisioning.start()
 
         app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
-                         mqtt_publish=self._announce)
+                         mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake)
         web_host, web_port = host_port(config.admin.listen, "admin.listen")
         self._web = create_server(app, host=web_host, port=web_port, threads=8,
                                   ident="oasis-edge")

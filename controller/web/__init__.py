@@ -23,7 +23,10 @@ from controller.store import Store
 from controller.web import context, errors, formatting, security
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
-from controller.web.views import alerts, aps, audit_log, auth, dashboard, metrics, sites, users
+from controller.web.api import branches as branches_api
+from controller.web.views import (alerts, aps, audit_log, auth, dashboard, metrics, provisioning,
+                                  sites, users)
+from controller.web.views import branches
 
 #: Request bodies beyond this are refused (413) before any parsing.
 MAX_BODY_BYTES = 1 << 20
@@ -33,12 +36,14 @@ MqttPublish = Callable[[str, dict[str, Any]], object]
 
 def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
                mqtt_publish: MqttPublish | None = None,
-               store_path: str | Path | None = None) -> Flask:
+               store_path: str | Path | None = None,
+               provisioning_wake: Callable[[], None] | None = None) -> Flask:
     """The admin app for ``config``.
 
     ``snapshot`` is the poller's (read only here); ``secret_box`` encrypts device secrets on their
     way into the store; ``mqtt_publish(topic_suffix, payload)``, when given, announces inventory
-    changes so the poller can reload; ``store_path`` overrides ``config.store.path``.
+    changes so the poller can reload; ``store_path`` overrides ``config.store.path``;
+    ``provisioning_wake()``, when given, tells the provisioning worker a job was just queued.
     """
     app = Flask(__name__)
     path = Path(store_path) if store_path else config.resolve_path(config.store.path)
@@ -56,20 +61,24 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     )
     app.extensions["oasis"] = context.Runtime(
         config=config, snapshot=snapshot, secret_box=secret_box, store_path=path,
-        mqtt_publish=mqtt_publish, login_limiter=security.LoginLimiter())
+        mqtt_publish=mqtt_publish, login_limiter=security.LoginLimiter(),
+        provisioning_wake=provisioning_wake)
 
     csrf = CSRFProtect()
     csrf.init_app(app)
     for blueprint in API_BLUEPRINTS:  # token-authenticated; the session cookie only for GETs
         csrf.exempt(blueprint)
+    csrf.exempt(branches_api.bp)
     context.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
-                      metrics.bp, api_bp):
+                      provisioning.bp, metrics.bp, api_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(branches.bp)
+    app.register_blueprint(branches_api.bp)
     return app
 
 

@@ -30,6 +30,8 @@ class Runtime:
     store_path: Path
     mqtt_publish: Callable[[str, dict[str, Any]], object] | None
     login_limiter: Any
+    #: Wakes the provisioning worker after a job is queued (None: it finds the job by polling).
+    provisioning_wake: Callable[[], None] | None = None
 
 
 def runtime() -> Runtime:

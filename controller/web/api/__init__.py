@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controller.web.api import aps, monitoring, sites
+from controller.web.api import aps, monitoring, provisioning, sites
 from controller.web.api.common import authenticate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
-for _child in (sites.bp, aps.bp, monitoring.bp):
+for _child in (sites.bp, aps.bp, monitoring.bp, provisioning.bp):
     bp.register_blueprint(_child)
 
-BLUEPRINTS = (bp, sites.bp, aps.bp, monitoring.bp)
+BLUEPRINTS = (bp, sites.bp, aps.bp, monitoring.bp, provisioning.bp)

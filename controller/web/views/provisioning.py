@@ -1,0 +1,176 @@
+"""Configuration pages: an AP's config (preview, variables by layer, history, host key), diffs,
+provisioning jobs with their progress, and APs waiting for adoption.
+
+Every button queues a job (the provisioning worker talks to the devices) and leads to the job's
+page, which refreshes itself with a ``<meta http-equiv="refresh">`` while the job runs: no
+script is needed, so the strict CSP holds. A push from the AP page is a dry run; the real push is
+offered on the finished dry run's page.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from controller import inventory
+from controller.inventory import InventoryError
+from controller.web import context
+from controller.web import provisioning as prov
+from controller.web.context import page_role
+
+bp = Blueprint("provisioning", __name__, url_prefix="/config")
+
+#: Seconds between reloads of a running job's page.
+REFRESH_SECONDS = 3
+
+
+def _engineer() -> prov.Engineer:
+    return prov.Engineer(context.session_user())
+
+
+def _refused(exc: InventoryError) -> str:
+    return exc.message + (f" ({exc.field})" if exc.field else "")
+
+
+@bp.route("/aps/<ref>")
+@page_role("viewer")
+def ap_config(ref: str):
+    engineer = _engineer()
+    ap = inventory.get_ap(context.store(), ref)
+    try:
+        rendered, problems = prov.preview(engineer, ap["id"]), []
+    except prov.ConfigRefused as exc:
+        rendered, problems = None, exc.problems
+    except InventoryError as exc:
+        if exc.code == "not_found":
+            raise
+        rendered, problems = None, []
+        flash(_refused(exc), "error")
+    layers = prov.variable_layers(engineer, ap["id"])
+    layer = next((entry for entry in layers["layers"] if entry["scope"] == "ap"), None)
+    return render_template(
+        "provisioning/ap.html", ap=ap, rendered=rendered, problems=problems, layers=layers,
+        history=prov.service().history(engineer, ap["id"]),
+        hostkey=prov.host_key(engineer, ap["id"]),
+        ap_layer=json.dumps(layer["variables"] if layer else {}, ensure_ascii=False, indent=2))
+
+
+@bp.route("/aps/<ref>/variables", methods=["POST"])
+@page_role("operator")
+def ap_variables(ref: str):
+    """Replace the AP's own layer from a JSON text area; a refusal names the variable."""
+    ap = inventory.get_ap(context.store(), ref)
+    try:
+        data = json.loads(request.form.get("variables", "") or "{}")
+        prov.set_layer(_engineer(), "ap", ap["id"], data)
+    except ValueError as exc:
+        message = _refused(exc) if isinstance(exc, InventoryError) else f"not JSON: {exc}"
+        flash(f"Variables not saved: {message}", "error")
+    else:
+        flash(f"Variables of {ap['name']} saved.")
+    return redirect(url_for("provisioning.ap_config", ref=ap["name"]))
+
+
+@bp.route("/aps/<ref>/diff")
+@page_role("viewer")
+def ap_diff(ref: str):
+    ap = inventory.get_ap(context.store(), ref)
+    old = request.args.get("from", type=int)
+    new = request.args.get("to", type=int)
+    try:
+        result = prov.stored_diff(_engineer(), ap["id"], old, new)
+    except InventoryError as exc:
+        if exc.code == "not_found":
+            raise
+        flash(_refused(exc), "error")
+        return redirect(url_for("provisioning.ap_config", ref=ap["name"]))
+    return render_template("provisioning/diff.html", ap=ap, result=result)
+
+
+@bp.route("/aps/<ref>/hostkey", methods=["POST"])
+@page_role("operator")
+def accept_hostkey(ref: str):
+    ap = inventory.get_ap(context.store(), ref)
+    try:
+        prov.accept_host_key(_engineer(), ap["id"], request.form.get("fingerprint"))
+    except InventoryError as exc:
+        flash(f"Key not accepted: {_refused(exc)}", "error")
+    else:
+        flash(f"New host key of {ap['name']} pinned.")
+    return redirect(url_for("provisioning.ap_config", ref=ap["name"]))
+
+
+@bp.route("/jobs")
+@page_role("viewer")
+def jobs():
+    return render_template("provisioning/jobs.html", jobs=prov.recent_jobs(_engineer(), 100),
+                           operations=prov.OPERATIONS)
+
+
+@bp.route("/jobs/new", methods=["POST"])
+@page_role("operator")
+def create_job():
+    """Queue a job from a form; back to where the form was on a refusal."""
+    form = request.form
+    body: dict = {"operation": form.get("operation", ""), "target": form.get("target", ""),
+                  "dry_run": form.get("dry_run") == "1"}
+    for name in ("version", *prov.OPTION_RANGES):
+        raw = form.get(name, "").strip()
+        if raw:
+            body[name] = int(raw) if raw.isdigit() else raw
+    try:
+        job_id = prov.enqueue(_engineer(), body)
+    except InventoryError as exc:
+        flash(f"Not queued: {_refused(exc)}", "error")
+        back = form.get("back", "")
+        return redirect(back if back.startswith("/") and not back.startswith("//")
+                        else url_for("provisioning.jobs"))
+    return redirect(url_for("provisioning.job", job_id=job_id))
+
+
+@bp.route("/jobs/<int:job_id>")
+@page_role("viewer")
+def job(job_id: int):
+    found = prov.job_view(_engineer(), job_id)
+    return render_template("provisioning/job.html", job=found,
+                           refresh=None if found["finished"] else REFRESH_SECONDS)
+
+
+@bp.route("/pending")
+@page_role("viewer")
+def pending():
+    return render_template("provisioning/pending.html", pending=prov.pending(_engineer()),
+                           sites=inventory.list_sites(context.store()))
+
+
+@bp.route("/pending/<ref>/adopt", methods=["POST"])
+@page_role("operator")
+def adopt(ref: str):
+    data = {k: v.strip() for k, v in request.form.items()
+            if k != "csrf_token" and v.strip()}
+    try:
+        ap, job_id = prov.adopt(_engineer(), ref, data)
+    except InventoryError as exc:
+        if exc.code == "not_found":
+            raise
+        flash(f"Not adopted: {_refused(exc)}", "error")
+        return redirect(url_for("provisioning.pending"))
+    context.announce("ap", "create", ap["name"])
+    flash(f"AP {ap['name']} adopted; its site's template is being pushed.")
+    return redirect(url_for("provisioning.job", job_id=job_id))
+
+
+@bp.route("/pending/<ref>/ignore", methods=["POST"])
+@page_role("operator")
+def ignore(ref: str):
+    try:
+        row = prov.ignore(_engineer(), ref)
+    except InventoryError as exc:
+        if exc.code == "not_found":
+            raise
+        flash(_refused(exc), "error")
+    else:
+        flash(f"{row['mac'] or row['mgmt_ip']} ignored.")
+    return redirect(url_for("provisioning.pending"))
+
