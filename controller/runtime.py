@@ -15,6 +15,7 @@ from waitress import create_server
 from captive_portal.config import PortalSettings
 from captive_portal.serve import PortalServer
 
+from controller.backhaul import BackhaulMonitor
 from controller.broker import EmbeddedBroker
 from controller.config import Config, host_port
 from controller.monitoring import MonitoringService
@@ -35,6 +36,7 @@ class Controller:
     broker: EmbeddedBroker | None = None
     link: MqttLink | None = None
     monitoring: MonitoringService | None = None
+    backhaul: BackhaulMonitor | None = None
     provisioning: ProvisioningWorker | None = None
     portal: PortalServer | None = None
     admin_url: str = ""
@@ -60,6 +62,8 @@ class Controller:
         self.monitoring = MonitoringService(config, store_path, secret_box, self.snapshot,
                                             publish=self.link.publish_json)
         self.monitoring.start()
+        self.backhaul = BackhaulMonitor(lambda: Store(store_path), self.link,
+                                        publish=self.link.publish_json)
 
         settings = config.provisioning
         self._reachability = SnmpReachability(settings.snmp_timeout)
@@ -99,6 +103,8 @@ class Controller:
             self._reachability.close()
         if self.monitoring is not None:
             self.monitoring.stop()
+        if self.backhaul is not None:
+            self.backhaul.stop()
         if self.link is not None:
             self.link.stop()
         if self.broker is not None:
