@@ -73,6 +73,10 @@ def _check(payload: Any, schema: dict[str, Any], where: str = "") -> None:
             raise PayloadError(f"{where}{name}: expected a string")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise PayloadError(f"{where}{name}: expected a number")
+        if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise PayloadError(f"{where}{name}: expected an integer")
+        if kind == "boolean" and not isinstance(value, bool):
+            raise PayloadError(f"{where}{name}: expected true or false")
         if kind == "array":
             if not isinstance(value, list):
                 raise PayloadError(f"{where}{name}: expected an array")
@@ -284,8 +288,11 @@ class BackhaulMonitor:
             else:
                 stored, changes = recorder.record_event(payload)
                 outcome = "stored" if stored else "duplicate"
-        except (sqlite3.Error, PayloadError) as exc:  # one bad message must not stop the worker
+        except (sqlite3.Error, PayloadError) as exc:
             log.error("could not record backhaul %s of %s: %s", kind, payload.get("branch"), exc)
+            return "failed"
+        except Exception:  # a bug on one message must not stop recording every branch
+            log.exception("could not record backhaul %s of %s", kind, payload.get("branch"))
             return "failed"
         for change in changes:
             publish_safely(self.publish, change.topic, change.payload(), ALERT_SCHEMA)

@@ -191,9 +191,11 @@ def test_bad_payloads_are_counted_and_do_not_stop_the_monitor(config, store, lin
         other = {**state("primary", 1, branch="branch-c"), "schema": STATE_SCHEMA}
         agent.raw(state_topic("branch-b"), json.dumps(other).encode())  # not its own topic
         agent.state({**state("primary", 1), "links": [{"name": "primary"}]})
+        links = state("primary", 1)["links"]
+        agent.state({**state("primary", 1), "links": [{**links[0], "priority": "high"}]})
         agent.state(state("backup", 2, primary_state="down"))
-        assert monitor.wait_handled(7, TIMEOUT)
-        assert monitor.stats == {"rejected": 6, "stored": 1, "handled": 7}
+        assert monitor.wait_handled(8, TIMEOUT)
+        assert monitor.stats == {"rejected": 7, "stored": 1, "handled": 8}
         assert [b["branch"] for b in list_branches(store)] == [BRANCH]
         assert store.conn.execute("SELECT count(*) FROM backhaul_events").fetchone()[0] == 0
     finally:
