@@ -12,6 +12,7 @@ import queue
 
 import pytest
 
+from tests.test_alerts_schemas import validator as _schema_validator
 from agents.backhaul.telemetry import (
     EVENT_SCHEMA,
     STATE_SCHEMA,
@@ -148,6 +149,10 @@ def test_failover_and_failback_are_stored_and_alerted(config, store, links, aler
         assert alert["cleared_at"] is not None
         cleared = alerts_seen.get(timeout=TIMEOUT)
         assert (cleared.payload["status"], cleared.payload["alert_id"]) == ("cleared", alert["id"])
+        schema = alert_validator()
+        for message in (opened, cleared):
+            errors = [e.message for e in schema.iter_errors(message.payload)]
+            assert not errors, f"branch alert does not match docs/schemas/alert.json: {errors}"
         assert get_branch(store, BRANCH)["path"] == "primary"
 
         history = branch_events(store, BRANCH)
@@ -175,6 +180,10 @@ def test_redelivered_event_is_stored_once(config, store, links, alerts_seen):
         assert alerts_seen.empty()
     finally:
         monitor.stop()
+
+
+def alert_validator():
+    return _schema_validator("alert")
 
 
 def test_bad_payloads_are_counted_and_do_not_stop_the_monitor(config, store, links):
