@@ -7,6 +7,7 @@ test runs the queued job itself through the service against the AP simulator's S
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -14,8 +15,8 @@ from controller import audit, auth
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
-from tests.test_web_support import add_ap, add_site, add_user
 from tests.test_web_provisioning_support import VARIABLES, arabic_ssid, provisioning_app
+from tests.test_web_support import add_ap, add_site, add_user
 
 ARABIC_OK = "واي فاي الأمانة"     # 15 characters, 28 bytes
 
@@ -176,7 +177,7 @@ def test_render_preview_masks_passphrases(client, store, secrets, viewer):
 
 def test_render_of_invalid_variables_is_422_naming_the_field(client, store, secrets, viewer):
     store.conn.execute("UPDATE config_variables SET data = ? WHERE scope = 'global'",
-                       ('{"ssids": [{"id": "x", "ssid": "%s"}]}' % arabic_ssid(33),))
+                       (json.dumps({"ssids": [{"id": "x", "ssid": arabic_ssid(33)}]}),))
     response = client.get("/api/v1/aps/ap-001/config/render", headers=viewer)
     assert response.status_code == 422
     assert error_of(response) | {"message": ""} == {"code": "ssid_too_long", "message": "",

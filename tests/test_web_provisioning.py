@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_viewer_sees_pages_without_buttons_and_cannot_post(viewer, store):
 
 def test_invalid_variables_are_listed_instead_of_a_preview(operator, store, secrets):
     store.conn.execute("UPDATE config_variables SET data = ? WHERE scope = 'global'",
-                       ('{"ssids": [{"id": "x", "ssid": "%s"}]}' % arabic_ssid(33),))
+                       (json.dumps({"ssids": [{"id": "x", "ssid": arabic_ssid(33)}]}),))
     body = text(operator.get("/config/aps/ap-001"))
     assert 'id="problems"' in body and "ssids[0].ssid" in body and "33 bytes" in body
 
@@ -133,7 +134,7 @@ def test_every_post_needs_the_csrf_token(operator, store):
 
 
 def test_variables_form_refuses_a_33_byte_arabic_ssid(operator, store, secrets):
-    bad = '{"ssids": [{"id": "public", "ssid": "%s"}]}' % arabic_ssid(33)
+    bad = json.dumps({"ssids": [{"id": "public", "ssid": arabic_ssid(33)}]})
     post_form(operator, "/config/aps/ap-001/variables", {"variables": bad},
               token_from="/config/aps/ap-001")
     body = text(operator.get("/config/aps/ap-001"))
