@@ -122,6 +122,9 @@ def test_refused_job_form_says_why_and_queues_nothing(operator, store):
                          {"operation": "push", "target": "all", "canary": "many",
                           "back": "//evil.example/"})
     assert response.headers["Location"].endswith("/config/jobs")
+    response = post_form(operator, "/config/jobs/new",
+                         {"operation": "backup", "target": "all", "dry_run": "1"})
+    assert jobs.recent(store)[0]["kind"] == "backup"   # the ticked dry-run box is for pushes
 
 
 def test_every_post_needs_the_csrf_token(operator, store):
@@ -148,6 +151,8 @@ def test_variables_form_refuses_a_33_byte_arabic_ssid(operator, store, secrets):
               token_from="/config/aps/ap-001")
     assert variables.get_layer(store, secrets, "ap", "ap-001")["ssids"][0]["ssid"] == \
         "واي فاي الأمانة"
+    page = text(operator.get("/config/aps/ap-001"))
+    assert "واي فاي الأمانة" in page and "\\u0648" not in page
     assert audit.entries(store, action_prefix="config.variables")[0]["actor"] == "web:olga"
 
 

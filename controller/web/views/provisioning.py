@@ -48,6 +48,8 @@ def ap_config(ref: str):
         rendered, problems = None, []
         flash(_refused(exc), "error")
     layers = prov.variable_layers(engineer, ap["id"])
+    for entry in layers["layers"]:   # Arabic SSIDs shown as written, not as \u escapes
+        entry["text"] = json.dumps(entry["variables"], ensure_ascii=False, indent=2)
     layer = next((entry for entry in layers["layers"] if entry["scope"] == "ap"), None)
     return render_template(
         "provisioning/ap.html", ap=ap, rendered=rendered, problems=problems, layers=layers,
@@ -113,8 +115,10 @@ def jobs():
 def create_job():
     """Queue a job from a form; back to where the form was on a refusal."""
     form = request.form
-    body: dict = {"operation": form.get("operation", ""), "target": form.get("target", ""),
-                  "dry_run": form.get("dry_run") == "1"}
+    operation = form.get("operation", "")
+    # The form's dry-run box is ticked by default; it means something for a push only.
+    body: dict = {"operation": operation, "target": form.get("target", ""),
+                  "dry_run": operation == "push" and form.get("dry_run") == "1"}
     for name in ("version", *prov.OPTION_RANGES):
         raw = form.get(name, "").strip()
         if raw:
