@@ -7,8 +7,11 @@ and acks topics nobody reads), so a row is done only when the back office names 
 topic; until then it is published again with exponential backoff. Nothing is published while
 the link is down: paho queues such messages itself and would send them twice.
 
-A restarted forwarder (after a crash or SIGKILL) cannot know what its predecessor had in flight,
-so it makes every unacked row due at once; the back office dedups by id.
+Re-sends wait while acks keep arriving (the back office is still working through the stream,
+in order; a re-send would only queue a duplicate in front of it) and use a first delay of at
+least three times the smoothed ack latency. A restarted forwarder (after a crash or SIGKILL)
+cannot know what its predecessor had in flight, so it makes every unacked row due at once; the
+back office dedups by id.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class ReportForwarder:
         self.acked = 0
         #: Smoothed seconds from publication to the back office's ack (as TCP smooths RTT).
         self.ack_latency_s = 0.0
+        #: When an ack last acknowledged something (monotonic), to tell a slow pipe from a
+        #: broken one.
+        self.last_progress = time.monotonic()
         self._acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -105,7 +111,11 @@ class ReportForwarder:
         if not self.link.connected:
             return False
         now = self.clock()
-        rows = outbox.due(store.conn, now, self.config.batch_size, self.config.window)
+        # While acks keep coming the back office is working through what we sent (in order):
+        # re-sending now would only queue duplicates in front of it. Re-send once it is quiet.
+        quiet = time.monotonic() - self.last_progress >= self.resend_after_s()
+        rows = outbox.due(store.conn, now, self.config.batch_size, self.config.window,
+                          resend=quiet)
         sent = []
         for row in rows:
             body = json.loads(row.payload)
@@ -134,6 +144,8 @@ class ReportForwarder:
         with store.transaction() as conn:
             changed = outbox.acknowledge(conn, ids, self.clock(), latencies)
         self.acked += changed
+        if changed:
+            self.last_progress = time.monotonic()
         for latency in latencies[-50:]:
             self.ack_latency_s += (latency - self.ack_latency_s) / 8
         return len(ids)

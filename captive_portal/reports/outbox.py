@@ -79,21 +79,23 @@ class OutboxMessage:
     attempts: int
 
 
-def due(conn: sqlite3.Connection, now: float, limit: int, window: int) -> list[OutboxMessage]:
-    """Rows to publish now: re-sends whose backoff has passed, then new rows while fewer than
-    ``window`` messages await their ack (a back office that falls behind is not flooded)."""
-    resend = conn.execute(
+def due(conn: sqlite3.Connection, now: float, limit: int, window: int,
+        resend: bool = True) -> list[OutboxMessage]:
+    """Rows to publish now: re-sends whose backoff has passed (unless ``resend`` is false),
+    then new rows while fewer than ``window`` messages await their ack (a back office that
+    falls behind is not flooded)."""
+    resend_rows = conn.execute(
         "SELECT id, message_id, topic, payload, attempts FROM report_outbox "
         "WHERE state = 'sent' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-        (now, limit)).fetchall()
+        (now, limit)).fetchall() if resend else []
     waiting = conn.execute("SELECT count(*) FROM report_outbox WHERE state = 'sent'"
                            ).fetchone()[0]
-    room = min(limit - len(resend), window - waiting)
+    room = min(limit - len(resend_rows), window - waiting)
     fresh = conn.execute(
         "SELECT id, message_id, topic, payload, attempts FROM report_outbox "
         "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
         (now, room)).fetchall() if room > 0 else []
-    return [OutboxMessage(*row) for row in resend + fresh]
+    return [OutboxMessage(*row) for row in resend_rows + fresh]
 
 
 def mark_sent(conn: sqlite3.Connection, sent: Iterable[tuple[int, int]], now: float,
