@@ -29,8 +29,6 @@ _MSGIDS = {
     "report_closed": _("Amanah 940: your report %(tracking)s is closed. Thank you."),
     "escalation": _("Amanah 940 escalation level %(level)d: report %(tracking)s (%(category)s, "
                   "%(priority)s) is overdue since %(due)s."),
-    "phone_code": _("Amanah 940: your code to confirm your number for report %(tracking)s is "
-                  "%(code)s."),
 }
 
 #: Status names as citizens read them (the msgids are the English words).
