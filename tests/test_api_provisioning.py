@@ -11,12 +11,12 @@ import json
 
 import pytest
 
-from controller import audit, auth
+from controller import audit, auth, inventory
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
 from tests.test_web_provisioning_support import VARIABLES, arabic_ssid, provisioning_app
-from tests.test_web_support import add_ap, add_site, add_user
+from tests.test_web_support import add_ap, add_site, add_user, login
 
 ARABIC_OK = "واي فاي الأمانة"     # 15 characters, 28 bytes
 
@@ -96,7 +96,6 @@ def test_viewer_cannot_queue_a_job(client, store, viewer):
 
 def test_the_session_cookie_alone_cannot_queue(client, store):
     add_user(store, "olga", "operator")
-    from tests.test_web_support import login
     login(client, "olga")
     response = client.post("/api/v1/provisioning/jobs", json={"operation": "backup",
                                                               "target": "all"})
@@ -350,7 +349,6 @@ def _key(seed: bytes) -> HostKey:
 
 
 def test_a_changed_host_key_is_accepted_by_its_fingerprint(client, store, op, viewer):
-    from controller import inventory
     ap = inventory.get_ap(store, "ap-001")
     assert client.get("/api/v1/aps/ap-001/hostkey", headers=viewer).get_json()["pinned"] is False
     old, new = _key(b"old-"), _key(b"new-")
