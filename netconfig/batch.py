@@ -76,6 +76,8 @@ class BatchRunner:
                                   f"version {row['version']}" + ("" if created else " (unchanged)"))
             elif job["kind"] == "drift":
                 outcome = drift.check(prov, ap_id).as_outcome()
+            elif job["kind"] == "rollback":
+                outcome = prov.rollback_to(ap_id, int(job["options"]["version"]), actor)
             else:
                 outcome = Outcome(str(ap_id), "failed", None, f"unsupported kind {job['kind']}")
         except Exception as exc:  # one AP's bug must not take down the batch; record and go on
