@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller import audit, auth
-from netconfig import backups, jobs
+from netconfig import jobs
 from tests.test_provision_support import SimLab, sim_lab, snmp_check  # noqa: F401
 from tests.test_web_provisioning_support import provisioning_app
 from tests.test_web_support import add_user, login
