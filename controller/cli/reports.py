@@ -10,7 +10,6 @@ import time
 
 import click
 
-from captive_portal.config import load_portal_settings
 from captive_portal.reports.catalogue import (Category, CategoryError, get_category,
                                               list_categories, save_category)
 from captive_portal.reports.config import load_reports_config
@@ -47,7 +46,7 @@ def forward(obj: CliContext, retry_sms: bool) -> None:
         raise click.ClickException("mqtt.host is empty: the forwarder needs a broker")
     service = ReportsService(config.resolve_path(config.store.path), config.mqtt,
                              reports_config(obj),
-                             sms_config=load_portal_settings(obj.config_path).sms,
+                             sms_config=config.sms,
                              retry_sms=retry_sms)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
