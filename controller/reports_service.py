@@ -13,9 +13,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from flask import Flask
+
 from captive_portal.config import SmsConfig
 from captive_portal.context import StoreProvider
 from captive_portal.reports.config import ReportsConfig
+from captive_portal.reports.context import configure
 from captive_portal.sms import SmsRetrier, SmsService, make_driver
 from controller.config import MqttConfig
 from controller.mqtt import MQTT_V5, MqttLink
@@ -52,6 +55,11 @@ class ReportsService:
                               on_outbox=self.forwarder.wake)
         # The portal's process retries failed SMS; a deployment without one asks us to.
         self.sms_retrier = SmsRetrier(sms) if retry_sms and sms is not None else None
+
+    def attach_portal(self, app: Flask) -> None:
+        """Give the portal app the ``[reports]`` settings and a way to wake the forwarder when a
+        report is filed (else it is published at the next poll)."""
+        configure(app, self.config, on_filed=self.forwarder.wake)
 
     def start(self) -> None:
         # Subscriptions first, so they go out with the first CONNECT's resubscribe.

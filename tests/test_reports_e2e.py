@@ -24,6 +24,7 @@ def test_from_the_portal_to_the_back_office_and_back(tmp_path, mosquitto):
     office.start()
     service = ReportsService(site.store_path, mqtt_config(mosquitto), FAST,
                              sms=site.app.extensions["oasis_portal"].sms, poll_s=0.05)
+    service.attach_portal(site.app)
     service.start()
     try:
         tracking = _filed_with_phone(site)
