@@ -11,7 +11,6 @@ import click
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import register_gateway
 from captive_portal.serve import PortalServer
-from controller.cli.context import CliContext
 from controller.config import ConfigError, load_config
 from controller.secrets import SecretBox
 from controller.store import Store
@@ -23,9 +22,9 @@ def portal(ctx: click.Context) -> None:
     """Visitor captive portal ([portal] and [sms] in oasis.toml)."""
     # Under `oasis`, the top-level --config has been read into a CliContext; alone
     # (python -m captive_portal) OASIS_CONFIG or ./oasis.toml apply.
-    parent = ctx.find_object(CliContext)
+    parent = ctx.find_root().obj
     try:
-        config = parent.config if parent is not None else load_config(None)
+        config = parent.config if hasattr(parent, "config") else load_config(None)
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
     ctx.obj = (config, PortalSettings.from_config(config))

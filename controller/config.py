@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.portal_config import PortalConfig, SmsConfig
+from controller.reports_config import ReportsConfig
 from netconfig.settings import ProvisioningConfig
 
 
@@ -154,6 +155,7 @@ class Config:
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
     portal: PortalConfig = field(default_factory=PortalConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     #: Where the values came from, for messages ("oasis.toml", "defaults").
     source: str = "defaults"
 

@@ -80,6 +80,18 @@ def admin_login(config: Config) -> tuple[str, str]:
         store.close()
 
 
+def start_backoffice(config: Config, config_file: str | None) -> subprocess.Popen:
+    """The reference 940 back office as a child process: it receives the reports the portal
+    forwards, acks each by id, and can move them through their lifecycle (`oasis backoffice
+    move`)."""
+    command = [sys.executable, "-m", "controller"]
+    if config_file:
+        command += ["--config", config_file]
+    command += ["backoffice", "run", "--auto-acknowledge",
+                "--db", str(config.resolve_path("var/demo/backoffice.db"))]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
 def start_simulator(config: Config, config_file: str | None,
                     timeout: float = 30.0) -> subprocess.Popen:
     """The simulator as a child process (its CPU shows apart from the controller's)."""

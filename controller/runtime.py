@@ -21,6 +21,7 @@ from controller.config import Config, host_port
 from controller.monitoring import MonitoringService
 from controller.mqtt import MQTT_V5, MqttLink
 from controller.provisioning import ProvisioningWorker, SnmpReachability
+from controller.reports_service import ReportsService
 from controller.secrets import SecretBox
 from controller.snapshot import Snapshot
 from controller.store import Store
@@ -39,6 +40,7 @@ class Controller:
     backhaul: BackhaulMonitor | None = None
     provisioning: ProvisioningWorker | None = None
     portal: PortalServer | None = None
+    reports: ReportsService | None = None
     admin_url: str = ""
     portal_url: str = ""
     _reachability: SnmpReachability | None = None
@@ -82,6 +84,11 @@ class Controller:
         self._web_thread.start()
 
         self.portal = PortalServer(config, PortalSettings.from_config(config))
+        self.reports = ReportsService(store_path, config.mqtt, config.reports,
+                                      sms=self.portal.app.extensions["oasis_portal"].sms,
+                                      protocol=protocol, host=host, port=port)
+        self.reports.attach_portal(self.portal.app)  # the portal wakes the forwarder on intake
+        self.reports.start()  # forwarder, back-office status consumer, SLA watcher
         self.portal.start()
         portal_host, _ = host_port(config.portal.listen, "portal.listen")
         self.portal_url = f"http://{portal_host}:{self.portal.port}/"
@@ -94,6 +101,8 @@ class Controller:
     def stop(self) -> None:
         if self.portal is not None:
             self.portal.stop()
+        if self.reports is not None:
+            self.reports.stop()
         if self._web is not None:
             self._web.close()
         if self.provisioning is not None:

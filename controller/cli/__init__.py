@@ -11,8 +11,10 @@ from agents.apsim.cli import apsim
 from agents.backhaul.cli import backhaul
 from agents.gateway.cli import gateway
 from captive_portal.cli import portal
+from controller.cli.backoffice import backoffice
 from controller.cli.config_cmds import config as config_group
 from controller.cli.inventory import ap, site
+from controller.cli.reports import reports
 from controller.cli.run import run
 from controller.cli.users import token, user
 from controller.config import ConfigError
@@ -54,6 +56,8 @@ cli.add_command(run)
 cli.add_command(apsim)
 cli.add_command(config_group)
 cli.add_command(portal)
+cli.add_command(reports)
+cli.add_command(backoffice)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 def run(obj: CliContext, demo_mode: bool) -> None:
     """Run the controller until interrupted (Ctrl-C or SIGTERM)."""
     config = obj.config
-    simulator = None
+    children = []
     if demo_mode:
         demo.prepare(config, demo_paths=obj.config_path is None)
         added = demo.seed(config)
@@ -34,7 +34,8 @@ def run(obj: CliContext, demo_mode: bool) -> None:
         try:
             controller.start()
             if demo_mode:
-                simulator = demo.start_simulator(config, obj.config_path)
+                children.append(demo.start_simulator(config, obj.config_path))
+                children.append(demo.start_backoffice(config, obj.config_path))
         except (OSError, RuntimeError) as exc:
             raise click.ClickException(f"could not start: {exc}") from None
         mqtt = config.mqtt.host or f"embedded broker on {config.mqtt.embedded_listen}"
@@ -51,12 +52,15 @@ def run(obj: CliContext, demo_mode: bool) -> None:
             click.echo(f"  simulator   {config.apsim.count} APs from {config.apsim.first_address}"
                        f" port {config.apsim.port} ({added} newly registered); polled every "
                        f"{config.snmp.interval:g}s")
+            click.echo("  back office reference consumer (acks every report; "
+                       "`oasis backoffice move` changes a report's status)")
             click.echo(f"  demo login  {login[0]} / {login[1]}")
         click.echo("Ctrl-C stops.")
         stopping.wait()
     finally:
         click.echo("stopping...")
-        if simulator is not None:
-            simulator.terminate()
-            simulator.wait(10)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(10)
         controller.stop()

@@ -26,6 +26,7 @@ from controller.web.api import bp as api_bp
 from controller.web.api import branches as branches_api
 from controller.web.views import (alerts, aps, audit_log, auth, dashboard, metrics, provisioning,
                                   sites, users)
+from controller.web import reports as report_pages
 from controller.web.views import branches
 
 #: Request bodies beyond this are refused (413) before any parsing.
@@ -75,10 +76,9 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
-                      provisioning.bp, metrics.bp, api_bp):
+                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, api_bp,
+                      branches_api.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(branches.bp)
-    app.register_blueprint(branches_api.bp)
     return app
 
 
