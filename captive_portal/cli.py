@@ -17,14 +17,19 @@ from controller.store import Store
 
 
 @click.group(name="portal")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="oasis.toml (default: `oasis --config`, then $OASIS_CONFIG, ./oasis.toml).")
 @click.pass_context
-def portal(ctx: click.Context) -> None:
+def portal(ctx: click.Context, config_path: str | None) -> None:
     """Visitor captive portal ([portal] and [sms] in oasis.toml)."""
-    # Under `oasis`, the top-level --config has been read into a CliContext; alone
-    # (python -m captive_portal) OASIS_CONFIG or ./oasis.toml apply.
+    # Under `oasis`, the top-level --config has already been read (the root context's obj);
+    # alone (python -m captive_portal) this group's --config, OASIS_CONFIG or ./oasis.toml apply.
     parent = ctx.find_root().obj
     try:
-        config = parent.config if hasattr(parent, "config") else load_config(None)
+        if config_path is None and hasattr(parent, "config"):
+            config = parent.config
+        else:
+            config = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
     ctx.obj = (config, PortalSettings.from_config(config))

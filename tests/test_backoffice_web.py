@@ -12,15 +12,13 @@ from captive_portal.reports.intake import NewReport, file_report
 from controller.cli import cli
 from controller.cli.backoffice import backoffice
 from controller.cli.reports import reports
-from controller.web.reports import bp as reports_bp
 from tests.reports_support import FAST
 from tests.test_web_support import add_user, build_app, login, post_form
 
 
 @pytest.fixture
 def admin(config, secrets, store):
-    app = build_app(config, secrets)
-    app.register_blueprint(reports_bp)
+    app = build_app(config, secrets)  # create_app registers the report queue itself
     add_user(store, "olga", "operator")
     add_user(store, "vic", "viewer")
     return app

@@ -29,6 +29,9 @@ def running(tmp_path, mosquitto):
     config.store.path = str(tmp_path / "oasis.db")
     config.store.key_file = str(tmp_path / "oasis.key")
     config.admin.listen = f"127.0.0.1:{free_port()}"
+    config.portal.listen = f"127.0.0.1:{free_port()}"
+    config.portal.secret_key_file = str(tmp_path / "portal.key")
+    config.sms.outbox = str(tmp_path / "sms-outbox.log")
     config.mqtt.host, config.mqtt.port = mosquitto.host, mosquitto.port
     config.mqtt.client_id = "oasis-e2e"
     config.snmp.interval, config.snmp.timeout, config.snmp.retries = 0.5, 0.3, 0

@@ -225,12 +225,12 @@ def test_cli_registers_a_gateway_and_prints_its_key(tmp_path):
     config = tmp_path / "oasis.toml"
     config.write_text(f'[store]\npath = "{tmp_path / "o.db"}"\nkey_file = "{tmp_path / "o.key"}"\n')
     runner = CliRunner()
-    result = runner.invoke(portal_cli, ["--config", str(config), "--portal-config",
-                                        str(tmp_path / "none.toml"), "gateway-add", "park-1"])
+    result = runner.invoke(portal_cli, ["--config", str(tmp_path / "none.toml"),
+                                        "gateway-add", "park-1"])
     assert result.exit_code != 0 and "none.toml: config file not found" in result.output
-    (tmp_path / "portal.toml").write_text("[portal]\nsession_minutes = 30\n")
-    result = runner.invoke(portal_cli, ["--config", str(config), "--portal-config",
-                                        str(tmp_path / "portal.toml"), "gateway-add", "park-1"])
+    with config.open("a") as fh:
+        fh.write("[portal]\nsession_minutes = 30\n")
+    result = runner.invoke(portal_cli, ["--config", str(config), "gateway-add", "park-1"])
     assert result.exit_code == 0, result.output
     key = result.output.strip()
     store = Store(tmp_path / "o.db")

@@ -190,16 +190,15 @@ class PortalLab:
                     "posts_per_minute": 1000, "gateway_ack_timeout_s": 5.0, **portal}
         lines = ["[portal]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         lines += ["[sms]", 'driver = "console"', f"outbox = {json.dumps(str(self.outbox))}"]
-        (self.folder / "portal.toml").write_text("\n".join(lines) + "\n")
         (self.folder / "oasis.toml").write_text(
             f'[store]\npath = "{self.store_path}"\nkey_file = "{self.key_file}"\n'
-            f'[mqtt]\nhost = "{CTL}"\nport = {MQTT_PORT}\nclient_id = "lab-controller"\n')
+            f'[mqtt]\nhost = "{CTL}"\nport = {MQTT_PORT}\nclient_id = "lab-controller"\n'
+            + "\n".join(lines) + "\n")
 
     def start_portal(self, **portal) -> None:
         self.write_portal_config(**portal)
         self._start("portal", "ctl", "-m", "captive_portal", "--config",
-                    str(self.folder / "oasis.toml"), "--portal-config",
-                    str(self.folder / "portal.toml"), "serve", "-v", python=True)
+                    str(self.folder / "oasis.toml"), "serve", "-v", python=True)
         self.wait(lambda: self.curl("ctl", f"{PORTAL_URL}healthz").status == 200, 15, "portal")
 
     def restart_portal(self, **portal) -> None:
