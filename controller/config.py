@@ -167,30 +167,71 @@ class Config:
         return Path(self.source).parent / path
 
 
-def _coerce(value: object, kind: type, where: str) -> object:
+def coerce(value: object, kind: object, where: str) -> object:
+    """Check a TOML value (or convert an environment string) to the field's declared type."""
+    from_env = isinstance(value, str) and kind is not str
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value.lower() in ("1", "true", "yes", "on")
+        text = str(value).lower()
+        if from_env and text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return text in ("1", "true", "yes", "on")
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if kind is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        try:
-            return int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
-    if kind is float:
-        if isinstance(value, bool):
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         try:
-            return float(value)  # type: ignore[arg-type]
+            # Firewall marks and the like are usually written in hex ("0x65").
+            hexish = isinstance(value, str) and value.strip().lower().startswith(("0x", "0o", "0b"))
+            number = int(value, 0) if kind is int and hexish else kind(value)  # type: ignore
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+        if kind is int and isinstance(value, float) and value != number:
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return number
+    if typing.get_origin(kind) is list or kind is list:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return list(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     return value
+
+
+def fill_section(section: object, data: object, where: str, env: typing.Mapping[str, str],
+                 env_prefix: str | None, *, skip: tuple[str, ...] = ()) -> None:
+    """Set a dataclass section from its TOML table, then from ``<env_prefix><KEY>`` variables.
+
+    ``where`` names the file and the table (``oasis.toml: snmp``) so every error names both;
+    ``skip`` lists fields the caller fills itself (e.g. an array of sub-tables).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    hints = typing.get_type_hints(type(section))
+    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section)  # type: ignore[arg-type]
+             if f.name not in skip}
+    for key, raw in data.items():
+        if key in skip:
+            continue
+        if key not in kinds:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(kinds)})")
+        setattr(section, key, coerce(raw, kinds[key], f"{where}.{key}"))
+    if env_prefix:
+        for key, kind in kinds.items():
+            var = f"{env_prefix}{key}".upper()
+            if var in env:
+                setattr(section, key, coerce(env[var], kind, f"environment {var}"))
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def _section_types(section_cls: type) -> dict[str, type]:
@@ -202,16 +243,8 @@ def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, 
     """Build and validate the config from ``path`` (or OASIS_CONFIG / ./oasis.toml) and ``env``."""
     env = os.environ if env is None else env
     chosen = path or env.get("OASIS_CONFIG") or ("oasis.toml" if Path("oasis.toml").exists() else None)
-    data: dict = {}
-    source = "defaults"
-    if chosen:
-        source = str(chosen)
-        try:
-            data = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    data = read_toml(chosen) if chosen else {}
+    source = str(chosen) if chosen else "defaults"
 
     config = Config(source=source)
     sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
@@ -222,16 +255,7 @@ def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, 
             raise ConfigError(f"{source}: [{name}] must be a table")
     for name in sections:
         section = getattr(config, name)
-        types_ = _section_types(type(section))
-        for key, raw in data.get(name, {}).items():
-            if key not in types_:
-                raise ConfigError(
-                    f"{source}: unknown key {name}.{key} (known: {', '.join(types_)})")
-            setattr(section, key, _coerce(raw, types_[key], f"{source}: {name}.{key}"))
-        for key, kind in types_.items():
-            var = f"OASIS_{name}_{key}".upper()
-            if var in env:
-                setattr(section, key, _coerce(env[var], kind, f"environment {var} ({name}.{key})"))
+        fill_section(section, data.get(name, {}), f"{source}: {name}", env, f"OASIS_{name}_")
         validate = getattr(section, "validate", None)
         if validate:
             try:
@@ -248,4 +272,5 @@ def config_keys() -> dict[str, list[str]]:
             for f in dataclasses.fields(Config) if f.name != "source"}
 
 
-__all__ = ["Config", "ConfigError", "config_keys", "host_port", "load_config"]
+__all__ = ["Config", "ConfigError", "coerce", "config_keys", "fill_section", "host_port",
+           "load_config", "read_toml"]

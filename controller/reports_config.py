@@ -2,7 +2,7 @@
 
 A plain dataclass with no imports of ours, so `controller.config.Config` can carry it as its
 ``reports`` field without an import cycle (the captive portal package imports the controller's
-config). `captive_portal.reports.config.load_reports_config` reads it from a file on its own.
+config).
 """
 
 from __future__ import annotations

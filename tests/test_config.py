@@ -36,7 +36,7 @@ def test_oasis_config_variable_names_the_file(tmp_path):
 
 @pytest.mark.parametrize("text, needle", [
     ("[snmp]\ninterval = 'fast'\n", "snmp.interval"),
-    ("[snmp]\nintervall = 5\n", "unknown key snmp.intervall"),
+    ("[snmp]\nintervall = 5\n", "snmp.intervall: unknown key"),
     ("[smnp]\ninterval = 5\n", "unknown section [smnp]"),
     ("[snmp]\ndown_after = 0\n", "down_after"),
     ("[admin]\nlisten = 'localhost'\n", "listen"),

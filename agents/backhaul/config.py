@@ -10,16 +10,13 @@ variables for scalar keys. Every error names the key and the file.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import re
-import tomllib
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from controller.config import ConfigError, MqttConfig
+from controller.config import ConfigError, MqttConfig, fill_section, read_toml
 
 #: Interface names the kernel accepts (IFNAMSIZ 16 including the terminating NUL).
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
@@ -153,81 +150,27 @@ class AgentConfig:
     source: str = "defaults"
 
 
-def _coerce(value: object, kind: object, where: str) -> object:
-    """Check a TOML value (or convert an environment string) to the field's declared type."""
-    from_env = isinstance(value, str) and kind is not str
-    if kind is bool:
-        text = str(value).lower()
-        if isinstance(value, bool):
-            return value
-        if from_env and text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return text in ("1", "true", "yes", "on")
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        try:
-            # int("0x65", 0): fwmarks are usually written in hex.
-            number = int(value, 0) if kind is int and isinstance(value, str) else kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
-        if kind is int and isinstance(value, float) and value != number:
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return number
-    if typing.get_origin(kind) is list or kind is list:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-        return list(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
-    return value
-
-
-def _fill(section: object, data: dict, where: str, env: typing.Mapping[str, str],
-          env_prefix: str | None) -> None:
-    """Set a section's fields from its TOML table, then from the environment."""
-    hints = typing.get_type_hints(type(section))
-    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section) if f.name != "links"}
-    for key, raw in data.items():
-        if key == "links" and hasattr(section, "links"):
-            continue
-        if key not in kinds:
-            raise ConfigError(f"{where}: unknown key {key} (known: {', '.join(kinds)})")
-        setattr(section, key, _coerce(raw, kinds[key], f"{where}.{key}"))
-    if env_prefix:
-        for key, kind in kinds.items():
-            var = f"{env_prefix}{key}".upper()
-            if var in env:
-                setattr(section, key, _coerce(env[var], kind, f"environment {var}"))
-
-
 def load_agent_config(path: str | os.PathLike, env: typing.Mapping[str, str] | None = None
                       ) -> AgentConfig:
     """Read, override and validate the agent's file; raise ConfigError naming key and file."""
     env = os.environ if env is None else env
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     unknown = set(data) - {"backhaul", "mqtt"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)} (known: backhaul, mqtt)")
     config = AgentConfig(source=source)
     section = data.get("backhaul", {})
-    _fill(config.backhaul, section, f"{source}: backhaul", env, "OASIS_BACKHAUL_")
+    fill_section(config.backhaul, section, f"{source}: backhaul", env, "OASIS_BACKHAUL_",
+                 skip=("links",))
     raw_links = section.get("links", [])
     if not isinstance(raw_links, list):
         raise ConfigError(f"{source}: backhaul.links must be an array of tables [[backhaul.links]]")
     for index, raw in enumerate(raw_links):
         link = BackhaulLinkConfig()
-        _fill(link, raw, f"{source}: backhaul.links[{index}]", env, None)
+        fill_section(link, raw, f"{source}: backhaul.links[{index}]", env, None)
         config.backhaul.links.append(link)
-    _fill(config.mqtt, data.get("mqtt", {}), f"{source}: mqtt", env, "OASIS_MQTT_")
+    fill_section(config.mqtt, data.get("mqtt", {}), f"{source}: mqtt", env, "OASIS_MQTT_")
     for name in ("backhaul", "mqtt"):
         try:
             getattr(config, name).validate()

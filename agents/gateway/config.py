@@ -7,23 +7,20 @@ everywhere). Precedence follows the project's rule: defaults, then the file, the
 ``OASIS_GATEWAY_<KEY>`` / ``OASIS_MQTT_<KEY>`` environment variables. Every error names the key
 and the file.
 
-`fill_section` is the generic "dataclass from a TOML table plus environment" step; the portal's
-own section (`captive_portal.config`) is read with it too, so both follow one set of rules.
+Sections are filled with `controller.config.fill_section`, so the agent's file follows the same
+rules (types, unknown keys, environment) as ``oasis.toml``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import re
-import tomllib
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from controller.config import ConfigError, MqttConfig
+from controller.config import ConfigError, MqttConfig, fill_section, read_toml
 
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 #: Gateway ids travel in MQTT topics and signed redirect URLs.
@@ -135,63 +132,6 @@ def _ipv4(key: str, value: str) -> None:
         raise ValueError(f"{key}: not an IPv4 address: {value!r}") from None
 
 
-def coerce(value: object, kind: object, where: str) -> object:
-    """Check a TOML value (or convert an environment string) to the field's declared type."""
-    from_env = isinstance(value, str) and kind is not str
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if from_env and text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return text in ("1", "true", "yes", "on")
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        try:
-            number = kind(value)  # type: ignore[operator]
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
-        if kind is int and isinstance(value, float) and value != number:
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return number
-    if typing.get_origin(kind) is list or kind is list:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-        return list(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
-    return value
-
-
-def fill_section(section: object, data: dict, where: str, env: typing.Mapping[str, str],
-                 env_prefix: str) -> None:
-    """Set a dataclass section from its TOML table, then from ``<env_prefix><KEY>`` variables."""
-    hints = typing.get_type_hints(type(section))
-    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section)}  # type: ignore[arg-type]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: must be a table")
-    for key, raw in data.items():
-        if key not in kinds:
-            raise ConfigError(f"{where}: unknown key {key} (known: {', '.join(kinds)})")
-        setattr(section, key, coerce(raw, kinds[key], f"{where}.{key}"))
-    for key, kind in kinds.items():
-        var = f"{env_prefix}{key}".upper()
-        if var in env:
-            setattr(section, key, coerce(env[var], kind, f"environment {var}"))
-
-
-def read_toml(path: str | os.PathLike) -> dict:
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-
 def load_gateway_config(path: str | os.PathLike | None,
                         env: typing.Mapping[str, str] | None = None) -> GatewayAgentConfig:
     """Read, override and validate the agent's file; raise ConfigError naming key and file."""
@@ -215,5 +155,5 @@ def load_gateway_config(path: str | os.PathLike | None,
     return config
 
 
-__all__ = ["ConfigError", "GATEWAY_ID", "GatewayAgentConfig", "GatewayConfig", "coerce",
-           "fill_section", "load_gateway_config", "read_toml"]
+__all__ = ["ConfigError", "GATEWAY_ID", "GatewayAgentConfig", "GatewayConfig",
+           "load_gateway_config"]

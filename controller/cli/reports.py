@@ -12,7 +12,6 @@ import click
 
 from captive_portal.reports.catalogue import (Category, CategoryError, get_category,
                                               list_categories, save_category)
-from captive_portal.reports.config import load_reports_config
 from captive_portal.reports.intake import ReportError
 from captive_portal.reports.lifecycle import STATUSES, TransitionError
 from captive_portal.reports.outbox import counts
@@ -23,11 +22,6 @@ from controller.cli.context import CliContext, emit
 from controller.reports_service import ReportsService
 
 pass_ctx = click.make_pass_decorator(CliContext)
-
-
-def reports_config(obj: CliContext):
-    """``[reports]`` from the controller config when it has one, else read on its own."""
-    return getattr(obj.config, "reports", None) or load_reports_config(obj.config_path)
 
 
 @click.group()
@@ -45,7 +39,7 @@ def forward(obj: CliContext, retry_sms: bool) -> None:
     if not config.mqtt.host:
         raise click.ClickException("mqtt.host is empty: the forwarder needs a broker")
     service = ReportsService(config.resolve_path(config.store.path), config.mqtt,
-                             reports_config(obj),
+                             obj.config.reports,
                              sms_config=config.sms,
                              retry_sms=retry_sms)
     stopping = threading.Event()
@@ -98,7 +92,7 @@ def move(obj: CliContext, tracking: str, status: str, note: str | None) -> None:
     """Move a report by hand (the back office is told through the outbox)."""
     try:
         report = transition(obj.store, tracking, status, actor="admin", now=time.time(),
-                            config=reports_config(obj), note=note)
+                            config=obj.config.reports, note=note)
     except (ReportError, TransitionError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{report.tracking} is {report.status}")
