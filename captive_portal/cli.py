@@ -57,8 +57,10 @@ def serve(obj, verbose: int) -> None:
 @click.argument("gateway_id")
 @click.option("--name", default="")
 @click.option("--key", help="Use this key (at least 32 characters) instead of a random one.")
+@click.option("--site", help="Slug of the park or walkway it serves (visitors' reports are "
+                             "located there).")
 @click.pass_obj
-def gateway_add(obj, gateway_id: str, name: str, key: str | None) -> None:
+def gateway_add(obj, gateway_id: str, name: str, key: str | None, site: str | None) -> None:
     """Register a gateway (or re-key it) and print the key to install on it."""
     config, _ = obj
     if key is not None and len(key) < 32:
@@ -66,9 +68,9 @@ def gateway_add(obj, gateway_id: str, name: str, key: str | None) -> None:
     store = Store(config.resolve_path(config.store.path))
     box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
     try:
-        click.echo(register_gateway(store, box, gateway_id, name, key=key))
+        click.echo(register_gateway(store, box, gateway_id, name, key=key, site=site))
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="GATEWAY_ID") from None
+        raise click.ClickException(str(exc)) from None
     finally:
         store.close()
 

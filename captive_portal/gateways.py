@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from agents.gateway.config import GATEWAY_ID
+from controller import inventory
 from controller.secrets import SecretBox
 from controller.store import Store, utcnow
 
@@ -55,15 +56,25 @@ class GatewayControl(Protocol):
 
 
 def register_gateway(store: Store, secret_box: SecretBox, gateway_id: str, name: str = "",
-                     *, key: str | None = None) -> str:
-    """Create (or re-key) a gateway; returns the hex key to install on it."""
+                     *, key: str | None = None, site: str | None = None) -> str:
+    """Create (or re-key) a gateway; returns the hex key to install on it.
+
+    ``site`` is the slug of the park or walkway the gateway serves (it must exist in the
+    inventory); re-keying without it keeps the site already recorded.
+    """
     if not GATEWAY_ID.match(gateway_id):
         raise ValueError(f"gateway id: letters, digits, '_', '.', '-' only ({gateway_id!r})")
+    if site is not None:
+        try:
+            site = inventory.get_site(store, site)["slug"]
+        except inventory.NotFound:
+            raise ValueError(f"site {site!r} does not exist") from None
     key = key or secrets.token_hex(32)
     store.conn.execute(
-        "INSERT INTO portal_gateways (id, name, hmac_key_enc, created_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET hmac_key_enc = excluded.hmac_key_enc, "
-        "name = excluded.name", (gateway_id, name, secret_box.encrypt(key), utcnow()))
+        "INSERT INTO portal_gateways (id, name, hmac_key_enc, created_at, site) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET hmac_key_enc = excluded.hmac_key_enc,"
+        " name = excluded.name, site = coalesce(excluded.site, portal_gateways.site)",
+        (gateway_id, name, secret_box.encrypt(key), utcnow(), site))
     return key
 
 

@@ -42,6 +42,8 @@ class VisitorSession:
     last_seen: float | None
     ended_at: float | None
     end_reason: str | None
+    #: The site of the gateway the session runs through (None if the gateway has none).
+    site: str | None = None
 
     def seconds_left(self, now: float) -> int:
         return max(0, int(self.expires_at - now)) if self.state == "active" else 0
@@ -89,7 +91,8 @@ class Sessions:
 
     def get(self, session_id: int) -> VisitorSession | None:
         row = self.store.conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM portal_sessions WHERE id = ?",
+            f"SELECT {', '.join('s.' + c for c in _COLUMNS)}, g.site FROM portal_sessions s "
+            "LEFT JOIN portal_gateways g ON g.id = s.gateway_id WHERE s.id = ?",
             (session_id,)).fetchone()
         return VisitorSession(*row) if row else None
 

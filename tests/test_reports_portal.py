@@ -94,6 +94,29 @@ def test_a_report_from_a_wifi_session_takes_its_site(site):
     assert site.counts()[:2] == (1, 1)
 
 
+def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
+    from captive_portal.gateways import register_gateway
+    from controller import inventory
+    from controller.secrets import SecretBox
+
+    inventory.add_site(site.store, {"slug": "kap", "name_ar": "متنزه الملك عبدالله البيئي",
+                                    "name_en": "King Abdullah Environmental Park",
+                                    "kind": "park"}, "test")
+    box = site.app.extensions["oasis_portal"].secret_box
+    assert isinstance(box, SecretBox)
+    with pytest.raises(ValueError, match="does not exist"):
+        register_gateway(site.store, box, "gw1", key=site.gateway_key.decode(), site="nope")
+    register_gateway(site.store, box, "gw1", key=site.gateway_key.decode(), site="kap")
+    _login(site)
+    form = site.client.get("/reports/new").get_data(as_text=True)
+    assert "متنزه الملك عبدالله البيئي" in form  # the park's name, in the visitor's language
+    tracking = re.search(r"940-\d{4}-\d{6}",
+                         _file(site, address=None).get_data(as_text=True)).group(0)
+    row = site.store.conn.execute("SELECT site, gateway_id FROM reports WHERE tracking = ?",
+                                  (tracking,)).fetchone()
+    assert row == ("kap", "gw1")
+
+
 def test_without_a_session_a_location_is_required(site):
     response = _file(site, address="")
     assert response.status_code == 400 and _error_code(response) == "location_missing"

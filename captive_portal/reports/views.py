@@ -118,13 +118,24 @@ def _form_page(values: dict | None = None, status: int = 200):
     visitor = _visitor()
     categories = list_categories(portal().store)
     return render_template("reports/new.html", categories=categories, values=values or {},
-                           visitor=visitor, site=_site(visitor),
+                           visitor=visitor, site=_site_label(_site(visitor)),
                            max_photos=reports_context().config.max_photos), status
 
 
 def _site(visitor) -> str | None:
     # Sessions that carry the AP's site use it; otherwise the gateway names the park.
     return getattr(visitor, "site", None) or (visitor.gateway_id if visitor else None)
+
+
+def _site_label(site: str | None) -> str | None:
+    """The site's name in the visitor's language when the inventory knows it."""
+    if site is None:
+        return None
+    row = portal().store.conn.execute("SELECT name_ar, name_en FROM sites WHERE slug = ?",
+                                      (site,)).fetchone()
+    if row is None:
+        return site
+    return row[0] if current_locale() == "ar" else row[1]
 
 
 @bp.post("/new")
