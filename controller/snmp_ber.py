@@ -208,6 +208,33 @@ def message_version(data: bytes) -> int:
     return _integer(data, start, stop)[0]
 
 
+def _each_varbind(data: bytes, pos: int, end: int,
+                  oid_cache: dict[bytes, tuple[int, ...]] | None):
+    """Walk the varbind list at ``pos``: (OID, varbind content start, OID end, varbind end) for
+    each. ``oid_cache`` (OID content -> tuple, owned by the caller) saves re-decoding the same
+    OIDs message after message; it is cleared when it grows past 8,192 entries."""
+    tag, pos, list_end = _header(data, pos, end)
+    if tag != SEQUENCE:
+        raise BerError("expected varbind list")
+    while pos < list_end:
+        tag, vb_start, vb_end = _header(data, pos, list_end)
+        if tag != SEQUENCE:
+            raise BerError("expected varbind")
+        tag, oid_start, oid_end = _header(data, vb_start, vb_end)
+        if tag != OBJECT_IDENTIFIER:
+            raise BerError("expected OBJECT IDENTIFIER")
+        content = data[oid_start:oid_end]
+        oid = oid_cache.get(content) if oid_cache is not None else None
+        if oid is None:
+            oid = decode_oid_content(content)
+            if oid_cache is not None:
+                if len(oid_cache) > 8192:
+                    oid_cache.clear()
+                oid_cache[content] = oid
+        yield oid, vb_start, oid_end, vb_end
+        pos = vb_end
+
+
 def decode_request(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None = None
                    ) -> V2cRequest:
     """Parse a v1/v2c request; ``oid_cache`` (bytes -> tuple) saves re-decoding polled OIDs."""
@@ -225,27 +252,9 @@ def decode_request(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None =
     request_id_tlv = data[rid_start:pos]
     non_repeaters, pos = _integer(data, pos, end)
     max_repetitions, pos = _integer(data, pos, end)
-    tag, pos, list_end = _header(data, pos, end)
-    if tag != SEQUENCE:
-        raise BerError("expected varbind list")
-    varbinds = []
-    while pos < list_end:
-        tag, vb_start, vb_end = _header(data, pos, list_end)
-        if tag != SEQUENCE:
-            raise BerError("expected varbind")
-        tag, oid_start, oid_end = _header(data, vb_start, vb_end)
-        if tag != OBJECT_IDENTIFIER:
-            raise BerError("expected OBJECT IDENTIFIER")
-        oid_tlv = data[vb_start:oid_end]
-        oid = oid_cache.get(oid_tlv) if oid_cache is not None else None
-        if oid is None:
-            oid = decode_oid_content(data[oid_start:oid_end])
-            if oid_cache is not None:
-                if len(oid_cache) > 8192:
-                    oid_cache.clear()
-                oid_cache[oid_tlv] = oid
-        varbinds.append((oid, oid_tlv))
-        pos = vb_end
+    # Each varbind keeps its OID's encoding too: the simulator copies it into the response.
+    varbinds = [(oid, data[vb_start:oid_end])
+                for oid, vb_start, oid_end, _ in _each_varbind(data, pos, end, oid_cache)]
     return V2cRequest(version, community, pdu_type, request_id_tlv, non_repeaters,
                       max_repetitions, tuple(varbinds))
 
@@ -369,30 +378,12 @@ def decode_response(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None 
     request_id, pos = _integer(data, pos, end)
     error_status, pos = _integer(data, pos, end)
     error_index, pos = _integer(data, pos, end)
-    tag, pos, list_end = _header(data, pos, end)
-    if tag != SEQUENCE:
-        raise BerError("expected varbind list")
     varbinds = []
     append = varbinds.append
-    while pos < list_end:
-        tag, vb_start, vb_end = _header(data, pos, list_end)
-        if tag != SEQUENCE:
-            raise BerError("expected varbind")
-        tag, oid_start, oid_end = _header(data, vb_start, vb_end)
-        if tag != OBJECT_IDENTIFIER:
-            raise BerError("expected OBJECT IDENTIFIER")
-        oid_content = data[oid_start:oid_end]
-        oid = oid_cache.get(oid_content) if oid_cache is not None else None
-        if oid is None:
-            oid = decode_oid_content(oid_content)
-            if oid_cache is not None:
-                if len(oid_cache) > 8192:
-                    oid_cache.clear()
-                oid_cache[oid_content] = oid
+    for oid, _, oid_end, vb_end in _each_varbind(data, pos, end, oid_cache):
         tag, value_start, value_end = _header(data, oid_end, vb_end)
         if value_end != vb_end:
             raise BerError("varbind with more than a name and a value")
         append((oid, tag, decode_value(tag, data[value_start:value_end])))
-        pos = vb_end
     return Response(version, community, pdu_type, request_id, error_status, error_index,
                     varbinds)
