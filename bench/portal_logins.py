@@ -252,8 +252,7 @@ port = {MQTT_PORT}
 """)
         (folder / "oasis.toml").write_text(
             f'[store]\npath = "{folder / "oasis.db"}"\nkey_file = "{folder / "oasis.key"}"\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {MQTT_PORT}\n')
-        (folder / "portal.toml").write_text(
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {MQTT_PORT}\n'
             f'[portal]\nlisten = "127.0.0.1:8081"\nsecure_cookies = false\n'
             f'secret_key_file = "{folder / "portal.secret"}"\nposts_per_minute = 1000000\n'
             f'[sms]\ndriver = "console"\noutbox = ""\n')
@@ -261,8 +260,7 @@ port = {MQTT_PORT}
         agent = start(ns, folder, "agent", sys.executable, "-m", "agents.gateway", "--config",
                       str(folder / "gateway.toml"), "run")
         portal = start(ns, folder, "portal", sys.executable, "-m", "captive_portal", "--config",
-              str(folder / "oasis.toml"), "--portal-config", str(folder / "portal.toml"),
-              "serve")
+                       str(folder / "oasis.toml"), "serve")
         wait_until(lambda: ns.run("curl", "-sf", "http://127.0.0.1:8081/healthz",
                                   check=False).returncode == 0, 20, "the portal")
         wait_until(lambda: ns.run("curl", "-s", "http://10.77.0.1:8908/captive-portal/api",
