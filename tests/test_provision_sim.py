@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import subprocess
+
 import pytest
 
 from controller import audit
 from netconfig import backups, drift, hostkeys, variables
 from netconfig.alerts import ALERT_KIND
+from tests.support import require_tool
 from tests.test_provision_support import ADMIN, SimLab, sim_lab, snmp_check  # noqa: F401
 
 ARABIC_SSID = "واي فاي الأمانة"   # 15 characters, 28 bytes in UTF-8
@@ -26,6 +29,12 @@ def test_push_reads_back_and_the_ssid_goes_on_air(sim_lab: SimLab, platform):
     assert outcome.status == "succeeded", outcome
     assert "Amanah WiFi" in sim_lab.state(ap["name"]).ssids()
     assert "+" in outcome.diff and "Amanah WiFi" in outcome.diff
+    # The AP puts it on the air: a real SNMP walk of dot11DesiredSSID shows it per radio.
+    walk = subprocess.run(
+        [require_tool("snmpwalk"), "-v2c", "-c", "public", "-On", "-t", "2",
+         f"{ap['mgmt_ip']}:{ap['snmp_port']}", "1.2.840.10036.1.1.1.9"],
+        capture_output=True, text=True, timeout=20)
+    assert '"Amanah WiFi"' in walk.stdout, walk.stdout + walk.stderr
     # Pushing again finds nothing to do; history holds the before and after versions.
     assert prov.push(ap["id"], "engineer").status == "unchanged"
     sources = [v["source"] for v in backups.history(sim_lab.store, ap["id"])]

@@ -89,6 +89,8 @@ class SimulatedAp:
     interfaces: dict[int, InterfaceState] = field(default_factory=dict)
     reachable: bool = True
     near_wrap_headroom: int | None = None
+    #: SSIDs on the air in radio order, as the AP's SSH side last applied them (SNMP shows them).
+    ssids: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

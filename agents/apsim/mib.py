@@ -31,6 +31,8 @@ IF_NUMBER = oid("1.3.6.1.2.1.2.1")
 IF_ENTRY = oid("1.3.6.1.2.1.2.2.1")
 IFX_ENTRY = oid("1.3.6.1.2.1.31.1.1.1")
 NS_EXTEND = oid("1.3.6.1.4.1.8072.1.3")
+#: IEEE802dot11-MIB dot11StationConfigEntry dot11DesiredSSID, indexed by the radio's ifIndex.
+DOT11_DESIRED_SSID = oid("1.2.840.10036.1.1.1.9")
 CDOT11_ACTIVE_CLIENTS = oid("1.3.6.1.4.1.9.9.273.1.1.2.1.1")
 #: The one ``extend`` an OpenWrt AP runs; its name is the row index (length-prefixed string).
 EXTEND_NAME = b"clients"
@@ -201,7 +203,17 @@ def _cisco_rows() -> list[Row]:
             for i in RADIO_INDEXES]
 
 
-PLATFORM_ROWS = {"openwrt": _openwrt_rows, "cisco_aironet": _cisco_rows, "generic": list}
+def _ssid_rows() -> list[Row]:
+    """dot11DesiredSSID per radio: what provisioning pushed over SSH shows up here."""
+    def ssid(r: Reading, position: int) -> Value:
+        ssids = r.ap.ssids
+        return ber.OCTET_STRING, (ssids[position] if position < len(ssids) else "").encode()
+    return [(DOT11_DESIRED_SSID, (i,), lambda r, k=k: ssid(r, k))
+            for k, i in enumerate(RADIO_INDEXES)]
+
+
+PLATFORM_ROWS = {"openwrt": lambda: _openwrt_rows() + _ssid_rows(),
+                 "cisco_aironet": lambda: _cisco_rows() + _ssid_rows(), "generic": list}
 
 
 def build_tables() -> dict[str, MibTable]:

@@ -202,6 +202,9 @@ async def attach_to_simulator(simulator, port: int) -> ApServers:
                               username=login_for(plan.platform),
                               path_up=lambda snmp_ap=snmp_ap: snmp_ap.reachable)
         state.on_reachability(lambda ap, up: simulator.set_reachable(ap.name, up))
+        # What a push puts on the air is what SNMP reports (dot11DesiredSSID).
+        state.subscribe(lambda ap, snmp_ap=snmp_ap: setattr(snmp_ap, "ssids", tuple(ap.ssids())))
+        snmp_ap.ssids = tuple(state.ssids())
         await servers.add(state, port)
     return servers
 
