@@ -14,20 +14,23 @@ from waitress import create_server
 
 from captive_portal.config import PortalSettings
 from captive_portal.serve import PortalServer
-
 from controller.backhaul import BackhaulMonitor
 from controller.broker import EmbeddedBroker
 from controller.config import Config, host_port
 from controller.monitoring import MonitoringService
-from controller.mqtt import MQTT_V5, MqttLink
+from controller.mqtt import MQTT_V5, InboundMessage, MqttLink
 from controller.provisioning import ProvisioningWorker, SnmpReachability
 from controller.reports_service import ReportsService
 from controller.secrets import SecretBox
 from controller.snapshot import Snapshot
 from controller.store import Store
 from controller.web import create_app
+from netconfig import adoption
 
 log = logging.getLogger(__name__)
+
+#: Where a factory-fresh AP says hello (under the MQTT prefix): {"mac", "mgmt_ip", "platform"?}.
+HELLO_TOPIC = "adoption/hello"
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Controller:
         self.provisioning = ProvisioningWorker(lambda: Store(store_path), secret_box, settings,
                                                snmp=self._reachability)
         self.provisioning.start()
+        self.link.subscribe(HELLO_TOPIC, lambda message: self._hello(store_path, message))
 
         app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
                          mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake)
@@ -92,6 +96,23 @@ class Controller:
         self.portal.start()
         portal_host, _ = host_port(config.portal.listen, "portal.listen")
         self.portal_url = f"http://{portal_host}:{self.portal.port}/"
+
+    def _hello(self, store_path, message: InboundMessage) -> None:
+        """An AP announcing itself over MQTT ({"mac", "mgmt_ip", "platform"?}) is pending
+        adoption if its address is in [provisioning] adoption_networks (rare: a store per call)."""
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        mac, address = payload.get("mac"), payload.get("mgmt_ip")
+        if not isinstance(mac, str) or not isinstance(address, str):
+            log.info("adoption hello without mac and mgmt_ip ignored")
+            return
+        platform = payload.get("platform")
+        store = Store(store_path)
+        try:
+            adoption.announce(store, self.config.provisioning, mgmt_ip=address, mac=mac,
+                              platform=platform if isinstance(platform, str) else None,
+                              source="mqtt", detail={"topic": message.topic})
+        finally:
+            store.close()
 
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""

@@ -124,6 +124,16 @@ def test_controller_monitors_simulated_aps(running, mosquitto):
                            for e in api(controller, token, f"aps/{names[2]}/events")["events"])
         finally:
             store.close()
+        # An AP saying hello over MQTT from an adoption network is pending too.
+        store = Store(config.store.path)
+        try:
+            hello = {"mac": "02:aa:bb:cc:dd:01", "mgmt_ip": "127.0.9.200", "platform": "openwrt"}
+            assert watcher.publish_json("adoption/hello", hello, schema="hello/1").wait(10)
+            wait_for(lambda: store.conn.execute(
+                "SELECT source FROM pending_aps WHERE mac = ?", (hello["mac"],)).fetchone()
+                == ("mqtt",), timeout=10, what="MQTT hello pending adoption")
+        finally:
+            store.close()
         metrics = urllib.request.urlopen(controller.admin_url + "metrics", timeout=5).read().decode()
         assert f'oasis_ap_up{{ap="{names[2]}"' in metrics
     finally:
