@@ -13,16 +13,27 @@ import time
 
 from agents.apsim.control import ControlError, send_command
 from agents.apsim.inventory import simulated_inventory, simulated_sites
+from agents.apsim.ssh_server import CLI_PLATFORMS, login_for
+from agents.apsim.ssh_state import SIM_PASSWORD
 from controller import auth, inventory
 from controller.config import Config
 from controller.inventory import InventoryError
 from controller.secrets import SecretBox
 from controller.store import Store
+from netconfig import variables
 
 DEMO_ACTOR = "demo"
 DEMO_ADMIN = "admin"
 #: Every fifth simulated AP is registered with SNMPv3 authPriv, the rest with v2c.
 V3_EVERY = 5
+#: The municipality-wide layer of template variables the demo starts with (an engineer changes
+#: it with `oasis config vars set global ...` or on the Configuration pages).
+DEMO_GLOBAL_VARIABLES = {
+    "radios": {"2g": {"channel": 6, "tx_power": 17}, "5g": {"channel": 36, "tx_power": 20}},
+    "ssids": [{"id": "public", "ssid": "Amanah WiFi", "vlan": 10}],
+}
+#: Where each simulated OpenWrt and Cisco AP serves SSH (on its own address), for provisioning.
+DEMO_SSH_PORT = 2222
 
 
 def prepare(config: Config, *, demo_paths: bool) -> None:
@@ -44,6 +55,8 @@ def seed(config: Config) -> int:
         for site in simulated_sites():
             if site["slug"] not in known_sites:
                 inventory.add_site(store, site, DEMO_ACTOR)
+        if not variables.get_layer(store, box, "global", None):
+            variables.set_layer(store, box, "global", None, DEMO_GLOBAL_VARIABLES, DEMO_ACTOR)
         known_aps = {a["name"] for a in inventory.list_aps(store)}
         sim = config.apsim
         for index, ap in enumerate(simulated_inventory(sim.count, sim.first_address, sim.port)):
@@ -51,6 +64,9 @@ def seed(config: Config) -> int:
                 continue
             data = {k: ap[k] for k in ("name", "mac", "mgmt_ip", "platform", "site")}
             data["snmp_port"] = ap["snmp_port"]
+            if ap["platform"] in CLI_PLATFORMS:
+                data |= {"ssh_port": DEMO_SSH_PORT, "ssh_username": login_for(ap["platform"]),
+                         "ssh_password": SIM_PASSWORD}
             if index % V3_EVERY == V3_EVERY - 1:
                 data |= {"snmp_version": "3", "snmp_user": sim.v3_user,
                          "snmp_auth_key": sim.v3_auth_key, "snmp_priv_key": sim.v3_priv_key}
@@ -97,7 +113,8 @@ def start_simulator(config: Config, config_file: str | None,
     """The simulator as a child process (its CPU shows apart from the controller's)."""
     command = [sys.executable, "-m", "controller", "apsim", "run",
                "--count", str(config.apsim.count), "--first-address", config.apsim.first_address,
-               "--port", str(config.apsim.port), "--trap-target", config.snmp.trap_listen]
+               "--port", str(config.apsim.port), "--trap-target", config.snmp.trap_listen,
+               "--ssh-port", str(DEMO_SSH_PORT)]
     if config_file:
         command += ["--config", config_file]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)

@@ -9,7 +9,7 @@ import pytest
 
 from agents.apsim import SimulatorSettings, SimulatorThread, simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import login_for
-from agents.apsim.ssh_state import ApConfigState
+from agents.apsim.ssh_state import SIM_PASSWORD, ApConfigState  # noqa: F401
 from controller import inventory
 from controller.auth import User
 from controller.provisioning import SnmpReachability
@@ -25,7 +25,6 @@ GLOBAL_VARIABLES = {
     "radios": {"2g": {"channel": 6, "tx_power": 17}, "5g": {"channel": 36, "tx_power": 20}},
     "ssids": [{"id": "public", "ssid": "Amanah WiFi", "vlan": 10}],
 }
-SIM_PASSWORD = "oasis-sim"
 
 
 @dataclass

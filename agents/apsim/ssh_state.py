@@ -73,13 +73,17 @@ class SshFaults:
     unreachable_after_apply: float | None = None
 
 
+#: The password every simulated AP's SSH login accepts (a simulator, not a secret).
+SIM_PASSWORD = "oasis-sim"
+
+
 @dataclass
 class ApConfigState:
     name: str
     platform: str                       # "openwrt" or "cisco_aironet"
     address: str
     username: str = "root"
-    password: str = field(default="oasis-sim", repr=False)
+    password: str = field(default=SIM_PASSWORD, repr=False)
     faults: SshFaults = field(default_factory=SshFaults)
     #: OpenWrt: UCI "wireless" sections name -> (type, {option: quoted value}).
     uci: dict = field(default_factory=dict)
