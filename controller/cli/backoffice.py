@@ -48,9 +48,11 @@ def run(obj: CliContext, db: str, auto_acknowledge: bool) -> None:
     click.echo("back office running; Ctrl-C stops", err=True)
     try:
         stopping.wait()
+        # Counted before stop(), which closes the back office's database.
+        summary = f"{len(office.received_ids())} reports held, {office.copies()} copies seen"
     finally:
         office.stop()
-    click.echo(f"{len(office.received_ids())} reports held, {office.copies()} copies seen")
+    click.echo(summary)
 
 
 @backoffice.command("move")
