@@ -5,6 +5,7 @@ pytest_plugins = ["tests.mosquitto"]
 from controller.config import load_config
 from controller.secrets import SecretBox
 from controller.store import Store
+from tests.test_web_support import bearer
 
 
 @pytest.fixture
@@ -26,3 +27,15 @@ def store(config):
 @pytest.fixture
 def secrets(config):
     return SecretBox.from_key_file(config.store.key_file)
+
+
+@pytest.fixture
+def op(store):
+    """REST API headers of an operator (a fresh user with a token)."""
+    return bearer(store, "olga", "operator")
+
+
+@pytest.fixture
+def viewer(store):
+    """REST API headers of a viewer."""
+    return bearer(store, "vera", "viewer")

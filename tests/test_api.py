@@ -9,8 +9,8 @@ import pytest
 
 from controller import audit, auth, events, inventory, metrics
 from controller.snapshot import ApState, Snapshot
-from tests.test_web_support import (SECRET_VALUES, add_ap, add_site, add_user, ap_data, build_app,
-                                    login, status)
+from tests.test_web_support import (SECRET_VALUES, add_ap, add_site, add_user, ap_data, bearer,
+                                    build_app, error_of, login, status)
 
 
 @pytest.fixture
@@ -21,26 +21,6 @@ def snapshot():
 @pytest.fixture
 def client(config, secrets, store, snapshot):
     return build_app(config, secrets, snapshot).test_client()
-
-
-def bearer(store, username: str, role: str) -> dict:
-    add_user(store, username, role)
-    return {"Authorization": f"Bearer {auth.create_token(store, username, 'test', 'test')}"}
-
-
-@pytest.fixture
-def op(store):
-    return bearer(store, "olga", "operator")
-
-
-@pytest.fixture
-def viewer(store):
-    return bearer(store, "vera", "viewer")
-
-
-def error_of(response) -> dict:
-    assert response.is_json, response.get_data(as_text=True)[:200]
-    return response.get_json()["error"]
 
 
 # ---- authentication and roles --------------------------------------------------------------

@@ -11,19 +11,14 @@ import json
 
 import pytest
 
-from controller import audit, auth, inventory
+from controller import audit, inventory
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
 from tests.test_web_provisioning_support import VARIABLES, arabic_ssid, provisioning_app
-from tests.test_web_support import add_ap, add_site, add_user, login
+from tests.test_web_support import add_ap, add_site, add_user, error_of, login
 
 ARABIC_OK = "واي فاي الأمانة"     # 15 characters, 28 bytes
-
-
-def bearer(store, username: str, role: str) -> dict:
-    add_user(store, username, role)
-    return {"Authorization": f"Bearer {auth.create_token(store, username, 'test', 'test')}"}
 
 
 @pytest.fixture
@@ -38,21 +33,6 @@ def client(config, secrets, store, woken):
     add_ap(store, secrets, 2)
     variables.set_layer(store, secrets, "global", None, VARIABLES, "test")
     return provisioning_app(config, secrets, woken).test_client()
-
-
-@pytest.fixture
-def op(store):
-    return bearer(store, "olga", "operator")
-
-
-@pytest.fixture
-def viewer(store):
-    return bearer(store, "vera", "viewer")
-
-
-def error_of(response) -> dict:
-    assert response.is_json, response.get_data(as_text=True)[:300]
-    return response.get_json()["error"]
 
 
 def queued_jobs(store) -> list[dict]:

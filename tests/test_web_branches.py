@@ -10,10 +10,9 @@ import re
 
 import pytest
 
-from controller import auth
 from controller.backhaul import BackhaulRecorder
 from tests.test_backhaul_monitor import BRANCH, state, switch
-from tests.test_web_support import add_user, build_app, login
+from tests.test_web_support import add_user, bearer, build_app, login
 
 
 @pytest.fixture
@@ -32,11 +31,6 @@ def history(store):
     recorder.record_event(switch("failover", 100))
     recorder.record_state(state("backup", 101, primary_state="down"))
     recorder.record_state(state("primary", 0, branch="branch-b"))
-
-
-def bearer(store, username: str, role: str) -> dict:
-    add_user(store, username, role)
-    return {"Authorization": f"Bearer {auth.create_token(store, username, 'test', 'test')}"}
 
 
 def test_viewer_sees_the_branches_page(client, store, history):

@@ -29,6 +29,18 @@ def add_user(store, username: str, role: str) -> auth.User:
     return auth.create_user(store, username, PASSWORD, role, "test")
 
 
+def bearer(store, username: str, role: str) -> dict:
+    """API headers for a new user of ``role`` with a fresh token."""
+    add_user(store, username, role)
+    return {"Authorization": f"Bearer {auth.create_token(store, username, 'test', 'test')}"}
+
+
+def error_of(response) -> dict:
+    """The ``error`` object of an API error response (which must be JSON)."""
+    assert response.is_json, response.get_data(as_text=True)[:300]
+    return response.get_json()["error"]
+
+
 def csrf_token(client, path: str = "/login") -> str:
     page = client.get(path)
     match = _CSRF.search(page.get_data(as_text=True))
