@@ -6,11 +6,9 @@ every other section (defaults, then the file, then ``OASIS_PORTAL_<KEY>`` / ``OA
 
 from __future__ import annotations
 
-import os
-import typing
 from dataclasses import dataclass, field
 
-from controller.config import Config, load_config
+from controller.config import Config
 from controller.portal_config import LOCALES, PortalConfig, SmsConfig
 
 
@@ -25,10 +23,4 @@ class PortalSettings:
         return cls(config.portal, config.sms, config.source)
 
 
-def load_portal_settings(path: str | os.PathLike | None = None,
-                         env: typing.Mapping[str, str] | None = None) -> PortalSettings:
-    """``[portal]`` and ``[sms]`` from ``path`` (or OASIS_CONFIG), then the environment."""
-    return PortalSettings.from_config(load_config(path, env))
-
-
-__all__ = ["LOCALES", "PortalConfig", "PortalSettings", "SmsConfig", "load_portal_settings"]
+__all__ = ["LOCALES", "PortalConfig", "PortalSettings", "SmsConfig"]
