@@ -23,7 +23,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
-from agents.gateway.signature import PARAMS
+from agents.gateway.signature import REQUIRED, carried
 from captive_portal.config import LOCALES
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ def switch_url(target: str) -> str:
         args = request.args.to_dict()
         args["lang"] = target
         return f"{request.path}?{urlencode(args)}"
-    signed = {name: request.form.get(name, "") for name in PARAMS}
-    if all(signed.values()):
+    signed = carried(request.form)
+    if all(signed[name] for name in REQUIRED):
         return url_for("login.landing", **signed, lang=target)
     return url_for("status.show", lang=target)
 

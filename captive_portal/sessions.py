@@ -44,6 +44,8 @@ class VisitorSession:
     end_reason: str | None
     #: The site of the gateway the session runs through (None if the gateway has none).
     site: str | None = None
+    #: The AP the gateway saw the device behind (DHCP option 82), None if it did not know.
+    ap: str | None = None
 
     def seconds_left(self, now: float) -> int:
         return max(0, int(self.expires_at - now)) if self.state == "active" else 0
@@ -80,18 +82,18 @@ class Sessions:
             cursor = conn.execute(
                 "INSERT INTO portal_sessions (gateway_id, mac, ip, method, phone, locale, state, "
                 "started_at, expires_at, quota_bytes, idle_timeout_s, rate_up_kbps, "
-                "rate_down_kbps, terms_version) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                "rate_down_kbps, terms_version, ap) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (claim.gateway_id, claim.mac, claim.ip, method, phone, locale, now,
                  now + config.session_minutes * 60, int(config.data_quota_mb * 1_000_000),
                  int(config.idle_timeout_minutes * 60), config.rate_up_kbps,
-                 config.rate_down_kbps, terms_version))
+                 config.rate_down_kbps, terms_version, claim.ap or None))
             session_id = cursor.lastrowid
         return self.get(session_id)
 
     def get(self, session_id: int) -> VisitorSession | None:
         row = self.store.conn.execute(
-            f"SELECT {', '.join('s.' + c for c in _COLUMNS)}, g.site FROM portal_sessions s "
+            f"SELECT {', '.join('s.' + c for c in _COLUMNS)}, g.site, s.ap FROM portal_sessions s "
             "LEFT JOIN portal_gateways g ON g.id = s.gateway_id WHERE s.id = ?",
             (session_id,)).fetchone()
         return VisitorSession(*row) if row else None

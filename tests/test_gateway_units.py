@@ -3,14 +3,19 @@ the enforcer's limits over `FakeNftables` (real nftables: test_gateway_nft.py an
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import subprocess
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner
 
 from agents.gateway.cli import gateway
 from agents.gateway.config import ConfigError, GatewayConfig, load_gateway_config
-from agents.gateway.dnsmasq import render_dnsmasq
+from agents.gateway.dnsmasq import ApDirectory, render_dnsmasq, render_lease_hook
+from agents.gateway.redirector import PortalLinks
 from agents.gateway.enforcer import Enforcer, GrantError
 from agents.gateway.nft import NftError, parse_counted_elements, parse_duration
 from agents.gateway.ruleset import RateClass
@@ -52,6 +57,68 @@ def test_signature_freshness_and_missing_parts():
         verify({k: v for k, v in params.items() if k != "sig"}, keys, now=1010, max_age_s=60)
     with pytest.raises(SignatureError, match="signature_unknown_gateway"):
         verify(sign(claim(gateway_id="gw9"), KEY), keys, now=1010, max_age_s=60)
+
+
+def test_signature_carries_the_ap_and_still_accepts_version_1():
+    with_ap = sign(claim(ap="00:11:22:33:44:55:OasisPark"), KEY)
+    assert verify(with_ap, keys, now=1010, max_age_s=60).ap == "00:11:22:33:44:55:OasisPark"
+    for tampered in (dict(with_ap, ap="ap-other"),
+                     {k: v for k, v in with_ap.items() if k != "ap"}):  # no downgrade to v1
+        with pytest.raises(SignatureError, match="signature_invalid"):
+            verify(tampered, keys, now=1010, max_age_s=60)
+    # No AP known: the parameter is left out and the claim's ap is "".
+    without = sign(claim(), KEY)
+    assert "ap" not in without and verify(without, keys, now=1010, max_age_s=60).ap == ""
+    # A gateway still on version 1 signed the same fields without the AP, under "v1".
+    old = claim()
+    message = "\n".join(("v1", old.gateway_id, old.mac, old.ip, old.url, "1000")).encode()
+    v1 = dict(without, sig=hmac.new(KEY, message, hashlib.sha256).hexdigest())
+    assert verify(v1, keys, now=1010, max_age_s=60) == old
+    with pytest.raises(SignatureError, match="signature_invalid"):
+        verify(dict(v1, ap="ap-7"), keys, now=1010, max_age_s=60)
+    for bad in ("ap\nx", "x" * 101, " lead", "\u0627"):
+        with pytest.raises(SignatureError, match="signature_malformed"):
+            verify(dict(with_ap, ap=bad), keys, now=1010, max_age_s=60)
+
+
+def test_the_lease_hook_records_each_clients_ap(tmp_path):
+    folder = tmp_path / "aps"
+    config = GatewayConfig(ap_dir=str(folder))
+    hook = tmp_path / "hook"
+    hook.write_text(render_lease_hook(config))
+    hook.chmod(0o755)
+    aps = ApDirectory(str(folder))
+
+    def run(action, mac, **env):
+        subprocess.run([str(hook), action, mac, "10.77.0.100"], check=True,
+                       env={"PATH": "/usr/bin:/bin", **env})
+
+    run("add", "02:00:00:00:00:01", DNSMASQ_CIRCUIT_ID="00:11:22:33:44:55:OasisPark")
+    assert aps.ap_for("02:00:00:00:00:01") == "00:11:22:33:44:55:OasisPark"
+    run("old", "02:00:00:00:00:01")  # dnsmasq restarted: no option 82 now, keep what we knew
+    assert aps.ap_for("02:00:00:00:00:01") == "00:11:22:33:44:55:OasisPark"
+    run("old", "02:00:00:00:00:01", DNSMASQ_CIRCUIT_ID="ap-north-2")  # roamed and renewed
+    assert aps.ap_for("02:00:00:00:00:01") == "ap-north-2"
+    run("add", "../../etc/passwd", DNSMASQ_CIRCUIT_ID="x")  # not a MAC: nothing written
+    assert sorted(p.name for p in folder.iterdir()) == ["02:00:00:00:00:01"]
+    run("del", "02:00:00:00:00:01")
+    assert aps.ap_for("02:00:00:00:00:01") == ""
+    (folder / "02:00:00:00:00:03").write_text("bad\x01id\n")
+    assert aps.ap_for("02:00:00:00:00:03") == ""  # never signed into a redirect
+    remote = GatewayConfig(ap_dir=str(folder), ap_option="remote-id")
+    assert "DNSMASQ_REMOTE_ID" in render_lease_hook(remote)
+    assert "dhcp-script=/etc/oasis/hook" in render_dnsmasq(config, lease_hook="/etc/oasis/hook")
+    assert "dhcp-script" not in render_dnsmasq(GatewayConfig(ap_option=""),
+                                               lease_hook="/etc/oasis/hook")
+
+
+def test_redirect_links_carry_the_ap_the_client_is_behind():
+    links = PortalLinks(GatewayConfig(portal_url="http://portal.test/"), KEY,
+                        neighbour=lambda ip: "02:00:00:00:00:01", clock=lambda: 1000,
+                        ap_for=lambda mac: "ap-north-2" if mac.endswith("01") else "")
+    params = {k: v[0] for k, v in
+              parse_qs(urlsplit(links.for_client("10.77.0.100", "http://x/")).query).items()}
+    assert verify(params, keys, now=1000, max_age_s=60).ap == "ap-north-2"
 
 
 def test_mac_normalisation():

@@ -62,8 +62,8 @@ def _png_claiming(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b""))
 
 
-def _login(site) -> None:
-    claim = ClientClaim("gw1", MAC, "10.77.0.7", "http://example.com/", int(site.now))
+def _login(site, ap: str = "") -> None:
+    claim = ClientClaim("gw1", MAC, "10.77.0.7", "http://example.com/", int(site.now), ap)
     params = sign(claim, site.gateway_key)
     landing = site.client.get("/", query_string=params).get_data(as_text=True)
     fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', landing))
@@ -115,6 +115,37 @@ def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
     row = site.store.conn.execute("SELECT site, gateway_id FROM reports WHERE tracking = ?",
                                   (tracking,)).fetchone()
     assert row == ("kap", "gw1")
+
+
+def test_the_ap_of_the_session_locates_the_report_at_that_ap_and_its_site(site):
+    from controller import inventory
+    from tests.test_web_support import add_ap, add_site
+
+    add_site(site.store)  # the walkway the AP stands in; gw1 itself has no site
+    box = site.app.extensions["oasis_portal"].secret_box
+    ap = add_ap(site.store, box, 7)
+    # Aruba-style option 82: the AP's MAC and the SSID, as the gateway signed it.
+    _login(site, ap="02-00-00-00-00-07:OasisPark")
+    session_ap = site.store.conn.execute(
+        "SELECT ap FROM portal_sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert session_ap == "02-00-00-00-00-07:OasisPark"
+    form = site.client.get("/reports/new").get_data(as_text=True)
+    assert "ممشى أمانة" in form and ap["name"] in form
+    tracking = re.search(r"940-\d{4}-\d{6}",
+                         _file(site, address=None).get_data(as_text=True)).group(0)
+    row = site.store.conn.execute("SELECT site, ap, gateway_id FROM reports WHERE tracking = ?",
+                                  (tracking,)).fetchone()
+    assert row == ("amanah-walkway", "ap-007", "gw1")
+    outbox = site.store.conn.execute("SELECT payload FROM report_outbox ORDER BY id DESC "
+                                     "LIMIT 1").fetchone()[0]
+    assert '"ap": "ap-007"' in outbox
+    # An AP the inventory does not know is kept as the gateway named it.
+    inventory.remove_ap(site.store, ap["id"], "test")
+    _login(site, ap="lamp-post-12")
+    tracking = re.search(r"940-\d{4}-\d{6}",
+                         _file(site, address=None).get_data(as_text=True)).group(0)
+    assert site.store.conn.execute("SELECT site, ap FROM reports WHERE tracking = ?",
+                                   (tracking,)).fetchone() == ("gw1", "lamp-post-12")
 
 
 def test_without_a_session_a_location_is_required(site):

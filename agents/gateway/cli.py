@@ -11,7 +11,7 @@ import click
 
 from agents.gateway.agent import GatewayAgent
 from agents.gateway.config import ConfigError, GatewayAgentConfig, load_gateway_config
-from agents.gateway.dnsmasq import render_dnsmasq
+from agents.gateway.dnsmasq import render_dnsmasq, render_lease_hook
 from agents.gateway.enforcer import Enforcer
 from agents.gateway.nft import Nftables
 from agents.gateway.sessions import SessionBook
@@ -54,12 +54,23 @@ def run(config_path: str | None, verbose: int) -> None:
 @gateway.command("dnsmasq-config")
 @click.option("--lease-file", default="/var/lib/oasis/dnsmasq.leases", show_default=True)
 @click.option("--pid-file", default="")
+@click.option("--lease-hook", type=click.Path(dir_okay=False),
+              default="/etc/oasis/dnsmasq-lease-hook", show_default=True,
+              help="Write the lease script recording each client's AP (option 82) here; "
+                   "'' for none.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
 @click.pass_obj
-def dnsmasq_config(config_path: str | None, lease_file: str, pid_file: str,
+def dnsmasq_config(config_path: str | None, lease_file: str, pid_file: str, lease_hook: str,
                    output: str | None) -> None:
-    """Print the dnsmasq config (DHCP option 114, DNS, walled-garden nftset)."""
-    text = render_dnsmasq(_load(config_path).gateway, lease_file=lease_file, pid_file=pid_file)
+    """Print the dnsmasq config (DHCP option 114, DNS, walled-garden nftset, AP lease hook)."""
+    config = _load(config_path).gateway
+    if lease_hook and config.ap_option:
+        hook = Path(lease_hook)
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(render_lease_hook(config))
+        hook.chmod(0o755)
+    text = render_dnsmasq(config, lease_file=lease_file, pid_file=pid_file,
+                          lease_hook=lease_hook)
     if output:
         Path(output).write_text(text)
     else:

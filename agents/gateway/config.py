@@ -26,6 +26,8 @@ _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 #: Gateway ids travel in MQTT topics and signed redirect URLs.
 GATEWAY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+#: DHCP option 82 sub-options as dnsmasq's lease script sees them ("" records nothing).
+AP_OPTIONS = {"circuit-id": "DNSMASQ_CIRCUIT_ID", "remote-id": "DNSMASQ_REMOTE_ID", "": ""}
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}$")
 
 
@@ -68,6 +70,11 @@ class GatewayConfig:
     dns_servers: list[str] = field(default_factory=list)
     #: Extra ``name=address`` DNS answers (a lab's "internet" hosts, local services).
     dns_hosts: list[str] = field(default_factory=list)
+    #: The DHCP option 82 sub-option the APs name themselves in (``circuit-id`` or
+    #: ``remote-id``), so a visitor's session and 940 reports know the AP; "" to not record it.
+    ap_option: str = "circuit-id"
+    #: Where dnsmasq's lease hook records the AP each client last leased through.
+    ap_dir: str = "/run/oasis/gateway-aps"
 
     def validate(self) -> None:
         if not GATEWAY_ID.match(self.gateway_id):
@@ -100,6 +107,10 @@ class GatewayConfig:
             _ipv4("dns_hosts", address)
         for server in self.dns_servers:
             _ipv4("dns_servers", server)
+        if self.ap_option not in AP_OPTIONS:
+            raise ValueError(f"ap_option: one of {sorted(AP_OPTIONS)} (got {self.ap_option!r})")
+        if self.ap_option and not os.path.isabs(self.ap_dir):
+            raise ValueError(f"ap_dir: must be an absolute path ({self.ap_dir!r})")
         for key, ok in (("accounting_interval_s", self.accounting_interval_s > 0),
                         ("enforce_interval_s", self.enforce_interval_s > 0),
                         ("max_clients", 1 <= self.max_clients <= 1_000_000),

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 from agents.gateway.config import GatewayConfig
+from agents.gateway.dnsmasq import ApDirectory
 from agents.gateway.enforcer import Enforcer
 from agents.gateway.neighbours import mac_for_ip
 from agents.gateway.signature import ClientClaim, sign
@@ -41,18 +42,21 @@ class PortalLinks:
 
     def __init__(self, config: GatewayConfig, key: bytes,
                  neighbour: Callable[[str], str | None] = mac_for_ip,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 ap_for: Callable[[str], str] | None = None):
         self.config = config
         self.key = key
         self.neighbour = neighbour
         self.clock = clock
+        self.ap_for = ap_for or ApDirectory(config.ap_dir if config.ap_option else "").ap_for
 
     def for_client(self, ip: str, url: str) -> str | None:
         """The portal URL for ``ip`` asking for ``url``; None if its MAC is unknown."""
         mac = self.neighbour(ip)
         if mac is None:
             return None
-        claim = ClientClaim(self.config.gateway_id, mac, ip, url, int(self.clock()))
+        claim = ClientClaim(self.config.gateway_id, mac, ip, url, int(self.clock()),
+                            self.ap_for(mac))
         base = self.config.portal_url
         return f"{base}{'&' if '?' in base else '?'}{urlencode(sign(claim, self.key))}"
 

@@ -21,6 +21,7 @@ from captive_portal.phones import PhoneError, normalise_saudi_mobile
 from captive_portal.reports.catalogue import list_categories
 from captive_portal.reports.context import reports_context
 from captive_portal.reports.intake import NewReport, ReportError, file_report
+from captive_portal.reports.locate import Location, locate
 from captive_portal.reports.photos import PhotoError, process_photo
 from captive_portal.reports.records import get_report, timeline
 from captive_portal.reports.records import photo as load_photo
@@ -117,14 +118,18 @@ def new():
 def _form_page(values: dict | None = None, status: int = 200):
     visitor = _visitor()
     categories = list_categories(portal().store)
+    where = _location(visitor)
     return render_template("reports/new.html", categories=categories, values=values or {},
-                           visitor=visitor, site=_site_label(_site(visitor)),
+                           visitor=visitor, site=_site_label(where.site), ap=where.ap,
                            max_photos=reports_context().config.max_photos), status
 
 
-def _site(visitor) -> str | None:
-    # Sessions that carry the AP's site use it; otherwise the gateway names the park.
-    return getattr(visitor, "site", None) or (visitor.gateway_id if visitor else None)
+def _location(visitor) -> Location:
+    """The site and AP of the visitor's session (the gateway's site, else its id, names the
+    park when the AP is unknown)."""
+    if visitor is None:
+        return Location(None, None)
+    return locate(portal().store.conn, visitor.site or visitor.gateway_id, visitor.ap)
 
 
 def _site_label(site: str | None) -> str | None:
@@ -157,11 +162,12 @@ def create():
             raise ReportPageError(exc.code) from None
     phone = (request.form.get("phone") or "").strip() or None
     verified = bool(visitor and visitor.phone and phone and _same_phone(phone, visitor.phone))
+    where = _location(visitor)
     new_report = NewReport(
         category=request.form.get("category", ""), description=request.form.get("description", ""),
         channel="portal", locale=current_locale(), lat=request.form.get("lat") or None,
         lon=request.form.get("lon") or None, location_source="browser",
-        site=_site(visitor), ap=getattr(visitor, "ap", None),
+        site=where.site, ap=where.ap,
         gateway_id=visitor.gateway_id if visitor else None,
         address=request.form.get("address") or None, phone=phone, phone_verified=verified,
         photos=photos)

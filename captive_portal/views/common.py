@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from flask import request
 
-from agents.gateway.signature import PARAMS, ClientClaim, SignatureError, verify
+from agents.gateway.signature import ClientClaim, SignatureError, verify
+from agents.gateway.signature import carried as signed_params
 from captive_portal.context import portal
 from captive_portal.errors import PortalError
 
 #: Flask session key holding the visitor's portal session id after login.
 SESSION_KEY = "visitor_session"
-
-
-def signed_params(source) -> dict[str, str]:
-    """The redirect parameters as they came (to carry them from page to page in forms)."""
-    return {name: source.get(name, "") for name in PARAMS}
 
 
 def verified_claim(source) -> ClientClaim:

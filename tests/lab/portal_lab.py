@@ -49,6 +49,9 @@ PORTAL_URL = f"http://{CTL}:{PORTAL_PORT}/"
 GATEWAY_ID = "gw1"
 GATEWAY_KEY = "lab-gateway-key-0123456789abcdef0123456789abcdef"
 CLIENT_MACS = {"cl1": "02:00:00:77:00:01", "cl2": "02:00:00:77:00:02"}
+#: The AP each phone associates with, as the AP tags its DHCP (option 82 circuit-id, Aruba's
+#: ``AP-MAC:SSID``); cl2's AP inserts nothing.
+CLIENT_APS = {"cl1": "02:00:00:aa:00:07:OasisPark", "cl2": ""}
 API_URL = f"http://{GW_LAN}:8908/captive-portal/api"
 NETNS_ETC = Path("/etc/netns")
 
@@ -225,6 +228,7 @@ dhcp_range = "10.77.0.100,10.77.0.150,1h"
 dns_servers = ["{INET}"]
 dns_hosts = {json.dumps(hosts)}
 walled_garden_domains = ["garden.test"]
+ap_dir = "{self.folder / 'aps'}"
 [mqtt]
 host = "{CTL}"
 port = {MQTT_PORT}
@@ -240,7 +244,8 @@ port = {MQTT_PORT}
         conf = self.folder / "dnsmasq.conf"
         self.ns["gw"].run(sys.executable, "-m", "agents.gateway", "--config",
                           str(self.folder / "gateway.toml"), "dnsmasq-config", "--lease-file",
-                          str(self.folder / "leases"), "--output", str(conf))
+                          str(self.folder / "leases"), "--lease-hook",
+                          str(self.folder / "lease-hook"), "--output", str(conf))
         self._start("dnsmasq", "gw", shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k",
                     "-C", str(conf), "--log-facility=-", "--user=root")
 
@@ -256,9 +261,14 @@ port = {MQTT_PORT}
         script.write_text(UDHCPC_SCRIPT)
         script.chmod(0o755)
         lease = self.folder / f"lease-{client}.env"
+        # The phone's AP, bridging its DHCP to the gateway, adds option 82 naming itself
+        # (circuit-id, sub-option 1); replies to tagged requests are broadcast (-B).
+        circuit = CLIENT_APS.get(client, "").encode()
+        relay_info = ["-B", "-x", f"0x52:{bytes([1, len(circuit)]).hex()}{circuit.hex()}"] \
+            if circuit else []
         self.ns[client].run("env", f"LEASE_OUT={lease}", "busybox", "udhcpc", "-i", "eth0", "-n",
-                            "-q", "-f", "-t", "6", "-T", "1", "-O", "114", "-s", str(script),
-                            timeout=20)
+                            "-q", "-f", "-t", "6", "-T", "1", "-O", "114", *relay_info, "-s",
+                            str(script), timeout=20)
         return dict(line.split("=", 1) for line in lease.read_text().splitlines() if "=" in line)
 
     def curl(self, role: str, url: str, *args: str, timeout: float = 5.0) -> Reply:
@@ -307,6 +317,16 @@ port = {MQTT_PORT}
         code = self.last_code()
         return self._form(client, sent.body, "/login/code", jar, code=code)
 
+    def file_report(self, client: str, **fields: str) -> Reply:
+        """File a 940 report from the portal's form, in the client's portal session."""
+        jar = self.folder / f"cookies-{client}"
+        page = self.curl(client, f"{PORTAL_URL}reports/new", "-c", str(jar), "-b", str(jar))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.body).group(1)
+        args = ["-c", str(jar), "-b", str(jar), "-F", f"csrf_token={token}"]
+        for name, value in fields.items():
+            args += ["-F", f"{name}={value}"]
+        return self.curl(client, f"{PORTAL_URL}reports/new", *args)
+
     def last_code(self) -> str:
         message = json.loads(self.outbox.read_text().splitlines()[-1])
         return re.search(r"\d{6}", message["text"]).group(0)
@@ -334,7 +354,8 @@ port = {MQTT_PORT}
 
 
 def signed_params(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query,
+                                         keep_blank_values=True).items()}
 
 
 # -- the "internet" host -------------------------------------------------------------------

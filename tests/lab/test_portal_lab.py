@@ -4,16 +4,19 @@ both clients captive for the next one."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from agents.gateway.signature import verify
 from captive_portal.probes import PROBES
+from controller import inventory
+from controller.secrets import SecretBox
 from controller.store import Store
 from tests.lab.netns import Lab, sweep_stale
-from tests.lab.portal_lab import (API_URL, CLIENT_MACS, GATEWAY_ID, GATEWAY_KEY, PORTAL_URL,
-                                  PortalLab, signed_params)
+from tests.lab.portal_lab import (API_URL, CLIENT_APS, CLIENT_MACS, GATEWAY_ID, GATEWAY_KEY,
+                                  PORTAL_URL, PortalLab, signed_params)
 from tests.support import require_root, require_tool
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
@@ -83,6 +86,11 @@ def test_http_is_redirected_with_a_valid_signature(lab):
     assert claim.mac == CLIENT_MACS["cl1"]
     assert claim.ip == lab.leases["cl1"]["ip"]
     assert claim.url == "http://example.test/page?x=1"
+    # cl1's AP tagged its DHCP with option 82: the gateway vouches for the AP too.
+    assert claim.ap == CLIENT_APS["cl1"]
+    other = verify(signed_params(lab.portal_link("cl2")),
+                   lambda gw: GATEWAY_KEY.encode(), time.time(), 60)
+    assert (other.mac, other.ap) == (CLIENT_MACS["cl2"], "")
     forged = dict(params, mac=CLIENT_MACS["cl2"])
     page = lab.curl("cl1", PORTAL_URL, "-G", *[a for k, v in forged.items()
                                                for a in ("--data-urlencode", f"{k}={v}")])
@@ -141,6 +149,33 @@ def test_sms_login_opens_the_internet(clean):
     assert lab.online("cl2")
     assert lab.captive("cl1")
     assert session_row(lab, CLIENT_MACS["cl2"]) == ("active", None, "sms", "+966501234567")
+
+
+def test_a_report_filed_over_the_wifi_is_located_at_the_phones_ap(clean):
+    lab = clean
+    store = Store(lab.store_path)
+    try:
+        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
+                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
+        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
+                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
+                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
+                          "platform": "openwrt"}, "lab")
+    finally:
+        store.close()
+    assert lab.login_terms("cl1", lang="en").status == 303
+    reply = lab.file_report("cl1", category="lighting", description="Lamp 12 is out")
+    assert reply.status == 200, reply
+    assert "walkway-ap-07" in lab.curl("cl1", f"{PORTAL_URL}reports/new", "-b",
+                                       str(lab.folder / "cookies-cl1")).body
+    tracking = re.search(r"940-\d{4}-\d{6}", reply.body).group(0)
+    store = Store(lab.store_path)
+    try:
+        row = store.conn.execute("SELECT site, ap, gateway_id FROM reports WHERE tracking = ?",
+                                 (tracking,)).fetchone()
+    finally:
+        store.close()
+    assert row == ("al-ahsa-walkway", "walkway-ap-07", GATEWAY_ID)
 
 
 def test_logout_makes_the_client_captive_again(clean):
