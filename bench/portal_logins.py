@@ -154,9 +154,12 @@ def run_logins(first: int, count: int, concurrency: int) -> dict:
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far."""
+    """CPU seconds a process has used so far, with its children's: the portal's workers (alive)
+    and the agent's ``nft`` listings (exited and reaped: cutime, cstime)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks (100 Hz)
+    own = sum(int(f) for f in fields[11:15]) / 100  # u/s time + reaped children's, 100 Hz
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_s(int(child)) for child in children)
 
 
 def rss_mb(pid: int) -> float:

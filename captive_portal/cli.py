@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 import click
 
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import register_gateway
-from captive_portal.serve import PortalServer
+from captive_portal.serve import serve_workers
 from controller.config import ConfigError, load_config
 from controller.secrets import SecretBox
 from controller.store import Store
@@ -37,20 +35,19 @@ def portal(ctx: click.Context, config_path: str | None) -> None:
 
 @portal.command()
 @click.option("-v", "--verbose", count=True)
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Worker processes (default: portal.workers).")
 @click.pass_obj
-def serve(obj, verbose: int) -> None:
-    """Serve the portal until SIGTERM/SIGINT."""
+def serve(obj, verbose: int, workers: int | None) -> None:
+    """Serve the portal with worker processes until SIGTERM/SIGINT."""
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config, settings = obj
-    server = PortalServer(config, settings)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    server.start()
-    click.echo(f"portal ready on {settings.portal.listen}", err=True)
-    stop.wait()
-    server.stop()
+    if workers:
+        settings.portal.workers = workers
+    click.echo(f"portal on {settings.portal.listen} with {settings.portal.workers} worker(s)",
+               err=True)
+    serve_workers(config, settings, verbose)
 
 
 @portal.command("gateway-add")

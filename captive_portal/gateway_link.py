@@ -34,17 +34,22 @@ class MqttGatewayControl:
     """Commands gateways over one `MqttLink`; ``stores()`` gives this thread's `Store`."""
 
     def __init__(self, link: MqttLink, stores: Callable[[], Store],
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, share: str | None = None):
         self.link = link
         self.stores = stores
         self.clock = clock
+        #: Several portal workers: each accounting or session-end report is for one of them
+        #: (an MQTT shared subscription); every worker still sees every ack (it waits on its own).
+        self.share = share
         self._waiters: dict[str, _Waiter] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
         self.link.subscribe(topic("+", "ack"), self._on_ack, qos=1)
-        self.link.subscribe(topic("+", "accounting"), self._on_accounting, qos=1)
-        self.link.subscribe(topic("+", "session-end"), self._on_session_end, qos=1)
+        self.link.subscribe(topic("+", "accounting"), self._on_accounting, qos=1,
+                            share=self.share)
+        self.link.subscribe(topic("+", "session-end"), self._on_session_end, qos=1,
+                            share=self.share)
 
     def allow(self, gateway_id: str, grant: SessionGrant, timeout_s: float) -> Ack:
         return self._command(gateway_id, "allow", grant.as_dict(), timeout_s)

@@ -13,10 +13,12 @@ read "456 123").
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from urllib.parse import urlencode
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, request, url_for
@@ -52,13 +54,20 @@ def compile_catalogues(folder: Path = TRANSLATIONS) -> list[Path]:
     return compiled
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The visitor's locale for this request (see the module docstring for the order)."""
     default = current_app.config["PORTAL_DEFAULT_LOCALE"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in LOCALES:
-            return candidate
-    return request.accept_languages.best_match(LOCALES) or default
+            return _locale(candidate)
+    return _locale(request.accept_languages.best_match(LOCALES) or default)
+
+
+@functools.cache
+def _locale(identifier: str) -> Locale:
+    # Flask-Babel parses a string selector's answer on every request, and Babel's parse looks
+    # for the locale's data file on disk each time; a Locale object is used as it is.
+    return Locale.parse(identifier)
 
 
 def current_locale() -> str:

@@ -191,15 +191,28 @@ class SmsService:
             "provider_id), last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
             (state, attempts, provider_id, error, next_attempt_at, self.clock(), message_id))
 
-    def retry_due(self) -> int:
-        """Try again every failed message whose backoff has passed; returns how many."""
-        rows = self.stores().conn.execute(
-            "SELECT id, to_number, body, attempts FROM sms_messages WHERE state = 'failed' "
-            "AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 100",
-            (self.clock(),)).fetchall()
-        for message_id, to, body, attempts in rows:
-            self._attempt(message_id, to, body, attempts)
-        return len(rows)
+    def retry_due(self, claim_s: float = 120.0) -> int:
+        """Try again every failed message whose backoff has passed; returns how many.
+
+        Each message is claimed first (its next attempt moved ``claim_s`` ahead, only if no one
+        moved it since we read it), so several portal workers retrying at once never send the
+        same message twice; one that dies mid-send leaves it to be retried after the claim.
+        """
+        conn = self.stores().conn
+        now = self.clock()
+        rows = conn.execute(
+            "SELECT id, to_number, body, attempts, next_attempt_at FROM sms_messages "
+            "WHERE state = 'failed' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 100",
+            (now,)).fetchall()
+        tried = 0
+        for message_id, to, body, attempts, due in rows:
+            claimed = conn.execute(
+                "UPDATE sms_messages SET next_attempt_at = ? WHERE id = ? AND state = 'failed' "
+                "AND next_attempt_at = ?", (now + claim_s, message_id, due)).rowcount
+            if claimed:
+                self._attempt(message_id, to, body, attempts)
+                tried += 1
+        return tried
 
     def mark_delivered(self, provider_id: str) -> bool:
         """A provider's delivery receipt; False if no sent message carries that id."""

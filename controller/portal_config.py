@@ -25,6 +25,11 @@ class PortalConfig:
     """Visitor-facing behaviour: limits of a session, one-time codes, rate limits."""
 
     listen: str = "127.0.0.1:8081"
+    #: Worker processes of ``oasis portal serve`` (each with its threads and MQTT link); the
+    #: portal inside ``oasis run`` is one process whatever this says.
+    workers: int = 2
+    #: Requests one worker serves at once (a login holds its thread until the gateway acks).
+    threads: int = 8
     #: The portal's public base URL (what gateways redirect to); https in production.
     public_url: str = "http://127.0.0.1:8081/"
     #: Flask's signing key for cookies and CSRF tokens; created (mode 0600) if missing.
@@ -80,6 +85,8 @@ class PortalConfig:
             ("otp_per_client_per_hour", self.otp_per_client_per_hour >= 1),
             ("otp_resend_after_s", self.otp_resend_after_s >= 0),
             ("posts_per_minute", self.posts_per_minute >= 1),
+            ("workers", 1 <= self.workers <= 64),
+            ("threads", 1 <= self.threads <= 256),
         )
         for key, ok in checks:
             if not ok:

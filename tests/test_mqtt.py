@@ -223,3 +223,40 @@ def test_password_is_never_logged(tmp_path, links, caplog):
         assert password not in repr(link)
     finally:
         broker.stop()
+
+
+def test_topic_matching_agrees_with_paho():
+    import itertools
+
+    import paho.mqtt.client as paho
+
+    from controller.mqtt import topic_matches
+
+    filters = ["#", "+", "a/#", "a/+", "a/b", "+/b", "a/+/c", "+/+", "a/b/#", "$SYS/#", "+/#",
+               "oasis/gateway/+/ack", "/+", "a//c", "a/+/+/#"]
+    topics = ["a", "a/b", "a/b/c", "b/b", "a//c", "/a", "$SYS/broker", "$SYS", "a/b/c/d",
+              "oasis/gateway/gw1/ack", "oasis/gateway/gw1/ack/x", "", "a/"]
+    for topic_filter, topic in itertools.product(filters, topics):
+        expected = paho.topic_matches_sub(topic_filter, topic)
+        got = topic_matches(tuple(topic_filter.split("/")), topic.split("/"))
+        assert got == expected, (topic_filter, topic)
+
+
+def test_a_shared_subscription_hands_each_message_to_one_member(mosquitto, links):
+    workers = [links(mosquitto, client_id=f"worker-{n}") for n in range(2)]
+    received: queue.Queue = queue.Queue()
+    for worker in workers:
+        subscription = worker.subscribe("gateway/+/accounting",
+                                        lambda m, w=worker.client_id: received.put((w, m)),
+                                        share="portal")
+        assert subscription.topic_filter == "$share/portal/oasis/gateway/+/accounting"
+        assert subscription.wait_active(TIMEOUT)
+    sender = links(mosquitto, client_id="gateway")
+    for n in range(20):
+        assert sender.publish_json(f"gateway/gw{n}/accounting", {"n": n},
+                                   schema="t/1").wait(TIMEOUT)
+    got = [received.get(timeout=TIMEOUT) for _ in range(20)]
+    assert sorted(m.payload["n"] for _, m in got) == list(range(20))  # each once
+    assert {m.topic for _, m in got} == {f"gateway/gw{n}/accounting" for n in range(20)}
+    with pytest.raises(queue.Empty):
+        received.get(timeout=0.5)

@@ -194,6 +194,25 @@ def test_failures_are_retried_with_backoff_then_abandoned(tmp_path, provider, cl
     assert sms.mark_delivered("prov-3") and sms.get(record.id).state == "delivered"
 
 
+def test_two_workers_retrying_at_once_send_a_message_once(tmp_path, provider, clock):
+    config = SmsConfig(driver="http", url=f"http://127.0.0.1:{provider.server_port}/send",
+                       retry_base_s=10)
+    first = service(tmp_path, clock, config)
+    provider.statuses = [503, 200, 200]
+    record = first.send("+966501234567", "hi", purpose="test", locale="ar")
+    clock[0] += 10
+    # A second worker (its own store on the same database) read the same due message first.
+    second = service(tmp_path, clock, config)
+    due = second.stores().conn.execute(
+        "SELECT next_attempt_at FROM sms_messages WHERE id = ?", (record.id,)).fetchone()[0]
+    assert first.retry_due() == 1
+    assert second.stores().conn.execute(
+        "UPDATE sms_messages SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ?",
+        (clock[0] + 120, record.id, due)).rowcount == 0  # its claim finds the row taken
+    assert second.retry_due() == 0
+    assert len(provider.received) == 2 and first.get(record.id).state == "sent"
+
+
 def test_a_refused_message_is_not_retried(tmp_path, provider, clock):
     config = SmsConfig(driver="http", url=f"http://127.0.0.1:{provider.server_port}/send")
     provider.statuses = [400]
