@@ -50,6 +50,10 @@ def walled_garden(config: GatewayAgentConfig) -> list[str]:
     return sorted(set(garden))
 
 
+#: Seconds between heap trims while commands come in (see `GatewayAgent.run`).
+TRIM_INTERVAL_S = 1.0
+
+
 class GatewayAgent:
     def __init__(self, config: GatewayAgentConfig, *, nft: Nftables | None = None,
                  link: MqttLink | None = None, clock: Callable[[], float] = time.time):
@@ -77,14 +81,28 @@ class GatewayAgent:
                  len(self.book))
 
     def run(self) -> None:
-        """Enforce limits and report accounting until `stop`."""
+        """Enforce limits and report accounting until `stop`.
+
+        The heap is trimmed after each sweep, and between sweeps once a second while commands
+        come in: a burst of logins then gives its garbage back within a second, not at the
+        next sweep.
+        """
         gw = self.config.gateway
         next_accounting = self.clock() + gw.accounting_interval_s
-        while not self._stop.wait(gw.enforce_interval_s):
+        next_sweep = time.monotonic() + gw.enforce_interval_s
+        trimmed_at_command = self.control.commands_applied
+        while not self._stop.wait(min(TRIM_INTERVAL_S, max(0.0, next_sweep - time.monotonic()))):
+            if time.monotonic() < next_sweep:
+                if self.control.commands_applied != trimmed_at_command:
+                    trimmed_at_command = self.control.commands_applied
+                    release_free_memory()
+                continue
+            next_sweep = time.monotonic() + gw.enforce_interval_s
             self.control.publish_ends(self.enforcer.sweep())
             if self.clock() >= next_accounting:
                 self.control.publish_accounting(self.enforcer.clients())
                 next_accounting = self.clock() + gw.accounting_interval_s
+            trimmed_at_command = self.control.commands_applied
             release_free_memory()
 
     def stop(self) -> None:

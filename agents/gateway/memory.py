@@ -15,6 +15,8 @@ import logging
 
 log = logging.getLogger(__name__)
 
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 
@@ -25,11 +27,21 @@ def _libc():
         return None
 
 
-def limit_malloc_arenas(count: int = 2) -> bool:
+def limit_malloc_arenas(count: int = 2, trim_threshold: int = 1 << 20,
+                        mmap_threshold: int = 256 << 10) -> bool:
+    """Cap the arenas and fix glibc's thresholds.
+
+    Left dynamic, glibc raises both thresholds (up to 32 MB) each time a large block is freed,
+    after which a burst of logins leaves its freed memory mapped until the next trim. Fixed,
+    blocks over ``mmap_threshold`` go back to the system when freed, and a free heap top over
+    ``trim_threshold`` is returned at once.
+    """
     libc = _libc()
     if libc is None or not hasattr(libc, "mallopt"):
         return False
-    return bool(libc.mallopt(_M_ARENA_MAX, count))
+    return all(bool(libc.mallopt(option, value)) for option, value in (
+        (_M_ARENA_MAX, count), (_M_TRIM_THRESHOLD, trim_threshold),
+        (_M_MMAP_THRESHOLD, mmap_threshold)))
 
 
 def release_free_memory() -> bool:
