@@ -58,8 +58,11 @@ class GatewayConfig:
     state_db: str = "/var/lib/oasis/gateway.db"
     #: Seconds between two accounting reports to the controller.
     accounting_interval_s: float = 30.0
-    #: Seconds between two checks of data quotas and idle timeouts.
+    #: Seconds between two checks of data quotas and idle timeouts (at least; see below).
     enforce_interval_s: float = 2.0
+    #: Share of one core the checks may use: with many clients they are spaced further apart
+    #: (a check costs about 40 us of CPU per client, so 10,000 clients at 5 %: every 8 s).
+    sweep_cpu_share: float = 0.05
     #: Upper bound on authorised clients (the size of the nft sets).
     max_clients: int = 65536
     #: Distinct per-client rate pairs (each is one set and two rules, never one per client).
@@ -113,6 +116,7 @@ class GatewayConfig:
             raise ValueError(f"ap_dir: must be an absolute path ({self.ap_dir!r})")
         for key, ok in (("accounting_interval_s", self.accounting_interval_s > 0),
                         ("enforce_interval_s", self.enforce_interval_s > 0),
+                        ("sweep_cpu_share", 0 < self.sweep_cpu_share <= 1),
                         ("max_clients", 1 <= self.max_clients <= 1_000_000),
                         ("max_rate_classes", 1 <= self.max_rate_classes <= 256),
                         ("dhcp_range", self.dhcp_range.count(",") >= 1)):

@@ -39,15 +39,21 @@ class NftError(RuntimeError):
     """nftables refused a script; the message carries nft's own error text."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CountedElement:
     """A set element with its counter: key is ``mac . ip`` or ``ip`` as nft prints it."""
 
     key: str
     packets: int
     bytes: int
-    #: Seconds until the kernel drops the element (None if it has no timeout).
-    expires_s: float | None
+    #: nft's ``expires`` text (e.g. ``59m58s60ms``); parsed only when asked for (a sweep
+    #: reads tens of thousands of elements and needs their bytes only).
+    expires: str | None = None
+
+    @property
+    def expires_s(self) -> float | None:
+        """Seconds until the kernel drops the element (None if it has no timeout)."""
+        return parse_duration(self.expires) if self.expires else None
 
 
 def parse_duration(text: str) -> float:
@@ -58,10 +64,8 @@ def parse_duration(text: str) -> float:
 def parse_counted_elements(listing: str) -> Iterator[CountedElement]:
     """The counted elements of an ``nft list set`` text listing."""
     for match in _ELEMENT.finditer(listing):
-        expires = match.group("expires")
-        yield CountedElement(match.group("key"), int(match.group("packets")),
-                             int(match.group("bytes")),
-                             parse_duration(expires) if expires else None)
+        key, packets, count, expires = match.group("key", "packets", "bytes", "expires")
+        yield CountedElement(key, int(packets), int(count), expires)
 
 
 class _LibNftables:
