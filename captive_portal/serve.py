@@ -15,6 +15,7 @@ Two ways to serve the same `PortalRuntime`:
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import threading
@@ -144,6 +145,9 @@ def worker_app():
                             instance=str(os.getpid()))
     runtime.start()
     atexit.register(runtime.stop)
+    # What start-up built lives as long as the worker: keep it out of every full collection.
+    gc.collect()
+    gc.freeze()
     log.info("portal worker %s ready", os.getpid())
     return runtime.app
 

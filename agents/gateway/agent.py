@@ -8,6 +8,7 @@ enforcing limits; reports queue in the MQTT client and go out on reconnect.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -82,6 +83,9 @@ class GatewayAgent:
 
     def start(self) -> None:
         ends = self.enforcer.install()
+        # The book's sessions live for hours: keep what start-up built out of full collections.
+        gc.collect()
+        gc.freeze()
         self.http.start()
         self.control.start()
         self.link.start()
