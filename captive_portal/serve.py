@@ -27,6 +27,7 @@ from captive_portal import create_app
 from captive_portal.config import PortalSettings
 from captive_portal.context import EXTENSION, StoreProvider
 from captive_portal.gateway_link import MqttGatewayControl
+from captive_portal.reports.context import configure as configure_reports
 from captive_portal.sms import SmsRetrier
 from controller.config import Config, host_port, load_config
 from controller.mqtt import MQTT_V311, MQTT_V5, MqttLink
@@ -65,6 +66,9 @@ class PortalRuntime:
         self.gateways = MqttGatewayControl(self.link, self._report_stores, share=share)
         self.app = create_app(settings, store_path=store_path, secret_box=secret_box,
                               gateway=self.gateways)
+        # The [reports] section (categories' limits, Open311 keys...); the controller's forwarder
+        # picks up what is filed here from the shared store's outbox.
+        configure_reports(self.app, config.reports)
         self._stores = self.app.extensions[EXTENSION].stores
         self.retrier = SmsRetrier(self.app.extensions[EXTENSION].sms)
 

@@ -36,6 +36,8 @@ HELLO_TOPIC = "adoption/hello"
 @dataclass
 class Controller:
     config: Config
+    #: False when the portal runs apart (``oasis run --no-portal`` next to ``oasis portal serve``).
+    serve_portal: bool = True
     snapshot: Snapshot = field(default_factory=Snapshot)
     broker: EmbeddedBroker | None = None
     link: MqttLink | None = None
@@ -87,6 +89,13 @@ class Controller:
         self._web_thread = threading.Thread(target=self._web.run, name="admin-web", daemon=True)
         self._web_thread.start()
 
+        if not self.serve_portal:
+            # The portal runs apart (`oasis portal serve`, its own workers) on the same store.
+            self.reports = ReportsService(store_path, config.mqtt, config.reports,
+                                          sms_config=config.sms, retry_sms=True,
+                                          protocol=protocol, host=host, port=port)
+            self.reports.start()
+            return
         self.portal = PortalServer(config, PortalSettings.from_config(config))
         self.reports = ReportsService(store_path, config.mqtt, config.reports,
                                       sms=self.portal.app.extensions["oasis_portal"].sms,

@@ -17,8 +17,10 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @click.command()
 @click.option("--demo", "demo_mode", is_flag=True,
               help="Also start the AP simulator, register its APs and print an admin login.")
+@click.option("--no-portal", is_flag=True,
+              help="Leave the visitor portal to `oasis portal serve` (its own worker processes).")
 @pass_ctx
-def run(obj: CliContext, demo_mode: bool) -> None:
+def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
     """Run the controller until interrupted (Ctrl-C or SIGTERM)."""
     config = obj.config
     children = []
@@ -26,7 +28,7 @@ def run(obj: CliContext, demo_mode: bool) -> None:
         demo.prepare(config, demo_paths=obj.config_path is None)
         added = demo.seed(config)
         login = demo.admin_login(config)
-    controller = Controller(config)
+    controller = Controller(config, serve_portal=not no_portal)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
@@ -43,9 +45,12 @@ def run(obj: CliContext, demo_mode: bool) -> None:
         click.echo(f"  admin UI    {controller.admin_url}")
         click.echo(f"  REST API    {controller.admin_url}api/v1/")
         click.echo(f"  metrics     {controller.admin_url}metrics")
-        click.echo(f"  portal      {controller.portal_url} (visitors; 940 reports at "
-                   f"{controller.portal_url}reports/new, Open311 at "
-                   f"{controller.portal_url}open311/v2/discovery.json)")
+        if controller.portal_url:
+            click.echo(f"  portal      {controller.portal_url} (visitors; 940 reports at "
+                       f"{controller.portal_url}reports/new, Open311 at "
+                       f"{controller.portal_url}open311/v2/discovery.json)")
+        else:
+            click.echo("  portal      not here: `oasis portal serve` runs it")
         click.echo(f"  SNMP traps  udp {config.snmp.trap_listen}")
         click.echo(f"  MQTT        {mqtt}, topics under {config.mqtt.prefix}")
         if demo_mode:

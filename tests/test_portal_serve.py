@@ -1,0 +1,136 @@
+"""The portal served apart from the controller, as a park runs it: ``oasis run --no-portal`` and
+``python -m captive_portal serve`` (granian workers) on one store and a real Mosquitto.
+
+The lab (tests/lab) logs visitors in through the same command with the real gateway agent;
+here: the workers come up with the file's settings, a 940 report filed on one of them reaches
+the controller's forwarder and the broker, and SIGTERM takes the workers down with the server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from controller.config import load_config
+from controller.runtime import Controller
+from controller.store import Store
+from tests.support import free_port, free_udp_port, wait_for
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture
+def apart(tmp_path, mosquitto):
+    portal_port = free_port()
+    path = tmp_path / "oasis.toml"
+    path.write_text(f"""
+[store]
+path = "{tmp_path / 'oasis.db'}"
+key_file = "{tmp_path / 'oasis.key'}"
+[admin]
+listen = "127.0.0.1:{free_port()}"
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+client_id = "oasis-apart"
+[snmp]
+trap_listen = "127.0.0.1:{free_udp_port()}"
+[portal]
+listen = "127.0.0.1:{portal_port}"
+workers = 2
+threads = 4
+secret_key_file = "{tmp_path / 'portal.key'}"
+secure_cookies = false
+[sms]
+outbox = "{tmp_path / 'sms.log'}"
+[reports]
+max_description_chars = 300
+""")
+    config = load_config(path, env={})
+    controller = Controller(config, serve_portal=False)
+    controller.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OASIS_")}
+    portal = subprocess.Popen([sys.executable, "-m", "captive_portal", "--config", str(path),
+                               "serve"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: _get(portal_port, "/healthz")[0] == 200, 20, what="the portal workers")
+        yield config, controller, portal, portal_port
+    finally:
+        if portal.poll() is None:
+            portal.send_signal(signal.SIGTERM)
+            try:
+                portal.wait(15)
+            except subprocess.TimeoutExpired:
+                portal.kill()
+        controller.stop()
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", path, headers={"Accept-Language": "en"})
+        reply = conn.getresponse()
+        return reply.status, reply.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def _file(port: int, description: str) -> tuple[int, str]:
+    """GET the report form (cookie and CSRF token), then post a report from it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/reports/new?lang=en")
+    reply = conn.getresponse()
+    form = reply.read().decode()
+    cookie = "; ".join(c.split(";")[0] for c in reply.headers.get_all("Set-Cookie") or [])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    body = urlencode({"csrf_token": token, "category": "lighting", "address": "North gate",
+                      "description": description})
+    conn.request("POST", "/reports/new", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    answer = conn.getresponse()
+    return answer.status, answer.read().decode()
+
+
+def test_controller_without_portal_and_portal_workers_on_one_store(apart):
+    config, controller, portal, port = apart
+    assert controller.portal is None and controller.portal_url == ""
+    assert len(children(portal.pid)) == 2  # granian's two workers
+
+    # A report filed on the portal, with the workers' own [reports] settings...
+    assert _get(port, "/reports/new")[0] == 200
+    refused, page = _file(port, "x" * 301)
+    assert (refused, re.search(r'data-code="([^"]+)"', page).group(1)) == (400, "description_too_long")
+    status, html = _file(port, "The lamp by the north gate is out")
+    assert status == 200, html[:500]
+    tracking = re.search(r"940-\d{4}-\d{6}", html).group(0)
+
+    # ...is published by the controller's forwarder (no back office here: sent, not acked).
+    def outbox_state():
+        store = Store(config.resolve_path(config.store.path))
+        try:
+            row = store.conn.execute(
+                "SELECT o.state FROM report_outbox o JOIN reports r ON r.id = o.report_id "
+                "WHERE r.tracking = ?", (tracking,)).fetchone()
+            return row[0] if row else None
+        finally:
+            store.close()
+    wait_for(lambda: outbox_state() == "sent", 15, what="the forwarder to publish the report")
+
+    workers = children(portal.pid)
+    portal.send_signal(signal.SIGTERM)
+    portal.wait(15)
+    time.sleep(0.2)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
