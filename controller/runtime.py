@@ -125,8 +125,7 @@ class Controller:
 
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""
-        body = {k: v for k, v in payload.items() if k != "schema"}
-        self.link.publish_json(topic_suffix, body, schema="inventory/1")
+        self.link.publish_json(topic_suffix, payload, schema="inventory/1")
 
     def stop(self) -> None:
         if self.portal is not None:

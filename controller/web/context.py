@@ -74,7 +74,7 @@ def announce(kind: str, action: str, ref: object) -> None:
     """Tell listeners (the poller) that the inventory changed, when MQTT is wired in."""
     publish = runtime().mqtt_publish
     if publish is not None:
-        publish("inventory/changed", {"schema": 1, "kind": kind, "action": action, "ref": str(ref)})
+        publish("inventory/changed", {"kind": kind, "action": action, "ref": str(ref)})
 
 
 def page_role(role: str):
