@@ -72,10 +72,16 @@ def _login(site, ap: str = "") -> None:
 
 
 def test_the_form_is_arabic_by_default_and_needs_no_script(site):
-    html = site.client.get("/reports/new").get_data(as_text=True)
+    page = site.client.get("/reports/new")
+    html = page.get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html
     assert "إنارة الشوارع والحدائق" in html and "مشكلة في الواي فاي" in html
-    assert "<script" not in html
+    # One script, our own file, deferred: it only adds "use my location" (hidden without it).
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/locate.js" defer>']
+    assert '<button type="button" id="use-location" class="secondary" hidden' in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "script-src" not in site.client.get("/reports/mine").headers[
+        "Content-Security-Policy"]
     english = site.client.get("/reports/new?lang=en").get_data(as_text=True)
     assert "Street and park lighting" in english and 'dir="ltr"' in english
 

@@ -24,6 +24,7 @@ from captive_portal.reports.intake import NewReport, ReportError, file_report
 from captive_portal.reports.locate import Location, locate
 from captive_portal.reports.photos import PhotoError, process_photo
 from captive_portal.reports.records import get_report, timeline
+from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import answer_closure, verify_phone
 from captive_portal.sessions import Sessions
@@ -119,9 +120,10 @@ def _form_page(values: dict | None = None, status: int = 200):
     visitor = _visitor()
     categories = list_categories(portal().store)
     where = _location(visitor)
-    return render_template("reports/new.html", categories=categories, values=values or {},
+    page = render_template("reports/new.html", categories=categories, values=values or {},
                            visitor=visitor, site=_site_label(where.site), ap=where.ap,
-                           max_photos=reports_context().config.max_photos), status
+                           max_photos=reports_context().config.max_photos)
+    return page, status, {"Content-Security-Policy": CONTENT_SECURITY_POLICY_SCRIPT}
 
 
 def _location(visitor) -> Location:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from waitress.server import create_server
 
+from controller.store import Store
 from tests.support import require
 from tests.test_portal_app import Portal
 
@@ -141,5 +142,74 @@ def test_page_fits_a_phone_without_horizontal_scroll(browser, served):
         page.goto(link(served))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang, direction, thanks, status_name", [
+    ("ar", "rtl", "تم استلام بلاغك", "received"), ("en", "ltr", "Thank you", "received")])
+def test_a_940_report_is_filed_and_followed_in_each_language(browser, served, lang, direction,
+                                                             thanks, status_name):
+    context, page = page_for(browser, lang)  # no JavaScript: the form must work without it
+    try:
+        page.goto(link(served))
+        page.check("input[name=accept]")
+        page.click("#terms-login")
+        page.wait_for_selector("#time-left")
+        page.click(f"footer a[href='/reports/new']")
+        assert html_attrs(page) == (lang, direction)
+        assert page.locator("#report-site").is_visible()  # the session's site, filled in
+        assert not page.locator("#use-location").is_visible()  # needs script: stays hidden
+        page.check("input[name=category][value=lighting]")
+        page.fill("#description", "عمود الإنارة رقم 12 لا يعمل" if lang == "ar"
+                  else "Lamp post 12 is out")
+        shot(page, f"report-form-{lang}")
+        page.click("#file-report")
+        page.wait_for_selector("#tracking")
+        assert thanks in page.inner_text("h1")
+        tracking = page.locator("#tracking bdi")
+        assert tracking.get_attribute("dir") == "ltr"
+        number = tracking.inner_text()
+        assert number.startswith("940-")
+        shot(page, f"report-filed-{lang}")
+        page.click("a.button")  # follow my reports
+        page.fill("#tracking", number)
+        page.click("#lookup")
+        page.wait_for_selector("#status")
+        assert html_attrs(page) == (lang, direction)
+        assert page.locator("#status").get_attribute("data-status") == status_name
+        assert page.locator("#timeline li").count() >= 1
+        shot(page, f"report-status-{lang}")
+    finally:
+        context.close()
+
+
+def test_use_my_location_fills_in_the_browsers_coordinates(browser, served):
+    context = browser.new_context(locale=LOCALES["en"], viewport=PHONE,
+                                  geolocation={"latitude": 25.383113, "longitude": 49.586144},
+                                  permissions=["geolocation"])
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text)
+                if message.type == "error" else None)
+        page.goto(f"{served.base}/reports/new?lang=en")
+        page.click("#use-location")
+        page.wait_for_function("document.getElementById('lat').value !== ''")
+        assert (page.input_value("#lat"), page.input_value("#lon")) == ("25.383113", "49.586144")
+        assert page.inner_text("#location-status") == "Location added."
+        page.check("input[name=category][value=lighting]")
+        page.fill("#description", "Broken lamp by the bench")
+        page.fill("#address", "North gate")
+        page.click("#file-report")
+        page.wait_for_selector("#tracking")
+        store = Store(served.store_path)
+        try:
+            row = store.conn.execute("SELECT lat, lon FROM reports ORDER BY id DESC LIMIT 1"
+                                     ).fetchone()
+        finally:
+            store.close()
+        assert row == (pytest.approx(25.383113), pytest.approx(49.586144))
+        assert not errors, errors  # nothing refused by the Content-Security-Policy
     finally:
         context.close()
