@@ -1,7 +1,8 @@
 """Click-through logins per second and login latency, from the form post to the gateway's ack.
 
 Everything real, in one network namespace (root): Mosquitto, the gateway agent on real
-nftables (its LAN a dummy bridge), the portal under waitress. A driver inside the namespace
+nftables (its LAN a dummy bridge), the portal as a park runs it (``python -m captive_portal
+serve``: granian, ``portal.workers`` = 2). A driver inside the namespace
 posts terms logins for new clients from ``--concurrency`` threads over keep-alive HTTP and
 times each post (the portal answers only once the gateway has acked the allow). It runs once
 with 10 clients already authorised and once with 10,000, reads the nft time the agent reports
