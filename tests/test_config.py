@@ -1,3 +1,4 @@
+import re
 import tomllib
 from pathlib import Path
 
@@ -72,3 +73,11 @@ def test_example_config_is_complete_and_valid():
 def test_relative_paths_follow_the_config_file(tmp_path):
     cfg = load_config(write(tmp_path, "[store]\npath = 'db/x.db'\n"), env={})
     assert cfg.resolve_path(cfg.store.path) == tmp_path / "db" / "x.db"
+
+
+def test_every_key_is_in_the_config_reference():
+    reference = (Path(__file__).resolve().parents[1] / "docs" / "config.md").read_text()
+    missing = [f"{section}.{key}" for section, keys in config_keys().items() for key in keys
+               if section != "apsim" and f"`{section}.{key}`" not in reference
+               and not re.search(rf"`{section}\.[^`]*\b{key}\b[^`]*`", reference)]
+    assert not missing, f"docs/config.md does not describe {missing}"
