@@ -20,6 +20,30 @@ def test_migrations_apply_once_in_order(tmp_path):
     assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_migration_numbered_below_the_newest_is_still_applied(tmp_path, monkeypatch):
+    import controller.store as store_module
+
+    store = Store(tmp_path / "s.db")
+    late = (15, "late_branch", "CREATE TABLE late_branch (id INTEGER PRIMARY KEY);")
+    real = available_migrations()
+    monkeypatch.setattr(store_module, "available_migrations", lambda: sorted([*real, late]))
+    assert store.migrate() == [15]
+    assert "late_branch" in store.db.table_names()
+    assert store.migrate() == []
+
+
+def test_a_store_from_the_previous_release_gets_the_sessions_ap(tmp_path):
+    path = tmp_path / "old.db"
+    Store(path).close()
+    raw = sqlite3.connect(path)  # as the release before it left the database
+    raw.execute("ALTER TABLE portal_sessions DROP COLUMN ap")
+    raw.execute("DELETE FROM schema_migrations WHERE name = 'session_ap'")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert "ap" in {row[1] for row in store.conn.execute("PRAGMA table_info(portal_sessions)")}
+
+
 def test_failed_transaction_writes_nothing(store):
     with pytest.raises(sqlite3.IntegrityError):
         with store.transaction() as conn:

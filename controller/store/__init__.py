@@ -67,8 +67,11 @@ class Store:
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         applied = []
+        # By number recorded, not by the highest one: a migration numbered below one already
+        # applied (added on another branch) is still applied.
+        done = {row[0] for row in self.conn.execute("SELECT number FROM schema_migrations")}
         for number, name, sql in available_migrations():
-            if number <= self.schema_version():
+            if number in done:
                 continue
             with self.transaction():
                 # executescript would commit on its own; run statement by statement instead.
