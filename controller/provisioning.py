@@ -107,6 +107,9 @@ class ProvisioningWorker(threading.Thread):
                     self._queue_drift(service)
                 job = jobs.claim_next(service.store)
                 if job is None:
+                    for job_id in jobs.recover_interrupted(service.store):
+                        log.warning("provisioning job %s was interrupted (its process ended);"
+                                    " marked failed", job_id)
                     # Jobs queued by another process (the admin app) are found by this poll.
                     self._wake.wait(self.poll_seconds)
                     continue

@@ -9,6 +9,9 @@ runs.
 from __future__ import annotations
 
 import json
+import os
+import socket
+from pathlib import Path
 
 from controller.inventory import NotFound
 from controller.store import Store, utcnow
@@ -38,14 +41,64 @@ def claim_next(store: Store) -> dict | None:
                            "ORDER BY id LIMIT 1").fetchone()
         if not row:
             return None
-        conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ? WHERE id = ?",
-                     (utcnow(), row[0]))
+        conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
+                     "WHERE id = ?", (utcnow(), runner_id(), row[0]))
     return get(store, row[0], items=False)
 
 
 def start(store: Store, job_id: int) -> None:
-    store.conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ? "
-                       "WHERE id = ? AND status = 'queued'", (utcnow(), job_id))
+    store.conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
+                       "WHERE id = ? AND status = 'queued'", (utcnow(), runner_id(), job_id))
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (tells a live process from a reused pid)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def runner_id(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _alive(runner: str | None) -> bool:
+    """Whether the process that claimed a job still runs; True if it is on another host."""
+    if not runner:
+        return False  # started before jobs named their runner
+    host, _, rest = runner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return True  # cannot tell from here
+    return pid.isdigit() and _start_time(int(pid)) == started
+
+
+def recover_interrupted(store: Store) -> list[int]:
+    """Close the jobs left ``running`` by a process that is gone; returns their ids.
+
+    Their APs not yet done are marked skipped (one interrupted mid-push says so: check its
+    drift or push again); the job is failed with the reason.
+    """
+    running = store.conn.execute(
+        "SELECT id, runner FROM provision_jobs WHERE status = 'running'").fetchall()
+    closed = []
+    for job_id, runner in running:
+        if _alive(runner):
+            continue
+        with store.transaction() as conn:
+            conn.execute("UPDATE provision_job_items SET status = 'skipped', message = "
+                         "CASE status WHEN 'running' THEN 'interrupted during ' || "
+                         "coalesce(stage, 'the push') || ': check its drift or push again' "
+                         "ELSE 'interrupted before it started' END, finished_at = ? "
+                         "WHERE job_id = ? AND status IN ('queued', 'running')",
+                         (utcnow(), job_id))
+            conn.execute("UPDATE provision_jobs SET status = 'failed', finished_at = ?, "
+                         "message = 'interrupted: the process running it ended' "
+                         "WHERE id = ? AND status = 'running'", (utcnow(), job_id))
+        closed.append(job_id)
+    return closed
 
 
 def item_started(store: Store, job_id: int, ap_id: int, stage: str) -> None:
