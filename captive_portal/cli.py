@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import register_gateway
 from captive_portal.serve import serve_workers
 from controller.config import ConfigError, load_config
+from controller.logs import configure as configure_logging
 from controller.secrets import SecretBox
 from controller.store import Store
 
@@ -40,8 +39,7 @@ def portal(ctx: click.Context, config_path: str | None) -> None:
 @click.pass_obj
 def serve(obj, verbose: int, workers: int | None) -> None:
     """Serve the portal with worker processes until SIGTERM/SIGINT."""
-    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)
     config, settings = obj
     if workers:
         settings.portal.workers = workers

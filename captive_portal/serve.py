@@ -30,7 +30,8 @@ from captive_portal.gateway_link import MqttGatewayControl
 from captive_portal.reports.context import configure as configure_reports
 from captive_portal.sms import SmsRetrier
 from controller.config import Config, host_port, load_config
-from controller.mqtt import MQTT_V311, MQTT_V5, MqttLink
+from controller.logs import configure as configure_logging
+from controller.mqtt import MQTT_V5, MQTT_V311, MqttLink
 from controller.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -142,8 +143,7 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
 def worker_app():
     """Granian's factory: one worker's runtime, started, and its WSGI app."""
     verbose = int(os.environ.get(VERBOSITY_ENV, "0") or 0)
-    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)
     config = load_config()
     runtime = PortalRuntime(config, PortalSettings.from_config(config),
                             instance=str(os.getpid()))

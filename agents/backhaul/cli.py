@@ -15,6 +15,7 @@ from agents.backhaul.config import ConfigError, load_agent_config
 from agents.backhaul.probe import EchoResponder
 from agents.backhaul.telemetry import payload_schema
 from controller.config import host_port
+from controller.logs import FORMAT as LOG_FORMAT
 
 DEFAULT_CONFIG = "/etc/oasis/backhaul.toml"
 
@@ -29,7 +30,7 @@ def _stop_on_signals() -> threading.Event:
 
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format=LOG_FORMAT)
 
 
 @click.group("backhaul")

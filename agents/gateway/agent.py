@@ -78,8 +78,6 @@ class GatewayAgent:
         self.link = link or MqttLink(config.mqtt, clean_start=False, session_expiry_s=3600)
         self.control = GatewayControlChannel(gw.gateway_id, self.link, self.enforcer, clock)
         self._stop = threading.Event()
-        #: CPU seconds the last sweep took (its own and its ``nft`` listings').
-        self.last_sweep_cpu_s = 0.0
 
     def start(self) -> None:
         ends = self.enforcer.install()
@@ -118,7 +116,6 @@ class GatewayAgent:
             # spaced so that they use at most `sweep_cpu_share` of one.
             next_sweep = time.monotonic() + max(gw.enforce_interval_s,
                                                 cost / gw.sweep_cpu_share)
-            self.last_sweep_cpu_s = cost
             if self.clock() >= next_accounting:
                 self.control.publish_accounting(self.enforcer.clients())
                 next_accounting = self.clock() + gw.accounting_interval_s

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from agents.gateway.dnsmasq import render_dnsmasq, render_lease_hook
 from agents.gateway.enforcer import Enforcer
 from agents.gateway.nft import Nftables
 from agents.gateway.sessions import SessionBook
+from controller.logs import configure as configure_logging
 
 
 def _load(config_path: str | None) -> GatewayAgentConfig:
@@ -38,8 +38,7 @@ def gateway(ctx: click.Context, config_path: str | None) -> None:
 @click.pass_obj
 def run(config_path: str | None, verbose: int) -> None:
     """Install the table and enforce until SIGTERM/SIGINT (authorised clients stay)."""
-    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)
     agent = GatewayAgent(_load(config_path))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent._stop.set())

@@ -26,7 +26,7 @@ PARAMS = ("gw", "mac", "ip", "url", "ts", "sig", "ap")
 REQUIRED = ("gw", "mac", "ip", "ts", "sig")
 #: An AP identity as DHCP option 82 carries it (a name, a MAC, ``MAC:SSID``...): printable text.
 AP_MAX = 100
-_AP = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,99}$")
+_AP = re.compile(rf"^[\x21-\x7e][\x20-\x7e]{{0,{AP_MAX - 1}}}$")
 
 
 class SignatureError(ValueError):

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from controller.cli.context import CliContext
 from agents.apsim.cli import apsim
 from agents.backhaul.cli import backhaul
 from agents.gateway.cli import gateway
 from captive_portal.cli import portal
 from controller.cli.backoffice import backoffice
 from controller.cli.config_cmds import config as config_group
+from controller.cli.context import CliContext
 from controller.cli.inventory import ap, site
 from controller.cli.reports import reports
 from controller.cli.run import run
 from controller.cli.users import token, user
 from controller.config import ConfigError
+from controller.logs import configure as configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,8 +26,7 @@ from controller.config import ConfigError
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """Oasis Edge: park WiFi, 940 reports and backhaul failover for a municipality."""
-    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)
     ctx.obj = CliContext(config_path)
 
 
