@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from controller.config import host_port
+from controller.config import ApsimConfig, host_port
 
 from controller import snmp_ber as ber
 from agents.apsim.device import SimulatedAp, Reading
@@ -35,15 +35,19 @@ MAX_RESPONSE_BYTES = 8192
 _READ_PDUS = (ber.GET, ber.GETNEXT, ber.GETBULK)
 
 
+#: The ``[apsim]`` section's defaults are the simulator's too.
+_APSIM = ApsimConfig()
+
+
 @dataclass(frozen=True)
 class SimulatorSettings:
-    count: int = 20
-    first_address: str = "127.0.1.1"
-    port: int = 1161
-    community: str = "public"
-    v3_user: str = "oasis"
-    v3_auth_key: str = "oasis-auth-key"
-    v3_priv_key: str = "oasis-priv-key"
+    count: int = _APSIM.count
+    first_address: str = _APSIM.first_address
+    port: int = _APSIM.port
+    community: str = _APSIM.community
+    v3_user: str = _APSIM.v3_user
+    v3_auth_key: str = _APSIM.v3_auth_key
+    v3_priv_key: str = _APSIM.v3_priv_key
     #: Where traps go (the controller's trap receiver); None sends none.
     trap_target: tuple[str, int] | None = ("127.0.0.1", 1162)
     trap_community: str = "public"
