@@ -89,22 +89,21 @@ class Controller:
         self._web_thread = threading.Thread(target=self._web.run, name="admin-web", daemon=True)
         self._web_thread.start()
 
-        if not self.serve_portal:
+        if self.serve_portal:
+            self.portal = PortalServer(config, PortalSettings.from_config(config))
+            sms = {"sms": self.portal.app.extensions["oasis_portal"].sms}
+        else:
             # The portal runs apart (`oasis portal serve`, its own workers) on the same store.
-            self.reports = ReportsService(store_path, config.mqtt, config.reports,
-                                          sms_config=config.sms, retry_sms=True,
-                                          protocol=protocol, host=host, port=port)
-            self.reports.start()
-            return
-        self.portal = PortalServer(config, PortalSettings.from_config(config))
-        self.reports = ReportsService(store_path, config.mqtt, config.reports,
-                                      sms=self.portal.app.extensions["oasis_portal"].sms,
+            sms = {"sms_config": config.sms, "retry_sms": True}
+        self.reports = ReportsService(store_path, config.mqtt, config.reports, **sms,
                                       protocol=protocol, host=host, port=port)
-        self.reports.attach_portal(self.portal.app)  # the portal wakes the forwarder on intake
+        if self.portal is not None:
+            self.reports.attach_portal(self.portal.app)  # it wakes the forwarder on intake
         self.reports.start()  # forwarder, back-office status consumer, SLA watcher
-        self.portal.start()
-        portal_host, _ = host_port(config.portal.listen, "portal.listen")
-        self.portal_url = f"http://{portal_host}:{self.portal.port}/"
+        if self.portal is not None:
+            self.portal.start()
+            portal_host, _ = host_port(config.portal.listen, "portal.listen")
+            self.portal_url = f"http://{portal_host}:{self.portal.port}/"
 
     def _hello(self, store_path, message: InboundMessage) -> None:
         """An AP announcing itself over MQTT ({"mac", "mgmt_ip", "platform"?}) is pending
