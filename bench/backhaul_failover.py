@@ -28,8 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.backhaul_systems import SYSTEMS, AgentSystem, FailoverSystem, egress  # noqa: E402
-from bench.backhaul_systems import wait_until  # noqa: E402
+from bench.backhaul_systems import (  # noqa: E402
+    SYSTEMS,
+    AgentSystem,
+    FailoverSystem,
+    egress,
+    wait_until,  # noqa: E402
+)
 from tests.lab.branch import BACKUP, HQ_ADDRESS, PRIMARY, STREAM_PORT, BranchLab  # noqa: E402
 from tests.lab.netns import Lab, stop_process, sweep_stale  # noqa: E402
 

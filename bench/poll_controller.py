@@ -24,13 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # noqa: E402
 
 from agents.apsim.inventory import simulated_inventory, simulated_sites  # noqa: E402
-from controller import inventory, metrics  # noqa: E402
-from controller.alerts import AlertEvaluator  # noqa: E402
-from controller.config import AlertsConfig, SnmpConfig  # noqa: E402
-from controller.poller import Poller, targets_from_store  # noqa: E402
-from controller.secrets import SecretBox  # noqa: E402
-from controller.snapshot import Snapshot  # noqa: E402
-from controller.store import Store  # noqa: E402
+from controller.monitoring import metrics  # noqa: E402
+from controller.monitoring.alerts import AlertEvaluator  # noqa: E402
+from controller.monitoring.poller import Poller, targets_from_store  # noqa: E402
+from controller.monitoring.snapshot import Snapshot  # noqa: E402
+from controller.settings import AlertsConfig, SnmpConfig  # noqa: E402
+from core import inventory
+from core.secrets import SecretBox  # noqa: E402
+from core.store import Store  # noqa: E402
 
 ACTOR = "bench"
 #: Simulator defaults (agents.apsim.simulator.SimulatorSettings).

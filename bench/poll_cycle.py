@@ -36,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.apsim.control import send_command  # noqa: E402
 from agents.apsim.inventory import simulated_inventory  # noqa: E402
 from bench.poll_exporter import DEFAULT_BINARY, module_name, scrape_cycle, write_config  # noqa: E402
-from agents.apsim.control import send_command  # noqa: E402
 from bench.poll_procs import Child, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

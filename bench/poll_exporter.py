@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from controller.snmp import INTERFACE_COLUMNS, SYSTEM_OIDS
+from controller.snmp.engine import INTERFACE_COLUMNS, SYSTEM_OIDS
 from netconfig.platforms import get_platform
 
 DEFAULT_BINARY = "/usr/bin/prometheus-snmp-exporter"

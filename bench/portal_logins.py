@@ -34,13 +34,13 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.gateway.control import COMMAND_SCHEMA, topic  # noqa: E402
-from agents.gateway.signature import ClientClaim, sign  # noqa: E402
+from core.contracts.gateway import COMMAND_SCHEMA, topic  # noqa: E402
 from captive_portal.gateways import register_gateway  # noqa: E402
-from controller.config import MqttConfig  # noqa: E402
-from controller.mqtt import InboundMessage, MqttLink  # noqa: E402
-from controller.secrets import SecretBox  # noqa: E402
-from controller.store import Store  # noqa: E402
+from core.config import MqttConfig  # noqa: E402
+from core.contracts.signature import ClientClaim, sign  # noqa: E402
+from core.mqtt import InboundMessage, MqttLink  # noqa: E402
+from core.secrets import SecretBox  # noqa: E402
+from core.store import Store  # noqa: E402
 from tests.lab.netns import Lab, sweep_stale  # noqa: E402
 
 KEY = "bench-gateway-key-0123456789abcdef0123456789abcdef"

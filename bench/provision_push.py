@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents.apsim.inventory import plan_aps, simulated_sites  # noqa: E402
 from agents.apsim.ssh_server import CLI_PLATFORMS, login_for  # noqa: E402
-from controller import inventory  # noqa: E402
 from controller.provisioning import SnmpReachability  # noqa: E402
-from controller.secrets import SecretBox  # noqa: E402
-from controller.store import Store  # noqa: E402
+from core import inventory  # noqa: E402
+from core.secrets import SecretBox  # noqa: E402
+from core.store import Store  # noqa: E402
 from netconfig import jobs, variables  # noqa: E402
 from netconfig.batch import BatchRunner  # noqa: E402
 from netconfig.settings import ProvisioningConfig  # noqa: E402

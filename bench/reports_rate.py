@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from captive_portal.reports.config import ReportsConfig  # noqa: E402
 from captive_portal.reports.intake import NewReport, file_report  # noqa: E402
 from captive_portal.reports.outbox import TOPIC_NEW  # noqa: E402
-from controller.config import MqttConfig  # noqa: E402
-from controller.reports_service import ReportsService  # noqa: E402
-from controller.store import Store  # noqa: E402
+from captive_portal.reports.service import ReportsService  # noqa: E402
+from core.config import MqttConfig  # noqa: E402
+from core.store import Store  # noqa: E402
 from tests.mosquitto import MosquittoBroker  # noqa: E402
 from tests.support import free_port, wait_for_tcp  # noqa: E402
 
@@ -62,7 +62,7 @@ def serve(store_path: str, port: int) -> None:
 
     from captive_portal import create_app
     from captive_portal.config import PortalSettings
-    from controller.secrets import SecretBox
+    from core.secrets import SecretBox
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a busy queue is the point
     settings = PortalSettings()
@@ -137,7 +137,7 @@ def _backoffice_process(folder: Path, broker: MosquittoBroker) -> subprocess.Pop
     config = folder / "backoffice.toml"
     config.write_text(f'[store]\npath = "{folder}/unused.db"\nkey_file = "{folder}/k.key"\n'
                       f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n')
-    code = ("from controller.cli import cli; from controller.cli.backoffice import backoffice; "
+    code = ("from controller.cli import cli; from agents.backoffice.cli import backoffice; "
             "cli.add_command(backoffice); cli()")
     office = subprocess.Popen([sys.executable, "-c", code, "--config", str(config), "backoffice",
                                "run", "--db", str(folder / "backoffice.db")],

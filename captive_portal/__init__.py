@@ -20,7 +20,7 @@ from captive_portal.context import EXTENSION, PortalContext, StoreProvider
 from captive_portal.gateways import GatewayControl
 from captive_portal.reports import web as reports_web
 from captive_portal.sms import SmsService
-from controller.secrets import SecretBox
+from core.secrets import SecretBox
 
 
 def create_app(settings: PortalSettings | None = None, *, store_path: str,

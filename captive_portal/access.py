@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from agents.gateway.signature import ClientClaim
 from captive_portal.context import PortalContext
 from captive_portal.errors import PortalError
 from captive_portal.sessions import Sessions, VisitorSession
+from core.contracts.signature import ClientClaim
 
 log = logging.getLogger(__name__)
 

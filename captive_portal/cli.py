@@ -7,10 +7,10 @@ import click
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import register_gateway
 from captive_portal.serve import serve_workers
-from controller.config import ConfigError, load_config
-from controller.logs import configure as configure_logging
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.config import ConfigError, load_config
+from core.logs import configure as configure_logging
+from core.secrets import SecretBox
+from core.store import Store
 
 
 @click.group(name="portal")

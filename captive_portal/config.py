@@ -1,15 +1,125 @@
 """The portal's settings: the ``[portal]`` and ``[sms]`` sections of ``oasis.toml``.
 
-The sections are defined in `controller.portal_config` and loaded by `controller.config` like
-every other section (defaults, then the file, then ``OASIS_PORTAL_<KEY>`` / ``OASIS_SMS_<KEY>``).
+Registered with `core.config` through the ``oasis.config`` entry points and loaded like every
+other section (defaults, then the file, then ``OASIS_PORTAL_<KEY>`` / ``OASIS_SMS_<KEY>``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from controller.config import Config
-from controller.portal_config import LOCALES, PortalConfig, SmsConfig
+from core.config import Config, host_port
+
+#: Locales the portal ships catalogues for; the first is the default.
+LOCALES = ("ar", "en")
+
+
+@dataclass
+class PortalConfig:
+    """Visitor-facing behaviour: limits of a session, one-time codes, rate limits."""
+
+    listen: str = "127.0.0.1:8081"
+    #: Worker processes of ``oasis portal serve`` (each with its threads and MQTT link); the
+    #: portal inside ``oasis run`` is one process whatever this says.
+    workers: int = 2
+    #: Requests one worker serves at once (a login holds its thread until the gateway acks).
+    threads: int = 8
+    #: The portal's public base URL (what gateways redirect to); https in production.
+    public_url: str = "http://127.0.0.1:8081/"
+    #: Flask's signing key for cookies and CSRF tokens; created (mode 0600) if missing.
+    secret_key_file: str = "var/portal-secret.key"
+    #: Mark cookies Secure (the portal is served over HTTPS).
+    secure_cookies: bool = True
+    default_locale: str = "ar"
+    #: Fractions are allowed (tests and short demo sessions).
+    session_minutes: float = 60.0
+    #: Bytes up + down per session in megabytes; 0 for no quota.
+    data_quota_mb: float = 500.0
+    #: A client silent this long loses its session; 0 for no idle timeout.
+    idle_timeout_minutes: float = 15.0
+    rate_down_kbps: int = 4096
+    rate_up_kbps: int = 1024
+    #: How old a gateway's signed redirect may be when the login form is posted.
+    signature_max_age_s: int = 900
+    #: Seconds a login waits for the gateway's ack before telling the visitor to retry.
+    gateway_ack_timeout_s: float = 5.0
+    otp_length: int = 6
+    otp_ttl_s: int = 300
+    otp_max_attempts: int = 5
+    #: Codes sent to one phone number per hour (stops the portal being used to bomb a number).
+    otp_per_phone_per_hour: int = 3
+    #: Codes requested by one client device per hour, whatever the numbers.
+    otp_per_client_per_hour: int = 5
+    #: Seconds before another code may be sent to the same number.
+    otp_resend_after_s: int = 60
+    #: Form posts per client IP per minute (login, code, logout).
+    posts_per_minute: int = 30
+    #: Version of the terms of use a click-through accepts (recorded with the session).
+    terms_version: str = "2026-11"
+
+    def validate(self) -> None:
+        host_port(self.listen, "listen")
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"public_url: expected an http(s) URL, got {self.public_url!r}")
+        if self.default_locale not in LOCALES:
+            raise ValueError(f"default_locale: one of {', '.join(LOCALES)}")
+        checks = (
+            ("session_minutes", self.session_minutes > 0),
+            ("data_quota_mb", self.data_quota_mb >= 0),
+            ("idle_timeout_minutes", self.idle_timeout_minutes >= 0),
+            ("rate_down_kbps", self.rate_down_kbps >= 0),
+            ("rate_up_kbps", self.rate_up_kbps >= 0),
+            ("signature_max_age_s", self.signature_max_age_s >= 10),
+            ("gateway_ack_timeout_s", self.gateway_ack_timeout_s > 0),
+            ("otp_length", 4 <= self.otp_length <= 10),
+            ("otp_ttl_s", self.otp_ttl_s >= 30),
+            ("otp_max_attempts", self.otp_max_attempts >= 1),
+            ("otp_per_phone_per_hour", self.otp_per_phone_per_hour >= 1),
+            ("otp_per_client_per_hour", self.otp_per_client_per_hour >= 1),
+            ("otp_resend_after_s", self.otp_resend_after_s >= 0),
+            ("posts_per_minute", self.posts_per_minute >= 1),
+            ("workers", 1 <= self.workers <= 64),
+            ("threads", 1 <= self.threads <= 256),
+        )
+        for key, ok in checks:
+            if not ok:
+                raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
+
+
+@dataclass
+class SmsConfig:
+    """The SMS gateway every visitor-facing feature sends through (login codes, 940 status)."""
+
+    #: ``console`` (development: log + outbox file) or ``http`` (a provider's HTTP API).
+    driver: str = "console"
+    #: console: file every message is appended to (empty: log only).
+    outbox: str = "var/sms-outbox.log"
+    #: http: the provider's send endpoint (POST JSON {to, from, text}).
+    url: str = ""
+    username: str = ""
+    password: str = ""
+    #: http: a bearer token instead of (or with) basic credentials.
+    token: str = ""
+    sender: str = "AMANAH"
+    timeout_s: float = 10.0
+    #: Attempts before a message is abandoned; failures are retried with backoff.
+    max_attempts: int = 5
+    retry_base_s: float = 30.0
+
+    def validate(self) -> None:
+        if self.driver not in ("console", "http"):
+            raise ValueError(f"driver: expected console or http, got {self.driver!r}")
+        if self.driver == "http":
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"url: the http driver needs the provider's URL ({self.url!r})")
+        if self.max_attempts < 1 or self.timeout_s <= 0 or self.retry_base_s < 0:
+            raise ValueError("max_attempts, timeout_s, retry_base_s: out of range")
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"SmsConfig(driver={self.driver!r}, url={self.url!r}, sender={self.sender!r})"
 
 
 @dataclass

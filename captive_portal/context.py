@@ -15,8 +15,8 @@ from captive_portal.config import PortalSettings
 from captive_portal.gateways import GatewayControl, gateway_key
 from captive_portal.security import RateLimiter
 from captive_portal.sms import SmsService, make_driver
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.secrets import SecretBox
+from core.store import Store
 
 EXTENSION = "oasis_portal"
 

@@ -14,12 +14,17 @@ import time
 import uuid
 from collections.abc import Callable
 
-from agents.gateway.control import (ACCOUNTING_SCHEMA, ACK_SCHEMA, COMMAND_SCHEMA,
-                                    SESSION_END_SCHEMA, topic)
 from captive_portal.gateways import Ack, SessionGrant
 from captive_portal.sessions import Sessions
-from controller.mqtt import InboundMessage, MqttLink
-from controller.store import Store
+from core.contracts.gateway import (
+    ACCOUNTING_SCHEMA,
+    ACK_SCHEMA,
+    COMMAND_SCHEMA,
+    SESSION_END_SCHEMA,
+    topic,
+)
+from core.mqtt import InboundMessage, MqttLink
+from core.store import Store
 
 log = logging.getLogger(__name__)
 

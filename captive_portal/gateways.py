@@ -15,10 +15,10 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from agents.gateway.config import GATEWAY_ID
-from controller import inventory
-from controller.secrets import SecretBox
-from controller.store import Store, utcnow
+from core import inventory
+from core.contracts.gateway import GATEWAY_ID
+from core.secrets import SecretBox
+from core.store import Store, utcnow
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
-from agents.gateway.signature import REQUIRED, carried
 from captive_portal.config import LOCALES
+from core.contracts.signature import REQUIRED, carried
 
 log = logging.getLogger(__name__)
 

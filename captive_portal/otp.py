@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 
 from captive_portal.config import PortalConfig
-from controller.store import Store
+from core.store import Store
 
 
 class OtpError(Exception):

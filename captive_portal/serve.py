@@ -29,10 +29,10 @@ from captive_portal.context import EXTENSION, StoreProvider
 from captive_portal.gateway_link import MqttGatewayControl
 from captive_portal.reports.context import configure as configure_reports
 from captive_portal.sms import SmsRetrier
-from controller.config import Config, host_port, load_config
-from controller.logs import configure as configure_logging
-from controller.mqtt import MQTT_V5, MQTT_V311, MqttLink
-from controller.secrets import SecretBox
+from core.config import Config, host_port, load_config
+from core.logs import configure as configure_logging
+from core.mqtt import MQTT_V5, MQTT_V311, MqttLink
+from core.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from agents.gateway.signature import ClientClaim
 from captive_portal.config import PortalConfig
 from captive_portal.gateways import SessionGrant
-from controller.store import Store
+from core.contracts.signature import ClientClaim
+from core.store import Store
 
 _COLUMNS = ("id", "gateway_id", "mac", "ip", "method", "phone", "locale", "state", "started_at",
             "expires_at", "quota_bytes", "idle_timeout_s", "rate_up_kbps", "rate_down_kbps",

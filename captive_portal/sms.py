@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from captive_portal.config import SmsConfig
-from controller.store import Store
+from core.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from controller import audit
-from controller.store import Store, utcnow
+from core import audit
+from core.store import Store, utcnow
 
 ROLES = ("viewer", "operator", "admin")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")

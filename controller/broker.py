@@ -22,8 +22,8 @@ from amqtt.broker import Broker
 from amqtt.errors import BrokerError
 from amqtt.plugins.base import BaseAuthPlugin
 
-from controller.config import MqttConfig, host_port
-from controller.mqtt import MQTT_V311
+from core.config import MqttConfig, host_port
+from core.mqtt import MQTT_V311
 
 log = logging.getLogger(__name__)
 

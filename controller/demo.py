@@ -15,11 +15,12 @@ from agents.apsim.control import ControlError, send_command
 from agents.apsim.inventory import simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import CLI_PLATFORMS, login_for
 from agents.apsim.ssh_state import SIM_PASSWORD
-from controller import auth, inventory
-from controller.config import Config
-from controller.inventory import InventoryError
-from controller.secrets import SecretBox
-from controller.store import Store
+from controller import auth
+from core import inventory
+from core.config import Config
+from core.inventory import InventoryError
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import variables
 
 DEMO_ACTOR = "demo"

@@ -15,9 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from controller.secrets import SecretBox
-from controller.snmp import PollTarget, SnmpClient, SnmpError, V2cCredentials, V3Credentials
-from controller.store import Store
+from controller.snmp.engine import PollTarget, SnmpClient, SnmpError, V2cCredentials, V3Credentials
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import jobs
 from netconfig.service import ProvisioningService
 from netconfig.settings import ProvisioningConfig

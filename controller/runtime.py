@@ -13,24 +13,24 @@ from dataclasses import dataclass, field
 from waitress import create_server
 
 from captive_portal.config import PortalSettings
+from captive_portal.reports.service import ReportsService
 from captive_portal.serve import PortalServer
-from controller.backhaul import BackhaulMonitor
+from controller.backhaul.service import BackhaulMonitor
 from controller.broker import EmbeddedBroker
-from controller.config import Config, host_port
-from controller.monitoring import MonitoringService
-from controller.mqtt import MQTT_V5, InboundMessage, MqttLink
+from controller.monitoring.service import MonitoringService
+from controller.monitoring.snapshot import Snapshot
 from controller.provisioning import ProvisioningWorker, SnmpReachability
-from controller.reports_service import ReportsService
-from controller.secrets import SecretBox
-from controller.snapshot import Snapshot
-from controller.store import Store
 from controller.web import create_app
+from core.config import Config, host_port
+from core.contracts.monitoring import HELLO_TOPIC, INVENTORY_SCHEMA
+from core.mqtt import MQTT_V5, InboundMessage, MqttLink
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import adoption
 
 log = logging.getLogger(__name__)
 
 #: Where a factory-fresh AP says hello (under the MQTT prefix): {"mac", "mgmt_ip", "platform"?}.
-HELLO_TOPIC = "adoption/hello"
 
 
 @dataclass
@@ -124,7 +124,7 @@ class Controller:
 
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""
-        self.link.publish_json(topic_suffix, payload, schema="inventory/1")
+        self.link.publish_json(topic_suffix, payload, schema=INVENTORY_SCHEMA)
 
     def stop(self) -> None:
         if self.portal is not None:

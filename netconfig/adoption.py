@@ -14,10 +14,10 @@ import json
 import logging
 from collections.abc import Mapping
 
-from controller import audit, inventory
-from controller.inventory import InventoryError, NotFound
-from controller.secrets import SecretBox
-from controller.store import Store, utcnow
+from core import audit, inventory
+from core.inventory import InventoryError, NotFound
+from core.secrets import SecretBox
+from core.store import Store, utcnow
 from netconfig.platforms import PLATFORMS
 from netconfig.push import Outcome, Provisioner
 from netconfig.settings import ProvisioningConfig

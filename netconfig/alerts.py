@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from controller.store import Store, utcnow
+from core.store import Store, utcnow
 
 ALERT_KIND = "config_drift"
 

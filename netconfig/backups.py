@@ -10,9 +10,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 
-from controller.inventory import NotFound
-from controller.secrets import SecretBox
-from controller.store import Store, utcnow
+from core.inventory import NotFound
+from core.secrets import SecretBox
+from core.store import Store, utcnow
 
 SOURCES = ("backup", "pre-push", "post-push", "rollback", "adoption")
 

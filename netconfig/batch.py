@@ -16,9 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from controller import inventory
-from controller.secrets import SecretBox
-from controller.store import Store
+from core import inventory
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import drift, jobs
 from netconfig.push import Outcome, Provisioner, SnmpCheck
 from netconfig.settings import ProvisioningConfig

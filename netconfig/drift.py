@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.store import Store
+from core.store import Store
 from netconfig import backups
 from netconfig.alerts import ALERT_KIND, set_alert
+from netconfig.hostkeys import HostKeyPending
 from netconfig.push import Outcome, Provisioner
 from netconfig.ssh import SshError
-from netconfig.hostkeys import HostKeyPending
 from netconfig.validate import ValidationFailed
 
 ACTOR = "system:drift"

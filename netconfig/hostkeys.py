@@ -8,9 +8,9 @@ exactly what was checked, not whatever the device presents next.
 
 from __future__ import annotations
 
-from controller import audit
-from controller.inventory import InventoryError
-from controller.store import Store, utcnow
+from core import audit
+from core.inventory import InventoryError
+from core.store import Store, utcnow
 from netconfig.ssh import HostKey
 
 

@@ -13,8 +13,8 @@ import os
 import socket
 from pathlib import Path
 
-from controller.inventory import NotFound
-from controller.store import Store, utcnow
+from core.inventory import NotFound
+from core.store import Store, utcnow
 
 KINDS = ("push", "rollback", "backup", "drift", "adopt")
 FINAL = ("succeeded", "failed", "stopped", "partial")

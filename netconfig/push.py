@@ -17,23 +17,30 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from controller import audit, inventory
-from controller.secrets import SecretBox
-from controller.store import Store
+from core import audit, inventory
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import alerts, backups, hostkeys, variables
 from netconfig.platforms import get_platform
 from netconfig.platforms.base import ConfigDriver
 from netconfig.render import Rendered, Renderer, driver_of
 from netconfig.settings import ProvisioningConfig
-from netconfig.ssh import (DeviceSession, HostKeyChanged, SshError, SshTarget, SshTimeouts,
-                           SshUnreachable, open_session)
+from netconfig.ssh import (
+    DeviceSession,
+    HostKeyChanged,
+    SshError,
+    SshTarget,
+    SshTimeouts,
+    SshUnreachable,
+    open_session,
+)
 from netconfig.validate import ValidationFailed
 
 log = logging.getLogger(__name__)
 
 
 class SnmpCheck(Protocol):
-    """Whether an AP answers SNMP now (the controller supplies one built on controller.snmp)."""
+    """Whether an AP answers SNMP now (the controller supplies one built on controller.snmp.engine)."""
 
     def answers(self, ap: dict, secrets: dict) -> bool: ...
 

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from controller import inventory
-from controller.inventory import InventoryError
-from controller.secrets import SecretBox
-from controller.store import Store
+from core import inventory
+from core.inventory import InventoryError
+from core.secrets import SecretBox
+from core.store import Store
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.batch import BatchResult, BatchRunner
 from netconfig.push import Outcome, Provisioner, SnmpCheck

@@ -1,4 +1,4 @@
-"""The ``[provisioning]`` config section (registered in controller.config by the controller)."""
+"""The ``[provisioning]`` config section (registered in core.config by the controller)."""
 
 from __future__ import annotations
 

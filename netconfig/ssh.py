@@ -23,8 +23,12 @@ from dataclasses import dataclass, field
 
 import paramiko
 from netmiko import ConnectHandler
-from netmiko.exceptions import (NetmikoAuthenticationException, NetmikoTimeoutException,
-                                ReadException, ReadTimeout)
+from netmiko.exceptions import (
+    NetmikoAuthenticationException,
+    NetmikoTimeoutException,
+    ReadException,
+    ReadTimeout,
+)
 
 log = logging.getLogger(__name__)
 

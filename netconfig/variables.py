@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from controller import audit, inventory
-from controller.inventory import InventoryError, NotFound
-from controller.secrets import SecretBox
-from controller.store import Store, utcnow
+from core import audit, inventory
+from core.inventory import InventoryError, NotFound
+from core.secrets import SecretBox
+from core.store import Store, utcnow
 from netconfig.render import SECRET_KEYS, redact_variables
 
 SCOPES = ("global", "site", "group", "ap")

@@ -2,9 +2,9 @@ import pytest
 
 pytest_plugins = ["tests.mosquitto"]
 
-from controller.config import load_config
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.config import load_config
+from core.secrets import SecretBox
+from core.store import Store
 from tests.test_web_support import bearer
 
 

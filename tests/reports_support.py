@@ -8,7 +8,7 @@ from dataclasses import replace
 from captive_portal.config import SmsConfig
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import NewReport, file_report
-from controller.config import MqttConfig
+from core.config import MqttConfig
 
 #: Fast re-sends so faults heal within a test's patience.
 FAST = ReportsConfig(resend_after_s=1.0, resend_max_s=2.0, sla_check_interval_s=0.2)
@@ -78,8 +78,8 @@ class PortalWithReports:
         from captive_portal import create_app
         from captive_portal.config import PortalSettings
         from captive_portal.gateways import register_gateway
-        from controller.secrets import SecretBox
-        from controller.store import Store
+        from core.secrets import SecretBox
+        from core.store import Store
 
         self.settings = PortalSettings()
         self.settings.portal.secure_cookies = False

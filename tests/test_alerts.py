@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from controller.alerts import AlertEvaluator, assess, open_alerts, state_changes
-from controller.config import AlertsConfig
-from controller.events import record_event, recent_events, topic_segment
-from controller.poller import StateChange
-from controller.snapshot import ApState, ApStatus, Snapshot
+from controller.monitoring.alerts import AlertEvaluator, assess, open_alerts, state_changes
+from controller.monitoring.events import recent_events, record_event, topic_segment
+from controller.monitoring.poller import StateChange
+from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
+from controller.settings import AlertsConfig
 
 NOW = 1_700_000_000.0
 

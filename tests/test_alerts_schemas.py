@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from controller.alerts import AlertEvaluator
-from controller.config import AlertsConfig, MqttConfig
-from controller.events import record_event
-from controller.mqtt import MqttLink
-from controller.snapshot import ApState, ApStatus, Snapshot
+from controller.monitoring.alerts import AlertEvaluator
+from controller.monitoring.events import record_event
+from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
+from controller.settings import AlertsConfig
+from core.config import MqttConfig
+from core.mqtt import MqttLink
 from tests.mosquitto import mosquitto  # noqa: F401  (fixture)
 from tests.test_alerts import add_aps
 

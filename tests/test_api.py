@@ -7,10 +7,22 @@ import time
 
 import pytest
 
-from controller import audit, auth, events, inventory, metrics
-from controller.snapshot import ApState, Snapshot
-from tests.test_web_support import (SECRET_VALUES, add_ap, add_site, add_user, ap_data, bearer,
-                                    build_app, error_of, login, status)
+from controller import auth
+from controller.monitoring import events, metrics
+from controller.monitoring.snapshot import ApState, Snapshot
+from core import audit, inventory
+from tests.test_web_support import (
+    SECRET_VALUES,
+    add_ap,
+    add_site,
+    add_user,
+    ap_data,
+    bearer,
+    build_app,
+    error_of,
+    login,
+    status,
+)
 
 
 @pytest.fixture

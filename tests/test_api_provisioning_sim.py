@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller import audit, auth
+from controller import auth
+from core import audit
 from netconfig import jobs
 from tests.test_provision_support import SimLab, sim_lab, snmp_check  # noqa: F401
 from tests.test_web_provisioning_support import provisioning_app

@@ -8,11 +8,11 @@ from pyasn1.codec.ber import decoder as pyasn1_decoder
 from pyasn1.codec.ber import encoder as pyasn1_encoder
 from pysnmp.proto import api, rfc1902
 
-from controller import snmp_ber as ber
 from agents.apsim.device import Reading, SimulatedAp
 from agents.apsim.inventory import plan_aps
 from agents.apsim.mib import build_tables, oid
-from agents.apsim.traffic import LOCAL_OFFSET, DayProfile, TrafficStream, TimeWarp
+from agents.apsim.traffic import LOCAL_OFFSET, DayProfile, TimeWarp, TrafficStream
+from core import snmp_ber as ber
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 

@@ -12,16 +12,9 @@ import queue
 
 import pytest
 
-from tests.test_alerts_schemas import validator as _schema_validator
-from agents.backhaul.telemetry import (
-    EVENT_SCHEMA,
-    STATE_SCHEMA,
-    event_topic,
-    new_event,
-    state_topic,
-)
-from controller.alerts import AlertChange
-from controller.backhaul import (
+from agents.backhaul.telemetry import new_event
+from core.contracts.backhaul import EVENT_SCHEMA, STATE_SCHEMA, event_topic, state_topic
+from controller.backhaul.service import (
     ALERT_KIND,
     BackhaulMonitor,
     BackhaulRecorder,
@@ -29,9 +22,11 @@ from controller.backhaul import (
     get_branch,
     list_branches,
 )
-from controller.config import MqttConfig
-from controller.mqtt import MqttLink
-from controller.store import Store
+from controller.monitoring.alerts import AlertChange
+from core.config import MqttConfig
+from core.mqtt import MqttLink
+from core.store import Store
+from tests.test_alerts_schemas import validator as _schema_validator
 
 TIMEOUT = 10.0
 BRANCH = "branch-a"
@@ -137,7 +132,7 @@ def test_failover_and_failback_are_stored_and_alerted(config, store, links, aler
         opened = alerts_seen.get(timeout=TIMEOUT)
         assert opened.topic == f"alerts/branch-{BRANCH}"
         assert opened.payload["schema"] == "alert/1"
-        # The shape of the AP alerts (controller.alerts), plus the branch.
+        # The shape of the AP alerts (controller.monitoring.alerts), plus the branch.
         ap_keys = set(AlertChange(1, 1, "x", "k", "warning", "open", "t", None, {}).payload())
         assert set(opened.payload) - {"schema", "sent_at"} == ap_keys | {"branch"}
         assert (opened.payload["status"], opened.payload["kind"],

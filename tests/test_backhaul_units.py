@@ -14,7 +14,8 @@ from agents.backhaul.cli import backhaul
 from agents.backhaul.config import ConfigError, load_agent_config
 from agents.backhaul.health import DOWN, UP, PathSelector
 from agents.backhaul.probe import EchoResponder, decode, encode
-from agents.backhaul.telemetry import Spool, new_event, payload_schema
+from agents.backhaul.telemetry import Spool, new_event
+from core.contracts.backhaul import payload_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "agents" / "backhaul" / "backhaul.example.toml"

@@ -8,9 +8,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from agents.backoffice.cli import backoffice
 from captive_portal.reports.intake import NewReport, file_report
 from controller.cli import cli
-from controller.cli.backoffice import backoffice
 from controller.cli.reports import reports
 from tests.reports_support import FAST
 from tests.test_web_support import add_user, build_app, login, post_form

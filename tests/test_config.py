@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import ConfigError, config_keys, load_config
+from core.config import ConfigError, config_keys, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

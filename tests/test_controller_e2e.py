@@ -13,11 +13,12 @@ import pytest
 
 from agents.apsim import SimulatorSettings
 from agents.apsim.runner import SimulatorThread
-from controller import auth, demo, inventory
-from controller.config import load_config
-from controller.mqtt import MqttLink
+from controller import auth, demo
 from controller.runtime import Controller
-from controller.store import Store
+from core import inventory
+from core.config import load_config
+from core.mqtt import MqttLink
+from core.store import Store
 from tests.support import free_port, free_udp_port, wait_for
 
 AP_COUNT = 6
@@ -112,9 +113,9 @@ def test_controller_monitors_simulated_aps(running, mosquitto):
         store = Store(config.store.path)
         try:
             inventory.remove_ap(store, stranger, "test")
-            unknown_before = controller.snapshot.traps_unknown_source
+            unknown_before = controller.monitoring.snapshot.traps_unknown_source
             simulator.reboot(stranger)
-            wait_for(lambda: controller.snapshot.traps_unknown_source > unknown_before,
+            wait_for(lambda: controller.monitoring.snapshot.traps_unknown_source > unknown_before,
                      timeout=10, what="trap from an unknown source counted")
             wait_for(lambda: store.conn.execute(
                 "SELECT count(*) FROM pending_aps WHERE mgmt_ip = ?",

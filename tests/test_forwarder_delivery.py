@@ -15,9 +15,9 @@ import threading
 
 import pytest
 
-from captive_portal.reports.outbox import TOPIC_NEW
-from controller.backoffice import BackOffice
-from controller.reports_service import ReportsService
+from agents.backoffice.office import BackOffice
+from core.contracts.reports import TOPIC_NEW
+from captive_portal.reports.service import ReportsService
 from tests.reports_support import FAST, all_acked, file_many, mqtt_config, outbox_states
 from tests.support import wait_for
 

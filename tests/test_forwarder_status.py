@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from agents.backoffice.office import BackOffice
 from captive_portal.reports.intake import NewReport, file_report
-from captive_portal.reports.outbox import TOPIC_ESCALATIONS
+from core.contracts.reports import TOPIC_ESCALATIONS
 from captive_portal.reports.records import get_report, timeline
-from controller.backoffice import BackOffice
-from controller.reports_service import ReportsService
+from captive_portal.reports.service import ReportsService
 from tests.reports_support import FAST, all_acked, config_with, mqtt_config, sms_config
 from tests.support import wait_for
 

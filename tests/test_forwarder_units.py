@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
+from captive_portal.reports.forwarder import ReportForwarder
 from captive_portal.reports.intake import NewReport, file_report
-from controller.mqtt import InboundMessage
-from controller.reports_forwarder import ReportForwarder
+from core.mqtt import InboundMessage
 from tests.reports_support import config_with, outbox_states
 
 

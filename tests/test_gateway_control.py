@@ -16,19 +16,18 @@ from agents.gateway.config import GatewayConfig
 from agents.gateway.control import GatewayControlChannel
 from agents.gateway.enforcer import Enforcer, SessionEnd
 from agents.gateway.sessions import ClientSession, SessionBook
-from agents.gateway.signature import ClientClaim
 from captive_portal.config import PortalConfig
 from captive_portal.gateway_link import MqttGatewayControl
 from captive_portal.gateways import register_gateway
 from captive_portal.sessions import Sessions
-from controller.config import MqttConfig
-from controller.mqtt import MqttLink
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.config import MqttConfig
+from core.contracts.signature import ClientClaim
+from core.mqtt import MqttLink
+from core.secrets import SecretBox
+from core.store import Store
 from tests.mosquitto import mosquitto  # noqa: F401 - fixture
 from tests.support import wait_for
 from tests.test_gateway_units import FakeNftables
-
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 

@@ -15,13 +15,12 @@ from click.testing import CliRunner
 from agents.gateway.cli import gateway
 from agents.gateway.config import ConfigError, GatewayConfig, load_gateway_config
 from agents.gateway.dnsmasq import ApDirectory, render_dnsmasq, render_lease_hook
-from agents.gateway.redirector import PortalLinks
 from agents.gateway.enforcer import Enforcer, GrantError
 from agents.gateway.nft import NftError, parse_counted_elements, parse_duration
+from agents.gateway.redirector import PortalLinks
 from agents.gateway.ruleset import RateClass
 from agents.gateway.sessions import SessionBook
-from agents.gateway.signature import (ClientClaim, SignatureError, normalise_mac, sign,
-                                      verify)
+from core.contracts.signature import ClientClaim, SignatureError, normalise_mac, sign, verify
 
 KEY = b"k" * 64
 

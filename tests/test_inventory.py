@@ -1,7 +1,7 @@
 import pytest
 
-from controller import audit, inventory
-from controller.inventory import InventoryError, NotFound
+from core import audit, inventory
+from core.inventory import InventoryError, NotFound
 
 PARK = {"slug": "kap", "name_ar": "متنزه الملك عبدالله البيئي",
         "name_en": "King Abdullah Environmental Park", "kind": "park", "lat": 25.38, "lon": 49.58}

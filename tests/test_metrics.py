@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controller.config import RetentionConfig
-from controller.metrics import downsample, series, write_cycle
-from controller.snapshot import ApState, ApStatus
+from controller.monitoring.metrics import downsample, series, write_cycle
+from controller.monitoring.snapshot import ApState, ApStatus
+from controller.settings import RetentionConfig
 
 H = 3600
 BASE = 1_700_000_000 // H * H   # an hour boundary

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from controller.config import MqttConfig
-from controller.mqtt import MqttLink
+from core.config import MqttConfig
+from core.mqtt import MqttLink
 from tests.mosquitto import MosquittoBroker, mosquitto  # noqa: F401  (fixture)
 from tests.support import require_tool, wait_for
 
@@ -141,7 +141,7 @@ def test_bad_json_and_failing_handler_do_not_stop_the_loop(mosquitto, links, cap
         received.put(message)
 
     assert receiver.subscribe("in/#", handler).wait_active(TIMEOUT)
-    with caplog.at_level(logging.WARNING, logger="controller.mqtt"):
+    with caplog.at_level(logging.WARNING, logger="core.mqtt"):
         assert sender.publish_raw("in/a", b"{not json").wait(TIMEOUT)
         assert sender.publish_raw("in/a", b"\xff\xfe").wait(TIMEOUT)
         assert sender.publish_json("in/a", {"explode": True}, schema="test/1").wait(TIMEOUT)
@@ -230,7 +230,7 @@ def test_topic_matching_agrees_with_paho():
 
     import paho.mqtt.client as paho
 
-    from controller.mqtt import topic_matches
+    from core.mqtt import topic_matches
 
     filters = ["#", "+", "a/#", "a/+", "a/b", "+/b", "a/+/c", "+/+", "a/b/#", "$SYS/#", "+/#",
                "oasis/gateway/+/ack", "/+", "a//c", "a/+/+/#"]

@@ -1,4 +1,4 @@
-"""The embedded amqtt broker: paho (through controller.mqtt) publishes and receives through it."""
+"""The embedded amqtt broker: paho (through core.mqtt) publishes and receives through it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from amqtt.errors import BrokerError
 
 from controller.broker import EmbeddedBroker, is_loopback
-from controller.config import MqttConfig
-from controller.mqtt import MqttLink
+from core.config import MqttConfig
+from core.mqtt import MqttLink
 from tests.support import wait_for
 
 TIMEOUT = 10.0

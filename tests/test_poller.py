@@ -2,11 +2,11 @@
 
 import asyncio
 
-from controller.config import SnmpConfig
-from controller.poller import Poller, client_count, interface_status, targets_from_store
-from controller.snapshot import ApState, Snapshot
-from controller.snmp import PollResult, PollTarget, V2cCredentials, V3Credentials
-from controller.store import utcnow
+from controller.monitoring.poller import Poller, client_count, interface_status, targets_from_store
+from controller.monitoring.snapshot import ApState, Snapshot
+from controller.settings import SnmpConfig
+from controller.snmp.engine import PollResult, PollTarget, V2cCredentials, V3Credentials
+from core.store import utcnow
 from tests.support import free_udp_port
 
 

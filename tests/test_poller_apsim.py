@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from controller.config import SnmpConfig
-from controller.poller import Poller
-from controller.snapshot import ApState, Snapshot
-from controller.snmp import PollTarget, V2cCredentials, V3Credentials
+from controller.monitoring.poller import Poller
+from controller.monitoring.snapshot import ApState, Snapshot
+from controller.settings import SnmpConfig
+from controller.snmp.engine import PollTarget, V2cCredentials, V3Credentials
 from tests.support import free_udp_port
 
 simulator = pytest.importorskip("agents.apsim.simulator")

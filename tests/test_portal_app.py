@@ -11,14 +11,14 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
-from agents.gateway.signature import ClientClaim, sign
 from captive_portal import create_app
 from captive_portal.cli import portal as portal_cli
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import Ack, gateway_key, register_gateway
 from captive_portal.i18n import TRANSLATIONS, compile_catalogues
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.contracts.signature import ClientClaim, sign
+from core.secrets import SecretBox
+from core.store import Store
 
 MAC = "02:00:00:00:00:01"
 

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from controller.config import load_config
 from controller.runtime import Controller
-from controller.store import Store
+from core.config import load_config
+from core.store import Store
 from tests.support import free_port, free_udp_port, wait_for
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from captive_portal.config import SmsConfig
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
-from captive_portal.sms import (SMS_DRIVERS, ConsoleSmsDriver, HttpSmsDriver, SmsService,
-                                make_driver)
-from controller.store import Store
+from captive_portal.sms import SMS_DRIVERS, ConsoleSmsDriver, HttpSmsDriver, SmsService, make_driver
+from core.store import Store
 from tests.test_portal_app import Portal
 
 

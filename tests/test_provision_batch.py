@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from controller import audit, inventory
 from controller.auth import User
 from controller.provisioning import ProvisioningWorker
-from controller.store import Store
+from core import audit, inventory
+from core.store import Store
 from netconfig import adoption, drift, jobs, variables
 from netconfig.service import Forbidden
 from tests.support import wait_for

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import inventory
+from core import inventory
 from netconfig import backups, drift, hostkeys, variables
 from netconfig.push import Provisioner
 from netconfig.settings import ProvisioningConfig

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-
 import subprocess
 
 import pytest
 
-from controller import audit
+from core import audit
 from netconfig import backups, drift, hostkeys, variables
 from netconfig.alerts import ALERT_KIND
 from tests.support import require_tool

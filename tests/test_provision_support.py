@@ -10,10 +10,10 @@ import pytest
 from agents.apsim import SimulatorSettings, SimulatorThread, simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import login_for
 from agents.apsim.ssh_state import SIM_PASSWORD, ApConfigState  # noqa: F401
-from controller import inventory
 from controller.auth import User
 from controller.provisioning import SnmpReachability
-from controller.store import Store
+from core import inventory
+from core.store import Store
 from netconfig import variables
 from netconfig.push import Provisioner
 from netconfig.service import ProvisioningService

@@ -2,8 +2,16 @@
 
 import pytest
 
-from controller.rates import (COUNTER32, COUNTER64, bits_per_second, counter_delta, per_second,
-                              rebooted, sum_rates, uptime_delta_s)
+from controller.monitoring.rates import (
+    COUNTER32,
+    COUNTER64,
+    bits_per_second,
+    counter_delta,
+    per_second,
+    rebooted,
+    sum_rates,
+    uptime_delta_s,
+)
 
 
 def test_plain_increase():

@@ -8,19 +8,29 @@ import time
 import pytest
 
 from captive_portal.reports import intake, outbox
-from captive_portal.reports.catalogue import (Category, CategoryError, get_category,
-                                              list_categories, save_category)
+from captive_portal.reports.catalogue import (
+    Category,
+    CategoryError,
+    get_category,
+    list_categories,
+    save_category,
+)
 from captive_portal.reports.config import ReportsConfig, load_reports_config
 from captive_portal.reports.escalation import close_unanswered, escalate_overdue
 from captive_portal.reports.intake import NewReport, ReportError, file_report
-from captive_portal.reports.lifecycle import (STATUSES, TRANSITIONS, TransitionError,
-                                              check_transition, open311_status)
+from captive_portal.reports.lifecycle import (
+    STATUSES,
+    TRANSITIONS,
+    TransitionError,
+    check_transition,
+    open311_status,
+)
 from captive_portal.reports.notify import Notifier
 from captive_portal.reports.priority import assess
 from captive_portal.reports.records import get_report, timeline
 from captive_portal.reports.workflow import apply_status_update, transition
 from captive_portal.sms import SmsSendError, SmsService
-from controller.config import ConfigError
+from core.config import ConfigError
 from tests.reports_support import FAST, config_with, sms_config
 
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from captive_portal.reports.outbox import TOPIC_NEW, TOPIC_UPDATES
-from controller.backoffice import BackOffice
-from controller.reports_service import ReportsService
+from agents.backoffice.office import BackOffice
+from core.contracts.reports import TOPIC_NEW, TOPIC_UPDATES
+from captive_portal.reports.service import ReportsService
 from tests.reports_support import FAST, PortalWithReports, mqtt_config
 from tests.support import wait_for
 from tests.test_reports_portal import _answer, _code_in, _filed_with_phone

@@ -11,8 +11,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from agents.gateway.signature import ClientClaim, sign
 from captive_portal.reports.workflow import transition
+from core.contracts.signature import ClientClaim, sign
 from tests.reports_support import FAST, PortalWithReports, config_with
 
 MAC = "02:00:00:00:00:07"
@@ -102,8 +102,8 @@ def test_a_report_from_a_wifi_session_takes_its_site(site):
 
 def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
     from captive_portal.gateways import register_gateway
-    from controller import inventory
-    from controller.secrets import SecretBox
+    from core import inventory
+    from core.secrets import SecretBox
 
     inventory.add_site(site.store, {"slug": "kap", "name_ar": "متنزه الملك عبدالله البيئي",
                                     "name_en": "King Abdullah Environmental Park",
@@ -124,7 +124,7 @@ def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
 
 
 def test_the_ap_of_the_session_locates_the_report_at_that_ap_and_its_site(site):
-    from controller import inventory
+    from core import inventory
     from tests.test_web_support import add_ap, add_site
 
     add_site(site.store)  # the walkway the AP stands in; gw1 itself has no site

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from agents.backoffice.office import BackOffice
 from captive_portal.reports.intake import NewReport, file_report
+from captive_portal.reports.service import ReportsService
 from captive_portal.reports.workflow import transition
-from controller.backoffice import BackOffice
-from controller.mqtt import MqttLink
-from controller.reports_service import ReportsService
+from core.mqtt import MqttLink
 from tests.reports_support import all_acked, config_with, mqtt_config
 from tests.support import wait_for
 

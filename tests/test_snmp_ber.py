@@ -15,7 +15,7 @@ from pyasn1.codec.ber import decoder as pyasn1_decoder
 from pyasn1.codec.ber import encoder as pyasn1_encoder
 from pysnmp.proto import api, rfc1902, rfc1905
 
-from controller import snmp_ber as ber
+from core import snmp_ber as ber
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 SEEDS = range(40)

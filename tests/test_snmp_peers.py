@@ -2,13 +2,26 @@
 
 import asyncio
 
-from controller.config import SnmpConfig
-from controller.poller import Poller
-from controller.snapshot import ApState, Snapshot
-from controller.snmp import (PollTarget, SnmpAuthError, SnmpClient, SnmpTimeout, V2cCredentials,
-                             V3Credentials)
-from tests.peers_snmp import (SNMPD_CLIENTS, SNMPD_SYS_NAME, SNMPD_V3_AUTH, SNMPD_V3_PRIV,
-                              SNMPD_V3_USER, snmpd, snmpsim_peer)  # noqa: F401 (fixtures)
+from controller.monitoring.poller import Poller
+from controller.monitoring.snapshot import ApState, Snapshot
+from controller.settings import SnmpConfig
+from controller.snmp.engine import (
+    PollTarget,
+    SnmpAuthError,
+    SnmpClient,
+    SnmpTimeout,
+    V2cCredentials,
+    V3Credentials,
+)
+from tests.peers_snmp import (
+    SNMPD_CLIENTS,
+    SNMPD_SYS_NAME,
+    SNMPD_V3_AUTH,
+    SNMPD_V3_PRIV,
+    SNMPD_V3_USER,  # noqa: F401 (fixtures)
+    snmpd,
+    snmpsim_peer,
+)
 from tests.support import free_udp_port
 
 

@@ -15,10 +15,16 @@ import pytest
 
 from agents.apsim.runner import SimulatorThread
 from agents.apsim.simulator import SimulatorSettings
-from controller import snmp_ber as ber
-from controller.snmp import (PollTarget, SnmpClient, SnmpError, SnmpTimeout, V2cCredentials,
-                             V3Credentials)
-from controller.snmp_poll import PollPlan, SnmpTooBig, run_poll
+from controller.snmp.engine import (
+    PollTarget,
+    SnmpClient,
+    SnmpError,
+    SnmpTimeout,
+    V2cCredentials,
+    V3Credentials,
+)
+from controller.snmp.poll import PollPlan, SnmpTooBig, run_poll
+from core import snmp_ber as ber
 from tests.support import free_udp_port
 
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)

@@ -3,30 +3,56 @@ import sqlite3
 
 import pytest
 
-from controller.secrets import SecretBox, SecretError
-from controller.store import Store, available_migrations
+from core.secrets import SecretBox, SecretError
+from core.store import Migration, Store, available_migrations
 
 
 def test_migrations_apply_once_in_order(tmp_path):
     path = tmp_path / "s.db"
     store = Store(path)
-    numbers = [n for n, _, _ in available_migrations()]
+    numbers = [m.number for m in available_migrations()]
     assert numbers == sorted(numbers) and numbers[0] == 1
-    assert store.schema_version() == numbers[-1]
+    assert max(store.schema_versions().values()) == numbers[-1]
     assert store.migrate() == []  # nothing left to apply
     store.close()
     again = Store(path)
-    assert again.schema_version() == numbers[-1]
+    assert max(again.schema_versions().values()) == numbers[-1]
     assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_each_package_brings_its_own_migrations():
+    components = {m.component for m in available_migrations()}
+    assert {"core", "controller", "portal", "reports", "netconfig"} <= components
+    for component in components:
+        numbers = [m.number for m in available_migrations() if m.component == component]
+        assert numbers == sorted(set(numbers)), component
+
+
+def test_a_store_recorded_before_components_upgrades_without_reapplying(tmp_path):
+    path = tmp_path / "old.db"
+    Store(path).close()
+    raw = sqlite3.connect(path)  # the record as the previous release kept it: global numbers
+    raw.execute("DROP TABLE schema_migrations")
+    raw.execute("CREATE TABLE schema_migrations "
+                "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    raw.executemany("INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01T00:00:00+00:00')",
+                    [(m.number, m.name) for m in available_migrations()])
+    raw.commit()
+    raw.close()
+    store = Store(path)  # would fail on CREATE TABLE if anything were applied again
+    recorded = set(store.conn.execute("SELECT component, number, name FROM schema_migrations"))
+    assert recorded == {(m.component, m.number, m.name) for m in available_migrations()}
+    assert "schema_migrations_old" not in store.db.table_names()
+
+
 def test_a_migration_numbered_below_the_newest_is_still_applied(tmp_path, monkeypatch):
-    import controller.store as store_module
+    import core.store as store_module
 
     store = Store(tmp_path / "s.db")
-    late = (15, "late_branch", "CREATE TABLE late_branch (id INTEGER PRIMARY KEY);")
+    late = Migration("portal", 15, "late_branch", "CREATE TABLE late_branch (id INTEGER PRIMARY KEY);")
     real = available_migrations()
-    monkeypatch.setattr(store_module, "available_migrations", lambda: sorted([*real, late]))
+    monkeypatch.setattr(store_module, "available_migrations",
+                        lambda: sorted([*real, late], key=lambda m: (m.number, m.component)))
     assert store.migrate() == [15]
     assert "late_branch" in store.db.table_names()
     assert store.migrate() == []

@@ -4,9 +4,9 @@ import asyncio
 import logging
 import socket
 
-from controller.snapshot import Snapshot
-from controller.snmp import TrapReceiver
-from controller.traps import TrapHandler
+from controller.monitoring.snapshot import Snapshot
+from controller.snmp.engine import TrapReceiver
+from controller.snmp.traps import TrapHandler
 from tests.support import require_tool
 
 AP_ADDRESS = "127.0.0.5"
@@ -93,7 +93,7 @@ def test_unknown_source_is_counted_and_not_attributed(caplog):
             assert (h.snapshot.traps_received, h.snapshot.traps_unknown_source) == (3, 2)
             assert h.handler.suppressed_logs == 1             # second one not logged again
 
-    with caplog.at_level(logging.WARNING, logger="controller.traps"):
+    with caplog.at_level(logging.WARNING, logger="controller.snmp.traps"):
         asyncio.run(main())
     assert sum(STRANGER in r.getMessage() for r in caplog.records) == 1
 

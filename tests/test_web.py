@@ -7,12 +7,25 @@ import time
 
 import pytest
 
-from controller import audit, auth, events, inventory, metrics
-from controller.secrets import SecretBox
-from controller.snapshot import ApState, Snapshot
+from controller import auth
+from controller.monitoring import events, metrics
+from controller.monitoring.snapshot import ApState, Snapshot
 from controller.web.security import LoginLimiter
-from tests.test_web_support import (PASSWORD, SECRET_VALUES, add_ap, add_site, add_user, ap_data,
-                                    build_app, csrf_token, login, post_form, status)
+from core import audit, inventory
+from core.secrets import SecretBox
+from tests.test_web_support import (
+    PASSWORD,
+    SECRET_VALUES,
+    add_ap,
+    add_site,
+    add_user,
+    ap_data,
+    build_app,
+    csrf_token,
+    login,
+    post_form,
+    status,
+)
 
 PAGES = ("/", "/sites/", "/sites/new", "/aps/", "/aps/new", "/alerts/", "/audit/", "/users/")
 

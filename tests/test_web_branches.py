@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from controller.backhaul import BackhaulRecorder
+from controller.backhaul.service import BackhaulRecorder
 from tests.test_backhaul_monitor import BRANCH, state, switch
 from tests.test_web_support import add_user, bearer, build_app, login
 

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller import auth
-from controller.snapshot import ApState, Snapshot
+from controller.monitoring.snapshot import ApState, Snapshot
 from tests.test_web_support import add_ap, add_site, add_user, build_app, cycle, status
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from controller import audit, inventory
+from core import audit, inventory
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey

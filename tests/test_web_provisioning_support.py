@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.snapshot import Snapshot
+from controller.monitoring.snapshot import Snapshot
 from controller.web import create_app
 
 VARIABLES = {

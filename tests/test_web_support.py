@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import time
 
-from controller import auth, inventory
-from controller.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
+from controller import auth
+from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
 from controller.web import create_app
+from core import inventory
 
 PASSWORD = "correct horse battery"
 SECRET_VALUES = ("s3cret-community", "auth-key-1234", "priv-key-5678", "ssh-pass-9999")

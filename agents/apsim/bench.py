@@ -19,14 +19,22 @@ import subprocess
 import sys
 import time
 
-from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType, SnmpEngine,
-                                         UdpTransportTarget, UsmUserData, bulk_cmd,
-                                         usmAesCfb128Protocol, usmHMACSHAAuthProtocol)
+from pysnmp.hlapi.v3arch.asyncio import (
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    usmAesCfb128Protocol,
+    usmHMACSHAAuthProtocol,
+)
 
-from controller import snmp_ber as ber
 from agents.apsim.control import send_command
 from agents.apsim.inventory import plan_aps
 from agents.apsim.mib import oid
+from core import snmp_ber as ber
 
 SYSTEM_PREFIXES = ("1.3.6.1.2.1.1.1", "1.3.6.1.2.1.1.3", "1.3.6.1.2.1.1.5")
 OPENWRT_CLIENTS_NEXT = "1.3.6.1.4.1.8072.1.3.2.3.1.1.7.99.108.105.101.110.116.114.4294967295"

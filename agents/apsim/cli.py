@@ -12,13 +12,12 @@ import json
 
 import click
 
-from controller.config import ConfigError, host_port, load_config
-
 from agents.apsim.control import DEFAULT_CONTROL, ControlError, send_command
 from agents.apsim.inventory import simulated_inventory
 from agents.apsim.runner import run_forever
 from agents.apsim.simulator import SimulatorSettings
 from agents.apsim.traps import ON_DEMAND
+from core.config import ConfigError, host_port, load_config
 
 _DEFAULT_CONTROL = f"{DEFAULT_CONTROL[0]}:{DEFAULT_CONTROL[1]}"
 

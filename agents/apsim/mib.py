@@ -10,8 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable
 
-from controller import snmp_ber as ber
-from agents.apsim.device import INTERFACES, RADIO_INDEXES, UP, DOWN, Reading
+from agents.apsim.device import DOWN, INTERFACES, RADIO_INDEXES, UP, Reading
+from core import snmp_ber as ber
 
 Oid = tuple[int, ...]
 Value = tuple[int, object]  # (BER tag, int | bytes | OID tuple)

@@ -17,16 +17,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from controller.config import ApsimConfig, host_port
-
-from controller import snmp_ber as ber
-from agents.apsim.device import SimulatedAp, Reading
+from agents.apsim.device import Reading, SimulatedAp
 from agents.apsim.inventory import ApPlan, plan_aps
 from agents.apsim.mib import answer, build_tables
+from agents.apsim.settings import ApsimConfig
 from agents.apsim.ssh_server import ApServers, attach_to_simulator
 from agents.apsim.traffic import DayProfile
 from agents.apsim.traps import ON_DEMAND, encode_trap, trap_varbinds
 from agents.apsim.usm import UsmResponder
+from core import snmp_ber as ber
+from core.config import host_port
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controller import snmp_ber as ber
-from agents.apsim.device import SimulatedAp, UP, DOWN
+from agents.apsim.device import DOWN, UP, SimulatedAp
 from agents.apsim.mib import IF_ENTRY, Oid, oid
+from core import snmp_ber as ber
 
 SYS_UPTIME_0 = oid("1.3.6.1.2.1.1.3.0")
 SNMP_TRAP_OID_0 = oid("1.3.6.1.6.3.1.1.4.1.0")

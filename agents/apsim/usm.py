@@ -26,8 +26,8 @@ from pysnmp.proto import error as proto_error
 from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v2c
 
-from controller import snmp_ber as ber
 from agents.apsim.mib import Answer, Oid
+from core import snmp_ber as ber
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,16 @@ from typing import Any
 
 from agents.backhaul.config import AgentConfig
 from agents.backhaul.health import LinkTransition, PathSelector, PathSwitch
-from agents.backhaul.netlink import (BackhaulRoutes, CarrierWatch, ConntrackFlushError,
-                                     RouteChangeError, flush_conntrack)
+from agents.backhaul.netlink import (
+    BackhaulRoutes,
+    CarrierWatch,
+    ConntrackFlushError,
+    RouteChangeError,
+    flush_conntrack,
+)
 from agents.backhaul.probe import LinkProber
-from agents.backhaul.telemetry import (EVENT_SCHEMA, STATE_SCHEMA, Spool, TelemetrySender,
-                                       event_topic, new_event, state_topic, utc_now)
+from agents.backhaul.telemetry import Spool, TelemetrySender, new_event, utc_now
+from core.contracts.backhaul import EVENT_SCHEMA, STATE_SCHEMA, event_topic, state_topic
 
 log = logging.getLogger(__name__)
 

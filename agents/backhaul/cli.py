@@ -13,9 +13,9 @@ import click
 
 from agents.backhaul.config import ConfigError, load_agent_config
 from agents.backhaul.probe import EchoResponder
-from agents.backhaul.telemetry import payload_schema
-from controller.config import host_port
-from controller.logs import FORMAT as LOG_FORMAT
+from core.config import host_port
+from core.contracts.backhaul import payload_schema
+from core.logs import FORMAT as LOG_FORMAT
 
 DEFAULT_CONFIG = "/etc/oasis/backhaul.toml"
 

@@ -16,7 +16,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from controller.config import ConfigError, MqttConfig, fill_section, read_toml
+from core.config import ConfigError, MqttConfig, fill_section, read_toml
 
 #: Interface names the kernel accepts (IFNAMSIZ 16 including the terminating NUL).
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")

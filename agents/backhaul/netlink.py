@@ -28,8 +28,8 @@ from contextlib import closing
 from pathlib import Path
 
 from pyroute2 import Conntrack, IPRoute
-from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
 from agents.backhaul.config import BackhaulLinkConfig
 

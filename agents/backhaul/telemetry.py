@@ -7,7 +7,7 @@ broker outage or an agent restart loses nothing; the price is at-least-once deli
 why every event carries a unique ``id`` for the consumer to de-duplicate. State is retained
 and only the newest unsent state is kept: an old state is worth nothing once a newer one exists.
 
-The payload shapes are documented by ``payload_schema()`` (also in docs/schemas/).
+Topics and payload shapes are contracts: `core.contracts.backhaul` (docs/schemas/backhaul-*.json).
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from controller.config import MqttConfig
-from controller.mqtt import MqttLink
+from core.config import MqttConfig
+from core.contracts.backhaul import EVENT_KINDS
+from core.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
 
-STATE_SCHEMA = "oasis.backhaul.state/1"
-EVENT_SCHEMA = "oasis.backhaul.event/1"
-EVENT_KINDS = ("failover", "failback", "link_down", "link_up", "agent_started")
 #: Oldest events are dropped past this many unsent messages (a week of flapping, not a leak).
 SPOOL_LIMIT = 10_000
 
@@ -37,89 +35,11 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def state_topic(branch: str) -> str:
-    return f"backhaul/{branch}/state"
-
-
-def event_topic(branch: str) -> str:
-    return f"backhaul/{branch}/events"
-
-
 def new_event(branch: str, kind: str, **fields: Any) -> dict[str, Any]:
     """An event payload (without ``schema``/``sent_at``, which the MQTT link adds)."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"kind: expected one of {EVENT_KINDS}, got {kind!r}")
     return {"id": str(uuid.uuid4()), "branch": branch, "kind": kind, "at": utc_now(), **fields}
-
-
-def payload_schema() -> dict[str, dict[str, Any]]:
-    """JSON Schemas of the state and event payloads, as published (``schema`` and ``sent_at``
-    are added by the MQTT link). docs/schemas/backhaul-{state,event}.json hold the same text.
-    """
-    link = {
-        "type": "object",
-        "required": ["name", "interface", "state", "carrier", "loss_pct"],
-        "properties": {
-            "name": {"type": "string"},
-            "interface": {"type": "string"},
-            "priority": {"type": "integer"},
-            "state": {"enum": ["up", "down"]},
-            "carrier": {"type": "boolean"},
-            "loss_pct": {"type": "number", "minimum": 0, "maximum": 100,
-                         "description": "loss over the probe window"},
-            "rtt_ms": {"type": ["number", "null"], "description": "last probe round trip"},
-            "consecutive_misses": {"type": "integer", "minimum": 0},
-            "probes_sent": {"type": "integer", "minimum": 0},
-            "replies": {"type": "integer", "minimum": 0},
-        },
-    }
-    common = {
-        "schema": {"type": "string"},
-        "sent_at": {"type": "string", "format": "date-time"},
-        "branch": {"type": "string"},
-    }
-    state = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "backhaul-state.json",
-        "title": "Backhaul state of one branch (retained on <prefix>backhaul/<branch>/state)",
-        "type": "object",
-        "required": ["schema", "branch", "at", "active_link", "links"],
-        "properties": {
-            **common,
-            "schema": {"const": STATE_SCHEMA},
-            "at": {"type": "string", "format": "date-time"},
-            "active_link": {"type": "string", "description": "link carrying traffic now"},
-            "active_since": {"type": "string", "format": "date-time"},
-            "failovers": {"type": "integer", "minimum": 0,
-                          "description": "switches since the agent started"},
-            "spooled": {"type": "integer", "minimum": 0,
-                        "description": "messages waiting for the broker"},
-            "links": {"type": "array", "items": link},
-        },
-    }
-    event = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "backhaul-event.json",
-        "title": "Backhaul event of one branch (on <prefix>backhaul/<branch>/events, QoS 1)",
-        "type": "object",
-        "required": ["schema", "id", "branch", "kind", "at"],
-        "properties": {
-            **common,
-            "schema": {"const": EVENT_SCHEMA},
-            "id": {"type": "string", "description": "unique; de-duplicate on it"},
-            "kind": {"enum": list(EVENT_KINDS)},
-            "at": {"type": "string", "format": "date-time",
-                   "description": "when it happened at the branch (not when it was sent)"},
-            "link": {"type": "string", "description": "link_down/link_up: the link"},
-            "reason": {"type": "string",
-                       "description": "misses, loss, carrier, recovered, or the switch's cause"},
-            "from_link": {"type": "string"},
-            "to_link": {"type": "string"},
-            "switch_ms": {"type": "number", "description": "time the route change took"},
-            "loss_pct": {"type": "number"},
-        },
-    }
-    return {"state": state, "event": event}
 
 
 class Spool:
@@ -227,5 +147,4 @@ class TelemetrySender:
                 self.sent += 1
 
 
-__all__ = ["EVENT_SCHEMA", "STATE_SCHEMA", "Spool", "TelemetrySender", "event_topic",
-           "new_event", "payload_schema", "state_topic", "utc_now"]
+__all__ = ["Spool", "TelemetrySender", "new_event", "utc_now"]

@@ -24,7 +24,7 @@ from agents.gateway.memory import limit_malloc_arenas, release_free_memory
 from agents.gateway.nft import Nftables
 from agents.gateway.redirector import HttpSide, PortalLinks
 from agents.gateway.sessions import SessionBook
-from controller.mqtt import MqttLink
+from core.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from agents.gateway.dnsmasq import render_dnsmasq, render_lease_hook
 from agents.gateway.enforcer import Enforcer
 from agents.gateway.nft import Nftables
 from agents.gateway.sessions import SessionBook
-from controller.logs import configure as configure_logging
+from core.logs import configure as configure_logging
 
 
 def _load(config_path: str | None) -> GatewayAgentConfig:

@@ -7,7 +7,7 @@ everywhere). Precedence follows the project's rule: defaults, then the file, the
 ``OASIS_GATEWAY_<KEY>`` / ``OASIS_MQTT_<KEY>`` environment variables. Every error names the key
 and the file.
 
-Sections are filled with `controller.config.fill_section`, so the agent's file follows the same
+Sections are filled with `core.config.fill_section`, so the agent's file follows the same
 rules (types, unknown keys, environment) as ``oasis.toml``.
 """
 
@@ -20,11 +20,11 @@ import typing
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from controller.config import ConfigError, MqttConfig, fill_section, read_toml
+from core.config import ConfigError, MqttConfig, fill_section, read_toml
+from core.contracts.gateway import GATEWAY_ID
 
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 #: Gateway ids travel in MQTT topics and signed redirect URLs.
-GATEWAY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NFT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 #: DHCP option 82 sub-options as dnsmasq's lease script sees them ("" records nothing).
 AP_OPTIONS = {"circuit-id": "DNSMASQ_CIRCUIT_ID", "remote-id": "DNSMASQ_REMOTE_ID", "": ""}
@@ -170,5 +170,5 @@ def load_gateway_config(path: str | os.PathLike | None,
     return config
 
 
-__all__ = ["ConfigError", "GATEWAY_ID", "GatewayAgentConfig", "GatewayConfig",
+__all__ = ["ConfigError", "GatewayAgentConfig", "GatewayConfig",
            "load_gateway_config"]

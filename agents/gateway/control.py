@@ -1,11 +1,6 @@
 """The agent's MQTT side: commands in, acks, accounting and session ends out.
 
-Topics, under the configured prefix (schemas in docs/schemas/gateway-*.json):
-
-- ``gateway/<id>/command``      allow/deny from the portal (QoS 1)
-- ``gateway/<id>/ack``          one per command, with ``ok``, ``error`` and the nft time
-- ``gateway/<id>/accounting``   byte counters and last-seen of authorised clients, in chunks
-- ``gateway/<id>/session-end``  a session ended on the gateway (expired, quota, idle, removed)
+Topics and schemas are the contract in `core.contracts.gateway`.
 
 Commands are applied in the MQTT network thread as they arrive: an nft transaction takes a
 fraction of a millisecond, and the portal is waiting for the ack to let the visitor go. An
@@ -21,20 +16,19 @@ from collections.abc import Callable, Iterable
 
 from agents.gateway.enforcer import Enforcer, GrantError, SessionEnd
 from agents.gateway.sessions import ClientSession
-from controller.mqtt import InboundMessage, MqttLink
+from core.contracts.gateway import (
+    ACCOUNTING_SCHEMA,
+    ACK_SCHEMA,
+    COMMAND_SCHEMA,
+    SESSION_END_SCHEMA,
+    topic,
+)
+from core.mqtt import InboundMessage, MqttLink
 
 log = logging.getLogger(__name__)
 
-COMMAND_SCHEMA = "gateway-command/1"
-ACK_SCHEMA = "gateway-ack/1"
-ACCOUNTING_SCHEMA = "gateway-accounting/1"
-SESSION_END_SCHEMA = "gateway-session-end/1"
 #: Clients per accounting message (keeps each message well under broker limits).
 ACCOUNTING_CHUNK = 1000
-
-
-def topic(gateway_id: str, kind: str) -> str:
-    return f"gateway/{gateway_id}/{kind}"
 
 
 def client_entry(session: ClientSession) -> dict:
@@ -105,5 +99,4 @@ class GatewayControlChannel:
         return len(chunks)
 
 
-__all__ = ["ACCOUNTING_SCHEMA", "ACK_SCHEMA", "COMMAND_SCHEMA", "GatewayControlChannel",
-           "SESSION_END_SCHEMA", "client_entry", "topic"]
+__all__ = ["ACCOUNTING_CHUNK", "GatewayControlChannel", "client_entry"]

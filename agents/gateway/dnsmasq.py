@@ -19,7 +19,7 @@ import shlex
 
 from agents.gateway.config import AP_OPTIONS, GatewayConfig
 from agents.gateway.ruleset import FAMILY
-from agents.gateway.signature import clean_ap
+from core.contracts.signature import clean_ap
 
 #: RFC 8910: the option carries at most 255 bytes.
 OPTION_114_MAX = 255

@@ -15,11 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.gateway.config import GatewayConfig
-from agents.gateway.nft import NftError, Nftables
-from agents.gateway.ruleset import (FAMILY, RateClass, allow_script, base_script,
-                                    delete_table_script, deny_script, rate_class_script)
+from agents.gateway.nft import Nftables, NftError
+from agents.gateway.ruleset import (
+    FAMILY,
+    RateClass,
+    allow_script,
+    base_script,
+    delete_table_script,
+    deny_script,
+    rate_class_script,
+)
 from agents.gateway.sessions import ClientSession, SessionBook
-from agents.gateway.signature import normalise_mac
+from core.contracts.signature import normalise_mac
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from agents.gateway.config import GatewayConfig
 from agents.gateway.dnsmasq import ApDirectory
 from agents.gateway.enforcer import Enforcer
 from agents.gateway.neighbours import mac_for_ip
-from agents.gateway.signature import ClientClaim, sign
+from core.contracts.signature import ClientClaim, sign
 
 log = logging.getLogger(__name__)
 

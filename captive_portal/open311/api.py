@@ -22,8 +22,14 @@ from captive_portal.reports.catalogue import Category, get_category, list_catego
 from captive_portal.reports.context import reports_context
 from captive_portal.reports.intake import NewReport, ReportError, file_report
 from captive_portal.reports.lifecycle import OPEN311_CLOSED, STATUSES, open311_status
-from captive_portal.reports.records import (Report, ReportFilter, find_reports, get_report, iso,
-                                            photo_tokens)
+from captive_portal.reports.records import (
+    Report,
+    ReportFilter,
+    find_reports,
+    get_report,
+    iso,
+    photo_tokens,
+)
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from captive_portal.reports.priority import PRIORITIES
-from controller.store import Store
+from core.store import Store
 
 _COLUMNS = ("code", "name_ar", "name_en", "description_ar", "description_en", "grp", "keywords",
             "default_priority", "sla_hours", "team", "active", "sort_order")

@@ -1,16 +1,93 @@
-"""The ``[reports]`` section of ``oasis.toml`` (`ReportsConfig`, in `controller.reports_config`).
+"""The ``[reports]`` section: 940 intake limits, forwarding, closure codes and escalation.
 
-It loads with the rest of the config (defaults, the file, then ``OASIS_REPORTS_<KEY>``);
-`load_reports_config` is the shortcut for code that needs only this section.
+Registered with `core.config` through the ``oasis.config`` entry points; it loads with the rest
+of the config (defaults, the file, then ``OASIS_REPORTS_<KEY>``). `load_reports_config` is the
+shortcut for code that needs only this section.
 """
 
 from __future__ import annotations
 
 import os
 import typing
+from dataclasses import dataclass
 
-from controller.config import load_config
-from controller.reports_config import ReportsConfig, contacts
+from core.config import load_config
+
+
+@dataclass
+class ReportsConfig:
+    """What the 940 report pipeline needs, from intake to escalation."""
+
+    #: Longest description accepted (Open311 GeoReport v2 allows 4,000 characters).
+    max_description_chars: int = 4000
+    #: Photos per report, size of one uploaded photo, and the whole upload.
+    max_photos: int = 3
+    max_photo_bytes: int = 8_000_000
+    max_upload_bytes: int = 25_000_000
+    #: Decoded pixels allowed per photo: bigger images are refused as decompression bombs.
+    max_photo_pixels: int = 40_000_000
+    #: Photos are shrunk to fit this many pixels on their longer side.
+    photo_max_side: int = 2048
+    #: Seconds before a report the back office has not acked is published again (doubling).
+    resend_after_s: float = 10.0
+    resend_max_s: float = 300.0
+    #: Outbox rows published per pass (the forwarder's unit of work).
+    batch_size: int = 500
+    #: Messages published and not yet acked by the back office, at most (flow control).
+    window: int = 2000
+    #: MQTT client id of the forwarder; its broker session survives this long while away.
+    client_id: str = "oasis-reports"
+    session_expiry_s: int = 7 * 86400
+    #: Wrong closure codes accepted per report before the code is locked.
+    closure_max_attempts: int = 5
+    #: A resolved report nobody confirms or disputes is closed after this many days.
+    auto_close_days: float = 7.0
+    #: Urgent reports get this share of their category's SLA hours.
+    urgent_sla_factor: float = 0.25
+    #: Overdue reports escalate to level 1 at the SLA due time, to level 2 this much later.
+    level2_after_hours: float = 24.0
+    #: Comma-separated E.164 numbers told of level 1 and level 2 escalations.
+    level1_contacts: str = ""
+    level2_contacts: str = ""
+    #: Seconds between two passes of the SLA watcher.
+    sla_check_interval_s: float = 60.0
+    #: Portal "my reports" and closure look-ups per client per minute.
+    lookups_per_minute: int = 10
+
+    def validate(self) -> None:
+        checks = (
+            ("max_description_chars", 1 <= self.max_description_chars <= 4000),
+            ("max_photos", 0 <= self.max_photos <= 10),
+            ("max_photo_bytes", self.max_photo_bytes >= 10_000),
+            ("max_upload_bytes", self.max_upload_bytes >= 65536),
+            ("max_photo_pixels", self.max_photo_pixels >= 1_000_000),
+            ("photo_max_side", 256 <= self.photo_max_side <= 8192),
+            ("resend_after_s", self.resend_after_s > 0),
+            ("resend_max_s", self.resend_max_s >= self.resend_after_s),
+            ("batch_size", 1 <= self.batch_size <= 10_000),
+            ("window", self.window >= 1),
+            ("session_expiry_s", self.session_expiry_s >= 60),
+            ("closure_max_attempts", self.closure_max_attempts >= 1),
+            ("auto_close_days", self.auto_close_days > 0),
+            ("urgent_sla_factor", 0 < self.urgent_sla_factor <= 1),
+            ("level2_after_hours", self.level2_after_hours > 0),
+            ("sla_check_interval_s", self.sla_check_interval_s > 0),
+            ("lookups_per_minute", self.lookups_per_minute >= 1),
+        )
+        for key, ok in checks:
+            if not ok:
+                raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
+        for key in ("level1_contacts", "level2_contacts"):
+            for number in contacts(getattr(self, key)):
+                if not number.startswith("+") or not number[1:].isdigit():
+                    raise ValueError(f"{key}: expected E.164 numbers, got {number!r}")
+
+    def contacts_for(self, level: int) -> list[str]:
+        return contacts(self.level1_contacts if level == 1 else self.level2_contacts)
+
+
+def contacts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_reports_config(path: str | os.PathLike | None = None,

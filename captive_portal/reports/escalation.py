@@ -14,7 +14,8 @@ from captive_portal.reports.intake import queue_sms
 from captive_portal.reports.lifecycle import SETTLED, TransitionError
 from captive_portal.reports.records import iso
 from captive_portal.reports.workflow import _load, move
-from controller.store import Store
+from core.contracts import reports as contract
+from core.store import Store
 
 CONTACT_LOCALE = "ar"
 
@@ -54,7 +55,7 @@ def escalate_overdue(store: Store, now: float, config: ReportsConfig, limit: int
                 queue_sms(conn, report.id, contact, CONTACT_LOCALE, "escalation", body, now)
             message_id = f"{tracking}:e{level}"
             outbox.enqueue(conn, message_id=message_id, report_id=report.id,
-                           topic=outbox.TOPIC_ESCALATIONS, schema=outbox.SCHEMA_ESCALATION,
+                           topic=contract.TOPIC_ESCALATIONS, schema=contract.SCHEMA_ESCALATION,
                            body={"id": message_id, "tracking": tracking, "level": level,
                                  "category": report.category, "team": report.team,
                                  "priority": report.priority, "status": report.status,

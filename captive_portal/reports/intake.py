@@ -21,7 +21,8 @@ from captive_portal.reports.catalogue import get_category
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.photos import Photo
 from captive_portal.reports.priority import assess
-from controller.store import Store
+from core.contracts import reports as contract
+from core.store import Store
 
 CHANNELS = ("portal", "open311", "backoffice")
 LOCALES = ("ar", "en")
@@ -214,7 +215,7 @@ def file_report(store: Store, new: NewReport, config: ReportsConfig, *,
                           photo.data))
         urls = [photo_url(p.token) if photo_url else p.token for p in new.photos]
         outbox.enqueue(conn, message_id=values["tracking"], report_id=report_id,
-                       topic=outbox.TOPIC_NEW, schema=outbox.SCHEMA_REPORT,
+                       topic=contract.TOPIC_NEW, schema=contract.SCHEMA_REPORT,
                        body=outbox.report_body(values, (category.name_ar, category.name_en),
                                                urls), now=now)
         if values["phone_verified"]:

@@ -8,8 +8,7 @@ sent to the citizen) -> ``closed`` (citizen confirmed, or nobody answered in tim
 
 from __future__ import annotations
 
-STATUSES = ("received", "forwarded", "acknowledged", "assigned", "in_progress", "resolved",
-            "closed", "rejected", "reopened")
+from core.contracts.reports import STATUSES
 
 #: status -> statuses it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {

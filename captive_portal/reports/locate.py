@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agents.gateway.signature import normalise_mac
+from core.contracts.signature import normalise_mac
 
 #: A MAC written with ':' or '-' separators, or none, or Cisco's dotted form.
 _MAC = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}([:-]?)(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from captive_portal.sms import SmsService
-from controller.store import Store
+from core.store import Store
 
 log = logging.getLogger(__name__)
 

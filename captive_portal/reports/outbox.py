@@ -6,7 +6,8 @@ The forwarder publishes due rows and the back office acks them by ``message_id``
 tracking number for a new report): only that ack marks a row *acknowledged*. A broker's PUBACK
 does not: a broker drops queued messages and acks topics nobody reads.
 
-Topics (relative to the MQTT prefix) and payload schemas are documented in docs/reports.md.
+Topics (relative to the MQTT prefix) and payload schemas are the contract in
+`core.contracts.reports`, documented in docs/reports.md.
 """
 
 from __future__ import annotations
@@ -18,20 +19,7 @@ from dataclasses import dataclass
 
 from captive_portal.reports.lifecycle import check_transition
 from captive_portal.reports.records import iso
-
-TOPIC_NEW = "reports/new"
-TOPIC_UPDATES = "reports/updates"
-TOPIC_ESCALATIONS = "reports/escalations"
-TOPIC_ACK = "reports/ack"
-TOPIC_STATUS = "reports/status"
-TOPIC_STATUS_ACK = "reports/status-ack"
-
-SCHEMA_REPORT = "report/1"
-SCHEMA_UPDATE = "report-update/1"
-SCHEMA_ESCALATION = "report-escalation/1"
-SCHEMA_ACK = "report-ack/1"
-SCHEMA_STATUS = "report-status/1"
-SCHEMA_STATUS_ACK = "report-status-ack/1"
+from core.contracts import reports as contract
 
 
 def enqueue(conn: sqlite3.Connection, *, message_id: str, report_id: int, topic: str,
@@ -135,7 +123,7 @@ def acknowledge(conn: sqlite3.Connection, message_ids: Iterable[str], now: float
         report_id, topic, last_sent_at = row
         if latencies is not None and last_sent_at is not None:
             latencies.append(now - last_sent_at)
-        if topic == TOPIC_NEW:
+        if topic == contract.TOPIC_NEW:
             mark_forwarded(conn, report_id, now)
     return changed
 
@@ -156,7 +144,4 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT state, count(*) FROM report_outbox GROUP BY state"))
 
 
-__all__ = ["OutboxMessage", "SCHEMA_ACK", "SCHEMA_ESCALATION", "SCHEMA_REPORT", "SCHEMA_STATUS",
-           "SCHEMA_STATUS_ACK", "SCHEMA_UPDATE", "TOPIC_ACK", "TOPIC_ESCALATIONS", "TOPIC_NEW",
-           "TOPIC_STATUS", "TOPIC_STATUS_ACK", "TOPIC_UPDATES", "acknowledge", "counts", "due",
-           "enqueue", "mark_forwarded", "mark_sent", "report_body", "resend_all_now"]
+__all__ = ["OutboxMessage", "acknowledge", "counts", "due", "enqueue", "mark_forwarded", "mark_sent", "report_body", "resend_all_now"]

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from captive_portal.reports.lifecycle import SETTLED
-from controller.store import Store
+from core.store import Store
 
 _COLUMNS = ("id", "tracking", "token", "category", "description", "priority", "status", "channel",
             "locale", "site", "ap", "gateway_id", "lat", "lon", "location_source", "address",

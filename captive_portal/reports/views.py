@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, session, url_for
 from flask_babel import gettext as _
-from werkzeug.datastructures import ImmutableMultiDict
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import ImmutableMultiDict
 
 from captive_portal.context import portal
 from captive_portal.i18n import current_locale
@@ -24,9 +24,9 @@ from captive_portal.reports.intake import NewReport, ReportError, file_report
 from captive_portal.reports.locate import Location, locate
 from captive_portal.reports.photos import PhotoError, process_photo
 from captive_portal.reports.records import get_report, timeline
-from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import answer_closure, verify_phone
+from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
 from captive_portal.sessions import Sessions
 from captive_portal.views.common import SESSION_KEY, limit_posts
 

@@ -9,7 +9,6 @@ from flask import Flask
 from captive_portal.reports.context import init_context
 from captive_portal.reports.views import allow_photos, bp
 
-
 #: Riyadh keeps UTC+3 all year (no daylight saving).
 RIYADH = dt.timezone(dt.timedelta(hours=3))
 

@@ -17,8 +17,9 @@ from captive_portal.reports import messages, outbox
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import ReportError, due_time, queue_sms
 from captive_portal.reports.lifecycle import STATUSES, TransitionError, check_transition
-from captive_portal.reports.records import Report, SELECT, iso
-from controller.store import Store
+from captive_portal.reports.records import SELECT, Report, iso
+from core.contracts import reports as contract
+from core.store import Store
 
 
 def _load(conn: sqlite3.Connection, tracking: str) -> Report | None:
@@ -81,7 +82,7 @@ def move(conn: sqlite3.Connection, report: Report, target: str, *, actor: str, n
     if actor in ("citizen", "sla", "admin"):
         # The back office moves its own reports; it must hear of moves made here.
         outbox.enqueue(conn, message_id=f"{report.tracking}:u{event_id}", report_id=report.id,
-                       topic=outbox.TOPIC_UPDATES, schema=outbox.SCHEMA_UPDATE,
+                       topic=contract.TOPIC_UPDATES, schema=contract.SCHEMA_UPDATE,
                        body={"id": f"{report.tracking}:u{event_id}",
                              "tracking": report.tracking, "status": target, "actor": actor,
                              "note": note, "at": iso(now)}, now=now)
@@ -188,7 +189,7 @@ def verify_phone(store: Store, tracking: str, *, now: float) -> None:
         queue_sms(conn, report.id, report.phone, report.locale, "report_received",
                   messages.text("report_received", report.locale, tracking=tracking), now)
         outbox.enqueue(conn, message_id=f"{tracking}:u{event_id}", report_id=report.id,
-                       topic=outbox.TOPIC_UPDATES, schema=outbox.SCHEMA_UPDATE,
+                       topic=contract.TOPIC_UPDATES, schema=contract.SCHEMA_UPDATE,
                        body={"id": f"{tracking}:u{event_id}", "tracking": tracking,
                              "status": report.status, "actor": "citizen",
                              "phone": report.phone, "note": "phone verified", "at": iso(now)},

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import request
 
-from agents.gateway.signature import ClientClaim, SignatureError, verify
-from agents.gateway.signature import carried as signed_params
 from captive_portal.context import portal
 from captive_portal.errors import PortalError
+from core.contracts.signature import ClientClaim, SignatureError, verify
+from core.contracts.signature import carried as signed_params
 
 #: Flask session key holding the visitor's portal session id after login.
 SESSION_KEY = "visitor_session"

@@ -18,8 +18,7 @@ from captive_portal.errors import PortalError
 from captive_portal.i18n import current_locale
 from captive_portal.otp import OneTimeCodes, OtpError
 from captive_portal.phones import PhoneError, display, normalise_saudi_mobile
-from captive_portal.views.common import (SESSION_KEY, limit_posts, signed_params,
-                                         verified_claim)
+from captive_portal.views.common import SESSION_KEY, limit_posts, signed_params, verified_claim
 from captive_portal.views.status import continue_url
 
 bp = Blueprint("login", __name__)

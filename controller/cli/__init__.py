@@ -6,17 +6,17 @@ import click
 
 from agents.apsim.cli import apsim
 from agents.backhaul.cli import backhaul
+from agents.backoffice.cli import backoffice
 from agents.gateway.cli import gateway
 from captive_portal.cli import portal
-from controller.cli.backoffice import backoffice
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
 from controller.cli.inventory import ap, site
 from controller.cli.reports import reports
 from controller.cli.run import run
 from controller.cli.users import token, user
-from controller.config import ConfigError
-from controller.logs import configure as configure_logging
+from core.config import ConfigError
+from core.logs import configure as configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -36,7 +36,9 @@ def migrate(obj: CliContext) -> None:
     """Create the store (and the key file) if needed and apply pending migrations."""
     store = obj.store  # opening applies migrations
     obj.secrets  # creates the key file on first use
-    click.echo(f"store {store.path} at schema version {store.schema_version()}")
+    versions = ", ".join(f"{component} {number}" for component, number
+                         in store.schema_versions().items())
+    click.echo(f"store {store.path} at schema versions: {versions}")
 
 
 @cli.group()

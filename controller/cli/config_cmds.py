@@ -17,11 +17,11 @@ from pathlib import Path
 import click
 import yaml
 
-from controller import inventory
 from controller.cli.context import CliContext, emit
-from controller.inventory import InventoryError
 from controller.provisioning import SnmpReachability
-from controller.store import Store
+from core import inventory
+from core.inventory import InventoryError
+from core.store import Store
 from netconfig import adoption, drift, hostkeys, jobs, variables
 from netconfig.push import Outcome
 from netconfig.service import ProvisioningService

@@ -8,9 +8,9 @@ from functools import cached_property
 
 import click
 
-from controller.config import Config, ConfigError, load_config
-from controller.secrets import SecretBox, SecretError
-from controller.store import Store
+from core.config import Config, ConfigError, load_config
+from core.secrets import SecretBox, SecretError
+from core.store import Store
 
 
 class CliContext:

@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 import yaml
 
-from controller import inventory
 from controller.cli.context import CliContext, emit
-from controller.inventory import InventoryError, SITE_KINDS
+from core import inventory
+from core.inventory import SITE_KINDS, InventoryError
 
 pass_ctx = click.make_pass_decorator(CliContext)
 

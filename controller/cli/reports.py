@@ -10,16 +10,21 @@ import time
 
 import click
 
-from captive_portal.reports.catalogue import (Category, CategoryError, get_category,
-                                              list_categories, save_category)
+from captive_portal.reports.catalogue import (
+    Category,
+    CategoryError,
+    get_category,
+    list_categories,
+    save_category,
+)
 from captive_portal.reports.intake import ReportError
 from captive_portal.reports.lifecycle import STATUSES, TransitionError
 from captive_portal.reports.outbox import counts
 from captive_portal.reports.priority import PRIORITIES
 from captive_portal.reports.records import ReportFilter, find_reports, iso
+from captive_portal.reports.service import ReportsService
 from captive_portal.reports.workflow import transition
 from controller.cli.context import CliContext, emit
-from controller.reports_service import ReportsService
 
 pass_ctx = click.make_pass_decorator(CliContext)
 

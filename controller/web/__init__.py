@@ -16,18 +16,27 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from controller.config import Config
-from controller.secrets import SecretBox
-from controller.snapshot import Snapshot
-from controller.store import Store
+from controller.monitoring.snapshot import Snapshot
 from controller.web import context, errors, formatting, security
+from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
 from controller.web.api import branches as branches_api
-from controller.web.views import (alerts, aps, audit_log, auth, dashboard, metrics, provisioning,
-                                  sites, users)
-from controller.web import reports as report_pages
-from controller.web.views import branches
+from controller.web.views import (
+    alerts,
+    aps,
+    audit_log,
+    auth,
+    branches,
+    dashboard,
+    metrics,
+    provisioning,
+    sites,
+    users,
+)
+from core.config import Config
+from core.secrets import SecretBox
+from core.store import Store
 
 #: Request bodies beyond this are refused (413) before any parsing.
 MAX_BODY_BYTES = 1 << 20

@@ -15,10 +15,10 @@ from typing import Any
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from controller import auth
-from controller.config import Config
-from controller.secrets import SecretBox
-from controller.snapshot import Snapshot
-from controller.store import Store
+from controller.monitoring.snapshot import Snapshot
+from core.config import Config
+from core.secrets import SecretBox
+from core.store import Store
 
 
 @dataclass

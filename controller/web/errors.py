@@ -9,7 +9,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from controller.auth import AuthError
-from controller.inventory import InventoryError
+from core.inventory import InventoryError
 
 #: Refusal code -> HTTP status. Validation failures are 422: the body parsed but is not acceptable.
 STATUS_FOR_CODE = {

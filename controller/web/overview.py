@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from controller import inventory
-from controller.snapshot import ApState, ApStatus, Snapshot
-from controller.store import Store
+from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.web import readers
+from core import inventory
+from core.store import Store
 
 STATES = tuple(s.value for s in ApState)
 #: Worst first, so that an engineer's eye lands on trouble.

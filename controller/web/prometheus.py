@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from controller.alerts import AlertKind
-from controller.snapshot import ApState, Snapshot
+from controller.monitoring.alerts import AlertKind
+from controller.monitoring.snapshot import ApState, Snapshot
 
 AP_LABELS = ("ap", "site", "platform")
 #: Kinds the alert engine opens; each is exported (as 0 when none is open) so dashboards and

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from flask import g
 
-from controller import auth, inventory
-from controller.inventory import InventoryError, NotFound
+from controller import auth
 from controller.web import context
+from core import inventory
+from core.inventory import InventoryError, NotFound
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.platforms import get_platform
 from netconfig.push import Outcome

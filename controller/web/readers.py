@@ -2,7 +2,7 @@
 
 The alert engine, the event recorder and the metrics writer own these tables. Events and chart
 series come from their modules; alert listings are queried here because the pages and the API
-also show cleared alerts and the site of each, which `controller.alerts.open_alerts` does not.
+also show cleared alerts and the site of each, which `controller.monitoring.alerts.open_alerts` does not.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from controller import events as ap_events
-from controller import metrics
-from controller.store import Store
+from controller.monitoring import events as ap_events
+from controller.monitoring import metrics
+from core.store import Store
 
 ALERT_STATES = ("open", "cleared", "all")
 _ALERT_SELECT = ("SELECT al.*, a.name AS ap_name, s.slug AS site FROM alerts al "

@@ -15,9 +15,9 @@ from captive_portal.reports.priority import PRIORITIES
 from captive_portal.reports.records import ReportFilter, find_reports, get_report, timeline
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import transition
-from controller import audit
 from controller.web import context
 from controller.web.context import page_role
+from core import audit
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Flask, Response
 
-from controller.config import Config
+from core.config import Config
 
 #: No inline script or style anywhere: charts are inline SVG with presentation attributes.
 CONTENT_SECURITY_POLICY = (

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from waitress.server import create_server
 
-from controller.store import Store
+from core.store import Store
 from tests.support import require
 from tests.test_portal_app import Portal
 

@@ -13,8 +13,8 @@ import signal
 import sys
 import threading
 
-from controller.config import MqttConfig
-from controller.mqtt import InboundMessage, MqttLink
+from core.config import MqttConfig
+from core.mqtt import InboundMessage, MqttLink
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,8 +36,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from captive_portal.gateways import register_gateway
 from captive_portal.probes import probe_for, probe_hosts
-from controller.secrets import SecretBox
-from controller.store import Store
+from core.secrets import SecretBox
+from core.store import Store
 from tests.lab.netns import Lab, Namespace, stop_process
 
 GW_LAN, GW_CTL, CTL, GW_INET, INET = "10.77.0.1", "10.77.1.1", "10.77.1.2", "203.0.113.1", \

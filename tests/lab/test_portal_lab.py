@@ -9,14 +9,22 @@ import time
 
 import pytest
 
-from agents.gateway.signature import verify
 from captive_portal.probes import PROBES
-from controller import inventory
-from controller.secrets import SecretBox
-from controller.store import Store
+from core import inventory
+from core.contracts.signature import verify
+from core.secrets import SecretBox
+from core.store import Store
 from tests.lab.netns import Lab, sweep_stale
-from tests.lab.portal_lab import (API_URL, CLIENT_APS, CLIENT_MACS, GATEWAY_ID, GATEWAY_KEY,
-                                  PORTAL_URL, PortalLab, signed_params)
+from tests.lab.portal_lab import (
+    API_URL,
+    CLIENT_APS,
+    CLIENT_MACS,
+    GATEWAY_ID,
+    GATEWAY_KEY,
+    PORTAL_URL,
+    PortalLab,
+    signed_params,
+)
 from tests.support import require_root, require_tool
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]

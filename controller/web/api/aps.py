@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from controller import inventory
-from controller.inventory import NotFound
 from controller.web import context, overview
 from controller.web.api.common import caller, json_object, require
 from controller.web.errors import ApiError
+from core import inventory
+from core.inventory import NotFound
 
 bp = Blueprint("aps", __name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from controller import backhaul
+from controller.backhaul import service as backhaul
 from controller.web import context
 from controller.web.api.common import authenticate, int_arg, require
 

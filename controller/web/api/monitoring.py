@@ -11,10 +11,10 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from controller import audit, inventory
 from controller.web import context, overview, readers
 from controller.web.api.common import int_arg, require
 from controller.web.errors import ApiError
+from core import audit, inventory
 
 bp = Blueprint("monitoring", __name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, url_for
 
-from controller import inventory
 from controller.web import context
 from controller.web.api.common import caller, json_object, require
+from core import inventory
 
 bp = Blueprint("sites", __name__)
 

@@ -6,11 +6,11 @@ import time
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from controller import inventory
-from controller.inventory import AP_FIELDS, AUTH_PROTOS, PRIV_PROTOS, SECRET_FIELDS, InventoryError
 from controller.web import charts, context, overview, readers
 from controller.web.context import page_role
 from controller.web.views.forms import errors_for, submitted, without_secrets
+from core import inventory
+from core.inventory import AP_FIELDS, AUTH_PROTOS, PRIV_PROTOS, SECRET_FIELDS, InventoryError
 from netconfig.platforms import PLATFORMS
 
 bp = Blueprint("aps", __name__, url_prefix="/aps")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from controller import audit
 from controller.web import context
 from controller.web.context import page_role
+from core import audit
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from controller import audit, auth
+from controller import auth
 from controller.web import context
+from core import audit
 
 bp = Blueprint("auth", __name__)
 

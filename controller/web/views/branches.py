@@ -1,6 +1,6 @@
 """Branch pages: the backhaul of each branch (path, links) and its failover history.
 
-Everything comes from what `controller.backhaul.BackhaulMonitor` stored; no request talks to a
+Everything comes from what `controller.backhaul.service.BackhaulMonitor` stored; no request talks to a
 branch router.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from controller import backhaul
+from controller.backhaul import service as backhaul
 from controller.web import context
 from controller.web.context import page_role
 

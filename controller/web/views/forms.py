@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from flask import request
 
-from controller.inventory import SECRET_FIELDS
+from core.inventory import SECRET_FIELDS
 
 
 def submitted(fields: Iterable[str], *, drop_blank: Iterable[str] = ()) -> dict[str, str]:

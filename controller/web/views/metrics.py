@@ -11,10 +11,11 @@ import ipaddress
 from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from controller import auth, inventory
+from controller import auth
 from controller.web import context, readers
 from controller.web.errors import error_response
 from controller.web.prometheus import SnapshotCollector
+from core import inventory
 
 bp = Blueprint("metrics", __name__)
 

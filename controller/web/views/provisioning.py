@@ -13,11 +13,11 @@ import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from controller import inventory
-from controller.inventory import InventoryError
 from controller.web import context
 from controller.web import provisioning as prov
 from controller.web.context import page_role
+from core import inventory
+from core.inventory import InventoryError
 
 bp = Blueprint("provisioning", __name__, url_prefix="/config")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from controller import inventory
-from controller.inventory import SITE_FIELDS, SITE_KINDS, InventoryError
 from controller.web import context
 from controller.web.context import page_role
 from controller.web.views.forms import errors_for, submitted
+from core import inventory
+from core.inventory import SITE_FIELDS, SITE_KINDS, InventoryError
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 

@@ -1,0 +1,164 @@
+"""The outbox forwarder: carries 940 reports (and updates, escalations) to the back office.
+
+Due outbox rows are published with MQTT 5, QoS 1, on a persistent session (``clean_start``
+False, a session expiry), each carrying its ``message_id`` (the report's tracking number) as the
+idempotency key. A broker PUBACK proves nothing about delivery (a broker drops queued messages
+and acks topics nobody reads), so a row is done only when the back office names it on the ack
+topic; until then it is published again with exponential backoff. Nothing is published while
+the link is down: paho queues such messages itself and would send them twice.
+
+Re-sends wait while acks keep arriving (the back office is still working through the stream,
+in order; a re-send would only queue a duplicate in front of it) and use a first delay of at
+least three times the smoothed ack latency. A restarted forwarder (after a crash or SIGKILL)
+cannot know what its predecessor had in flight, so it makes every unacked row due at once; the
+back office dedups by id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from captive_portal.reports import outbox
+from captive_portal.reports.config import ReportsConfig
+from core.contracts import reports as contract
+from core.mqtt import InboundMessage, MqttLink
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ReportForwarder:
+    """One thread publishing due outbox rows and applying the back office's acks in batches."""
+
+    def __init__(self, store_path: str | Path, link: MqttLink, config: ReportsConfig, *,
+                 clock: Callable[[], float] = time.time, poll_s: float = 0.5):
+        self.store_path = str(store_path)
+        self.link = link
+        self.config = config
+        self.clock = clock
+        self.poll_s = poll_s
+        self.published = 0
+        self.acked = 0
+        #: Smoothed seconds from publication to the back office's ack (as TCP smooths RTT).
+        self.ack_latency_s = 0.0
+        #: When an ack last acknowledged something (monotonic), to tell a slow pipe from a
+        #: broken one.
+        self.last_progress = time.monotonic()
+        self._acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="report-forwarder", daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        store = Store(self.store_path)
+        try:
+            with store.transaction() as conn:
+                again = outbox.resend_all_now(conn, self.clock())
+        finally:
+            store.close()
+        if again:
+            log.info("%d unacked outbox messages will be published again", again)
+        self.link.subscribe(contract.TOPIC_ACK, self._on_ack)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        """Something was added to the outbox: look now rather than at the next poll."""
+        self._wake.set()
+
+    # -- acks (network thread) ------------------------------------------------------------
+
+    def _on_ack(self, message: InboundMessage) -> None:
+        payload = message.payload
+        ids = payload.get("ids") if isinstance(payload, dict) else None
+        if not isinstance(ids, list):
+            log.warning("ignored malformed ack on %s", message.topic)
+            return
+        self._acks.put([i for i in ids if isinstance(i, str)][:10_000])
+        self._wake.set()
+
+    # -- work -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        store = Store(self.store_path, migrate=False)
+        try:
+            while not self._stop.is_set():
+                try:
+                    busy = self.run_once(store)
+                except Exception:  # a store hiccup must not end forwarding for good
+                    log.exception("forwarder pass failed")
+                    busy = False
+                if not busy:
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+        finally:
+            store.close()
+
+    def run_once(self, store: Store) -> bool:
+        """Apply waiting acks, publish one batch of due rows; True if more may be waiting."""
+        acked = self._apply_acks(store)
+        if not self.link.connected:
+            return False
+        now = self.clock()
+        # While acks keep coming the back office is working through what we sent (in order):
+        # re-sending now would only queue duplicates in front of it. Re-send once it is quiet.
+        quiet = time.monotonic() - self.last_progress >= self.resend_after_s()
+        rows = outbox.due(store.conn, now, self.config.batch_size, self.config.window,
+                          resend=quiet)
+        sent = []
+        for row in rows:
+            body = json.loads(row.payload)
+            schema = body.pop("schema")
+            delivery = self.link.publish_json(row.topic, body, qos=1, schema=schema)
+            if delivery.done and not delivery.ok:  # refused locally (queue full): try later
+                break
+            sent.append((row.id, row.attempts))
+        if sent:
+            with store.transaction() as conn:
+                outbox.mark_sent(conn, sent, now, self.resend_after_s(),
+                                 self.config.resend_max_s)
+            self.published += len(sent)
+        return bool(acked) or len(rows) == self.config.batch_size
+
+    def _apply_acks(self, store: Store) -> int:
+        ids: list[str] = []
+        while len(ids) < 20_000:
+            try:
+                ids.extend(self._acks.get_nowait())
+            except queue.Empty:
+                break
+        if not ids:
+            return 0
+        latencies: list[float] = []
+        with store.transaction() as conn:
+            changed = outbox.acknowledge(conn, ids, self.clock(), latencies)
+        self.acked += changed
+        if changed:
+            self.last_progress = time.monotonic()
+        for latency in latencies[-50:]:
+            self.ack_latency_s += (latency - self.ack_latency_s) / 8
+        return len(ids)
+
+    def resend_after_s(self) -> float:
+        """First re-send delay: the configured one, or 3x the observed ack latency if longer.
+
+        A back office that takes 8 s to ack under load would otherwise get every message of
+        the window twice, which slows it further (congestion collapse, as TCP learned).
+        """
+        return min(self.config.resend_max_s,
+                   max(self.config.resend_after_s, 3 * self.ack_latency_s))
+
+
+__all__ = ["ReportForwarder"]

@@ -1,0 +1,109 @@
+"""AP events (traps, state changes): one row in ``ap_events`` and one message on MQTT.
+
+The poller's state changes and the trap receiver's traps both end here, so an event looks the
+same wherever it came from. The row is committed before the message is published: a subscriber
+never hears of an event the store does not have. Publishing is best effort (QoS 1, no outbox);
+the store is the record, MQTT the notification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.contracts.monitoring import EVENT_SCHEMA
+from core.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Topic segment for events whose source address matches no AP.
+UNKNOWN_AP = "_unknown"
+
+
+class Publisher(Protocol):
+    """What alerts and events need from MQTT; `core.mqtt.MqttLink.publish_json` fits."""
+
+    def __call__(self, topic_suffix: str, payload: dict[str, Any], qos: int = 1,
+                 retain: bool = False, *, schema: str) -> object: ...
+
+
+def topic_segment(name: str | None) -> str:
+    """An AP name made safe as one topic level (no '/', '+', '#', NUL; never empty)."""
+    if not name:
+        return UNKNOWN_AP
+    return "".join("_" if c in "/+#\x00" else c for c in name)
+
+
+def publish_safely(publish: Publisher | None, topic_suffix: str, payload: dict[str, Any],
+                   schema: str) -> None:
+    """Publish, logging instead of raising: the store already holds the truth."""
+    if publish is None:
+        return
+    try:
+        publish(topic_suffix, payload, schema=schema)
+    except Exception:  # a broker problem must not undo or abort the poll cycle
+        log.exception("could not publish %s", topic_suffix)
+
+
+@dataclass(frozen=True)
+class ApEvent:
+    id: int
+    ap_id: int | None
+    ap_name: str | None
+    at: str
+    kind: str
+    source: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def topic(self) -> str:
+        return f"events/{topic_segment(self.ap_name)}"
+
+    def payload(self) -> dict[str, Any]:
+        return {"event_id": self.id, "ap_id": self.ap_id, "ap_name": self.ap_name, "at": self.at,
+                "kind": self.kind, "source": self.source, "detail": self.detail}
+
+
+def insert_event(conn: sqlite3.Connection, ap_id: int | None, kind: str, source: str,
+                 detail: dict[str, Any] | None = None, *, at: str | None = None,
+                 ap_name: str | None = None) -> ApEvent:
+    """Insert an event inside the caller's transaction; nothing is published."""
+    at = at or utcnow()
+    detail = detail or {}
+    if ap_name is None and ap_id is not None:
+        row = conn.execute("SELECT name FROM aps WHERE id = ?", (ap_id,)).fetchone()
+        ap_name = row[0] if row else None
+    cursor = conn.execute(
+        "INSERT INTO ap_events (ap_id, at, kind, source, detail) VALUES (?, ?, ?, ?, ?)",
+        (ap_id, at, kind, source, json.dumps(detail, ensure_ascii=False)))
+    return ApEvent(cursor.lastrowid, ap_id, ap_name, at, kind, source, detail)
+
+
+def publish_event(publish: Publisher | None, event: ApEvent) -> None:
+    publish_safely(publish, event.topic, event.payload(), EVENT_SCHEMA)
+
+
+def record_event(store: Store, ap_id: int | None, kind: str, source: str,
+                 detail: dict[str, Any] | None = None, *, at: str | None = None,
+                 publish: Publisher | None = None) -> ApEvent:
+    """Store an event in its own transaction, then publish it on ``events/<ap_name>``."""
+    with store.transaction() as conn:
+        event = insert_event(conn, ap_id, kind, source, detail, at=at)
+    publish_event(publish, event)
+    return event
+
+
+def recent_events(store: Store, ap_id: int, limit: int = 50) -> list[ApEvent]:
+    """The AP's latest events, newest first (for the AP page and the API)."""
+    rows = store.conn.execute(
+        "SELECT e.id, e.ap_id, a.name, e.at, e.kind, e.source, e.detail FROM ap_events e "
+        "LEFT JOIN aps a ON a.id = e.ap_id WHERE e.ap_id = ? ORDER BY e.at DESC, e.id DESC "
+        "LIMIT ?", (ap_id, limit)).fetchall()
+    return [ApEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}")) for r in rows]
+
+
+__all__ = ["ApEvent", "EVENT_SCHEMA", "Publisher", "UNKNOWN_AP", "insert_event",
+           "publish_event", "publish_safely", "record_event", "recent_events", "topic_segment"]

@@ -1,0 +1,272 @@
+"""The poll coordinator: owns SNMP I/O towards the APs and keeps the monitoring snapshot.
+
+Modelled on Home Assistant's DataUpdateCoordinator: one loop reads every AP each
+``snmp.interval`` with at most ``snmp.max_in_flight`` requests outstanding, turns raw counters
+into rates, writes an `ApStatus` per AP into the `Snapshot`, then tells listeners
+(``on_cycle``) what changed. Nothing else talks to the devices; web requests read the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from controller.monitoring import rates
+from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
+from controller.settings import SnmpConfig
+from controller.snmp.engine import (
+    PollResult,
+    PollTarget,
+    SnmpAuthError,
+    SnmpClient,
+    SnmpError,
+    SnmpTimeout,
+    V2cCredentials,
+    V3Credentials,
+)
+from core.secrets import SecretBox, SecretError
+from netconfig.platforms import UnknownPlatform, get_platform
+
+log = logging.getLogger(__name__)
+
+IF_TYPE_SOFTWARE_LOOPBACK = 24
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """An AP moved between states this cycle (alerts and the event log react to these)."""
+
+    ap_id: int
+    name: str
+    old: ApState
+    new: ApState
+    error: str | None = None
+
+
+@dataclass
+class _Sample:
+    """The last answered poll of an AP, for the next poll's rates."""
+
+    at: float                    # monotonic seconds
+    uptime_ticks: int | None
+    interfaces: dict[int, dict[str, int]]
+
+
+CycleListener = Callable[[Snapshot, CycleStats, list[StateChange]], None]
+
+
+class Poller:
+    """Polls the targets from ``targets_provider()`` each cycle into ``snapshot``."""
+
+    def __init__(self, targets_provider: Callable[[], Iterable[PollTarget]],
+                 snmp_config: SnmpConfig, snapshot: Snapshot,
+                 on_cycle: CycleListener | None = None, *, client: SnmpClient | None = None):
+        self.targets_provider = targets_provider
+        self.config = snmp_config
+        self.snapshot = snapshot
+        self.on_cycle = on_cycle
+        self.client = client or SnmpClient(timeout=snmp_config.timeout, retries=snmp_config.retries)
+        self._samples: dict[int, _Sample] = {}
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Poll every ``interval`` seconds (start to start) until `stop()` is called."""
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            await self.poll_once()
+            remaining = self.config.interval - (time.monotonic() - started)
+            if remaining <= 0:
+                log.warning("poll cycle took %.1fs, longer than snmp.interval %.1fs",
+                            time.monotonic() - started, self.config.interval)
+                continue
+            try:
+                await asyncio.wait_for(self._stopping.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self) -> None:
+        self.client.close()
+
+    async def poll_once(self) -> CycleStats:
+        """One cycle over all current targets; returns its statistics."""
+        targets = list(self.targets_provider())
+        self._forget_removed({t.ap_id for t in targets})
+        await self.client.prepare(targets)
+        started_wall, started = time.time(), time.monotonic()
+        gate = asyncio.Semaphore(self.config.max_in_flight)
+        changes: list[StateChange] = []
+
+        async def poll_gated(target: PollTarget) -> bool:
+            async with gate:
+                return await self._poll_one(target, changes)
+
+        outcomes = await asyncio.gather(*(poll_gated(t) for t in targets))
+        answered = sum(outcomes)
+        stats = CycleStats(started_at=started_wall, duration_s=time.monotonic() - started,
+                           polled=len(targets), answered=answered, failed=len(targets) - answered)
+        self.snapshot.finish_cycle(stats)
+        if self.on_cycle is not None:
+            try:
+                self.on_cycle(self.snapshot, stats, changes)
+            except Exception:  # a listener's bug must not stop monitoring
+                log.exception("on_cycle listener failed")
+        return stats
+
+    def _forget_removed(self, current: set[int]) -> None:
+        for status in self.snapshot.all():
+            if status.ap_id not in current:
+                self.snapshot.drop(status.ap_id)
+                self._samples.pop(status.ap_id, None)
+                self.client.forget(status.ap_id)
+
+    async def _poll_one(self, target: PollTarget, changes: list[StateChange]) -> bool:
+        previous = self.snapshot.get(target.ap_id) or ApStatus(ap_id=target.ap_id, name=target.name)
+        polled_at, started = time.time(), time.monotonic()
+        try:
+            result = await self.client.poll(target)
+        except SnmpAuthError as exc:
+            status = self._failed(previous, ApState.AUTH_FAILED, 0, f"auth: {exc}")
+        except SnmpTimeout as exc:
+            status = self._timed_out(previous, f"timeout: {exc}")
+        except SnmpError as exc:
+            status = self._timed_out(previous, f"error: {exc}")
+        except UnknownPlatform as exc:
+            status = self._failed(previous, ApState.UNKNOWN, previous.consecutive_failures, str(exc))
+        else:
+            status = self._answered(target, previous, result, polled_at, time.monotonic())
+        status = dataclasses.replace(status, name=target.name, polled_at=polled_at,
+                                     poll_ms=(time.monotonic() - started) * 1000.0)
+        self.snapshot.put(status)
+        if status.state is not previous.state:
+            changes.append(StateChange(target.ap_id, target.name, previous.state, status.state,
+                                       status.last_error))
+        return status.state is ApState.UP
+
+    def _timed_out(self, previous: ApStatus, error: str) -> ApStatus:
+        failures = previous.consecutive_failures + 1
+        state = ApState.DOWN if failures >= self.config.down_after else ApState.DEGRADED
+        return self._failed(previous, state, failures, error)
+
+    @staticmethod
+    def _failed(previous: ApStatus, state: ApState, failures: int, error: str) -> ApStatus:
+        """Keep what identifies the AP; drop what would pretend to be current."""
+        return dataclasses.replace(
+            previous, state=state, consecutive_failures=failures, last_error=error,
+            rebooted=False, clients=None, in_bps=None, out_bps=None, in_pps=None, out_pps=None,
+            errors_ps=None,
+            interfaces=tuple(dataclasses.replace(i, in_bps=None, out_bps=None, in_pps=None,
+                                                 out_pps=None, errors_ps=None)
+                             for i in previous.interfaces))
+
+    def _answered(self, target: PollTarget, previous: ApStatus, result: PollResult,
+                  polled_at: float, now: float) -> ApStatus:
+        sample = self._samples.get(target.ap_id)
+        elapsed = now - sample.at if sample else 0.0
+        restarted = sample is not None and rates.rebooted(sample.uptime_ticks, result.uptime_ticks,
+                                                          elapsed)
+        interfaces = tuple(interface_status(index, counters,
+                                            sample.interfaces.get(index) if sample else None,
+                                            elapsed, restarted)
+                           for index, counters in sorted(result.interfaces.items()))
+        self._samples[target.ap_id] = _Sample(now, result.uptime_ticks, result.interfaces)
+        counted = [i for index, i in zip(sorted(result.interfaces), interfaces)
+                   if result.interfaces[index].get("if_type") != IF_TYPE_SOFTWARE_LOOPBACK]
+        return ApStatus(
+            ap_id=target.ap_id, name=target.name, state=ApState.UP, answered_at=polled_at,
+            consecutive_failures=0, last_error=None, sys_descr=result.sys_descr,
+            sys_name=result.sys_name,
+            uptime_s=None if result.uptime_ticks is None else result.uptime_ticks / 100.0,
+            rebooted=restarted, clients=client_count(target.platform, result),
+            interfaces=interfaces,
+            in_bps=rates.sum_rates(i.in_bps for i in counted),
+            out_bps=rates.sum_rates(i.out_bps for i in counted),
+            in_pps=rates.sum_rates(i.in_pps for i in counted),
+            out_pps=rates.sum_rates(i.out_pps for i in counted),
+            errors_ps=rates.sum_rates(i.errors_ps for i in counted))
+
+
+def interface_status(index: int, counters: dict[str, int], before: dict[str, int] | None,
+                     elapsed: float, restarted: bool) -> InterfaceStatus:
+    """One interface's counters and, given the previous poll's, its rates."""
+    def rate(column: str, width: int = rates.COUNTER64) -> float | None:
+        if before is None:
+            return None
+        return rates.per_second(before.get(column), counters.get(column), elapsed,
+                                width=width, restarted=restarted)
+
+    in_octets, out_octets = rate("in_octets"), rate("out_octets")
+    in_errors, out_errors = rate("in_errors", rates.COUNTER32), rate("out_errors", rates.COUNTER32)
+    return InterfaceStatus(
+        index=index, name=str(counters.get("if_name") or index),
+        in_octets=counters.get("in_octets"), out_octets=counters.get("out_octets"),
+        in_packets=counters.get("in_packets"), out_packets=counters.get("out_packets"),
+        in_errors=counters.get("in_errors"), out_errors=counters.get("out_errors"),
+        in_bps=None if in_octets is None else in_octets * 8,
+        out_bps=None if out_octets is None else out_octets * 8,
+        in_pps=rate("in_packets"), out_pps=rate("out_packets"),
+        errors_ps=None if in_errors is None or out_errors is None else in_errors + out_errors)
+
+
+def client_count(platform: str, result: PollResult) -> int | None:
+    """Associated clients per the platform table; None when the platform has no count or the
+    AP did not return it."""
+    source = get_platform(platform).client_count
+    if source is None:
+        return None
+    if source.kind == "column_sum":
+        return sum(result.client_column.values()) if result.client_column else None
+    value = result.client_scalar
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        digits = _DIGITS.search(value)          # extend scripts may print "7\n" or "clients: 7"
+        return int(digits.group()) if digits else None
+    return None
+
+
+_TARGET_COLUMNS = ("id, name, mgmt_ip, platform, snmp_version, snmp_port, snmp_community_enc, "
+                   "snmp_user, snmp_auth_proto, snmp_auth_key_enc, snmp_priv_proto, "
+                   "snmp_priv_key_enc")
+
+
+def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
+    """PollTargets for every AP in the inventory, secrets decrypted.
+
+    An AP whose secrets are missing or do not decrypt is left out (and logged) rather than
+    polled with wrong credentials, which on v3 would flip it to auth_failed for the wrong reason.
+    """
+    targets = []
+    rows = store.conn.execute(f"SELECT {_TARGET_COLUMNS} FROM aps ORDER BY id").fetchall()
+    for (ap_id, name, address, platform, version, port, community_enc, user, auth_proto,
+         auth_key_enc, priv_proto, priv_key_enc) in rows:
+        try:
+            if version == "2c":
+                community = secret_box.decrypt(community_enc)
+                if not community:
+                    raise ValueError("no SNMP community stored")
+                credentials = V2cCredentials(community)
+            else:
+                if not user:
+                    raise ValueError("no SNMPv3 user stored")
+                credentials = V3Credentials(
+                    user, secret_box.decrypt(auth_key_enc), secret_box.decrypt(priv_key_enc),
+                    auth_proto or "SHA", priv_proto or "AES")
+        except (SecretError, ValueError) as exc:
+            log.warning("not polling AP %s (id %d): %s", name, ap_id, exc)
+            continue
+        targets.append(PollTarget(ap_id, name, address, port, platform, credentials))
+    return targets
+
+
+__all__ = ["Poller", "PollTarget", "StateChange", "client_count", "interface_status",
+           "targets_from_store"]

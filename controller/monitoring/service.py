@@ -1,0 +1,147 @@
+"""The monitoring service: poller, trap receiver and metrics roll-up on one asyncio loop.
+
+It runs in a thread of its own with its own store connection, so device I/O never shares a
+thread with web requests. After each poll cycle it writes the metrics rows, evaluates alerts
+and records state changes; traps become events. The targets are reloaded only when the
+inventory changes (a cheap fingerprint query), not decrypted again every cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+
+from controller.monitoring import metrics
+from controller.monitoring.alerts import AlertEvaluator
+from controller.monitoring.events import Publisher, record_event
+from controller.monitoring.poller import Poller, PollTarget, StateChange, targets_from_store
+from controller.monitoring.snapshot import CycleStats, Snapshot
+from controller.snmp.engine import TrapReceiver
+from controller.snmp.traps import TrapHandler
+from core.config import Config, host_port
+from core.secrets import SecretBox
+from core.store import Store
+from netconfig import adoption
+
+log = logging.getLogger(__name__)
+
+DOWNSAMPLE_EVERY_S = 300.0
+
+
+class _Targets:
+    """Poll targets from the store, rebuilt only when the inventory's fingerprint changes."""
+
+    def __init__(self, store: Store, secret_box: SecretBox):
+        self.store = store
+        self.secret_box = secret_box
+        self._fingerprint: tuple | None = None
+        self._targets: list[PollTarget] = []
+        self._by_ip: dict[str, int] = {}
+
+    def _current_fingerprint(self) -> tuple:
+        return self.store.conn.execute(
+            "SELECT count(*), coalesce(sum(id), 0), max(updated_at) FROM aps").fetchone()
+
+    def __call__(self) -> list[PollTarget]:
+        fingerprint = self._current_fingerprint()
+        if fingerprint != self._fingerprint:
+            self._targets = targets_from_store(self.store, self.secret_box)
+            self._by_ip = {row[0]: row[1] for row in
+                           self.store.conn.execute("SELECT mgmt_ip, id FROM aps")}
+            self._fingerprint = fingerprint
+        return self._targets
+
+    def ap_by_ip(self, address: str) -> int | None:
+        self()  # an AP added since the last cycle is known to the trap receiver at once
+        return self._by_ip.get(address)
+
+
+class MonitoringService:
+    def __init__(self, config: Config, store_path: Path, secret_box: SecretBox,
+                 snapshot: Snapshot, publish: Publisher | None = None):
+        self.config = config
+        self.store_path = store_path
+        self.secret_box = secret_box
+        self.snapshot = snapshot
+        self.publish = publish
+        self.trap_port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread = threading.Thread(target=self._main, name="monitoring", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("monitoring did not start in time")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start() or logged; the thread must end cleanly
+            self._error = exc
+            self._ready.set()
+            log.exception("monitoring stopped on an error")
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        store = Store(self.store_path)
+        targets = _Targets(store, self.secret_box)
+        evaluator = AlertEvaluator(store, self.config.alerts, self.publish)
+
+        def on_cycle(snapshot: Snapshot, stats: CycleStats, changes: list[StateChange]) -> None:
+            metrics.write_cycle(store, snapshot.all(), stats.started_at)
+            evaluator.on_cycle(snapshot, stats, changes)
+
+        def on_event(ap_id: int, kind: str, detail: dict) -> None:
+            record_event(store, ap_id, kind, "trap", detail, publish=self.publish)
+
+        def on_unknown(source_ip: str, trap_name: str, varbinds: dict) -> None:
+            # A factory-fresh AP announces itself with coldStart: it becomes pending adoption.
+            if trap_name == "coldStart":
+                adoption.announce(store, self.config.provisioning, mgmt_ip=source_ip,
+                                  source="trap", detail={"trap": trap_name})
+
+        poller = Poller(targets, self.config.snmp, self.snapshot, on_cycle)
+        host, port = host_port(self.config.snmp.trap_listen, "snmp.trap_listen")
+        handler = TrapHandler(targets.ap_by_ip, self.snapshot, on_event, on_unknown=on_unknown)
+        receiver = TrapReceiver(handler,
+                                host=host, port=port, community=self.config.snmp.trap_community)
+        try:
+            await receiver.start()
+            self.trap_port = receiver.port
+            self._ready.set()
+            tasks = [asyncio.create_task(poller.run(), name="poller"),
+                     asyncio.create_task(self._roll_up(store), name="roll-up")]
+            await self._stop.wait()
+            poller.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            receiver.close()
+            poller.close()
+            store.close()
+
+    async def _roll_up(self, store: Store) -> None:
+        """Hourly roll-up and retention, every few minutes (cheap when nothing is due)."""
+        while True:
+            try:
+                metrics.downsample(store, time.time(), self.config.retention)
+            except Exception:  # retention must never take monitoring down; retried next time
+                log.exception("metrics roll-up failed")
+            await asyncio.sleep(DOWNSAMPLE_EVERY_S)

@@ -1,0 +1,72 @@
+"""The controller's config sections: ``[admin]``, ``[snmp]``, ``[alerts]`` and ``[retention]``.
+
+Registered with `core.config` through the ``oasis.config`` entry points (pyproject.toml), loaded
+like every section: defaults, then the file, then ``OASIS_<SECTION>_<KEY>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import host_port
+
+
+@dataclass
+class AdminConfig:
+    listen: str = "127.0.0.1:8080"
+    #: Set true when the admin app is served over HTTPS (marks cookies Secure).
+    secure_cookies: bool = False
+    session_hours: int = 12
+
+    def validate(self) -> None:
+        host_port(self.listen, "listen")
+        if self.session_hours <= 0:
+            raise ValueError("session_hours: must be positive")
+
+
+@dataclass
+class SnmpConfig:
+    #: Seconds between the starts of two poll cycles.
+    interval: float = 60.0
+    timeout: float = 2.0
+    retries: int = 1
+    #: Requests in flight at once across all APs.
+    max_in_flight: int = 64
+    #: Consecutive failed polls before an AP is declared down (it is "degraded" before that).
+    down_after: int = 3
+    trap_listen: str = "127.0.0.1:1162"
+    #: Community accepted on SNMPv1/v2c traps.
+    trap_community: str = "public"
+
+    def validate(self) -> None:
+        for key, ok in (("interval", self.interval > 0), ("timeout", self.timeout > 0),
+                        ("retries", self.retries >= 0), ("max_in_flight", self.max_in_flight >= 1),
+                        ("down_after", self.down_after >= 1)):
+            if not ok:
+                raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
+        host_port(self.trap_listen, "trap_listen")
+
+
+@dataclass
+class AlertsConfig:
+    #: Clients per AP above which a "clients above capacity" alert opens (unless the AP sets its own).
+    default_capacity: int = 60
+    #: Interface errors per second (in + out, all interfaces of an AP) that open an alert.
+    interface_errors_per_s: float = 1.0
+
+    def validate(self) -> None:
+        if self.default_capacity < 1:
+            raise ValueError("default_capacity: must be at least 1")
+        if self.interface_errors_per_s < 0:
+            raise ValueError("interface_errors_per_s: must not be negative")
+
+
+@dataclass
+class RetentionConfig:
+    raw_hours: int = 24
+    hourly_days: int = 365
+
+    def validate(self) -> None:
+        for key in ("raw_hours", "hourly_days"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}: must be at least 1")

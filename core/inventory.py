@@ -1,0 +1,421 @@
+"""Sites and access points: validation and changes, shared by the CLI, the REST API and the UI.
+
+Every change validates first and writes in one transaction with its audit entry, so a bad input
+leaves nothing behind. Errors carry a stable ``code`` (for the API) and the offending ``field``.
+Secrets (SNMP community and v3 keys, SSH password) are encrypted with the SecretBox on the way in
+and never returned: views say only whether each one is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from core import audit
+from core.secrets import SecretBox
+from core.store import Store, utcnow
+
+SITE_KINDS = ("park", "walkway", "branch")
+AUTH_PROTOS = ("SHA", "SHA256", "SHA512", "MD5")
+PRIV_PROTOS = ("AES", "AES192", "AES256", "DES")
+SECRET_FIELDS = ("snmp_community", "snmp_auth_key", "snmp_priv_key", "ssh_password")
+AP_FIELDS = ("name", "mac", "mgmt_ip", "platform", "site", "capacity", "snmp_version", "snmp_port",
+             "snmp_community", "snmp_user", "snmp_auth_proto", "snmp_auth_key", "snmp_priv_proto",
+             "snmp_priv_key", "ssh_port", "ssh_username", "ssh_password")
+SITE_FIELDS = ("slug", "name_ar", "name_en", "kind", "lat", "lon")
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+
+
+class InventoryError(ValueError):
+    """A change was refused. ``code`` is stable for API clients; ``field`` names the input."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class NotFound(InventoryError):
+    def __init__(self, what: str, ref: object):
+        super().__init__("not_found", f"{what} {ref!r} does not exist", None)
+
+
+def normalise_mac(value: object) -> str:
+    """Accept aa:bb:.., aa-bb-.., aabb.ccdd.eeff or bare hex; return lower-case colon form."""
+    text = str(value or "").strip().lower()
+    bare = re.sub(r"[:\-.]", "", text)
+    if not _MAC_HEX.match(bare) or not re.match(r"^[0-9a-f:\-.]+$", text):
+        raise InventoryError("invalid_mac", f"not a MAC address: {value!r}", "mac")
+    if int(bare[:2], 16) & 1:
+        raise InventoryError("invalid_mac", f"{value!r} is a multicast MAC, not a device", "mac")
+    return ":".join(bare[i:i + 2] for i in range(0, 12, 2))
+
+
+def normalise_ip(value: object, field: str = "mgmt_ip") -> str:
+    try:
+        address = ipaddress.ip_address(str(value or "").strip())
+    except ValueError:
+        raise InventoryError("invalid_ip", f"not an IP address: {value!r}", field) from None
+    if address.is_multicast or address.is_unspecified:
+        raise InventoryError("invalid_ip", f"{value!r} cannot be a device address", field)
+    return str(address)
+
+
+def _text(data: Mapping, field: str, *, required: bool = True, limit: int = 200) -> str | None:
+    value = data.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InventoryError("missing_field", f"{field} is required", field)
+        return None
+    if not isinstance(value, str):
+        raise InventoryError("invalid_field", f"{field} must be text", field)
+    value = value.strip()
+    if len(value) > limit or any(ord(c) < 32 for c in value):
+        raise InventoryError("invalid_field",
+                             f"{field} must be at most {limit} printable characters", field)
+    return value
+
+
+def _number(data: Mapping, field: str, kind: type, lo: float, hi: float,
+            default: object = None) -> object:
+    value = data.get(field)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = kind(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InventoryError("invalid_field", f"{field} must be a number, got {value!r}",
+                             field) from None
+    if not lo <= number <= hi:
+        raise InventoryError("invalid_field", f"{field} must be between {lo} and {hi}", field)
+    return number
+
+
+def _reject_unknown(data: Mapping, allowed: Iterable[str]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InventoryError("unknown_field", f"unknown field(s): {', '.join(unknown)}", unknown[0])
+
+
+# ---- sites ---------------------------------------------------------------------------------
+
+def _validate_site(data: Mapping) -> dict:
+    _reject_unknown(data, SITE_FIELDS)
+    slug = _text(data, "slug", limit=63)
+    if not _SLUG.match(slug):
+        raise InventoryError("invalid_field",
+                             "slug must be lower-case letters, digits and hyphens", "slug")
+    kind = _text(data, "kind")
+    if kind not in SITE_KINDS:
+        raise InventoryError("invalid_field", f"kind must be one of {', '.join(SITE_KINDS)}",
+                             "kind")
+    lat = _number(data, "lat", float, -90, 90)
+    lon = _number(data, "lon", float, -180, 180)
+    if (lat is None) != (lon is None):
+        raise InventoryError("invalid_field", "give both lat and lon, or neither",
+                             "lat" if lat is None else "lon")
+    return {"slug": slug, "name_ar": _text(data, "name_ar"), "name_en": _text(data, "name_en"),
+            "kind": kind, "lat": lat, "lon": lon}
+
+
+def add_site(store: Store, data: Mapping, actor: str) -> dict:
+    row = _validate_site(data)
+    now = utcnow()
+    with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM sites WHERE slug = ?", (row["slug"],)).fetchone():
+            raise InventoryError("duplicate", f"a site with slug {row['slug']!r} exists", "slug")
+        cur = conn.execute(
+            "INSERT INTO sites (slug, name_ar, name_en, kind, lat, lon, created_at, updated_at) "
+            "VALUES (:slug, :name_ar, :name_en, :kind, :lat, :lon, :now, :now)",
+            {**row, "now": now})
+        audit.record(conn, actor, "site.create", "site", row["slug"], row)
+    return get_site(store, cur.lastrowid)
+
+
+def update_site(store: Store, ref: object, changes: Mapping, actor: str) -> dict:
+    current = get_site(store, ref)
+    merged = {k: current[k] for k in SITE_FIELDS} | dict(changes)
+    row = _validate_site(merged)
+    with store.transaction() as conn:
+        clash = conn.execute("SELECT id FROM sites WHERE slug = ? AND id != ?",
+                             (row["slug"], current["id"])).fetchone()
+        if clash:
+            raise InventoryError("duplicate", f"a site with slug {row['slug']!r} exists", "slug")
+        conn.execute("UPDATE sites SET slug=:slug, name_ar=:name_ar, name_en=:name_en, kind=:kind, "
+                     "lat=:lat, lon=:lon, updated_at=:now WHERE id=:id",
+                     {**row, "now": utcnow(), "id": current["id"]})
+        audit.record(conn, actor, "site.update", "site", row["slug"],
+                     {k: row[k] for k in changes if k in row})
+    return get_site(store, current["id"])
+
+
+def remove_site(store: Store, ref: object, actor: str) -> None:
+    site = get_site(store, ref)
+    with store.transaction() as conn:
+        count = conn.execute("SELECT count(*) FROM aps WHERE site_id = ?", (site["id"],)).fetchone()[0]
+        if count:
+            raise InventoryError("in_use", f"site {site['slug']!r} still has {count} AP(s)", "site")
+        conn.execute("DELETE FROM sites WHERE id = ?", (site["id"],))
+        audit.record(conn, actor, "site.delete", "site", site["slug"], None)
+
+
+def get_site(store: Store, ref: object) -> dict:
+    """A site by id (int or digits) or slug."""
+    column = "id" if isinstance(ref, int) or str(ref).isdigit() else "slug"
+    rows = list(store.db.query(f"SELECT * FROM sites WHERE {column} = ?", [ref]))
+    if not rows:
+        raise NotFound("site", ref)
+    return rows[0]
+
+
+def list_sites(store: Store) -> list[dict]:
+    return list(store.db.query(
+        "SELECT s.*, (SELECT count(*) FROM aps a WHERE a.site_id = s.id) AS ap_count "
+        "FROM sites s ORDER BY s.slug"))
+
+
+# ---- access points ---------------------------------------------------------------------------
+
+@dataclass
+class _ApRow:
+    """A validated AP, secrets still in plaintext (encrypted when written)."""
+    values: dict
+
+
+#: Entry-point group naming the device platforms installed (``<name> = "<module>:PLATFORM"``);
+#: netconfig's dispatch table holds the drivers, the inventory only checks the name.
+PLATFORMS_GROUP = "oasis.platforms"
+
+
+@functools.cache
+def supported_platforms() -> frozenset[str]:
+    return frozenset(ep.name for ep in entry_points(group=PLATFORMS_GROUP))
+
+
+def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | None = None) -> _ApRow:
+    _reject_unknown(data, AP_FIELDS)
+    name = _text(data, "name", limit=64)
+    if not _NAME.match(name):
+        raise InventoryError("invalid_field",
+                             "name must be letters, digits, '.', '_' or '-' (max 64)", "name")
+    platform = _text(data, "platform", required=False) or "openwrt"
+    if platform not in supported_platforms():
+        raise InventoryError("unknown_platform", f"unknown platform {platform!r}; supported: "
+                             f"{', '.join(sorted(supported_platforms()))}", "platform")
+    site_ref = data.get("site")
+    if site_ref in (None, ""):
+        raise InventoryError("missing_field", "site is required", "site")
+    if site_ids is not None and str(site_ref) in site_ids:
+        site_id = site_ids[str(site_ref)]
+    else:
+        try:
+            site_id = get_site(store, site_ref)["id"]
+        except NotFound:
+            raise InventoryError("unknown_site", f"site {site_ref!r} does not exist", "site") from None
+    version = str(data.get("snmp_version") or "2c").lower().removeprefix("v")
+    if version not in ("2c", "3"):
+        raise InventoryError("invalid_field", "snmp_version must be 2c or 3", "snmp_version")
+    values = {
+        "name": name, "mac": normalise_mac(data.get("mac")), "mgmt_ip": normalise_ip(data.get("mgmt_ip")),
+        "platform": platform, "site_id": site_id,
+        "capacity": _number(data, "capacity", int, 1, 10000),
+        "snmp_version": version, "snmp_port": _number(data, "snmp_port", int, 1, 65535, 161),
+        "ssh_port": _number(data, "ssh_port", int, 1, 65535, 22),
+        "ssh_username": _text(data, "ssh_username", required=False, limit=64),
+        "ssh_password": _text(data, "ssh_password", required=False, limit=128),
+        "snmp_community": None, "snmp_user": None, "snmp_auth_proto": None, "snmp_auth_key": None,
+        "snmp_priv_proto": None, "snmp_priv_key": None,
+    }
+    if version == "2c":
+        values["snmp_community"] = _text(data, "snmp_community", required=False, limit=64) or "public"
+    else:
+        values["snmp_user"] = _text(data, "snmp_user", limit=32)
+        auth = (_text(data, "snmp_auth_proto", required=False) or "SHA").upper()
+        priv = (_text(data, "snmp_priv_proto", required=False) or "AES").upper()
+        if auth not in AUTH_PROTOS:
+            raise InventoryError("invalid_field", f"snmp_auth_proto must be one of "
+                                 f"{', '.join(AUTH_PROTOS)}", "snmp_auth_proto")
+        if priv not in PRIV_PROTOS:
+            raise InventoryError("invalid_field", f"snmp_priv_proto must be one of "
+                                 f"{', '.join(PRIV_PROTOS)}", "snmp_priv_proto")
+        for key in ("snmp_auth_key", "snmp_priv_key"):
+            secret = _text(data, key, limit=128)
+            if len(secret) < 8:  # RFC 3414: pass phrases shorter than 8 octets are refused
+                raise InventoryError("invalid_field", f"{key} must be at least 8 characters", key)
+            values[key] = secret
+        values["snmp_auth_proto"], values["snmp_priv_proto"] = auth, priv
+    return _ApRow(values)
+
+
+def _check_unique(conn: sqlite3.Connection, values: Mapping, exclude_id: int | None = None) -> None:
+    for field, label in (("name", "name"), ("mac", "MAC"), ("mgmt_ip", "management IP")):
+        hit = conn.execute(f"SELECT name FROM aps WHERE {field} = ? AND id IS NOT ?",
+                           (values[field], exclude_id)).fetchone()
+        if hit:
+            raise InventoryError("duplicate",
+                                 f"{label} {values[field]} is already used by AP {hit[0]}", field)
+
+
+def _encrypted(values: Mapping, box: SecretBox) -> dict:
+    row = {k: v for k, v in values.items() if k not in SECRET_FIELDS}
+    for field in SECRET_FIELDS:
+        row[f"{field}_enc"] = box.encrypt(values[field])
+    return row
+
+
+def _insert_ap(conn: sqlite3.Connection, values: Mapping, box: SecretBox, actor: str) -> int:
+    now = utcnow()
+    row = _encrypted(values, box) | {"created_at": now, "updated_at": now}
+    columns = ", ".join(row)
+    cur = conn.execute(f"INSERT INTO aps ({columns}) VALUES ({', '.join(':' + c for c in row)})", row)
+    audit.record(conn, actor, "ap.create", "ap", values["name"], redact(values))
+    return cur.lastrowid
+
+
+def redact(values: Mapping) -> dict:
+    """A copy safe for logs and the audit log: secrets replaced by whether they are set."""
+    out = {k: v for k, v in values.items() if k not in SECRET_FIELDS and not k.endswith("_enc")}
+    for field in SECRET_FIELDS:
+        if field in values or f"{field}_enc" in values:
+            out[f"{field}_set"] = bool(values.get(field) or values.get(f"{field}_enc"))
+    return out
+
+
+def add_ap(store: Store, box: SecretBox, data: Mapping, actor: str) -> dict:
+    ap = _validate_ap(store, data)
+    with store.transaction() as conn:
+        _check_unique(conn, ap.values)
+        ap_id = _insert_ap(conn, ap.values, box, actor)
+    return get_ap(store, ap_id)
+
+
+def update_ap(store: Store, box: SecretBox, ref: object, changes: Mapping, actor: str) -> dict:
+    """Change some fields; secrets left out of ``changes`` keep their stored value."""
+    current = _ap_row(store, ref)
+    merged = {k: current[k] for k in AP_FIELDS if k in current and k != "site"}
+    merged["site"] = current["site_id"]
+    for field in SECRET_FIELDS:
+        merged[field] = box.decrypt(current[f"{field}_enc"])
+    if "snmp_version" in changes and str(changes["snmp_version"]).lstrip("v") != current["snmp_version"]:
+        for field in ("snmp_community", "snmp_user", "snmp_auth_key", "snmp_priv_key",
+                      "snmp_auth_proto", "snmp_priv_proto"):
+            merged.pop(field, None)
+    merged.update(changes)
+    merged = {k: v for k, v in merged.items() if v is not None}
+    ap = _validate_ap(store, merged)
+    with store.transaction() as conn:
+        _check_unique(conn, ap.values, exclude_id=current["id"])
+        row = _encrypted(ap.values, box) | {"updated_at": utcnow(), "id": current["id"]}
+        assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+        conn.execute(f"UPDATE aps SET {assignments} WHERE id = :id", row)
+        audit.record(conn, actor, "ap.update", "ap", ap.values["name"],
+                     redact({k: ap.values.get(k) for k in changes if k in ap.values or k in SECRET_FIELDS}))
+    return get_ap(store, current["id"])
+
+
+def remove_ap(store: Store, ref: object, actor: str) -> dict:
+    ap = get_ap(store, ref)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM aps WHERE id = ?", (ap["id"],))
+        audit.record(conn, actor, "ap.delete", "ap", ap["name"], {"mac": ap["mac"],
+                                                                   "mgmt_ip": ap["mgmt_ip"]})
+    return ap
+
+
+def _ap_row(store: Store, ref: object) -> dict:
+    """The stored row (with encrypted columns) by id, name, MAC or management IP."""
+    text = str(ref).strip()
+    if isinstance(ref, int) or text.isdigit():
+        clause, arg = "a.id = ?", int(text)
+    else:
+        clause, arg = "a.name = ?", text
+        try:
+            clause, arg = "a.mac = ?", normalise_mac(text)
+        except InventoryError:
+            try:
+                clause, arg = "a.mgmt_ip = ?", str(ipaddress.ip_address(text))
+            except ValueError:
+                pass
+    rows = list(store.db.query(
+        "SELECT a.*, s.slug AS site, s.name_en AS site_name_en, s.name_ar AS site_name_ar "
+        f"FROM aps a JOIN sites s ON s.id = a.site_id WHERE {clause}", [arg]))
+    if not rows:
+        raise NotFound("AP", ref)
+    return rows[0]
+
+
+def get_ap(store: Store, ref: object) -> dict:
+    return redact(_ap_row(store, ref))
+
+
+def list_aps(store: Store, site: object = None) -> list[dict]:
+    sql = ("SELECT a.*, s.slug AS site, s.name_en AS site_name_en, s.name_ar AS site_name_ar "
+           "FROM aps a JOIN sites s ON s.id = a.site_id")
+    args: list = []
+    if site not in (None, ""):
+        sql += " WHERE s.id = ?"
+        args.append(get_site(store, site)["id"])
+    return [redact(r) for r in store.db.query(sql + " ORDER BY a.name", args)]
+
+
+def ap_secrets(store: Store, box: SecretBox, ref: object) -> dict:
+    """Decrypted credentials for device I/O (the poller, SSH); never for display."""
+    row = _ap_row(store, ref)
+    return {field: box.decrypt(row[f"{field}_enc"]) for field in SECRET_FIELDS}
+
+
+# ---- bulk import ----------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    created: list[str]
+    errors: list[dict]  # {"row": n, "code", "message", "field"}
+
+
+def import_aps(store: Store, box: SecretBox, rows: Iterable[Mapping], actor: str,
+               progress: Callable[[int], None] | None = None) -> ImportResult:
+    """All or nothing: every row is validated (with duplicates inside the file and against the
+    store); if any row is bad, nothing is written and every error is reported with its row."""
+    rows = list(rows)
+    site_ids = {s["slug"]: s["id"] for s in list_sites(store)}
+    site_ids |= {str(v): v for v in site_ids.values()}
+    valid: list[_ApRow] = []
+    errors: list[dict] = []
+    seen: dict[tuple[str, str], int] = {}
+    with store.transaction() as conn:
+        for number, data in enumerate(rows, start=1):
+            try:
+                ap = _validate_ap(store, {k: v for k, v in data.items() if v not in (None, "")},
+                                  site_ids=site_ids)
+                for field in ("name", "mac", "mgmt_ip"):
+                    first = seen.setdefault((field, ap.values[field]), number)
+                    if first != number:
+                        raise InventoryError("duplicate", f"{field} {ap.values[field]} repeats "
+                                             f"row {first}", field)
+                _check_unique(conn, ap.values)
+                valid.append(ap)
+            except InventoryError as exc:
+                errors.append({"row": number, **exc.as_dict()})
+            if progress:
+                progress(1)
+        if errors:
+            return ImportResult([], errors)  # nothing was written
+        for ap in valid:
+            _insert_ap(conn, ap.values, box, actor)
+    return ImportResult([ap.values["name"] for ap in valid], [])

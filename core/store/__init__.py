@@ -1,0 +1,173 @@
+"""The SQLite store: WAL mode through sqlite-utils, numbered migrations applied at open.
+
+Each thread opens its own `Store`; SQLite connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sqlite3
+from collections.abc import Mapping
+from importlib import resources
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import NamedTuple
+
+import sqlite_utils
+
+#: Entry-point group under which each package names its migrations folder (a Python package
+#: holding ``NNNN_name.sql`` files): ``<component> = "<package>.migrations"``. The store imports no
+#: package of ours; it learns the folders from the installed distribution's metadata.
+MIGRATIONS_GROUP = "oasis.migrations"
+
+
+def utcnow() -> str:
+    """Now as ISO-8601 UTC with seconds, the store's timestamp format."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Migration(NamedTuple):
+    component: str
+    number: int
+    name: str
+    sql: str
+
+
+@functools.cache
+def migration_folders() -> dict[str, str]:
+    """Component -> migrations package, as registered by the installed distributions."""
+    found = {ep.name: ep.value for ep in entry_points(group=MIGRATIONS_GROUP)}
+    if not found:
+        raise RuntimeError(f"no migrations registered under the entry-point group "
+                           f"{MIGRATIONS_GROUP!r}: is the project installed (pip install -e .)?")
+    return found
+
+
+def available_migrations(folders: Mapping[str, str] | None = None) -> list[Migration]:
+    """Every ``NNNN_name.sql`` of every registered component, in the order they apply.
+
+    Numbers are unique within a component. Across components the number orders them, so a
+    migration that refers to another package's table is numbered above that table's migration.
+    """
+    found = []
+    for component, package in (migration_folders() if folders is None else folders).items():
+        numbers = []
+        for entry in resources.files(package).iterdir():
+            name = entry.name
+            if name.endswith(".sql") and name[:4].isdigit():
+                numbers.append(int(name[:4]))
+                found.append(Migration(component, int(name[:4]), name[5:-4],
+                                       entry.read_text(encoding="utf-8")))
+        if len(set(numbers)) != len(numbers):
+            raise RuntimeError(f"duplicate migration numbers in {package}: {sorted(numbers)}")
+    found.sort(key=lambda m: (m.number, m.component))
+    return found
+
+
+class Store:
+    """A connection to the store with its migrations applied."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        if migrate:
+            self.migrate()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def schema_versions(self) -> dict[str, int]:
+        """Component -> number of its newest applied migration."""
+        if "schema_migrations" not in self.db.table_names():
+            return {}
+        return dict(self.conn.execute(
+            "SELECT component, max(number) FROM schema_migrations GROUP BY component ORDER BY 1"))
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations not applied yet, each in its own transaction; returns their numbers."""
+        available = available_migrations()
+        self._upgrade_migration_table(available)
+        applied = []
+        # By (component, number) recorded, not by the highest one: a migration numbered below
+        # one already applied (added on another branch) is still applied.
+        done = set(self.conn.execute("SELECT component, number FROM schema_migrations"))
+        for migration in available:
+            if (migration.component, migration.number) in done:
+                continue
+            with self.transaction():
+                # executescript would commit on its own; run statement by statement instead.
+                for statement in _statements(migration.sql):
+                    self.conn.execute(statement)
+                self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                                  (migration.component, migration.number, migration.name,
+                                   utcnow()))
+            applied.append(migration.number)
+        return applied
+
+    def _upgrade_migration_table(self, available: list[Migration]) -> None:
+        """Create the migration record, or key one from a release before components by them.
+
+        Before each package brought its own migrations, numbers were global and the record had
+        no component column; each recorded (number, name) names exactly one migration now.
+        """
+        columns = [row[1] for row in self.conn.execute("PRAGMA table_info(schema_migrations)")]
+        if "component" in columns:
+            return
+        with self.transaction():
+            if columns:
+                self.conn.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_old")
+            self.conn.execute(
+                "CREATE TABLE schema_migrations (component TEXT NOT NULL, number INTEGER NOT NULL,"
+                " name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, number))")
+            if columns:
+                owner = {(m.number, m.name): m.component for m in available}
+                for number, name, applied_at in self.conn.execute(
+                        "SELECT number, name, applied_at FROM schema_migrations_old").fetchall():
+                    component = owner.get((number, name), "unknown")
+                    self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                                      (component, number, name, applied_at))
+                self.conn.execute("DROP TABLE schema_migrations_old")
+
+    def transaction(self):
+        """``with store.transaction():`` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+        return _Transaction(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into complete statements (sqlite3.complete_statement knows quoting)."""
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+        raise RuntimeError(f"incomplete statement at end of migration: {buf[:80]!r}")
+    return out
