@@ -5,7 +5,7 @@ pytest_plugins = ["tests.mosquitto"]
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
-from tests.test_web_support import bearer
+from tests.controller.web_harness import bearer
 
 
 @pytest.fixture
