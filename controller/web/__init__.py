@@ -21,7 +21,6 @@ from controller.web import context, errors, formatting, security
 from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
-from controller.web.api import branches as branches_api
 from controller.web.views import (
     alerts,
     aps,
@@ -78,15 +77,13 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     csrf.init_app(app)
     for blueprint in API_BLUEPRINTS:  # token-authenticated; the session cookie only for GETs
         csrf.exempt(blueprint)
-    csrf.exempt(branches_api.bp)
     context.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
-                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, api_bp,
-                      branches_api.bp):
+                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, api_bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -65,9 +65,11 @@ def current_user() -> auth.User | None:
 
 
 def actor(user: auth.User) -> str:
-    """The audit log's name for a change: ``web:<user>`` from pages, ``api:<user>`` from the API."""
-    channel = "api" if (request.blueprint or "").split(".")[0] == "api" else "web"
-    return f"{channel}:{user.username}"
+    """The audit log's name for a change: ``web:<user>`` from pages, ``api:<user>`` from the API.
+
+    The API's authentication names its channel for the request; pages leave it unset.
+    """
+    return f"{g.get('audit_channel', 'web')}:{user.username}"
 
 
 def announce(kind: str, action: str, ref: object) -> None:

@@ -1,7 +1,6 @@
 """/api/v1/branches: backhaul state and failover history of each branch, as the monitor stored it.
 
-Its own blueprint (with the API's token authentication) rather than a child of the API's parent,
-so the backhaul area plugs in without touching the other areas' registration.
+An area of the API like the others (registered in `controller.web.api.AREAS`).
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from flask import Blueprint, jsonify
 
 from controller.backhaul import service as backhaul
 from controller.web import context
-from controller.web.api.common import authenticate, int_arg, require
+from controller.web.api.common import int_arg, require
 
-bp = Blueprint("api_branches", __name__, url_prefix="/api/v1")
-bp.before_request(authenticate)
+bp = Blueprint("branches", __name__)
 
 
 @bp.get("/branches")

@@ -34,6 +34,7 @@ def authenticate() -> None:
         if user is None:
             raise ApiError(401, "unauthorized", "the token is not valid (revoked or mistyped)")
         g.api_user = user
+        g.audit_channel = "api"
         return
     user = context.session_user()
     if user is None:
@@ -42,6 +43,7 @@ def authenticate() -> None:
         # The cookie alone would make writes forgeable from another site; tokens are not.
         raise ApiError(401, "unauthorized", "changes through the API need a bearer token")
     g.api_user = user
+    g.audit_channel = "api"
 
 
 def require(role: str):
