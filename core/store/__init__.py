@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sqlite3
+import time
 from collections.abc import Mapping
 from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import sqlite_utils
 
@@ -25,6 +26,25 @@ MIGRATIONS_GROUP = "oasis.migrations"
 def utcnow() -> str:
     """Now as ISO-8601 UTC with seconds, the store's timestamp format."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def now() -> float:
+    """Now as unix seconds (UTC epoch, a float): how the store keeps every time."""
+    return time.time()
+
+
+@overload
+def iso(ts: float) -> str: ...
+@overload
+def iso(ts: None) -> None: ...
+@overload
+def iso(ts: float | None) -> str | None: ...
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as ISO-8601 UTC with seconds and an explicit offset (``...T12:00:00+00:00``),
+    the form the API, CLI, pages and payloads show; None stays None."""
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 class Migration(NamedTuple):
