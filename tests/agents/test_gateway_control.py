@@ -25,15 +25,14 @@ from core.contracts.signature import ClientClaim
 from core.mqtt import MqttLink
 from core.secrets import SecretBox
 from core.store import Store
-from tests.mosquitto import mosquitto  # noqa: F401 - fixture
+from tests.agents.fake_nftables import FakeNftables
 from tests.support import wait_for
-from tests.agents.test_gateway_units import FakeNftables
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
 @pytest.fixture
-def wired(mosquitto, tmp_path):  # noqa: F811 - fixture from tests.mosquitto
+def wired(mosquitto, tmp_path):
     config = MqttConfig(host=mosquitto.host, port=mosquitto.port)
     tap = MqttLink(config, client_id="tap-test")
     seen: list = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,11 +15,12 @@ from agents.gateway.cli import gateway
 from agents.gateway.config import ConfigError, GatewayConfig, load_gateway_config
 from agents.gateway.dnsmasq import ApDirectory, render_dnsmasq, render_lease_hook
 from agents.gateway.enforcer import Enforcer, GrantError
-from agents.gateway.nft import NftError, parse_counted_elements, parse_duration
+from agents.gateway.nft import parse_counted_elements, parse_duration
 from agents.gateway.redirector import PortalLinks
 from agents.gateway.ruleset import RateClass
 from agents.gateway.sessions import SessionBook
 from core.contracts.signature import ClientClaim, SignatureError, normalise_mac, sign, verify
+from tests.agents.fake_nftables import FakeNftables
 
 KEY = b"k" * 64
 
@@ -172,45 +172,6 @@ def test_rate_class_names_round_trip():
     rate = RateClass(1024, 4096)
     assert rate.name == "rc_u1024_d4096" and RateClass.from_name(rate.name) == rate
     assert RateClass.from_name("garden") is None
-
-
-class FakeNftables:
-    """Stands in for the kernel's sets: applies element adds/deletes from scripts, lists them
-    with counters the test sets. Chains and rules are only recorded."""
-
-    _ELEMENT = re.compile(r"^(add|delete) element inet \S+ (\S+) \{ (.+?)(?: timeout (\d+)ms)? \}$")
-
-    def __init__(self):
-        self.sets: dict[str, dict[str, int]] = {}
-        self.scripts: list[str] = []
-
-    def run(self, script: str) -> str:
-        changes = []
-        for line in script.splitlines():
-            match = self._ELEMENT.match(line)
-            if match:
-                op, name, key, _ = match.groups()
-                if op == "delete" and key not in self.sets.get(name, {}):
-                    raise NftError(f"no element {key} in {name}")
-                changes.append((op, name, key))
-        for op, name, key in changes:
-            if op == "add":
-                self.sets.setdefault(name, {}).setdefault(key, 0)
-            else:
-                del self.sets[name][key]
-        self.scripts.append(script)
-        return ""
-
-    def list_set(self, family, table, name):
-        elements = ", ".join(f"{key} counter packets 1 bytes {count}"
-                             for key, count in self.sets.get(name, {}).items())
-        return f"table inet {table} {{ set {name} {{ elements = {{ {elements} }} }} }}"
-
-    def counted_elements(self, family, table, name):
-        return parse_counted_elements(self.list_set(family, table, name))
-
-    def table_exists(self, family, table):
-        return True
 
 
 @pytest.fixture
