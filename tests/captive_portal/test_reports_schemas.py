@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from agents.backoffice.office import BackOffice
 from captive_portal.reports.intake import NewReport, file_report
 from captive_portal.reports.service import ReportsService
 from captive_portal.reports.workflow import transition
 from core.mqtt import MqttLink
+from tests import schemas
 from tests.captive_portal.reports_harness import all_acked, config_with, mqtt_config
 from tests.support import wait_for
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 NAMES = {"reports/new": "report", "reports/updates": "report-update",
          "reports/escalations": "report-escalation", "reports/ack": "report-ack",
          "reports/status": "report-status", "reports/status-ack": "report-status-ack"}
-
-
-def _validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @pytest.mark.slow
@@ -70,7 +61,7 @@ def test_every_published_report_message_matches_its_schema(store, mosquitto, tmp
         office.stop()
         tap.stop()
     for topic, name in NAMES.items():
-        validator = _validator(name)
+        validator = schemas.validator(name, formats=True)
         for payload in seen[topic]:
             errors = [e.message for e in validator.iter_errors(payload)]
             assert not errors, f"{topic}: {errors} in {payload}"
@@ -83,4 +74,4 @@ def test_every_published_report_message_matches_its_schema(store, mosquitto, tmp
                        "update_id": "u", "id": "940-2026-000001", "status": "received"}),
 ])
 def test_schemas_refuse_wrong_payloads(name, payload):
-    assert list(_validator(name).iter_errors(payload))
+    assert list(schemas.validator(name, formats=True).iter_errors(payload))

@@ -11,6 +11,7 @@ from controller.monitoring.events import recent_events, record_event, topic_segm
 from controller.monitoring.poller import StateChange
 from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.settings import AlertsConfig
+from tests.controller.alert_fleet import add_aps
 
 NOW = 1_700_000_000.0
 
@@ -27,19 +28,6 @@ class PublishedLog:
     def take(self) -> list[tuple[str, dict, str]]:
         taken, self.messages = self.messages, []
         return taken
-
-
-def add_aps(store, *names_capacities) -> list[int]:
-    conn = store.conn
-    conn.execute("INSERT INTO sites (slug, name_ar, name_en, kind, created_at, updated_at) "
-                 "VALUES ('kap', 'حديقة', 'Park', 'park', 'now', 'now')")
-    ids = []
-    for n, (name, capacity) in enumerate(names_capacities, start=1):
-        ids.append(conn.execute(
-            "INSERT INTO aps (name, mac, mgmt_ip, platform, site_id, capacity, snmp_version, "
-            "created_at, updated_at) VALUES (?, ?, ?, 'openwrt', 1, ?, '2c', 'now', 'now')",
-            (name, f"02:00:00:00:00:{n:02x}", f"127.0.1.{n}", capacity)).lastrowid)
-    return ids
 
 
 def up(ap_id, name="park-01", **values) -> ApStatus:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import queue
-from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from controller.monitoring.alerts import AlertEvaluator
 from controller.monitoring.events import record_event
@@ -16,17 +13,10 @@ from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.settings import AlertsConfig
 from core.config import MqttConfig
 from core.mqtt import MqttLink
-from tests.mosquitto import mosquitto  # noqa: F401  (fixture)
-from tests.controller.test_alerts import add_aps
+from tests.controller.alert_fleet import add_aps
+from tests.schemas import validator
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 TIMEOUT = 10.0
-
-
-def validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
 
 
 def check_times(payload: dict, *keys: str) -> None:

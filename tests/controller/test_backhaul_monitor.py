@@ -6,14 +6,11 @@ the same QoS and retain flags, so a change to the agent's payloads shows here.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import queue
 
 import pytest
 
-from agents.backhaul.telemetry import new_event
-from core.contracts.backhaul import EVENT_SCHEMA, STATE_SCHEMA, event_topic, state_topic
 from controller.backhaul.service import (
     ALERT_KIND,
     BackhaulMonitor,
@@ -24,40 +21,13 @@ from controller.backhaul.service import (
 )
 from controller.monitoring.alerts import AlertChange
 from core.config import MqttConfig
+from core.contracts.backhaul import EVENT_SCHEMA, STATE_SCHEMA, event_topic, state_topic
 from core.mqtt import MqttLink
 from core.store import Store
-from tests.controller.test_alerts_schemas import validator as _schema_validator
+from tests.controller.branch_payloads import BRANCH, state, switch
+from tests.schemas import validator
 
 TIMEOUT = 10.0
-BRANCH = "branch-a"
-
-
-def at(seconds: float) -> str:
-    """A branch timestamp ``seconds`` after a fixed start, as the agent writes them."""
-    start = dt.datetime(2026, 11, 22, 19, 40, tzinfo=dt.UTC)
-    return (start + dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
-
-
-def state(active: str, when: float, branch: str = BRANCH, primary_state: str = "up") -> dict:
-    """A state payload as the agent builds it (``schema``/``sent_at`` come from the link)."""
-    return {"branch": branch, "at": at(when), "active_link": active, "active_since": at(when),
-            "failovers": 0, "spooled": 0, "links": [
-                {"name": "primary", "interface": "eth1", "priority": 10, "state": primary_state,
-                 "carrier": True, "loss_pct": 0.0 if primary_state == "up" else 100.0,
-                 "rtt_ms": 1.2 if primary_state == "up" else None, "consecutive_misses": 0,
-                 "probes_sent": 100, "replies": 100},
-                {"name": "backup", "interface": "wlan0", "priority": 20, "state": "up",
-                 "carrier": True, "loss_pct": 2.0, "rtt_ms": 3.1, "consecutive_misses": 0,
-                 "probes_sent": 100, "replies": 98}]}
-
-
-def switch(kind: str, when: float, branch: str = BRANCH) -> dict:
-    from_link, to_link = ("primary", "backup") if kind == "failover" else ("backup", "primary")
-    event = new_event(branch, kind, from_link=from_link, to_link=to_link,
-                      reason=f"{from_link} down" if kind == "failover" else "holddown passed",
-                      switch_ms=1.4)
-    event["at"] = at(when)
-    return event
 
 
 class Agent:
@@ -178,7 +148,7 @@ def test_redelivered_event_is_stored_once(config, store, links, alerts_seen):
 
 
 def alert_validator():
-    return _schema_validator("alert")
+    return validator("alert")
 
 
 def test_bad_payloads_are_counted_and_do_not_stop_the_monitor(config, store, links):

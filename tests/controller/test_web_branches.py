@@ -11,7 +11,7 @@ import re
 import pytest
 
 from controller.backhaul.service import BackhaulRecorder
-from tests.controller.test_backhaul_monitor import BRANCH, state, switch
+from tests.controller.branch_payloads import BRANCH, state, switch
 from tests.controller.web_harness import add_user, bearer, build_app, login
 
 
