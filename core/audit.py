@@ -21,7 +21,8 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target_type: str |
 def entries(store: Store, *, limit: int = 200, actor: str | None = None,
             action_prefix: str | None = None) -> list[dict]:
     """Newest first, optionally filtered by actor and action prefix (e.g. ``ap.``)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[str | int] = []
     if actor:
         where.append("actor = ?")
         args.append(actor)

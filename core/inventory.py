@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Literal, overload
 
 from core import audit
 from core.secrets import SecretBox
@@ -73,6 +74,10 @@ def normalise_ip(value: object, field: str = "mgmt_ip") -> str:
     return str(address)
 
 
+@overload
+def _text(data: Mapping, field: str, *, required: Literal[True] = ..., limit: int = ...) -> str: ...
+@overload
+def _text(data: Mapping, field: str, *, required: bool, limit: int = ...) -> str | None: ...
 def _text(data: Mapping, field: str, *, required: bool = True, limit: int = 200) -> str | None:
     value = data.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -285,6 +290,7 @@ def _insert_ap(conn: sqlite3.Connection, values: Mapping, box: SecretBox, actor:
     columns = ", ".join(row)
     cur = conn.execute(f"INSERT INTO aps ({columns}) VALUES ({', '.join(':' + c for c in row)})", row)
     audit.record(conn, actor, "ap.create", "ap", values["name"], redact(values))
+    assert cur.lastrowid is not None  # set by every INSERT
     return cur.lastrowid
 
 
@@ -341,6 +347,7 @@ def remove_ap(store: Store, ref: object, actor: str) -> dict:
 def _ap_row(store: Store, ref: object) -> dict:
     """The stored row (with encrypted columns) by id, name, MAC or management IP."""
     text = str(ref).strip()
+    arg: int | str
     if isinstance(ref, int) or text.isdigit():
         clause, arg = "a.id = ?", int(text)
     else:

@@ -181,7 +181,9 @@ class MqttLink:
             self._client.username_pw_set(config.username, config.password or None)
         if config.tls:
             self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        self._client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=reconnect_max_s)
+        # paho annotates the delays as int but only sleeps on them; sub-second delays work.
+        self._client.reconnect_delay_set(min_delay=reconnect_min_s,  # type: ignore[arg-type]
+                                         max_delay=reconnect_max_s)  # type: ignore[arg-type]
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish

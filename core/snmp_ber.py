@@ -378,7 +378,7 @@ def decode_response(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None 
     request_id, pos = _integer(data, pos, end)
     error_status, pos = _integer(data, pos, end)
     error_index, pos = _integer(data, pos, end)
-    varbinds = []
+    varbinds: list[tuple[tuple[int, ...], int, object]] = []
     append = varbinds.append
     for oid, _, oid_end, vb_end in _each_varbind(data, pos, end, oid_cache):
         tag, value_start, value_end = _header(data, oid_end, vb_end)
