@@ -16,15 +16,12 @@ import secrets
 from collections.abc import Callable
 
 from captive_portal.config import PortalConfig
+from core.errors import CodedError
 from core.store import Store
 
 
-class OtpError(Exception):
+class OtpError(CodedError):
     """``code`` is a portal error code (``sms_rate_phone``, ``code_invalid``, ...)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 class OneTimeCodes:

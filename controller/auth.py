@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from core import audit
+from core.errors import CodedError
 from core.store import Store, utcnow
 
 ROLES = ("viewer", "operator", "admin")
@@ -23,13 +24,8 @@ _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 _HASHER = PasswordHasher()  # stateless; its parameters are argon2-cffi's RFC 9106 defaults
 
 
-class AuthError(ValueError):
-    def __init__(self, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "field": self.field}
+class AuthError(CodedError, ValueError):
+    """A sign-in or account change was refused; ``field`` names the input at fault."""
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,15 @@ from agents.gateway.ruleset import (
 )
 from agents.gateway.sessions import ClientSession, SessionBook
 from core.contracts.signature import normalise_mac
+from core.errors import CodedError
 
 log = logging.getLogger(__name__)
 
 
-class GrantError(ValueError):
+class GrantError(CodedError, ValueError):
     """An allow command the gateway cannot carry out; ``code`` goes back in the ack."""
 
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+    code_in_text = True
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.photos import Photo
 from captive_portal.reports.priority import assess
 from core.contracts import reports as contract
+from core.errors import CodedError
 from core.store import Store
 
 CHANNELS = ("portal", "open311", "backoffice")
@@ -31,14 +32,16 @@ _HTML = re.compile(r"<\s*[a-zA-Z!/?]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ReportError(ValueError):
+class ReportError(CodedError, ValueError):
     """Input that cannot become a report. ``code`` is stable (API error codes, translations)."""
 
     def __init__(self, code: str, field_name: str = "", detail: str = ""):
-        super().__init__(detail or code)
-        self.code = code
-        self.field = field_name
-        self.detail = detail or code
+        super().__init__(code, detail, field_name)
+
+    @property
+    def detail(self) -> str:
+        """What Open311 clients are told: the message, else the code."""
+        return self.message or self.code
 
 
 @dataclass

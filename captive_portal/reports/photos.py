@@ -17,16 +17,16 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import CodedError
+
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 _GPS_IFD = 0x8825
 
 
-class PhotoError(ValueError):
+class PhotoError(CodedError, ValueError):
     """``code`` is a stable key: photo_too_large, photo_type, photo_corrupt, photo_dimensions."""
 
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+    code_in_text = True
 
 
 @dataclass(frozen=True)

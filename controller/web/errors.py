@@ -9,6 +9,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from controller.auth import AuthError
+from core.errors import CodedError
 from core.inventory import InventoryError
 
 #: Refusal code -> HTTP status. Validation failures are 422: the body parsed but is not acceptable.
@@ -26,12 +27,12 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
 
 
-class ApiError(Exception):
+class ApiError(CodedError):
     """A refusal raised by API code that is not an inventory or auth error."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+        super().__init__(code, message, field)
+        self.status = status
 
 
 def status_for(exc: InventoryError | AuthError) -> int:

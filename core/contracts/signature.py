@@ -19,6 +19,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from core.errors import CodedError
+
 #: Bumped if the signed string ever changes, so old and new gateways can be told apart.
 VERSION = "2"
 PARAMS = ("gw", "mac", "ip", "url", "ts", "sig", "ap")
@@ -29,15 +31,13 @@ AP_MAX = 100
 _AP = re.compile(rf"^[\x21-\x7e][\x20-\x7e]{{0,{AP_MAX - 1}}}$")
 
 
-class SignatureError(ValueError):
+class SignatureError(CodedError, ValueError):
     """The redirect parameters are missing, malformed, forged or too old.
 
     ``code`` is a stable key the portal turns into a translated message.
     """
 
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+    code_in_text = True
 
 
 @dataclass(frozen=True)
