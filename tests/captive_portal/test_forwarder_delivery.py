@@ -18,7 +18,7 @@ import pytest
 from agents.backoffice.office import BackOffice
 from core.contracts.reports import TOPIC_NEW
 from captive_portal.reports.service import ReportsService
-from tests.captive_portal.reports_harness import FAST, all_acked, file_many, mqtt_config, outbox_states
+from tests.captive_portal.reports_pipeline import FAST, all_acked, file_many, mqtt_config, outbox_states
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow

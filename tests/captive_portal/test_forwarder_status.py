@@ -12,7 +12,7 @@ from captive_portal.reports.intake import NewReport, file_report
 from core.contracts.reports import TOPIC_ESCALATIONS
 from captive_portal.reports.records import get_report, timeline
 from captive_portal.reports.service import ReportsService
-from tests.captive_portal.reports_harness import FAST, all_acked, config_with, mqtt_config, sms_config
+from tests.captive_portal.reports_pipeline import FAST, all_acked, config_with, mqtt_config, sms_config
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow

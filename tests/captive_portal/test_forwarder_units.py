@@ -8,7 +8,7 @@ import time
 from captive_portal.reports.forwarder import ReportForwarder
 from captive_portal.reports.intake import NewReport, file_report
 from core.mqtt import InboundMessage
-from tests.captive_portal.reports_harness import config_with, outbox_states
+from tests.captive_portal.reports_pipeline import config_with, outbox_states
 
 
 class FakeLinkDown:

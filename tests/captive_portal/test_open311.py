@@ -9,12 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from captive_portal.reports.workflow import transition
-from tests.captive_portal.reports_harness import FAST, PortalWithReports
-
-
-@pytest.fixture
-def site(tmp_path):
-    return PortalWithReports(tmp_path)
+from tests.captive_portal.reports_pipeline import FAST
 
 
 def _error(response, status):

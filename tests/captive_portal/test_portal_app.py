@@ -3,79 +3,16 @@ logout. The park gateway is `FakeGatewayControl` (the lab drives the real one)."
 
 from __future__ import annotations
 
-import re
-import time
-
 import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
-from cryptography.fernet import Fernet
 
-from captive_portal import create_app
 from captive_portal.cli import portal as portal_cli
-from captive_portal.config import PortalSettings
-from captive_portal.gateways import Ack, gateway_key, register_gateway
+from captive_portal.gateways import Ack, gateway_key
 from captive_portal.i18n import TRANSLATIONS, compile_catalogues
-from core.contracts.signature import ClientClaim, sign
 from core.secrets import SecretBox
 from core.store import Store
-
-MAC = "02:00:00:00:00:01"
-
-
-class FakeGatewayControl:
-    """Stands in for a park gateway: records commands and acks them (or not)."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple] = []
-        self.ack = Ack(True, nft_ms=0.2)
-
-    def allow(self, gateway_id, grant, timeout_s):
-        self.commands.append(("allow", gateway_id, grant))
-        return self.ack
-
-    def deny(self, gateway_id, session_id, mac, ip, reason, timeout_s):
-        self.commands.append(("deny", gateway_id, session_id, reason))
-        return Ack(True)
-
-
-class Portal:
-    """An app, its test client, the gateway's key and helpers to walk the pages."""
-
-    def __init__(self, tmp_path, **portal):
-        self.settings = PortalSettings()
-        self.settings.portal.secure_cookies = False
-        self.settings.sms.outbox = str(tmp_path / "outbox.log")
-        for key, value in portal.items():
-            setattr(self.settings.portal, key, value)
-        self.store_path = str(tmp_path / "portal.db")
-        box = SecretBox(Fernet.generate_key())
-        store = Store(self.store_path)
-        self.key = register_gateway(store, box, "gw1").encode()
-        store.close()
-        self.now = time.time()
-        self.gateway = FakeGatewayControl()
-        self.app = create_app(self.settings, store_path=self.store_path, secret_box=box,
-                              gateway=self.gateway, secret_key=b"k" * 32,
-                              clock=lambda: self.now)
-        self.client = self.app.test_client()
-
-    def params(self, mac=MAC, url="http://example.com/a", age=0.0, key=None) -> dict:
-        claim = ClientClaim("gw1", mac, "10.77.0.100", url, int(self.now - age))
-        return sign(claim, key or self.key)
-
-    def landing(self, headers=None, **kwargs):
-        return self.client.get("/", query_string=self.params(**kwargs), headers=headers or {})
-
-    def form(self, html: str) -> dict:
-        return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', html))
-
-    def post(self, path: str, page, headers=None, **fields):
-        data = {**self.form(page.get_data(as_text=True)), **fields}
-        return self.client.post(path, data=data, headers=headers or {})
-
-    def login_terms(self):
-        return self.post("/login/terms", self.landing(), accept="yes")
+from tests.captive_portal.portal_harness import MAC, Portal
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from captive_portal.config import SmsConfig
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
 from captive_portal.sms import SMS_DRIVERS, ConsoleSmsDriver, HttpSmsDriver, SmsService, make_driver
 from core.store import Store
-from tests.captive_portal.test_portal_app import Portal
+from tests.captive_portal.portal_harness import Portal
 
 
 @pytest.mark.parametrize("typed", ["0501234567", "501234567", "+966 50 123 4567",

@@ -31,7 +31,7 @@ from captive_portal.reports.records import get_report, timeline
 from captive_portal.reports.workflow import apply_status_update, transition
 from captive_portal.sms import SmsSendError, SmsService
 from core.config import ConfigError
-from tests.captive_portal.reports_harness import FAST, config_with, sms_config
+from tests.captive_portal.reports_pipeline import FAST, config_with, sms_config
 
 
 @pytest.mark.parametrize("text, expected", [

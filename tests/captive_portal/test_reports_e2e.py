@@ -9,17 +9,17 @@ import re
 import pytest
 
 from agents.backoffice.office import BackOffice
-from core.contracts.reports import TOPIC_NEW, TOPIC_UPDATES
 from captive_portal.reports.service import ReportsService
-from tests.captive_portal.reports_harness import FAST, PortalWithReports, mqtt_config
+from core.contracts.reports import TOPIC_NEW, TOPIC_UPDATES
+from tests.captive_portal.portal_harness import Portal, code_in
+from tests.captive_portal.reports_pipeline import FAST, mqtt_config
 from tests.support import wait_for
-from tests.captive_portal.test_reports_portal import _answer, _code_in, _filed_with_phone
 
 pytestmark = pytest.mark.slow
 
 
 def test_from_the_portal_to_the_back_office_and_back(tmp_path, mosquitto):
-    site = PortalWithReports(tmp_path)
+    site = Portal(tmp_path)
     office = BackOffice(tmp_path / "office.db", mqtt_config(mosquitto))
     office.start()
     service = ReportsService(site.store_path, mqtt_config(mosquitto), FAST,
@@ -27,7 +27,7 @@ def test_from_the_portal_to_the_back_office_and_back(tmp_path, mosquitto):
     service.attach_portal(site.app)
     service.start()
     try:
-        tracking = _filed_with_phone(site)
+        tracking = site.file_report_with_phone()
         wait_for(lambda: tracking in office.received_ids(TOPIC_NEW), timeout=20,
                  what="report at the back office")
         for status in ("acknowledged", "in_progress", "resolved"):
@@ -40,7 +40,7 @@ def test_from_the_portal_to_the_back_office_and_back(tmp_path, mosquitto):
             return rows[0][0] if rows else None
         body = wait_for(closure_sms, timeout=20, what="closure code texted")
         assert tracking in body and "تمت معالجة بلاغك" in body
-        answered = _answer(site, tracking, _code_in(body))
+        answered = site.answer_closure(tracking, code_in(body))
         assert answered.status_code == 200
         assert 'data-status="closed"' in answered.get_data(as_text=True)
         wait_for(lambda: any(i.startswith(f"{tracking}:u") for i in

@@ -13,33 +13,10 @@ from PIL import Image
 
 from captive_portal.reports.workflow import transition
 from core.contracts.signature import ClientClaim, sign
-from tests.captive_portal.reports_harness import FAST, PortalWithReports, config_with
+from tests.captive_portal.portal_harness import code_in, error_code
+from tests.captive_portal.reports_pipeline import FAST, config_with
 
 MAC = "02:00:00:00:00:07"
-
-
-@pytest.fixture
-def site(tmp_path):
-    return PortalWithReports(tmp_path)
-
-
-def _csrf(site, path="/reports/new") -> str:
-    html = site.client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def _file(site, files=None, **fields):
-    data = {"csrf_token": _csrf(site), "category": "lighting",
-            "description": "The lamp near the playground is out", "address": "North gate"}
-    data.update(fields)
-    data = {k: v for k, v in data.items() if v is not None}
-    if files:
-        data["photos"] = files
-    return site.client.post("/reports/new", data=data, content_type="multipart/form-data")
-
-
-def _error_code(response) -> str:
-    return re.search(r'data-code="([^"]+)"', response.get_data(as_text=True)).group(1)
 
 
 def _jpeg(size=(1200, 900), gps=True) -> bytes:
@@ -89,7 +66,7 @@ def test_the_form_is_arabic_by_default_and_needs_no_script(site):
 def test_a_report_from_a_wifi_session_takes_its_site(site):
     _login(site)
     assert "gw1" in site.client.get("/reports/new").get_data(as_text=True)
-    response = _file(site, address=None)
+    response = site.file_report(address=None)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     tracking = re.search(r"940-\d{4}-\d{6}", html).group(0)
@@ -117,7 +94,7 @@ def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
     form = site.client.get("/reports/new").get_data(as_text=True)
     assert "متنزه الملك عبدالله البيئي" in form  # the park's name, in the visitor's language
     tracking = re.search(r"940-\d{4}-\d{6}",
-                         _file(site, address=None).get_data(as_text=True)).group(0)
+                         site.file_report(address=None).get_data(as_text=True)).group(0)
     row = site.store.conn.execute("SELECT site, gateway_id FROM reports WHERE tracking = ?",
                                   (tracking,)).fetchone()
     assert row == ("kap", "gw1")
@@ -138,7 +115,7 @@ def test_the_ap_of_the_session_locates_the_report_at_that_ap_and_its_site(site):
     form = site.client.get("/reports/new").get_data(as_text=True)
     assert "ممشى أمانة" in form and ap["name"] in form
     tracking = re.search(r"940-\d{4}-\d{6}",
-                         _file(site, address=None).get_data(as_text=True)).group(0)
+                         site.file_report(address=None).get_data(as_text=True)).group(0)
     row = site.store.conn.execute("SELECT site, ap, gateway_id FROM reports WHERE tracking = ?",
                                   (tracking,)).fetchone()
     assert row == ("amanah-walkway", "ap-007", "gw1")
@@ -149,14 +126,14 @@ def test_the_ap_of_the_session_locates_the_report_at_that_ap_and_its_site(site):
     inventory.remove_ap(site.store, ap["id"], "test")
     _login(site, ap="lamp-post-12")
     tracking = re.search(r"940-\d{4}-\d{6}",
-                         _file(site, address=None).get_data(as_text=True)).group(0)
+                         site.file_report(address=None).get_data(as_text=True)).group(0)
     assert site.store.conn.execute("SELECT site, ap FROM reports WHERE tracking = ?",
                                    (tracking,)).fetchone() == ("gw1", "lamp-post-12")
 
 
 def test_without_a_session_a_location_is_required(site):
-    response = _file(site, address="")
-    assert response.status_code == 400 and _error_code(response) == "location_missing"
+    response = site.file_report(address="")
+    assert response.status_code == 400 and error_code(response) == "location_missing"
     assert site.counts() == (0, 0, 0, 0)
 
 
@@ -173,15 +150,15 @@ def test_bad_forms_get_a_clear_error_and_nothing_is_written(site, fields, code):
     if code == "description_missing" and len(fields["description"]) > 10:
         site.app.config["MAX_CONTENT_LENGTH"] = 1 << 20
         code = "description_too_long"
-    response = _file(site, **fields)
+    response = site.file_report(**fields)
     assert response.status_code == 400
-    assert _error_code(response) == code
+    assert error_code(response) == code
     assert site.counts() == (0, 0, 0, 0)
 
 
 def test_a_photo_is_reencoded_without_exif_and_its_gps_becomes_the_location(site):
-    response = _file(site, files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")], address=None,
-                     lat=None)
+    response = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")], address=None,
+                                lat=None)
     assert response.status_code == 200, response.get_data(as_text=True)
     lat, lon, source = site.store.conn.execute(
         "SELECT lat, lon, location_source FROM reports").fetchone()
@@ -208,9 +185,9 @@ def _truncated_jpeg() -> bytes:
     (_truncated_jpeg, "photo_corrupt", 400),
 ])
 def test_wrong_or_dangerous_photos_are_refused(site, make, code, status):
-    response = _file(site, files=[(io.BytesIO(make()), "photo.jpg")])
+    response = site.file_report(files=[(io.BytesIO(make()), "photo.jpg")])
     assert response.status_code == status
-    assert _error_code(response) == code
+    assert error_code(response) == code
     assert site.counts() == (0, 0, 0, 0)
 
 
@@ -220,42 +197,17 @@ def test_photo_limits_by_size_count_and_upload(site):
     noisy = io.BytesIO()
     Image.effect_noise((400, 400), 60).convert("RGB").save(noisy, "JPEG", quality=95)
     assert len(noisy.getvalue()) > 20_000
-    response = _file(site, files=[(io.BytesIO(noisy.getvalue()), "a.jpg")])
-    assert _error_code(response) == "photo_too_large"
+    response = site.file_report(files=[(io.BytesIO(noisy.getvalue()), "a.jpg")])
+    assert error_code(response) == "photo_too_large"
     small = [(io.BytesIO(_jpeg(size=(64, 64), gps=False)), f"{i}.jpg") for i in range(4)]
-    assert _error_code(_file(site, files=small)) == "photo_count"
-    huge = _file(site, files=[(io.BytesIO(b"\xff" * 1_200_000), "x.jpg")])
-    assert huge.status_code == 413 and _error_code(huge) == "upload_too_large"
+    assert error_code(site.file_report(files=small)) == "photo_count"
+    huge = site.file_report(files=[(io.BytesIO(b"\xff" * 1_200_000), "x.jpg")])
+    assert huge.status_code == 413 and error_code(huge) == "upload_too_large"
     assert site.counts() == (0, 0, 0, 0)
 
 
-def _last_sms(site) -> str:
-    return site.store.conn.execute("SELECT body FROM sms_messages ORDER BY id DESC LIMIT 1"
-                                   ).fetchone()[0]
-
-
-def _code_in(text: str) -> str:
-    return re.search(r"(?<![-\d])\d{6}(?![-\d])", text).group(0)
-
-
-def _filed_with_phone(site) -> str:
-    response = _file(site, phone="0501234567")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'id="verify-phone"' in html
-    tracking = re.search(r"940-\d{4}-\d{6}", html).group(0)
-    code = _code_in(_last_sms(site))
-    csrf = _csrf(site)
-    wrong = site.client.post(f"/reports/{tracking}/verify", data={"csrf_token": csrf,
-                                                                  "code": "000000"})
-    assert wrong.status_code == 400 and _error_code(wrong) == "code_invalid"
-    right = site.client.post(f"/reports/{tracking}/verify", data={"csrf_token": csrf,
-                                                                  "code": code})
-    assert right.status_code == 200 and "+966501234567" in right.get_data(as_text=True)
-    return tracking
-
-
 def test_a_phone_is_verified_by_sms_before_it_gets_updates(site):
-    tracking = _filed_with_phone(site)
+    tracking = site.file_report_with_phone()
     verified, = site.store.conn.execute("SELECT phone_verified FROM reports").fetchone()
     assert verified == 1
     body, locale = site.store.conn.execute(
@@ -267,22 +219,22 @@ def test_a_phone_is_verified_by_sms_before_it_gets_updates(site):
 
 
 def test_my_reports_by_tracking_number_and_phone(site):
-    tracking = _filed_with_phone(site)
-    csrf = _csrf(site, "/reports/mine")
+    tracking = site.file_report_with_phone()
+    csrf = site.csrf("/reports/mine")
     shown = site.client.post("/reports/mine", data={"csrf_token": csrf, "tracking": tracking,
                                                      "phone": "+966 50 123 4567"})
     html = shown.get_data(as_text=True)
     assert shown.status_code == 200 and 'data-status="received"' in html and "مستلم" in html
     wrong = site.client.post("/reports/mine", data={"csrf_token": csrf, "tracking": tracking,
                                                      "phone": "0509999999"})
-    assert wrong.status_code == 404 and _error_code(wrong) == "report_unknown"
+    assert wrong.status_code == 404 and error_code(wrong) == "report_unknown"
     unknown = site.client.post("/reports/mine", data={"csrf_token": csrf,
                                                        "tracking": "940-2026-999999"})
     assert unknown.status_code == 404
 
 
 def test_lookups_are_rate_limited(site):
-    csrf = _csrf(site, "/reports/mine")
+    csrf = site.csrf("/reports/mine")
     statuses = [site.client.post("/reports/mine", data={"csrf_token": csrf,
                                                         "tracking": f"940-2026-{i:06d}"}
                                  ).status_code for i in range(FAST.lookups_per_minute + 1)]
@@ -290,33 +242,27 @@ def test_lookups_are_rate_limited(site):
 
 
 def _resolved(site) -> tuple[str, str]:
-    tracking = _filed_with_phone(site)
+    tracking = site.file_report_with_phone()
     for status in ("forwarded", "in_progress", "resolved"):
         transition(site.store, tracking, status, actor="backoffice", now=site.now, config=FAST)
     body = site.store.conn.execute("SELECT body FROM report_notifications WHERE purpose = "
                                    "'closure_code'").fetchone()[0]
-    return tracking, _code_in(body)
-
-
-def _answer(site, tracking, code, answer="confirm"):
-    return site.client.post("/reports/closure", data={
-        "csrf_token": _csrf(site, "/reports/mine"), "tracking": tracking,
-        "phone": "0501234567", "code": code, "answer": answer})
+    return tracking, code_in(body)
 
 
 def test_the_citizen_confirms_with_the_closure_code(site):
     tracking, code = _resolved(site)
-    response = _answer(site, tracking, code)
+    response = site.answer_closure(tracking, code)
     assert response.status_code == 200 and 'id="answered"' in response.get_data(as_text=True)
     status, = site.store.conn.execute("SELECT status FROM reports").fetchone()
     assert status == "closed"
-    again = _answer(site, tracking, code)
-    assert again.status_code == 409 and _error_code(again) == "closure_not_pending"
+    again = site.answer_closure(tracking, code)
+    assert again.status_code == 409 and error_code(again) == "closure_not_pending"
 
 
 def test_the_citizen_disputes_and_the_report_is_reopened(site):
     tracking, code = _resolved(site)
-    assert _answer(site, tracking, code, "dispute").status_code == 200
+    assert site.answer_closure(tracking, code, "dispute").status_code == 200
     status, due, level = site.store.conn.execute(
         "SELECT status, due_at, escalation_level FROM reports").fetchone()
     assert status == "reopened" and due > site.now and level == 0
@@ -329,11 +275,11 @@ def test_forged_closure_codes_are_limited(site):
     tracking, code = _resolved(site)
     forged = "111111" if code != "111111" else "222222"
     for left in range(FAST.closure_max_attempts - 1, 0, -1):
-        response = _answer(site, tracking, forged)
-        assert response.status_code == 400 and _error_code(response) == "closure_code_invalid"
-    locked = _answer(site, tracking, forged)
-    assert locked.status_code == 429 and _error_code(locked) == "closure_locked"
-    assert _answer(site, tracking, code).status_code == 429  # even the right one, now
+        response = site.answer_closure(tracking, forged)
+        assert response.status_code == 400 and error_code(response) == "closure_code_invalid"
+    locked = site.answer_closure(tracking, forged)
+    assert locked.status_code == 429 and error_code(locked) == "closure_locked"
+    assert site.answer_closure(tracking, code).status_code == 429  # even the right one, now
     status, attempts = site.store.conn.execute(
         "SELECT status, closure_attempts FROM reports").fetchone()
     assert (status, attempts) == ("resolved", FAST.closure_max_attempts)

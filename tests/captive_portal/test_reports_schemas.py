@@ -13,7 +13,7 @@ from captive_portal.reports.service import ReportsService
 from captive_portal.reports.workflow import transition
 from core.mqtt import MqttLink
 from tests import schemas
-from tests.captive_portal.reports_harness import all_acked, config_with, mqtt_config
+from tests.captive_portal.reports_pipeline import all_acked, config_with, mqtt_config
 from tests.support import wait_for
 
 NAMES = {"reports/new": "report", "reports/updates": "report-update",

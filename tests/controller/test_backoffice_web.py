@@ -12,7 +12,7 @@ from agents.backoffice.cli import backoffice
 from captive_portal.reports.intake import NewReport, file_report
 from controller.cli import cli
 from controller.cli.reports import reports
-from tests.captive_portal.reports_harness import FAST
+from tests.captive_portal.reports_pipeline import FAST
 from tests.controller.web_harness import add_user, build_app, login, post_form
 
 

@@ -14,7 +14,7 @@ from waitress.server import create_server
 
 from core.store import Store
 from tests.support import require
-from tests.captive_portal.test_portal_app import Portal
+from tests.captive_portal.portal_harness import Portal
 
 try:
     from playwright import sync_api as playwright_api
