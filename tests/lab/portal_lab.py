@@ -29,6 +29,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,7 +40,7 @@ from captive_portal.gateways import register_gateway
 from captive_portal.probes import probe_for, probe_hosts
 from core.secrets import SecretBox
 from core.store import Store
-from tests.lab.netns import Lab, Namespace, stop_process
+from tests.lab.netns import Lab, Namespace, stop_process, sweep_stale
 
 GW_LAN, GW_CTL, CTL, GW_INET, INET = "10.77.0.1", "10.77.1.1", "10.77.1.2", "203.0.113.1", \
     "203.0.113.10"
@@ -351,6 +353,27 @@ port = {MQTT_PORT}
         reply = self.curl(client, API_URL, "-H", "Accept: application/captive+json")
         assert reply.status == 200, reply
         return json.loads(reply.body)
+
+
+@contextmanager
+def running_lab(prefix: str, folder: Path) -> Iterator[PortalLab]:
+    """The whole portal lab, built and started, with both phones holding a DHCP lease."""
+    sweep_stale(prefix)
+    portal_lab = PortalLab(Lab(prefix=prefix), folder)
+    try:
+        portal_lab.build()
+        portal_lab.register_gateway()
+        portal_lab.write_gateway_config()
+        portal_lab.start_internet()
+        portal_lab.start_upstream_dns()
+        portal_lab.start_broker()
+        portal_lab.start_portal()
+        portal_lab.start_agent()
+        portal_lab.start_dnsmasq()
+        portal_lab.leases = {c: portal_lab.dhcp(c) for c in CLIENT_MACS}
+        yield portal_lab
+    finally:
+        portal_lab.close()
 
 
 def signed_params(location: str) -> dict[str, str]:

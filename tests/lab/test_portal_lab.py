@@ -14,7 +14,6 @@ from core import inventory
 from core.contracts.signature import verify
 from core.secrets import SecretBox
 from core.store import Store
-from tests.lab.netns import Lab, sweep_stale
 from tests.lab.portal_lab import (
     API_URL,
     CLIENT_APS,
@@ -23,6 +22,7 @@ from tests.lab.portal_lab import (
     GATEWAY_KEY,
     PORTAL_URL,
     PortalLab,
+    running_lab,
     signed_params,
 )
 from tests.support import require_root, require_tool
@@ -35,23 +35,8 @@ def lab(tmp_path_factory):
     require_root()
     for tool in ("nft", "dnsmasq", "mosquitto", "curl", "busybox"):
         require_tool(tool)
-    sweep_stale("cp")
-    folder = tmp_path_factory.mktemp("portal-lab")
-    portal_lab = PortalLab(Lab(prefix="cp"), folder)
-    try:
-        portal_lab.build()
-        portal_lab.register_gateway()
-        portal_lab.write_gateway_config()
-        portal_lab.start_internet()
-        portal_lab.start_upstream_dns()
-        portal_lab.start_broker()
-        portal_lab.start_portal()
-        portal_lab.start_agent()
-        portal_lab.start_dnsmasq()
-        portal_lab.leases = {c: portal_lab.dhcp(c) for c in CLIENT_MACS}
+    with running_lab("cp", tmp_path_factory.mktemp("portal-lab")) as portal_lab:
         yield portal_lab
-    finally:
-        portal_lab.close()
 
 
 @pytest.fixture
