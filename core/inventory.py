@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import Literal, overload
 
 from core import audit
+from core.errors import CodedError
 from core.secrets import SecretBox
 from core.store import Store, utcnow
 
@@ -35,17 +36,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 
 
-class InventoryError(ValueError):
+class InventoryError(CodedError, ValueError):
     """A change was refused. ``code`` is stable for API clients; ``field`` names the input."""
-
-    def __init__(self, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "field": self.field}
 
 
 class NotFound(InventoryError):
