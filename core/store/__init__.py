@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 import sqlite_utils
 
@@ -34,17 +34,28 @@ def now() -> float:
 
 
 @overload
-def iso(ts: float) -> str: ...
+def iso(ts: float, timespec: str = ...) -> str: ...
 @overload
-def iso(ts: None) -> None: ...
+def iso(ts: None, timespec: str = ...) -> None: ...
 @overload
-def iso(ts: float | None) -> str | None: ...
-def iso(ts: float | None) -> str | None:
-    """Unix seconds as ISO-8601 UTC with seconds and an explicit offset (``...T12:00:00+00:00``),
-    the form the API, CLI, pages and payloads show; None stays None."""
+def iso(ts: float | None, timespec: str = ...) -> str | None: ...
+def iso(ts: float | None, timespec: str = "seconds") -> str | None:
+    """Unix seconds as ISO-8601 UTC with an explicit offset (``...T12:00:00+00:00``), the form
+    the API, CLI, pages and payloads show; None stays None. ``timespec`` as
+    `datetime.isoformat` (``"milliseconds"`` for times that came with them, e.g. a branch's).
+
+    The time is rounded to the millisecond before the finer digits are cut: a time converted
+    from ISO text by ``julianday()`` may sit some microseconds below the second it was on.
+    """
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.fromtimestamp(round(ts, 3), dt.timezone.utc).isoformat(timespec=timespec)
+
+
+def with_iso(row: Mapping[str, Any], *columns: str) -> dict[str, Any]:
+    """A copy of ``row`` with the named time columns (unix seconds) as `iso` text, for output
+    that showed the store's ISO-8601 text before times became unix seconds."""
+    return {**row, **{column: iso(row[column]) for column in columns if column in row}}
 
 
 class Migration(NamedTuple):
@@ -129,34 +140,39 @@ class Store:
                 for statement in _statements(migration.sql):
                     self.conn.execute(statement)
                 self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                                  (migration.component, migration.number, migration.name,
-                                   utcnow()))
+                                  (migration.component, migration.number, migration.name, now()))
             applied.append(migration.number)
         return applied
 
     def _upgrade_migration_table(self, available: list[Migration]) -> None:
-        """Create the migration record, or key one from a release before components by them.
+        """Create the migration record, or bring an older one to the current form.
 
         Before each package brought its own migrations, numbers were global and the record had
         no component column; each recorded (number, name) names exactly one migration now.
+        ``applied_at`` was ISO-8601 text before the store kept every time as unix seconds.
         """
-        columns = [row[1] for row in self.conn.execute("PRAGMA table_info(schema_migrations)")]
-        if "component" in columns:
+        columns = {row[1]: row[2] for row in
+                   self.conn.execute("PRAGMA table_info(schema_migrations)")}
+        if "component" in columns and columns.get("applied_at") == "REAL":
             return
         with self.transaction():
             if columns:
                 self.conn.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_old")
             self.conn.execute(
                 "CREATE TABLE schema_migrations (component TEXT NOT NULL, number INTEGER NOT NULL,"
-                " name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, number))")
-            if columns:
-                owner = {(m.number, m.name): m.component for m in available}
-                for number, name, applied_at in self.conn.execute(
-                        "SELECT number, name, applied_at FROM schema_migrations_old").fetchall():
-                    component = owner.get((number, name), "unknown")
-                    self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                                      (component, number, name, applied_at))
-                self.conn.execute("DROP TABLE schema_migrations_old")
+                " name TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, number))")
+            if not columns:
+                return
+            component = "component" if "component" in columns else "NULL"
+            owner = {(m.number, m.name): m.component for m in available}
+            for recorded, number, name, applied_at in self.conn.execute(
+                    f"SELECT {component}, number, name,"
+                    f" round((julianday(applied_at) - 2440587.5) * 86400.0, 3)"
+                    f" FROM schema_migrations_old").fetchall():
+                self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                                  (recorded or owner.get((number, name), "unknown"), number,
+                                   name, applied_at))
+            self.conn.execute("DROP TABLE schema_migrations_old")
 
     def transaction(self):
         """``with store.transaction():`` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""

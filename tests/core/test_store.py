@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from core.secrets import SecretBox, SecretError
-from core.store import Migration, Store, available_migrations
+from core.store import Migration, Store, available_migrations, iso, with_iso
 
 
 def test_migrations_apply_once_in_order(tmp_path):
@@ -99,3 +99,32 @@ def test_secret_box_refuses_loose_key_file_and_wrong_key(tmp_path):
         SecretBox.from_key_file(key)
     with pytest.raises(SecretError, match="does not decrypt"):
         SecretBox.from_key_file(tmp_path / "other").decrypt(token)
+
+
+def test_a_migration_record_with_iso_times_gets_unix_seconds(tmp_path):
+    path = tmp_path / "old.db"
+    Store(path).close()
+    raw = sqlite3.connect(path)  # as this release's record kept them before: ISO-8601 text
+    raw.execute("ALTER TABLE schema_migrations RENAME TO record")
+    raw.execute("CREATE TABLE schema_migrations (component TEXT NOT NULL, number INTEGER NOT NULL,"
+                " name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, number))")
+    raw.execute("INSERT INTO schema_migrations SELECT component, number, name,"
+                " '2026-11-01T10:00:00+00:00' FROM record")
+    raw.execute("DROP TABLE record")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert store.migrate() == []
+    assert set(store.conn.execute("SELECT typeof(applied_at), applied_at FROM schema_migrations")) \
+        == {("real", 1793527200.0)}
+    assert iso(1793527200.0) == "2026-11-01T10:00:00+00:00"
+
+
+def test_iso_shows_unix_seconds_as_the_store_showed_its_text():
+    assert iso(None) is None
+    assert iso(1795376486.0) == "2026-11-22T19:41:26+00:00"
+    # julianday() converts '19:41:26+00:00' to 1795376485.9999804: still 19:41:26.
+    assert iso(1795376485.9999804) == "2026-11-22T19:41:26+00:00"
+    assert iso(1795376486.9, "milliseconds") == "2026-11-22T19:41:26.900+00:00"
+    assert with_iso({"at": 1795376486.0, "end": None, "n": 1}, "at", "end", "gone") == \
+        {"at": "2026-11-22T19:41:26+00:00", "end": None, "n": 1}
