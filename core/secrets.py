@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -46,6 +47,12 @@ class SecretBox:
             return None
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
+    @overload
+    def decrypt(self, token: str) -> str: ...
+    @overload
+    def decrypt(self, token: None) -> None: ...
+    @overload
+    def decrypt(self, token: str | None) -> str | None: ...
     def decrypt(self, token: str | None) -> str | None:
         if token is None:
             return None

@@ -78,6 +78,7 @@ def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source
 def get_pending(store: Store, ref: object) -> dict:
     """A pending AP by id, MAC or address."""
     text = str(ref).strip()
+    value: int | str
     if isinstance(ref, int) or text.isdigit():
         column, value = "id", int(text)
     else:

@@ -43,11 +43,11 @@ def check(prov: Provisioner, ap_ref: object) -> DriftResult:
     name = ctx.ap["name"]
     try:
         with prov.open(ctx, ACTOR) as session:
-            running = ctx.driver.read_running(session, ctx.desired.text)  # type: ignore[union-attr]
+            running = ctx.driver.read_running(session, ctx.intended.text)
     except (SshError, HostKeyPending) as exc:
         return DriftResult(name, None, error=str(exc))
     backups.record(prov.store, prov.box, ctx.ap["id"], running, "backup", ACTOR)
-    want = ctx.desired.text  # type: ignore[union-attr]
+    want = ctx.intended.text
     drifted = ctx.driver.comparable(running, want) != ctx.driver.canonical(want)
     diff = prov.diff_view(ctx, running, want, "running", "intended") if drifted else ""
     set_alert(prov.store, ctx.ap["id"], drifted, {"diff": diff} if drifted else None)

@@ -83,6 +83,12 @@ class _Context:
     driver: ConfigDriver
     desired: Rendered | None
 
+    @property
+    def intended(self) -> Rendered:
+        """The rendered config; only a context built with ``render=True`` has one."""
+        assert self.desired is not None, "context built with render=False"
+        return self.desired
+
 
 class Provisioner:
     def __init__(self, store: Store, box: SecretBox, settings: ProvisioningConfig, *,
@@ -106,7 +112,7 @@ class Provisioner:
         return _Context(ap, inventory.ap_secrets(self.store, self.box, ap["id"]), driver, desired)
 
     def render(self, ap_ref: object) -> Rendered:
-        return self.context(ap_ref).desired  # type: ignore[return-value]
+        return self.context(ap_ref).intended
 
     def open(self, ctx: _Context, actor: str) -> DeviceSession:
         """An SSH session with the AP's pinned host key (pinning it on first contact)."""
@@ -150,8 +156,7 @@ class Provisioner:
         ctx = self.context(ap_ref)
         with self.open(ctx, actor) as session:
             running = ctx.driver.read_running(session, self._hint(ctx))
-        return self.diff_view(ctx, running, ctx.desired.text,  # type: ignore[union-attr]
-                              "running", "intended")
+        return self.diff_view(ctx, running, ctx.intended.text, "running", "intended")
 
     def diff_view(self, ctx: _Context, old: str, new: str, old_label: str,
                   new_label: str) -> str:
@@ -179,8 +184,8 @@ class Provisioner:
             self._snmp(ctx, "pre-check")
             with self.open(ctx, actor) as session:
                 running = ctx.driver.read_running(session, self._hint(ctx))
-                commands = ctx.driver.commands(running, ctx.desired.text, exact=False)
-                diff = self.diff_view(ctx, running, ctx.desired.text, "running", "intended")
+                commands = ctx.driver.commands(running, ctx.intended.text, exact=False)
+                diff = self.diff_view(ctx, running, ctx.intended.text, "running", "intended")
                 if dry_run:
                     return Outcome(name, "dry_run", None, f"{len(commands)} command(s)", diff,
                                    [ctx.driver.redact(c) for c in commands])
@@ -189,7 +194,7 @@ class Provisioner:
                 good, _ = backups.record(self.store, self.box, ctx.ap["id"], running, "pre-push",
                                          actor)
                 try:
-                    ctx.driver.converge(session, running, ctx.desired.text, exact=False)
+                    ctx.driver.converge(session, running, ctx.intended.text, exact=False)
                 except SshError as exc:
                     raise _ApplyFailed("apply", str(exc)) from None
         except _ApplyFailed as exc:     # before StageFailed: it is one, but needs a rollback
@@ -217,8 +222,8 @@ class Provisioner:
                 after = ctx.driver.read_running(session, self._hint(ctx))
         except (SshError, hostkeys.HostKeyPending) as exc:
             raise StageFailed("post-check", f"SSH: {exc}") from None
-        want = ctx.driver.canonical(ctx.desired.text)  # type: ignore[union-attr]
-        if ctx.driver.comparable(after, ctx.desired.text) != want:  # type: ignore[union-attr]
+        want = ctx.driver.canonical(ctx.intended.text)
+        if ctx.driver.comparable(after, ctx.intended.text) != want:
             raise StageFailed("post-check", "the config read back differs from the intended one")
         return after
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import overload
 
 import jinja2
 
@@ -26,6 +27,12 @@ def uci_quote(value: object) -> str:
     return "'" + str(value).replace("'", "'\\''") + "'"
 
 
+@overload
+def redact_variables(variables: Mapping) -> dict: ...
+@overload
+def redact_variables(variables: list) -> list: ...
+@overload
+def redact_variables(variables: object) -> object: ...
 def redact_variables(variables: object) -> object:
     """A copy with every secret value masked, for previews, logs and the audit log."""
     if isinstance(variables, Mapping):

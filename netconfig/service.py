@@ -63,7 +63,7 @@ class ProvisioningService:
     def effective_variables(self, actor: Actor, ap_ref: object) -> dict:
         require(actor, READ)
         ap = inventory.get_ap(self.store, ap_ref)
-        return redact_variables(variables.effective(self.store, self.box, ap))  # type: ignore
+        return redact_variables(variables.effective(self.store, self.box, ap))
 
     def history(self, actor: Actor, ap_ref: object) -> list[dict]:
         require(actor, READ)

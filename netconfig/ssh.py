@@ -87,16 +87,16 @@ class SshTimeouts:
     command: float = 10.0
 
 
-def _known_hosts_line(target: SshTarget) -> str:
+def _known_hosts_line(target: SshTarget, key: HostKey) -> str:
     host = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
-    key = target.pinned_key
-    return f"{host} {key.key_type} {key.base64}\n"  # type: ignore[union-attr]
+    return f"{host} {key.key_type} {key.base64}\n"
 
 
 def _classify(exc: Exception, target: SshTarget) -> SshError:
     where = f"{target.host}:{target.port}"
     cause = exc.__context__
-    if isinstance(cause, paramiko.BadHostKeyException):
+    # paramiko checks host keys only against the pinned key, so a mismatch implies one.
+    if isinstance(cause, paramiko.BadHostKeyException) and target.pinned_key is not None:
         got = HostKey(cause.key.get_name(), cause.key.get_base64())
         return HostKeyChanged(f"{where}: host key {got.fingerprint} differs from the pinned "
                               f"key {target.pinned_key.fingerprint}", got)
@@ -180,7 +180,7 @@ def open_session(target: SshTarget, timeouts: SshTimeouts = SshTimeouts()) -> De
         if target.pinned_key is not None:
             fd, known_hosts = tempfile.mkstemp(prefix="oasis-known-hosts-")
             with os.fdopen(fd, "w") as handle:
-                handle.write(_known_hosts_line(target))
+                handle.write(_known_hosts_line(target, target.pinned_key))
             params |= dict(ssh_strict=True, alt_host_keys=True, alt_key_file=known_hosts)
         try:
             connection = ConnectHandler(**params)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import cast
 
 from core import audit, inventory
 from core.inventory import InventoryError, NotFound
@@ -49,6 +50,11 @@ def _open(value: object, box: SecretBox) -> object:
     if isinstance(value, list):
         return [_open(v, box) for v in value]
     return value
+
+
+def _open_layer(data: str, box: SecretBox) -> dict:
+    """A stored layer's variables: a JSON object (``_seal`` keeps a mapping a mapping)."""
+    return cast(dict, _open(json.loads(data), box))
 
 
 def _scope_id(store: Store, scope: str, ref: object) -> int:
@@ -89,7 +95,7 @@ def get_layer(store: Store, box: SecretBox, scope: str, ref: object) -> dict:
     scope_id = _scope_id(store, scope, ref)
     row = store.conn.execute("SELECT data FROM config_variables WHERE scope = ? AND scope_id = ?",
                              (scope, scope_id)).fetchone()
-    return _open(json.loads(row[0]), box) if row else {}
+    return _open_layer(row[0], box) if row else {}
 
 
 def layers_for(store: Store, box: SecretBox, ap: Mapping) -> list[tuple[str, dict]]:
@@ -105,7 +111,7 @@ def layers_for(store: Store, box: SecretBox, ap: Mapping) -> list[tuple[str, dic
         row = store.conn.execute("SELECT data FROM config_variables WHERE scope = ? AND "
                                  "scope_id = ?", (scope, scope_id)).fetchone()
         if row:
-            layers.append((scope, _open(json.loads(row[0]), box)))
+            layers.append((scope, _open_layer(row[0], box)))
     return layers
 
 

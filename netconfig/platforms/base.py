@@ -66,6 +66,10 @@ class ConfigDriver(Protocol):
 
     def comparable(self, running: str, desired: str) -> str: ...
 
+    def commands(self, running: str, desired: str, *, exact: bool) -> list[str]:
+        """What ``converge`` would send (a dry run shows these without sending them)."""
+        ...
+
     def converge(self, session: CliSession, running: str, desired: str, *,
                  exact: bool) -> list[str]: ...
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from netconfig.platforms.base import CliSession
+
 _MANAGED = ("dot11 ssid ", "interface Dot11Radio")
 _SECRET = re.compile(r"^(\s*wpa-psk ascii \d )\S.*$", re.MULTILINE)
 
@@ -42,12 +44,12 @@ def render_blocks(blocks: dict[str, list[str]]) -> str:
 
 
 class CiscoAironetDriver:
-    template = "config.j2"
-    ascii_ssid_only = True          # IOS takes the SSID as a CLI word list: ASCII only
-    security_modes = ("open", "wpa2")   # autonomous IOS predates WPA3
-    radio_names = {"2g": "Dot11Radio0", "5g": "Dot11Radio1"}
+    template: str = "config.j2"
+    ascii_ssid_only: bool = True  # IOS takes the SSID as a CLI word list: ASCII only
+    security_modes: tuple[str, ...] = ("open", "wpa2")  # autonomous IOS predates WPA3
+    radio_names: dict[str, str] = {"2g": "Dot11Radio0", "5g": "Dot11Radio1"}
 
-    def read_running(self, session, hint: str = "") -> str:
+    def read_running(self, session: CliSession, hint: str = "") -> str:
         return session.command("show running-config")
 
     def canonical(self, text: str) -> str:
@@ -80,7 +82,8 @@ class CiscoAironetDriver:
                     out.append(f"default {header}")
         return out
 
-    def converge(self, session, running: str, desired: str, *, exact: bool) -> list[str]:
+    def converge(self, session: CliSession, running: str, desired: str, *,
+                 exact: bool) -> list[str]:
         commands = self.commands(running, desired, exact=exact)
         if commands:
             session.configure(commands)

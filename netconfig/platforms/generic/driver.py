@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from netconfig.platforms.base import CliSession
+
 _PATH = re.compile(r"^# path: (\S+)$", re.MULTILINE)
 _RELOAD = re.compile(r"^# reload: (.+)$", re.MULTILINE)
 _SECRET = re.compile(r"^((?:wpa_passphrase|sae_password)=).*$", re.MULTILINE)
@@ -26,15 +28,15 @@ def config_path(text: str) -> str:
 
 
 class HostapdFileDriver:
-    template = "hostapd.conf.j2"
-    ascii_ssid_only = False
-    security_modes = ("open", "wpa2", "wpa3", "wpa2-wpa3")
-    radio_names = {"2g": "wlan0", "5g": "wlan1"}
+    template: str = "hostapd.conf.j2"
+    ascii_ssid_only: bool = False
+    security_modes: tuple[str, ...] = ("open", "wpa2", "wpa3", "wpa2-wpa3")
+    radio_names: dict[str, str] = {"2g": "wlan0", "5g": "wlan1"}
 
     def __init__(self, path_hint: str = DEFAULT_PATH):
         self.path_hint = path_hint
 
-    def read_running(self, session, hint: str = "") -> str:
+    def read_running(self, session: CliSession, hint: str = "") -> str:
         path = config_path(hint) if hint else self.path_hint
         return session.command(f"cat {shlex.quote(path)} 2>/dev/null || true")
 
@@ -70,7 +72,8 @@ class HostapdFileDriver:
             out.append(reload.group(1))
         return out
 
-    def converge(self, session, running: str, desired: str, *, exact: bool) -> list[str]:
+    def converge(self, session: CliSession, running: str, desired: str, *,
+                 exact: bool) -> list[str]:
         commands = self.commands(running, desired, exact=exact)
         if commands:
             session.configure(commands)

@@ -16,6 +16,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from netconfig.platforms.base import CliSession
+
 PACKAGE = "wireless"
 OWNED_TYPES = ("wifi-iface",)
 _LINE = re.compile(r"^(?P<pkg>[A-Za-z0-9_-]+)\.(?P<section>[A-Za-z0-9_@\[\]-]+)"
@@ -63,12 +65,12 @@ def _set_option(path: str, raw: str) -> list[str]:
 
 
 class OpenWrtDriver:
-    template = "wireless.j2"
-    ascii_ssid_only = False
-    security_modes = ("open", "wpa2", "wpa3", "wpa2-wpa3")
-    radio_names = {"2g": "radio0", "5g": "radio1"}
+    template: str = "wireless.j2"
+    ascii_ssid_only: bool = False
+    security_modes: tuple[str, ...] = ("open", "wpa2", "wpa3", "wpa2-wpa3")
+    radio_names: dict[str, str] = {"2g": "radio0", "5g": "radio1"}
 
-    def read_running(self, session, hint: str = "") -> str:
+    def read_running(self, session: CliSession, hint: str = "") -> str:
         return session.command(f"uci -X show {PACKAGE}")
 
     def canonical(self, text: str) -> str:
@@ -112,7 +114,8 @@ class OpenWrtDriver:
             out += [f"uci commit {PACKAGE}", "wifi reload"]
         return out
 
-    def converge(self, session, running: str, desired: str, *, exact: bool) -> list[str]:
+    def converge(self, session: CliSession, running: str, desired: str, *,
+                 exact: bool) -> list[str]:
         commands = self.commands(running, desired, exact=exact)
         if commands:
             session.configure(commands)
