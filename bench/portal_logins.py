@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.contracts.gateway import COMMAND_SCHEMA, topic  # noqa: E402
+from core.contracts.gateway import COMMAND_SCHEMA, SessionGrant, allow_command, topic  # noqa: E402
 from captive_portal.gateways import register_gateway  # noqa: E402
 from core.config import MqttConfig  # noqa: E402
 from core.contracts.signature import ClientClaim, sign  # noqa: E402
@@ -91,11 +91,11 @@ def preauthorise(tap: AckTap, first: int, count: int) -> None:
     expires = time.time() + 7200
     for n in range(first, first + count):
         mac, ip = client_identity(n)
-        tap.link.publish_json(topic("gw1", "command"), {
-            "command_id": f"pre-{n}", "action": "allow", "valid_until": time.time() + 600,
-            "session_id": n, "mac": mac, "ip": ip, "expires_at": expires, "quota_bytes": 0,
-            "idle_timeout_s": 0, "rate_up_kbps": 0, "rate_down_kbps": 0},
-            schema=COMMAND_SCHEMA)
+        grant = SessionGrant(n, mac, ip, expires, quota_bytes=0, idle_timeout_s=0,
+                             rate_up_kbps=0, rate_down_kbps=0)
+        tap.link.publish_json(topic("gw1", "command"),
+                              allow_command(f"pre-{n}", grant, time.time() + 600),
+                              schema=COMMAND_SCHEMA)
     if not tap.wait_acked(target, 120):
         raise SystemExit(f"pre-authorisation stalled at {tap.acked}/{target} acks")
 

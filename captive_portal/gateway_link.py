@@ -13,14 +13,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from captive_portal.gateways import Ack, SessionGrant
+from captive_portal.gateways import Ack
 from captive_portal.sessions import Sessions
 from core.contracts.gateway import (
     ACCOUNTING_SCHEMA,
     ACK_SCHEMA,
     COMMAND_SCHEMA,
     SESSION_END_SCHEMA,
+    SessionGrant,
+    allow_command,
+    deny_command,
     topic,
 )
 from core.mqtt import InboundMessage, MqttLink
@@ -57,24 +61,25 @@ class MqttGatewayControl:
                             share=self.share)
 
     def allow(self, gateway_id: str, grant: SessionGrant, timeout_s: float) -> Ack:
-        return self._command(gateway_id, "allow", grant.as_dict(), timeout_s)
+        command = allow_command(uuid.uuid4().hex, grant, self.clock() + timeout_s)
+        return self._command(gateway_id, command, timeout_s)
 
     def deny(self, gateway_id: str, session_id: int, mac: str, ip: str, reason: str,
              timeout_s: float) -> Ack:
-        return self._command(gateway_id, "deny", {"session_id": session_id, "mac": mac,
-                                                  "ip": ip, "reason": reason}, timeout_s)
+        command = deny_command(uuid.uuid4().hex, session_id, mac, ip, reason,
+                               self.clock() + timeout_s)
+        return self._command(gateway_id, command, timeout_s)
 
-    def _command(self, gateway_id: str, action: str, body: dict, timeout_s: float) -> Ack:
-        command_id = uuid.uuid4().hex
+    def _command(self, gateway_id: str, command: dict[str, Any], timeout_s: float) -> Ack:
+        """Publish ``command`` and wait for the ack of its ``command_id``."""
+        command_id = command["command_id"]
         waiter = _Waiter()
         with self._lock:
             self._waiters[command_id] = waiter
         try:
             if not self.link.connected:
                 return Ack(False, "unreachable")
-            payload = {"command_id": command_id, "action": action,
-                       "valid_until": self.clock() + timeout_s, **body}
-            self.link.publish_json(topic(gateway_id, "command"), payload, qos=1,
+            self.link.publish_json(topic(gateway_id, "command"), command, qos=1,
                                    schema=COMMAND_SCHEMA)
             if not waiter.event.wait(timeout_s):
                 return Ack(False, "timeout")

@@ -12,31 +12,13 @@ in `captive_portal.gateway_link`; tests of the portal alone use a fake that says
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol
 
 from core import inventory
-from core.contracts.gateway import GATEWAY_ID
+from core.contracts.gateway import GATEWAY_ID, SessionGrant
 from core.secrets import SecretBox
 from core.store import Store, utcnow
-
-
-@dataclass(frozen=True)
-class SessionGrant:
-    """What a gateway must enforce for one authorised client (the `allow` command's body)."""
-
-    session_id: int
-    mac: str
-    ip: str
-    #: Unix time at which the session ends (the gateway sets the nft element timeout from it).
-    expires_at: float
-    quota_bytes: int
-    idle_timeout_s: int
-    rate_up_kbps: int
-    rate_down_kbps: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from captive_portal.config import PortalConfig
-from captive_portal.gateways import SessionGrant
+from core.contracts.gateway import SessionGrant
 from core.contracts.signature import ClientClaim
 from core.store import Store
 
@@ -57,6 +57,7 @@ class VisitorSession:
         return max(0, self.quota_bytes - self.bytes_up - self.bytes_down)
 
     def grant(self) -> SessionGrant:
+        """What the gateway must enforce for this session (the allow command's record)."""
         return SessionGrant(self.id, self.mac, self.ip, self.expires_at, self.quota_bytes,
                             self.idle_timeout_s, self.rate_up_kbps, self.rate_down_kbps)
 

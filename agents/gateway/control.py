@@ -1,6 +1,7 @@
 """The agent's MQTT side: commands in, acks, accounting and session ends out.
 
-Topics and schemas are the contract in `core.contracts.gateway`.
+Topics, schemas and the allow command's session record (`SessionGrant`, read by
+`Enforcer.allow`) are the contract in `core.contracts.gateway`.
 
 Commands are applied in the MQTT network thread as they arrive: an nft transaction takes a
 fraction of a millisecond, and the portal is waiting for the ack to let the visitor go. An
@@ -19,7 +20,9 @@ from agents.gateway.sessions import ClientSession
 from core.contracts.gateway import (
     ACCOUNTING_SCHEMA,
     ACK_SCHEMA,
+    ALLOW,
     COMMAND_SCHEMA,
+    DENY,
     SESSION_END_SCHEMA,
     topic,
 )
@@ -59,11 +62,11 @@ class GatewayControlChannel:
         try:
             if payload.get("schema") != COMMAND_SCHEMA or not command_id:
                 raise GrantError("bad_command", f"schema {payload.get('schema')!r}")
-            if action == "allow":
+            if action == ALLOW:
                 if float(payload.get("valid_until", 0)) < self.clock():
                     raise GrantError("stale")
                 _, ack["nft_ms"] = self.enforcer.allow(payload)
-            elif action == "deny":
+            elif action == DENY:
                 started = time.perf_counter()
                 self.enforcer.deny(str(payload.get("mac", "")), payload.get("ip"))
                 ack["nft_ms"] = (time.perf_counter() - started) * 1000

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from agents.gateway.config import GatewayConfig
 from agents.gateway.nft import Nftables, NftError
@@ -26,6 +27,7 @@ from agents.gateway.ruleset import (
     rate_class_script,
 )
 from agents.gateway.sessions import ClientSession, SessionBook
+from core.contracts.gateway import SessionGrant
 from core.contracts.signature import normalise_mac
 from core.errors import CodedError
 
@@ -96,20 +98,14 @@ class Enforcer:
 
     # -- allow / deny ----------------------------------------------------------------------
 
-    def allow(self, grant: dict) -> tuple[ClientSession, float]:
+    def allow(self, command: Mapping[str, Any]) -> tuple[ClientSession, float]:
         """Authorise a client from an allow command; returns it and the nft time in ms."""
         try:
-            mac = normalise_mac(str(grant["mac"]))
-            ip = str(grant["ip"])
-            session = ClientSession(
-                mac=mac, ip=ip, session_id=int(grant["session_id"]), started_at=self.clock(),
-                expires_at=float(grant["expires_at"]), quota_bytes=int(grant["quota_bytes"]),
-                idle_timeout_s=int(grant["idle_timeout_s"]),
-                rate_up_kbps=int(grant["rate_up_kbps"]),
-                rate_down_kbps=int(grant["rate_down_kbps"]), last_seen=self.clock())
-            _check_ipv4(ip)
+            grant = SessionGrant.from_payload(command)
         except (KeyError, TypeError, ValueError) as exc:
             raise GrantError("bad_command", str(exc)) from None
+        session = ClientSession.from_grant(grant, self.clock())
+        mac, ip = session.mac, session.ip
         remaining_ms = int((session.expires_at - session.started_at) * 1000)
         if remaining_ms <= 0:
             raise GrantError("already_expired")
@@ -226,12 +222,6 @@ class Enforcer:
     def clients(self) -> list[ClientSession]:
         with self._lock:
             return list(self.book)
-
-
-def _check_ipv4(ip: str) -> None:
-    parts = ip.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and 0 <= int(p) <= 255 for p in parts):
-        raise ValueError(f"not an IPv4 address: {ip!r}")
 
 
 __all__ = ["Enforcer", "GrantError", "SessionEnd"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agents.gateway.ruleset import RateClass
+from core.contracts.gateway import SessionGrant
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -38,7 +39,8 @@ _FIELDS = ("mac", "ip", "session_id", "started_at", "expires_at", "quota_bytes",
 
 @dataclass(frozen=True, slots=True)
 class ClientSession:
-    """One authorised client as the gateway enforces it."""
+    """One authorised client as the gateway enforces it: the portal's `SessionGrant` (under
+    the same field names), when it started here, and its counters."""
 
     mac: str
     ip: str
@@ -53,6 +55,13 @@ class ClientSession:
     bytes_up: int = 0
     bytes_down: int = 0
     last_seen: float = 0.0
+
+    @classmethod
+    def from_grant(cls, grant: SessionGrant, now: float) -> ClientSession:
+        """A client allowed at ``now``, not yet counted."""
+        return cls(grant.mac, grant.ip, grant.session_id, now, grant.expires_at,
+                   grant.quota_bytes, grant.idle_timeout_s, grant.rate_up_kbps,
+                   grant.rate_down_kbps, last_seen=now)
 
     @property
     def rate_class(self) -> RateClass | None:
