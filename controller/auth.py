@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from core import audit
 from core.errors import CodedError
-from core.store import Store, utcnow
+from core.store import Store, now
 
 ROLES = ("viewer", "operator", "admin")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -56,7 +56,7 @@ def create_user(store: Store, username: str, password: str, role: str, actor: st
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise AuthError("duplicate", f"user {username!r} exists", "username")
         cur = conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
-                           "VALUES (?, ?, ?, ?)", (username, _HASHER.hash(password), role, utcnow()))
+                           "VALUES (?, ?, ?, ?)", (username, _HASHER.hash(password), role, now()))
         audit.record(conn, actor, "user.create", "user", username, {"role": role})
     return User(cur.lastrowid, username, role)
 
@@ -122,7 +122,7 @@ def create_token(store: Store, username: str, name: str, actor: str) -> str:
         if not row:
             raise AuthError("not_found", f"user {username!r} does not exist", "username")
         conn.execute("INSERT INTO api_tokens (user_id, name, token_sha256, created_at) "
-                     "VALUES (?, ?, ?, ?)", (row[0], name, _digest(token), utcnow()))
+                     "VALUES (?, ?, ?, ?)", (row[0], name, _digest(token), now()))
         audit.record(conn, actor, "token.create", "user", username, {"name": name})
     return token
 
@@ -135,7 +135,7 @@ def user_for_token(store: Store, token: str) -> User | None:
         "WHERE t.token_sha256 = ?", (_digest(token),)).fetchone()
     if not row:
         return None
-    store.conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (utcnow(), row[3]))
+    store.conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now(), row[3]))
     return User(row[0], row[1], row[2])
 
 

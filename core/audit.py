@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 
 
 def record(conn: sqlite3.Connection, actor: str, action: str, target_type: str | None = None,
@@ -14,13 +15,14 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target_type: str |
     conn.execute(
         "INSERT INTO audit_log (at, actor, action, target_type, target_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (utcnow(), actor, action, target_type, None if target_id is None else str(target_id),
+        (now(), actor, action, target_type, None if target_id is None else str(target_id),
          json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail is not None else None))
 
 
 def entries(store: Store, *, limit: int = 200, actor: str | None = None,
             action_prefix: str | None = None) -> list[dict]:
-    """Newest first, optionally filtered by actor and action prefix (e.g. ``ap.``)."""
+    """Newest first, optionally filtered by actor and action prefix (e.g. ``ap.``); ``at`` in
+    unix seconds."""
     where: list[str] = []
     args: list[str | int] = []
     if actor:
@@ -34,8 +36,22 @@ def entries(store: Store, *, limit: int = 200, actor: str | None = None,
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    rows = []
-    for row in store.db.query(sql, args):
-        row["detail"] = json.loads(row["detail"]) if row["detail"] else None
-        rows.append(row)
-    return rows
+    return _decoded(store.db.query(sql, args))
+
+
+def entries_with(store: Store, action: str, key: str, value: object) -> list[dict]:
+    """The entries of ``action`` whose detail has ``key`` set to ``value`` (e.g. the
+    ``config.push`` entries of one job), oldest first."""
+    return _decoded(store.db.query("SELECT * FROM audit_log WHERE action = ? AND"
+                                   " json_extract(detail, ?) = ? ORDER BY id",
+                                   [action, f"$.{key}", value]))
+
+
+def shown(entry: dict) -> dict:
+    """An entry as the API and pages show it: ``at`` as ISO-8601 text."""
+    return with_iso(entry, "at")
+
+
+def _decoded(rows: Iterable[dict]) -> list[dict]:
+    return [{**row, "detail": json.loads(row["detail"]) if row["detail"] else None}
+            for row in rows]

@@ -20,7 +20,7 @@ from typing import Literal, overload
 from core import audit
 from core.errors import CodedError
 from core.secrets import SecretBox
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 
 SITE_KINDS = ("park", "walkway", "branch")
 AUTH_PROTOS = ("SHA", "SHA256", "SHA512", "MD5")
@@ -133,14 +133,14 @@ def _validate_site(data: Mapping) -> dict:
 
 def add_site(store: Store, data: Mapping, actor: str) -> dict:
     row = _validate_site(data)
-    now = utcnow()
+    when = now()
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM sites WHERE slug = ?", (row["slug"],)).fetchone():
             raise InventoryError("duplicate", f"a site with slug {row['slug']!r} exists", "slug")
         cur = conn.execute(
             "INSERT INTO sites (slug, name_ar, name_en, kind, lat, lon, created_at, updated_at) "
             "VALUES (:slug, :name_ar, :name_en, :kind, :lat, :lon, :now, :now)",
-            {**row, "now": now})
+            {**row, "now": when})
         audit.record(conn, actor, "site.create", "site", row["slug"], row)
     return get_site(store, cur.lastrowid)
 
@@ -156,7 +156,7 @@ def update_site(store: Store, ref: object, changes: Mapping, actor: str) -> dict
             raise InventoryError("duplicate", f"a site with slug {row['slug']!r} exists", "slug")
         conn.execute("UPDATE sites SET slug=:slug, name_ar=:name_ar, name_en=:name_en, kind=:kind, "
                      "lat=:lat, lon=:lon, updated_at=:now WHERE id=:id",
-                     {**row, "now": utcnow(), "id": current["id"]})
+                     {**row, "now": now(), "id": current["id"]})
         audit.record(conn, actor, "site.update", "site", row["slug"],
                      {k: row[k] for k in changes if k in row})
     return get_site(store, current["id"])
@@ -277,8 +277,8 @@ def _encrypted(values: Mapping, box: SecretBox) -> dict:
 
 
 def _insert_ap(conn: sqlite3.Connection, values: Mapping, box: SecretBox, actor: str) -> int:
-    now = utcnow()
-    row = _encrypted(values, box) | {"created_at": now, "updated_at": now}
+    when = now()
+    row = _encrypted(values, box) | {"created_at": when, "updated_at": when}
     columns = ", ".join(row)
     cur = conn.execute(f"INSERT INTO aps ({columns}) VALUES ({', '.join(':' + c for c in row)})", row)
     audit.record(conn, actor, "ap.create", "ap", values["name"], redact(values))
@@ -319,7 +319,7 @@ def update_ap(store: Store, box: SecretBox, ref: object, changes: Mapping, actor
     ap = _validate_ap(store, merged)
     with store.transaction() as conn:
         _check_unique(conn, ap.values, exclude_id=current["id"])
-        row = _encrypted(ap.values, box) | {"updated_at": utcnow(), "id": current["id"]}
+        row = _encrypted(ap.values, box) | {"updated_at": now(), "id": current["id"]}
         assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
         conn.execute(f"UPDATE aps SET {assignments} WHERE id = :id", row)
         audit.record(conn, actor, "ap.update", "ap", ap.values["name"],
@@ -377,6 +377,63 @@ def ap_secrets(store: Store, box: SecretBox, ref: object) -> dict:
     """Decrypted credentials for device I/O (the poller, SSH); never for display."""
     row = _ap_row(store, ref)
     return {field: box.decrypt(row[f"{field}_enc"]) for field in SECRET_FIELDS}
+
+
+# ---- lookups for the other domains (monitoring, adoption, the portal's reports) --------------
+
+#: The columns of sites and APs that hold times (unix seconds).
+TIME_COLUMNS = ("created_at", "updated_at")
+
+
+def shown(row: Mapping) -> dict:
+    """A site or AP as the API and CLI show it: its times as ISO-8601 text."""
+    return with_iso(row, *TIME_COLUMNS)
+
+
+def aps_to_poll(store: Store) -> list[dict]:
+    """Every AP with what SNMP polling needs, secrets still encrypted, by id."""
+    return list(store.db.query(
+        "SELECT id, name, mgmt_ip, platform, snmp_version, snmp_port, snmp_community_enc,"
+        " snmp_user, snmp_auth_proto, snmp_auth_key_enc, snmp_priv_proto, snmp_priv_key_enc"
+        " FROM aps ORDER BY id"))
+
+
+def fingerprint(store: Store) -> tuple:
+    """Changes whenever an AP is added, removed or changed: cheap to ask every poll cycle."""
+    return tuple(store.conn.execute(
+        "SELECT count(*), coalesce(sum(id), 0), max(updated_at) FROM aps").fetchone())
+
+
+def ap_ids_by_address(store: Store) -> dict[str, int]:
+    """Management IP -> AP id."""
+    return dict(store.conn.execute("SELECT mgmt_ip, id FROM aps"))
+
+
+def names_and_capacities(conn: sqlite3.Connection) -> dict[int, tuple[str, int | None]]:
+    """AP id -> (name, capacity), inside the caller's transaction."""
+    return {ap_id: (name, capacity) for ap_id, name, capacity in
+            conn.execute("SELECT id, name, capacity FROM aps")}
+
+
+def ap_name(conn: sqlite3.Connection, ap_id: int) -> str | None:
+    """The AP's name, inside the caller's transaction; None if it is gone."""
+    row = conn.execute("SELECT name FROM aps WHERE id = ?", (ap_id,)).fetchone()
+    return row[0] if row else None
+
+
+def ap_known(conn: sqlite3.Connection, mac: str | None, mgmt_ip: str | None) -> bool:
+    """Whether an AP of the inventory has this MAC or this management address."""
+    return conn.execute("SELECT 1 FROM aps WHERE mac = ? OR mgmt_ip = ?",
+                        (mac, mgmt_ip)).fetchone() is not None
+
+
+def ap_and_site(conn: sqlite3.Connection, *, mac: str | None = None,
+                name: str | None = None) -> tuple[str, str] | None:
+    """(AP name, site slug) of the AP with this MAC (normalised) or else this name."""
+    clause, arg = ("a.mac = ?", mac) if mac is not None else ("a.name = ?", name)
+    row = conn.execute("SELECT a.name, s.slug FROM aps a JOIN sites s ON s.id = a.site_id "
+                       f"WHERE {clause}", (arg,)).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 # ---- bulk import ----------------------------------------------------------------------------

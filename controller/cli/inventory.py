@@ -51,7 +51,7 @@ def site_add(obj: CliContext, slug, name_ar, name_en, kind, lat, lon) -> None:
 @pass_ctx
 def site_list(obj: CliContext, as_json: bool) -> None:
     """List sites with their AP counts."""
-    emit(inventory.list_sites(obj.store),
+    emit([inventory.shown(row) for row in inventory.list_sites(obj.store)],
          ["slug", "kind", "name_en", "name_ar", "lat", "lon", "ap_count"], as_json)
 
 
@@ -125,7 +125,8 @@ def ap_list(obj: CliContext, site_ref: str | None, as_json: bool) -> None:
         rows = inventory.list_aps(obj.store, site_ref)
     except InventoryError as exc:
         _fail(exc)
-    emit(rows, ["name", "site", "platform", "mac", "mgmt_ip", "snmp_version"], as_json)
+    emit([inventory.shown(row) for row in rows],
+         ["name", "site", "platform", "mac", "mgmt_ip", "snmp_version"], as_json)
 
 
 @ap.command("show")
@@ -137,7 +138,7 @@ def ap_show(obj: CliContext, ref: str) -> None:
         row = inventory.get_ap(obj.store, ref)
     except InventoryError as exc:
         _fail(exc)
-    click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(inventory.shown(row), ensure_ascii=False, indent=2))
 
 
 @ap.command("remove")

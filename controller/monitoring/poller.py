@@ -29,6 +29,7 @@ from controller.snmp.engine import (
     V2cCredentials,
     V3Credentials,
 )
+from core import inventory
 from core.secrets import SecretBox, SecretError
 from netconfig.platforms import UnknownPlatform, get_platform
 
@@ -234,11 +235,6 @@ def client_count(platform: str, result: PollResult) -> int | None:
     return None
 
 
-_TARGET_COLUMNS = ("id, name, mgmt_ip, platform, snmp_version, snmp_port, snmp_community_enc, "
-                   "snmp_user, snmp_auth_proto, snmp_auth_key_enc, snmp_priv_proto, "
-                   "snmp_priv_key_enc")
-
-
 def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
     """PollTargets for every AP in the inventory, secrets decrypted.
 
@@ -246,12 +242,11 @@ def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
     polled with wrong credentials, which on v3 would flip it to auth_failed for the wrong reason.
     """
     targets = []
-    rows = store.conn.execute(f"SELECT {_TARGET_COLUMNS} FROM aps ORDER BY id").fetchall()
-    for (ap_id, name, address, platform, version, port, community_enc, user, auth_proto,
-         auth_key_enc, priv_proto, priv_key_enc) in rows:
+    for ap in inventory.aps_to_poll(store):
+        ap_id, name, version, user = ap["id"], ap["name"], ap["snmp_version"], ap["snmp_user"]
         try:
             if version == "2c":
-                community = secret_box.decrypt(community_enc)
+                community = secret_box.decrypt(ap["snmp_community_enc"])
                 if not community:
                     raise ValueError("no SNMP community stored")
                 credentials = V2cCredentials(community)
@@ -259,12 +254,14 @@ def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
                 if not user:
                     raise ValueError("no SNMPv3 user stored")
                 credentials = V3Credentials(
-                    user, secret_box.decrypt(auth_key_enc), secret_box.decrypt(priv_key_enc),
-                    auth_proto or "SHA", priv_proto or "AES")
+                    user, secret_box.decrypt(ap["snmp_auth_key_enc"]),
+                    secret_box.decrypt(ap["snmp_priv_key_enc"]), ap["snmp_auth_proto"] or "SHA",
+                    ap["snmp_priv_proto"] or "AES")
         except (SecretError, ValueError) as exc:
             log.warning("not polling AP %s (id %d): %s", name, ap_id, exc)
             continue
-        targets.append(PollTarget(ap_id, name, address, port, platform, credentials))
+        targets.append(PollTarget(ap_id, name, ap["mgmt_ip"], ap["snmp_port"], ap["platform"],
+                                  credentials))
     return targets
 
 

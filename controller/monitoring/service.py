@@ -3,7 +3,7 @@
 It runs in a thread of its own with its own store connection, so device I/O never shares a
 thread with web requests. After each poll cycle it writes the metrics rows, evaluates alerts
 and records state changes; traps become events. The targets are reloaded only when the
-inventory changes (a cheap fingerprint query), not decrypted again every cycle.
+inventory changes (a cheap fingerprint), not decrypted again every cycle.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from controller.monitoring.poller import Poller, PollTarget, StateChange, target
 from controller.monitoring.snapshot import CycleStats, Snapshot
 from controller.snmp.engine import TrapReceiver
 from controller.snmp.traps import TrapHandler
+from core import inventory
 from core.config import Config, host_port
 from core.secrets import SecretBox
 from core.store import Store
@@ -41,16 +42,11 @@ class _Targets:
         self._targets: list[PollTarget] = []
         self._by_ip: dict[str, int] = {}
 
-    def _current_fingerprint(self) -> tuple:
-        return self.store.conn.execute(
-            "SELECT count(*), coalesce(sum(id), 0), max(updated_at) FROM aps").fetchone()
-
     def __call__(self) -> list[PollTarget]:
-        fingerprint = self._current_fingerprint()
+        fingerprint = inventory.fingerprint(self.store)
         if fingerprint != self._fingerprint:
             self._targets = targets_from_store(self.store, self.secret_box)
-            self._by_ip = {row[0]: row[1] for row in
-                           self.store.conn.execute("SELECT mgmt_ip, id FROM aps")}
+            self._by_ip = inventory.ap_ids_by_address(self.store)
             self._fingerprint = fingerprint
         return self._targets
 

@@ -6,12 +6,12 @@ from controller.monitoring.poller import Poller, client_count, interface_status,
 from controller.monitoring.snapshot import ApState, Snapshot
 from controller.settings import SnmpConfig
 from controller.snmp.engine import PollResult, PollTarget, V2cCredentials, V3Credentials
-from core.store import utcnow
+from core.store import now as unix_now
 from tests.support import free_udp_port
 
 
 def add_ap(store, secrets, ap_id, version, **columns):
-    now = utcnow()
+    now = unix_now()
     if not store.conn.execute("SELECT 1 FROM sites WHERE id = 1").fetchone():
         store.conn.execute("INSERT INTO sites (id, slug, name_ar, name_en, kind, created_at, "
                            "updated_at) VALUES (1, 'park-1', 'حديقة', 'Park 1', 'park', ?, ?)",

@@ -99,4 +99,4 @@ def audit_log():
     entries = audit.entries(context.store(), limit=limit,
                             actor=request.args.get("actor") or None,
                             action_prefix=request.args.get("action") or None)
-    return jsonify({"entries": entries})
+    return jsonify({"entries": [audit.shown(entry) for entry in entries]})

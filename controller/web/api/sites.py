@@ -14,7 +14,8 @@ bp = Blueprint("sites", __name__)
 @bp.get("/sites")
 @require("viewer")
 def list_sites():
-    return jsonify({"sites": inventory.list_sites(context.store())})
+    return jsonify({"sites": [inventory.shown(site)
+                              for site in inventory.list_sites(context.store())]})
 
 
 @bp.post("/sites")
@@ -22,7 +23,7 @@ def list_sites():
 def create_site():
     site = inventory.add_site(context.store(), json_object(), context.actor(caller()))
     context.announce("site", "create", site["slug"])
-    response = jsonify(site)
+    response = jsonify(inventory.shown(site))
     response.status_code = 201
     response.headers["Location"] = url_for("api.sites.get_site", slug=site["slug"])
     return response
@@ -31,7 +32,7 @@ def create_site():
 @bp.get("/sites/<slug>")
 @require("viewer")
 def get_site(slug: str):
-    return jsonify(inventory.get_site(context.store(), slug))
+    return jsonify(inventory.shown(inventory.get_site(context.store(), slug)))
 
 
 @bp.patch("/sites/<slug>")
@@ -40,7 +41,7 @@ def update_site(slug: str):
     changes = json_object()
     site = inventory.update_site(context.store(), slug, changes, context.actor(caller()))
     context.announce("site", "update", site["slug"])
-    return jsonify(site)
+    return jsonify(inventory.shown(site))
 
 
 @bp.delete("/sites/<slug>")

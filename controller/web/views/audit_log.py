@@ -16,5 +16,6 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def index():
     actor = request.args.get("actor", "").strip()[:100] or None
     action = request.args.get("action", "").strip()[:100] or None
-    entries = audit.entries(context.store(), limit=300, actor=actor, action_prefix=action)
+    entries = [audit.shown(entry) for entry in
+               audit.entries(context.store(), limit=300, actor=actor, action_prefix=action)]
     return render_template("audit.html", entries=entries, actor=actor or "", action=action or "")
