@@ -1,11 +1,12 @@
 import pytest
 
-pytest_plugins = ["tests.mosquitto"]
+# Real peers and the simulated fleet, served as fixtures to every package's tests: Mosquitto,
+# net-snmp snmpd and snmpsim, the AP simulator seeded into a store (sim_lab).
+pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.netconfig.sim_fleet"]
 
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
-from tests.controller.web_harness import bearer
 
 
 @pytest.fixture
@@ -27,15 +28,3 @@ def store(config):
 @pytest.fixture
 def secrets(config):
     return SecretBox.from_key_file(config.store.key_file)
-
-
-@pytest.fixture
-def op(store):
-    """REST API headers of an operator (a fresh user with a token)."""
-    return bearer(store, "olga", "operator")
-
-
-@pytest.fixture
-def viewer(store):
-    """REST API headers of a viewer."""
-    return bearer(store, "vera", "viewer")

@@ -1,6 +1,6 @@
 """Real SNMP peers for tests: net-snmp ``snmpd`` and snmpsim, each on a free UDP port.
 
-Import the fixtures into a test module (``from tests.peers_snmp import snmpd, snmpsim``).
+tests/conftest.py serves the fixtures (``snmpd``, ``snmpsim_peer``) to every test.
 Missing tools skip on a developer machine and fail under CI=true (tests.support.require_tool).
 """
 

@@ -9,7 +9,7 @@ import pytest
 
 from controller import auth
 from controller.monitoring import events, metrics
-from controller.monitoring.snapshot import ApState, Snapshot
+from controller.monitoring.snapshot import ApState
 from core import audit, inventory
 from tests.controller.web_harness import (
     SECRET_VALUES,
@@ -18,22 +18,10 @@ from tests.controller.web_harness import (
     add_user,
     ap_data,
     bearer,
-    build_app,
     error_of,
     login,
     status,
 )
-
-
-@pytest.fixture
-def snapshot():
-    return Snapshot()
-
-
-@pytest.fixture
-def client(config, secrets, store, snapshot):
-    return build_app(config, secrets, snapshot).test_client()
-
 
 # ---- authentication and roles --------------------------------------------------------------
 

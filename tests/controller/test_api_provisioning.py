@@ -15,15 +15,18 @@ from core import audit, inventory
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
-from tests.controller.provisioning_harness import VARIABLES, arabic_ssid, provisioning_app
-from tests.controller.web_harness import add_ap, add_site, add_user, error_of, login
+from tests.controller.web_harness import (
+    VARIABLES,
+    add_ap,
+    add_site,
+    add_user,
+    arabic_ssid,
+    build_app,
+    error_of,
+    login,
+)
 
 ARABIC_OK = "واي فاي الأمانة"     # 15 characters, 28 bytes
-
-
-@pytest.fixture
-def woken():
-    return []
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def client(config, secrets, store, woken):
     add_ap(store, secrets, 1)
     add_ap(store, secrets, 2)
     variables.set_layer(store, secrets, "global", None, VARIABLES, "test")
-    return provisioning_app(config, secrets, woken).test_client()
+    return build_app(config, secrets, woken=woken).test_client()
 
 
 def queued_jobs(store) -> list[dict]:

@@ -8,16 +8,15 @@ import pytest
 from controller import auth
 from core import audit
 from netconfig import jobs
-from tests.netconfig.sim_fleet import SimLab, sim_lab, snmp_check  # noqa: F401
-from tests.controller.provisioning_harness import provisioning_app
-from tests.controller.web_harness import add_user, login
+from tests.controller.web_harness import add_user, build_app, login
+from tests.netconfig.sim_fleet import SimLab
 
 
 @pytest.fixture
 def api(config, secrets, sim_lab: SimLab):
     add_user(sim_lab.store, "olga", "operator")
     token = auth.create_token(sim_lab.store, "olga", "test", "test")
-    client = provisioning_app(config, secrets).test_client()
+    client = build_app(config, secrets).test_client()
     return client, {"Authorization": f"Bearer {token}"}
 
 

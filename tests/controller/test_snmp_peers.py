@@ -18,9 +18,7 @@ from tests.peers_snmp import (
     SNMPD_SYS_NAME,
     SNMPD_V3_AUTH,
     SNMPD_V3_PRIV,
-    SNMPD_V3_USER,  # noqa: F401 (fixtures)
-    snmpd,
-    snmpsim_peer,
+    SNMPD_V3_USER,
 )
 from tests.support import free_udp_port
 

@@ -9,7 +9,7 @@ import pytest
 
 from controller import auth
 from controller.monitoring import events, metrics
-from controller.monitoring.snapshot import ApState, Snapshot
+from controller.monitoring.snapshot import ApState
 from controller.web.security import LoginLimiter
 from core import audit, inventory
 from core.secrets import SecretBox
@@ -28,11 +28,6 @@ from tests.controller.web_harness import (
 )
 
 PAGES = ("/", "/sites/", "/sites/new", "/aps/", "/aps/new", "/alerts/", "/audit/", "/users/")
-
-
-@pytest.fixture
-def snapshot():
-    return Snapshot()
 
 
 @pytest.fixture

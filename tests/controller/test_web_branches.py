@@ -12,12 +12,7 @@ import pytest
 
 from controller.backhaul.service import BackhaulRecorder
 from tests.controller.branch_payloads import BRANCH, state, switch
-from tests.controller.web_harness import add_user, bearer, build_app, login
-
-
-@pytest.fixture
-def client(config, secrets, store):
-    return build_app(config, secrets).test_client()
+from tests.controller.web_harness import add_user, bearer, login
 
 
 @pytest.fixture

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller import auth
-from controller.monitoring.snapshot import ApState, Snapshot
-from tests.controller.web_harness import add_ap, add_site, add_user, build_app, cycle, status
-
-
-@pytest.fixture
-def snapshot():
-    return Snapshot()
-
-
-@pytest.fixture
-def client(config, secrets, store, snapshot):
-    return build_app(config, secrets, snapshot).test_client()
+from controller.monitoring.snapshot import ApState
+from tests.controller.web_harness import add_ap, add_site, add_user, cycle, status
 
 
 def samples(text: str) -> dict[tuple, float]:

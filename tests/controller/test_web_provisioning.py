@@ -11,13 +11,17 @@ from core import audit, inventory
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
-from tests.controller.provisioning_harness import VARIABLES, arabic_ssid, provisioning_app
-from tests.controller.web_harness import add_ap, add_site, add_user, csrf_token, login, post_form
-
-
-@pytest.fixture
-def woken():
-    return []
+from tests.controller.web_harness import (
+    VARIABLES,
+    add_ap,
+    add_site,
+    add_user,
+    arabic_ssid,
+    build_app,
+    csrf_token,
+    login,
+    post_form,
+)
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def client(config, secrets, store, woken):
     add_site(store)
     add_ap(store, secrets, 1)
     variables.set_layer(store, secrets, "global", None, VARIABLES, "test")
-    return provisioning_app(config, secrets, woken).test_client()
+    return build_app(config, secrets, woken=woken).test_client()
 
 
 @pytest.fixture

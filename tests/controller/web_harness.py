@@ -1,4 +1,5 @@
-"""Shared helpers for the admin web app and REST API tests (no tests of its own).
+"""The one harness for the admin app (pages and REST API): the app, users and their sign-in,
+inventory rows, provisioning variables, and poller results (no tests of its own).
 
 The snapshot built here stands in for the poller: the web app only ever reads it.
 """
@@ -18,10 +19,15 @@ SECRET_VALUES = ("s3cret-community", "auth-key-1234", "priv-key-5678", "ssh-pass
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def build_app(config, secrets, snapshot: Snapshot | None = None, published: list | None = None):
+def build_app(config, secrets, snapshot: Snapshot | None = None, published: list | None = None,
+              woken: list | None = None):
+    """The admin app. ``published`` collects what it would announce over MQTT; ``woken``
+    records each time it would wake the provisioning worker (one ``True`` a call)."""
     app = create_app(config, snapshot=snapshot or Snapshot(), secret_box=secrets,
                      mqtt_publish=(lambda topic, payload: published.append((topic, payload)))
-                     if published is not None else None)
+                     if published is not None else None,
+                     provisioning_wake=(lambda: woken.append(True)) if woken is not None
+                     else None)
     app.config["TESTING"] = True
     return app
 
@@ -92,3 +98,19 @@ def status(ap: dict, **values) -> ApStatus:
 def cycle(snapshot: Snapshot, *, polled: int, answered: int, duration: float = 1.5) -> None:
     snapshot.finish_cycle(CycleStats(time.time() - duration, duration, polled, answered,
                                      polled - answered))
+
+
+# ---- provisioning ------------------------------------------------------------------------------
+
+VARIABLES = {
+    "radios": {"2g": {"channel": 6, "tx_power": 17}},
+    "ssids": [{"id": "public", "ssid": "Amanah WiFi"}],
+}
+
+
+def arabic_ssid(size: int) -> str:
+    """An Arabic SSID of exactly ``size`` bytes in UTF-8 (2 bytes a letter, 1 a space)."""
+    text = "واي فاي الأمانة"
+    while len(text.encode("utf-8")) + 2 <= size:
+        text += "ة"
+    return text + " " * (size - len(text.encode("utf-8")))

@@ -11,7 +11,7 @@ import pytest
 
 from core.config import MqttConfig
 from core.mqtt import MqttLink
-from tests.mosquitto import MosquittoBroker, mosquitto  # noqa: F401  (fixture)
+from tests.mosquitto import MosquittoBroker
 from tests.support import require_tool, wait_for
 
 TIMEOUT = 10.0

@@ -1,5 +1,6 @@
 """Shared set-up for the provisioning tests: a simulated fleet speaking SNMP and SSH, seeded into
-a fresh store, with variables every AP can render. (Fixtures only; no tests here.)"""
+a fresh store, with variables every AP can render. tests/conftest.py serves its fixtures
+(``sim_lab``, ``snmp_check``) to the netconfig and controller tests; no tests here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from agents.apsim import SimulatorSettings, SimulatorThread, simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import login_for
-from agents.apsim.ssh_state import SIM_PASSWORD, ApConfigState  # noqa: F401
+from agents.apsim.ssh_state import SIM_PASSWORD, ApConfigState
 from controller.auth import User
 from controller.provisioning import SnmpReachability
 from core import inventory

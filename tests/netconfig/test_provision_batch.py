@@ -13,8 +13,8 @@ from core import audit, inventory
 from core.store import Store
 from netconfig import adoption, drift, jobs, variables
 from netconfig.service import Forbidden
+from tests.netconfig.sim_fleet import ADMIN, SimLab
 from tests.support import wait_for
-from tests.netconfig.sim_fleet import ADMIN, SimLab, sim_lab, snmp_check  # noqa: F401
 
 
 def test_site_batch_with_canary_pushes_every_ap(sim_lab: SimLab):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
-from tests.netconfig.sim_fleet import SimLab, sim_lab, snmp_check  # noqa: F401
+from tests.netconfig.sim_fleet import SimLab
 
 
 @pytest.fixture

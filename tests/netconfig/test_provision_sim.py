@@ -10,8 +10,8 @@ import pytest
 from core import audit
 from netconfig import backups, drift, hostkeys, variables
 from netconfig.alerts import ALERT_KIND
+from tests.netconfig.sim_fleet import ADMIN, SimLab
 from tests.support import require_tool
-from tests.netconfig.sim_fleet import ADMIN, SimLab, sim_lab, snmp_check  # noqa: F401
 
 ARABIC_SSID = "واي فاي الأمانة"   # 15 characters, 28 bytes in UTF-8
 
