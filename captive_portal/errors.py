@@ -2,7 +2,9 @@
 
 Views raise `PortalError("code")`; one handler renders ``error.html`` in the visitor's language
 with the right status. Codes are part of the interface (tests and logs use them); the wording
-lives in the catalogues.
+lives in `MESSAGES`, the one catalogue of every portal page: the login pages and the 940
+report pages (`captive_portal.reports.views`) read the same entry for the same code, so a
+visitor never meets two wordings of one refusal.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from types import MappingProxyType
 
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from core.errors import CodedError
+
 log = logging.getLogger(__name__)
 
-#: code -> (HTTP status, message shown to the visitor); read-only.
+#: code -> (HTTP status, message shown to the visitor); read-only. Report codes are those of
+#: intake, photos, one-time codes and closure (`captive_portal.reports`).
 MESSAGES = MappingProxyType({
+    # -- signed links and logins
     "signature_missing": (400, _l("Please open this page by connecting to the park WiFi and "
                                   "visiting any website.")),
     "signature_malformed": (400, _l("This login link is damaged. Please visit any website "
@@ -49,20 +56,47 @@ MESSAGES = MappingProxyType({
     "bad_request": (400, _l("The request could not be understood.")),
     "not_found": (404, _l("This page does not exist.")),
     "method_not_allowed": (405, _l("This page cannot be used this way.")),
+    # -- 940 reports
+    "category_missing": (400, _l("Please choose what the report is about.")),
+    "category_unknown": (400, _l("Please choose what the report is about.")),
+    "description_missing": (400, _l("Please describe the problem.")),
+    "description_too_long": (400, _l("The description is too long (at most 4,000 characters).")),
+    "description_html": (400, _l("Please write the description as plain text, without HTML.")),
+    "location_missing": (400, _l("Please tell us where the problem is.")),
+    "location_invalid": (400, _l("The coordinates are not valid.")),
+    "photo_count": (400, _l("Too many photos (at most 3).")),
+    "photo_too_large": (413, _l("A photo is too large.")),
+    "photo_type": (400, _l("Photos must be JPEG or PNG images.")),
+    "photo_corrupt": (400, _l("A photo could not be read.")),
+    "photo_dimensions": (400, _l("A photo is too large.")),
+    "field_too_long": (400, _l("A field is too long.")),
+    "field_html": (400, _l("Please write the description as plain text, without HTML.")),
+    "email_invalid": (400, _l("The request could not be understood.")),
+    "media_url_invalid": (400, _l("The request could not be understood.")),
+    "report_unknown": (404, _l("No report matches this tracking number and phone.")),
+    "closure_not_pending": (409, _l("This report is not waiting for your confirmation.")),
+    "closure_code_invalid": (400, _l("The closure code is not correct.")),
+    "closure_locked": (429, _l("Too many wrong closure codes. Please call 940.")),
+    "too_many_lookups": (429, _l("Too many attempts. Please wait a minute and try again.")),
+    "upload_too_large": (413, _l("The photos are too large together.")),
 })
 
 _HTTP_CODES = MappingProxyType({400: "bad_request", 404: "not_found",
                                 405: "method_not_allowed", 429: "too_many_requests"})
 
 
-class PortalError(Exception):
+def status_and_message(code: str) -> tuple[int, LazyString]:
+    """The catalogue's entry for ``code``; an unknown code reads as a request not understood."""
+    return MESSAGES.get(code) or MESSAGES["bad_request"]
+
+
+class PortalError(CodedError):
     """A visitor-facing failure; ``code`` selects status and message from `MESSAGES`."""
 
     def __init__(self, code: str, **context):
         if code not in MESSAGES:
             raise ValueError(f"unknown portal error code {code!r}")
         super().__init__(code)
-        self.code = code
         self.context = context
 
     @property
@@ -90,4 +124,4 @@ def init_app(app: Flask) -> None:
         return render_error(_HTTP_CODES.get(exc.code or 400, "bad_request"), exc.code)
 
 
-__all__ = ["MESSAGES", "PortalError", "init_app", "render_error"]
+__all__ = ["MESSAGES", "PortalError", "init_app", "render_error", "status_and_message"]

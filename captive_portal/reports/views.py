@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import ImmutableMultiDict
 
 from captive_portal.context import portal
+from captive_portal.errors import status_and_message
 from captive_portal.i18n import current_locale
 from captive_portal.otp import OneTimeCodes, OtpError
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
@@ -29,56 +29,22 @@ from captive_portal.reports.workflow import answer_closure, verify_phone
 from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
 from captive_portal.sessions import Sessions
 from captive_portal.views.common import SESSION_KEY, limit_posts
+from core.errors import CodedError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-#: code -> (HTTP status, message). Codes are shared with intake, photos and closure.
-MESSAGES = {
-    "category_missing": (400, _l("Please choose what the report is about.")),
-    "category_unknown": (400, _l("Please choose what the report is about.")),
-    "description_missing": (400, _l("Please describe the problem.")),
-    "description_too_long": (400, _l("The description is too long (at most 4,000 characters).")),
-    "description_html": (400, _l("Please write the description as plain text, without HTML.")),
-    "location_missing": (400, _l("Please tell us where the problem is.")),
-    "location_invalid": (400, _l("The coordinates are not valid.")),
-    "phone_invalid": (400, _l("Please enter a Saudi mobile number, for example 05XXXXXXXX.")),
-    "photo_count": (400, _l("Too many photos (at most 3).")),
-    "photo_too_large": (413, _l("A photo is too large.")),
-    "photo_type": (400, _l("Photos must be JPEG or PNG images.")),
-    "photo_corrupt": (400, _l("A photo could not be read.")),
-    "photo_dimensions": (400, _l("A photo is too large.")),
-    "field_too_long": (400, _l("A field is too long.")),
-    "field_html": (400, _l("Please write the description as plain text, without HTML.")),
-    "email_invalid": (400, _l("The request could not be understood.")),
-    "media_url_invalid": (400, _l("The request could not be understood.")),
-    "report_unknown": (404, _l("No report matches this tracking number and phone.")),
-    "closure_not_pending": (409, _l("This report is not waiting for your confirmation.")),
-    "closure_code_invalid": (400, _l("The closure code is not correct.")),
-    "closure_locked": (429, _l("Too many wrong closure codes. Please call 940.")),
-    "code_invalid": (400, _l("The code is not correct. Please check the SMS and try again.")),
-    "code_expired": (400, _l("The code has expired. Please ask for a new one.")),
-    "code_attempts": (429, _l("Too many wrong codes. Please ask for a new one.")),
-    "sms_rate_phone": (429, _l("Too many codes were sent to this number. Please try again "
-                               "later.")),
-    "sms_rate_client": (429, _l("Too many codes were sent to this number. Please try again "
-                                "later.")),
-    "sms_resend_wait": (429, _l("A code was just sent. Please wait a minute before asking for "
-                                "another.")),
-    "too_many_lookups": (429, _l("Too many attempts. Please wait a minute and try again.")),
-    "upload_too_large": (413, _l("The photos are too large together.")),
-}
+class ReportPageError(CodedError):
+    """A refusal on the 940 pages; its wording is the portal's catalogue entry for ``code``
+    (`captive_portal.errors`), shown on the report pages' layout with ``context``."""
 
-
-class ReportPageError(Exception):
     def __init__(self, code: str, **context):
         super().__init__(code)
-        self.code = code
         self.context = context
 
 
 @bp.errorhandler(ReportPageError)
 def _page_error(exc: ReportPageError):
-    status, message = MESSAGES.get(exc.code, (400, _l("The request could not be understood.")))
+    status, message = status_and_message(exc.code)
     return render_template("reports/error.html", code=exc.code, message=message,
                            **exc.context), status
 
@@ -280,4 +246,4 @@ def photo(token: str):
     return response
 
 
-__all__ = ["MESSAGES", "ReportPageError", "allow_photos", "bp"]
+__all__ = ["ReportPageError", "allow_photos", "bp"]

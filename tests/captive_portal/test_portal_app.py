@@ -3,6 +3,8 @@ logout. The park gateway is `FakeGatewayControl` (the lab drives the real one)."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
@@ -12,7 +14,7 @@ from captive_portal.gateways import Ack, gateway_key
 from captive_portal.i18n import TRANSLATIONS, compile_catalogues
 from core.secrets import SecretBox
 from core.store import Store
-from tests.captive_portal.portal_harness import MAC, Portal
+from tests.captive_portal.portal_harness import MAC, Portal, error_code
 
 
 @pytest.fixture
@@ -174,3 +176,21 @@ def test_cli_registers_a_gateway_and_prints_its_key(tmp_path):
     box = SecretBox.from_key_file(tmp_path / "o.key")
     assert gateway_key(store, box, "park-1") == key.encode() and len(key) == 64
     store.close()
+
+
+@pytest.mark.parametrize("language, wording", [
+    ("en", "Too many codes were requested from this device. Please try again later."),
+    ("ar", "طُلب عدد كبير من الرموز من هذا الجهاز. يرجى المحاولة لاحقاً."),
+])
+def test_login_and_report_pages_word_a_refusal_alike(tmp_path, language, wording):
+    """One catalogue: the device's ration of SMS codes, spent, reads the same when asking for a
+    login code and when a report's phone is sent its code."""
+    portal = Portal(tmp_path, otp_per_client_per_hour=0)
+    portal.client.get(f"/terms?lang={language}")
+    login = portal.post("/login/phone", portal.landing(), phone="0501234567")
+    report = portal.file_report(phone="0501234567")
+    messages = [re.search(r'<p class="error" data-code="[^"]+">([^<]*)</p>',
+                          page.get_data(as_text=True)).group(1) for page in (login, report)]
+    assert [error_code(login), error_code(report)] == ["sms_rate_client"] * 2
+    assert login.status_code == report.status_code == 429
+    assert messages == [wording] * 2
