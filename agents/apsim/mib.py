@@ -140,6 +140,16 @@ def _phys_address(r: Reading, i: int) -> Value:
     return ber.OCTET_STRING, mac[:5] + bytes(((mac[5] + i - 2) & 0xFF,))
 
 
+def _fixed(tag: int, value: object) -> Getter:
+    """A getter whose value never changes (names, types, speeds)."""
+    return lambda r: (tag, value)
+
+
+def _of_row(index: int, column: Callable[[Reading, int], Value]) -> Getter:
+    """A column's getter bound to one row (an ifIndex or a radio position)."""
+    return lambda r: column(r, index)
+
+
 def _interface_rows() -> list[Row]:
     rows: list[Row] = [
         (IF_NUMBER, (0,), lambda r: (ber.INTEGER, len(INTERFACES)))]
@@ -147,34 +157,32 @@ def _interface_rows() -> list[Row]:
         i = kind.index
         name = kind.name.encode()
         columns: dict[int, Getter] = {
-            1: lambda r, i=i: (ber.INTEGER, i),
-            2: lambda r, name=name: (ber.OCTET_STRING, name),
-            3: lambda r, t=kind.if_type: (ber.INTEGER, t),
-            4: lambda r, m=kind.mtu: (ber.INTEGER, m),
-            5: lambda r, s=kind.speed_bps: (ber.GAUGE32, s),
-            6: lambda r, i=i: _phys_address(r, i),
-            7: lambda r, i=i: _status(r.ap.interfaces[i].admin_up),
-            8: lambda r, i=i: _status(r.ap.interfaces[i].oper_up),
-            9: lambda r, i=i: _last_change(r, i),
-            10: lambda r, i=i: (ber.COUNTER32, r.low32(i, 0)),
-            11: lambda r, i=i: (ber.COUNTER32, r.low32(i, 1)),
-            14: lambda r, i=i: (ber.COUNTER32, r.errors(i)[0]),
-            16: lambda r, i=i: (ber.COUNTER32, r.low32(i, 2)),
-            17: lambda r, i=i: (ber.COUNTER32, r.low32(i, 3)),
-            20: lambda r, i=i: (ber.COUNTER32, r.errors(i)[1]),
+            1: _fixed(ber.INTEGER, i),
+            2: _fixed(ber.OCTET_STRING, name),
+            3: _fixed(ber.INTEGER, kind.if_type),
+            4: _fixed(ber.INTEGER, kind.mtu),
+            5: _fixed(ber.GAUGE32, kind.speed_bps),
+            6: _of_row(i, _phys_address),
+            7: _of_row(i, lambda r, i: _status(r.ap.interfaces[i].admin_up)),
+            8: _of_row(i, lambda r, i: _status(r.ap.interfaces[i].oper_up)),
+            9: _of_row(i, _last_change),
+            10: _of_row(i, lambda r, i: (ber.COUNTER32, r.low32(i, 0))),
+            11: _of_row(i, lambda r, i: (ber.COUNTER32, r.low32(i, 1))),
+            14: _of_row(i, lambda r, i: (ber.COUNTER32, r.errors(i)[0])),
+            16: _of_row(i, lambda r, i: (ber.COUNTER32, r.low32(i, 2))),
+            17: _of_row(i, lambda r, i: (ber.COUNTER32, r.low32(i, 3))),
+            20: _of_row(i, lambda r, i: (ber.COUNTER32, r.errors(i)[1])),
         }
         rows += [(IF_ENTRY + (col,), (i,), getter) for col, getter in columns.items()]
-        high_speed = round(kind.speed_bps / 1_000_000)
-        alias = kind.alias.encode()
         x_columns: dict[int, Getter] = {
-            1: lambda r, name=name: (ber.OCTET_STRING, name),
-            6: lambda r, i=i: (ber.COUNTER64, r.hc(i, 0)),
-            7: lambda r, i=i: (ber.COUNTER64, r.hc(i, 1)),
-            10: lambda r, i=i: (ber.COUNTER64, r.hc(i, 2)),
-            11: lambda r, i=i: (ber.COUNTER64, r.hc(i, 3)),
-            14: lambda r: (ber.INTEGER, 1),  # ifLinkUpDownTrapEnable: enabled
-            15: lambda r, s=high_speed: (ber.GAUGE32, s),
-            18: lambda r, a=alias: (ber.OCTET_STRING, a),
+            1: _fixed(ber.OCTET_STRING, name),
+            6: _of_row(i, lambda r, i: (ber.COUNTER64, r.hc(i, 0))),
+            7: _of_row(i, lambda r, i: (ber.COUNTER64, r.hc(i, 1))),
+            10: _of_row(i, lambda r, i: (ber.COUNTER64, r.hc(i, 2))),
+            11: _of_row(i, lambda r, i: (ber.COUNTER64, r.hc(i, 3))),
+            14: _fixed(ber.INTEGER, 1),  # ifLinkUpDownTrapEnable: enabled
+            15: _fixed(ber.GAUGE32, round(kind.speed_bps / 1_000_000)),
+            18: _fixed(ber.OCTET_STRING, kind.alias.encode()),
         }
         rows += [(IFX_ENTRY + (col,), (i,), getter) for col, getter in x_columns.items()]
     return rows
@@ -199,7 +207,8 @@ def _openwrt_rows() -> list[Row]:
 
 def _cisco_rows() -> list[Row]:
     """CISCO-DOT11-ASSOCIATION-MIB cDot11ActiveWirelessClients, one row per radio ifIndex."""
-    return [(CDOT11_ACTIVE_CLIENTS, (i,), lambda r, i=i: (ber.GAUGE32, r.radio_clients()[i]))
+    return [(CDOT11_ACTIVE_CLIENTS, (i,),
+             _of_row(i, lambda r, i: (ber.GAUGE32, r.radio_clients()[i])))
             for i in RADIO_INDEXES]
 
 
@@ -208,7 +217,7 @@ def _ssid_rows() -> list[Row]:
     def ssid(r: Reading, position: int) -> Value:
         ssids = r.ap.ssids
         return ber.OCTET_STRING, (ssids[position] if position < len(ssids) else "").encode()
-    return [(DOT11_DESIRED_SSID, (i,), lambda r, k=k: ssid(r, k))
+    return [(DOT11_DESIRED_SSID, (i,), _of_row(k, ssid))
             for k, i in enumerate(RADIO_INDEXES)]
 
 

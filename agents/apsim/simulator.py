@@ -129,7 +129,7 @@ class ApSimulator:
         self._endpoints: dict[str, _ApEndpoint] = {}
         self._oid_cache: dict[bytes, tuple[int, ...]] = {}
         self._trap_request_id = 0
-        self._usm = None
+        self._usm: UsmResponder | None = None
         self._ticker: asyncio.Task | None = None
         self.ssh: ApServers | None = None
 
@@ -142,8 +142,9 @@ class ApSimulator:
         try:
             for ap in self.aps.values():
                 endpoint = _ApEndpoint(self, ap)
+                # The factory runs inside this await, so it hands over this AP's endpoint.
                 await loop.create_datagram_endpoint(
-                    lambda endpoint=endpoint: endpoint, local_addr=(ap.address, self.settings.port))
+                    lambda: endpoint, local_addr=(ap.address, self.settings.port))
                 self._endpoints[ap.address] = endpoint
         except OSError as exc:
             await self.stop()
@@ -152,7 +153,7 @@ class ApSimulator:
         if self.settings.v3:
             self._usm = UsmResponder(self.settings.v3_user, self.settings.v3_auth_key,
                                      self.settings.v3_priv_key, self._answer_v3, self._send_from)
-            self._ticker = loop.create_task(self._tick_usm())
+            self._ticker = loop.create_task(self._tick_usm(self._usm))
         if self.settings.ssh_port:
             self.ssh = await attach_to_simulator(self, self.settings.ssh_port)
 
@@ -168,10 +169,10 @@ class ApSimulator:
                 endpoint.transport.close()
         self._endpoints.clear()
 
-    async def _tick_usm(self) -> None:
+    async def _tick_usm(self, usm: UsmResponder) -> None:
         while True:
             await asyncio.sleep(1.0)  # a timer, not synchronisation: USM cache housekeeping
-            self._usm.tick(time.time())  # type: ignore[union-attr]
+            usm.tick(time.time())
 
     @property
     def address_range(self) -> str:
@@ -198,8 +199,8 @@ class ApSimulator:
         except ber.BerError:
             self.stats.malformed += 1
             return
-        if reply is not None:
-            endpoint.transport.sendto(reply, peer)  # type: ignore[union-attr]
+        if reply is not None and endpoint.transport is not None:
+            endpoint.transport.sendto(reply, peer)
 
     def _answer_v2c(self, ap: SimulatedAp, request: ber.V2cRequest) -> bytes | None:
         if request.community != self._community:
@@ -220,7 +221,8 @@ class ApSimulator:
         reading = Reading(ap, self.clock())
         answers = answer(self.tables[ap.plan.platform], reading, request.pdu_type,
                          request.varbinds, request.non_repeaters, request.max_repetitions)
-        encoded, size = [], 0
+        encoded: list[bytes] = []
+        size = 0
         for oid_tlv, _, tag, value in answers:
             varbind = ber.encode_varbind(oid_tlv, tag, value)
             size += len(varbind)

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 import asyncssh
 
 from agents.apsim import cli_ios, cli_openwrt
+from agents.apsim.device import SimulatedAp
 from agents.apsim.ssh_state import ApConfigState
 
 log = logging.getLogger(__name__)
@@ -197,16 +198,21 @@ async def attach_to_simulator(simulator, port: int) -> ApServers:
     for plan in simulator.plans:
         if plan.platform not in CLI_PLATFORMS:
             continue
-        snmp_ap = simulator.aps[plan.name]
-        state = ApConfigState(plan.name, plan.platform, plan.mgmt_ip,
-                              username=login_for(plan.platform),
-                              path_up=lambda snmp_ap=snmp_ap: snmp_ap.reachable)
-        state.on_reachability(lambda ap, up: simulator.set_reachable(ap.name, up))
-        # What a push puts on the air is what SNMP reports (dot11DesiredSSID).
-        state.subscribe(lambda ap, snmp_ap=snmp_ap: setattr(snmp_ap, "ssids", tuple(ap.ssids())))
-        snmp_ap.ssids = tuple(state.ssids())
+        state = _tied_to(simulator, simulator.aps[plan.name])
         await servers.add(state, port)
     return servers
+
+
+def _tied_to(simulator, snmp_ap: SimulatedAp) -> ApConfigState:
+    """The SSH side of one simulated AP, kept one device with its SNMP side."""
+    plan = snmp_ap.plan
+    state = ApConfigState(plan.name, plan.platform, plan.mgmt_ip,
+                          username=login_for(plan.platform), path_up=lambda: snmp_ap.reachable)
+    state.on_reachability(lambda ap, up: simulator.set_reachable(ap.name, up))
+    # What a push puts on the air is what SNMP reports (dot11DesiredSSID).
+    state.subscribe(lambda ap: setattr(snmp_ap, "ssids", tuple(ap.ssids())))
+    snmp_ap.ssids = tuple(state.ssids())
+    return state
 
 
 async def start_servers(aps: Iterable[ApConfigState], port: int) -> ApServers:

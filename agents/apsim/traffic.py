@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
+_RIYADH: tzinfo
 try:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     _RIYADH = ZoneInfo("Asia/Riyadh")

@@ -57,7 +57,7 @@ class _HandOffTransport(AbstractTransport):
 
     def deliver(self, message: bytes, peer: tuple[str, int], local: tuple[str, int]) -> None:
         address = udp.UdpTransportAddress(peer).set_local_address(local)
-        self._callback_function(self, address, message)  # type: ignore[misc]
+        self._callback_function(self, address, message)
 
 
 class _HandOffDispatcher(AbstractTransportDispatcher):

@@ -56,21 +56,28 @@ class BackhaulAgent:
     def _start_paths(self, now: float) -> None:
         """Program tables and routes, and start on the best link that has carrier."""
         self.routes.prepare()
-        self.selector = PathSelector(self.policy, now)
+        self.selector = selector = PathSelector(self.policy, now)
         for interface, carrier in self.routes.carrier().items():
-            self.selector.by_name[self.by_interface[interface].name].record_carrier(carrier, now)
-        with_carrier = [h for h in self.selector.links if h.carrier]
-        self.selector.active = (with_carrier or self.selector.links)[0].name
-        switch_ms = self.routes.install(self.links[self.selector.active])
-        log.info("starting on %s (route set in %.1f ms)", self.selector.active, switch_ms)
-        self._emit("agent_started", to_link=self.selector.active)
+            selector.by_name[self.by_interface[interface].name].record_carrier(carrier, now)
+        with_carrier = [h for h in selector.links if h.carrier]
+        selector.active = (with_carrier or selector.links)[0].name
+        switch_ms = self.routes.install(self.links[selector.active])
+        log.info("starting on %s (route set in %.1f ms)", selector.active, switch_ms)
+        self._emit("agent_started", to_link=selector.active)
+
+    @property
+    def _paths(self) -> PathSelector:
+        """The link decisions; they exist once `run` has programmed the routes."""
+        if self.selector is None:
+            raise RuntimeError("the backhaul agent has not started")
+        return self.selector
 
     # -- reactions (called with the lock held) ---------------------------------------------
 
     def _on_transition(self, transition: LinkTransition | None) -> None:
         if transition is None:
             return
-        health = self.selector.by_name[transition.link]
+        health = self._paths.by_name[transition.link]
         log.warning("link %s %s (%s, loss %.0f%%)", transition.link, transition.state,
                     transition.reason, health.loss_pct)
         self._emit(f"link_{transition.state}", link=transition.link, reason=transition.reason,
@@ -78,7 +85,7 @@ class BackhaulAgent:
         self._switch_if_needed(transition.at)
 
     def _switch_if_needed(self, now: float) -> None:
-        switch = self.selector.decide(now)
+        switch = self._paths.decide(now)
         if switch is None:
             return
         try:
@@ -86,7 +93,7 @@ class BackhaulAgent:
         except RouteChangeError as exc:  # the next tick tries again
             log.error("switch to %s failed: %s", switch.to_link, exc)
             return
-        self.selector.commit(switch)
+        self._paths.commit(switch)
         self.failovers += 1
         self.active_since = utc_now()
         log.warning("%s %s -> %s in %.1f ms (%s)", switch.kind, switch.from_link, switch.to_link,
@@ -117,7 +124,7 @@ class BackhaulAgent:
             except RouteChangeError as exc:
                 log.error("re-programming %s after carrier returned: %s", link.name, exc)
         with self._lock:
-            self._on_transition(self.selector.by_name[link.name].record_carrier(carrier, now))
+            self._on_transition(self._paths.by_name[link.name].record_carrier(carrier, now))
             self._publish_state()
 
     # -- reporting -------------------------------------------------------------------------
@@ -128,7 +135,7 @@ class BackhaulAgent:
 
     def state(self) -> dict[str, Any]:
         links = []
-        for health in self.selector.links:
+        for health in self._paths.links:
             link = self.links[health.name]
             links.append({
                 "name": health.name, "interface": link.interface, "priority": link.priority,
@@ -137,7 +144,7 @@ class BackhaulAgent:
                 "rtt_ms": None if health.last_rtt_ms is None else round(health.last_rtt_ms, 3),
                 "consecutive_misses": health.consecutive_misses,
                 "probes_sent": health.probes_sent, "replies": health.replies})
-        return {"branch": self.policy.branch, "at": utc_now(), "active_link": self.selector.active,
+        return {"branch": self.policy.branch, "at": utc_now(), "active_link": self._paths.active,
                 "active_since": self.active_since, "failovers": self.failovers,
                 "spooled": self.spool.pending(), "links": links}
 
@@ -197,7 +204,7 @@ class BackhaulAgent:
     def _collect(self, probers: list[LinkProber], now: float) -> None:
         with self._lock:
             for prober in probers:
-                health = self.selector.by_name[prober.link.name]
+                health = self._paths.by_name[prober.link.name]
                 for rtt in prober.receive(now):
                     self._on_transition(health.record_reply(rtt, now))
 
@@ -205,7 +212,7 @@ class BackhaulAgent:
         self._collect(probers, now)
         with self._lock:
             for prober in probers:
-                health = self.selector.by_name[prober.link.name]
+                health = self._paths.by_name[prober.link.name]
                 for _ in range(prober.expire(now)):
                     self._on_transition(health.record_miss(now))
                 prober.send(now)

@@ -76,7 +76,7 @@ class LinkProber:
 
     def receive(self, now: float) -> list[float]:
         """RTTs (ms) of the echoes waiting on the socket; late or foreign datagrams are dropped."""
-        rtts = []
+        rtts: list[float] = []
         while True:
             try:
                 data, sender = self.sock.recvfrom(64)

@@ -113,7 +113,7 @@ class Enforcer:
             if len(self.book) >= self.config.max_clients and not self.book.by_mac(mac):
                 raise GrantError("gateway_full")
             started = time.perf_counter()
-            for previous in {self.book.by_mac(mac), self.book.by_ip(ip)} - {None}:
+            for previous in self.book.holding(mac, ip):
                 self._delete_quietly(previous)
             if session.rate_class is not None:
                 self._ensure_rate_class(session.rate_class)

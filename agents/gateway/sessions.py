@@ -122,9 +122,13 @@ class SessionBook:
         mac = self._mac_by_ip.get(ip)
         return self._by_mac.get(mac) if mac else None
 
+    def holding(self, mac: str, ip: str) -> set[ClientSession]:
+        """The sessions (none, one or two) that hold this MAC or this IP."""
+        return {s for s in (self.by_mac(mac), self.by_ip(ip)) if s is not None}
+
     def put(self, session: ClientSession) -> None:
         """Record ``session``; an older entry with the same MAC or IP is replaced."""
-        for stale in {self.by_mac(session.mac), self.by_ip(session.ip)} - {None}:
+        for stale in self.holding(session.mac, session.ip):
             self._forget(stale)
         self._db.execute(
             f"INSERT OR REPLACE INTO clients ({', '.join(_FIELDS)}) VALUES "
