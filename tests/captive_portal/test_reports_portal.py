@@ -15,6 +15,7 @@ from captive_portal.reports.workflow import transition
 from core.contracts.signature import ClientClaim, sign
 from tests.captive_portal.portal_harness import code_in, error_code
 from tests.captive_portal.reports_pipeline import FAST, config_with
+from tests.fleet import add_ap, add_site
 
 MAC = "02:00:00:00:00:07"
 
@@ -102,7 +103,6 @@ def test_a_gateway_registered_at_a_park_locates_its_visitors_reports(site):
 
 def test_the_ap_of_the_session_locates_the_report_at_that_ap_and_its_site(site):
     from core import inventory
-    from tests.controller.web_harness import add_ap, add_site
 
     add_site(site.store)  # the walkway the AP stands in; gw1 itself has no site
     box = site.app.extensions["oasis_portal"].secret_box

@@ -11,17 +11,8 @@ from controller import auth
 from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState
 from core import audit, inventory
-from tests.controller.web_harness import (
-    SECRET_VALUES,
-    add_ap,
-    add_site,
-    add_user,
-    ap_data,
-    bearer,
-    error_of,
-    login,
-    status,
-)
+from tests.controller.web_harness import SECRET_VALUES, add_user, bearer, error_of, login, status
+from tests.fleet import add_ap, add_site, ap_data
 
 # ---- authentication and roles --------------------------------------------------------------
 

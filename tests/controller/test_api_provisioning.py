@@ -17,14 +17,13 @@ from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
 from tests.controller.web_harness import (
     VARIABLES,
-    add_ap,
-    add_site,
     add_user,
     arabic_ssid,
     build_app,
     error_of,
     login,
 )
+from tests.fleet import add_ap, add_site
 
 ARABIC_OK = "واي فاي الأمانة"     # 15 characters, 28 bytes
 

@@ -16,16 +16,14 @@ from core.secrets import SecretBox
 from tests.controller.web_harness import (
     PASSWORD,
     SECRET_VALUES,
-    add_ap,
-    add_site,
     add_user,
-    ap_data,
     build_app,
     csrf_token,
     login,
     post_form,
     status,
 )
+from tests.fleet import add_ap, add_site, ap_data
 
 PAGES = ("/", "/sites/", "/sites/new", "/aps/", "/aps/new", "/alerts/", "/audit/", "/users/")
 

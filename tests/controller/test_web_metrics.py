@@ -6,7 +6,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controller import auth
 from controller.monitoring.snapshot import ApState
-from tests.controller.web_harness import add_ap, add_site, add_user, cycle, status
+from tests.controller.web_harness import add_user, cycle, status
+from tests.fleet import add_ap, add_site
 
 
 def samples(text: str) -> dict[tuple, float]:

@@ -13,8 +13,6 @@ from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
 from tests.controller.web_harness import (
     VARIABLES,
-    add_ap,
-    add_site,
     add_user,
     arabic_ssid,
     build_app,
@@ -22,6 +20,7 @@ from tests.controller.web_harness import (
     login,
     post_form,
 )
+from tests.fleet import add_ap, add_site
 
 
 @pytest.fixture

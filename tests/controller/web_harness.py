@@ -1,5 +1,5 @@
 """The one harness for the admin app (pages and REST API): the app, users and their sign-in,
-inventory rows, provisioning variables, and poller results (no tests of its own).
+provisioning variables, and poller results (no tests of its own; sites and APs: tests/fleet.py).
 
 The snapshot built here stands in for the poller: the web app only ever reads it.
 """
@@ -12,7 +12,6 @@ import time
 from controller import auth
 from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
 from controller.web import create_app
-from core import inventory
 
 PASSWORD = "correct horse battery"
 SECRET_VALUES = ("s3cret-community", "auth-key-1234", "priv-key-5678", "ssh-pass-9999")
@@ -65,20 +64,6 @@ def post_form(client, path: str, data: dict, *, token_from: str | None = None):
     """POST a form the way a browser would: with the CSRF token of the page it came from."""
     token = csrf_token(client, token_from or path)
     return client.post(path, data={**data, "csrf_token": token})
-
-
-def add_site(store, slug: str = "amanah-walkway") -> dict:
-    return inventory.add_site(store, {"slug": slug, "name_en": "Amanah Walkway",
-                                      "name_ar": "ممشى أمانة", "kind": "walkway"}, "test")
-
-
-def ap_data(n: int = 1, site: str = "amanah-walkway", **extra) -> dict:
-    return {"name": f"ap-{n:03d}", "mac": f"02:00:00:00:00:{n:02x}", "mgmt_ip": f"10.0.0.{n}",
-            "site": site, "platform": "openwrt", **extra}
-
-
-def add_ap(store, secrets, n: int = 1, **extra) -> dict:
-    return inventory.add_ap(store, secrets, ap_data(n, **extra), "test")
 
 
 def status(ap: dict, **values) -> ApStatus:

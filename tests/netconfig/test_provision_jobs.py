@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from netconfig import jobs
-from tests.controller.web_harness import add_ap, add_site
+from tests.fleet import add_ap, add_site
 
 
 def _job(store, secrets, count: int = 3) -> int:
