@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -26,9 +25,8 @@ from core.mqtt import MqttLink
 from core.secrets import SecretBox
 from core.store import Store
 from tests.agents.fake_nftables import FakeNftables
+from tests.schemas import SCHEMAS
 from tests.support import wait_for
-
-SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
 @pytest.fixture
