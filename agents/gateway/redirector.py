@@ -2,7 +2,8 @@
 
 Redirector: every HTTP request of an unauthorised client is DNAT'ed here by nftables and
 answered with a 302 to the portal carrying the signed claim (gateway id, MAC from the
-neighbour table, IP, original URL, timestamp, HMAC). OS connectivity probes get the same 302,
+neighbour table, IP, original URL, timestamp, HMAC), and ``Connection: close``, so no captured
+connection outlives the login. OS connectivity probes get the same 302,
 which every OS treats as "captive" and answers by opening the portal (never 204, empty 200 or
 511 on a probe: those read as "online" or confuse Android). Methods other than GET and HEAD get
 511 Network Authentication Required with the link.
@@ -91,6 +92,8 @@ class _QuietHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "private, no-store")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -99,6 +102,9 @@ class _QuietHandler(BaseHTTPRequestHandler):
 def redirect_handler(links: PortalLinks) -> type[BaseHTTPRequestHandler]:
     class RedirectHandler(_QuietHandler):
         def _answer(self, status: int) -> None:
+            # A captured connection is never reused: once the visitor logs in, the next
+            # request must open a new connection that nftables no longer steers here.
+            self.close_connection = True
             location = links.for_client(self.client_address[0], _original_url(self))
             if location is None:
                 self.send_body(503, b"Please reconnect to the WiFi.\n", "text/plain",

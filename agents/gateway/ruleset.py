@@ -17,6 +17,17 @@ once instead of timing out) and all other traffic an ICMP "administratively proh
 IPv6 from the visitor LAN is refused outright: clients are identified by IPv4 and must not
 bypass the portal over v6.
 
+A phone keeps the connections it opened while captive (HTTP keep-alive, preconnects), and
+nftables decides NAT only for a connection's first packet: after login those connections would
+still reach the redirector and show the portal again. So a client in ``clients`` that still
+talks over a captured (DNAT'd) connection gets a TCP reset (chain ``released``, before NAT so
+the reset carries the address the phone connected to), and its browser retries on a new
+connection that goes out. The reset is one rule matched in the kernel, where
+deleting the client's conntrack entries at login would mean a netlink dump of every entry
+(filtered in user space) on the login path, tens of milliseconds with 10,000 clients online.
+After logout or expiry the forward chain resets the client's TCP at its next packet, so the
+next tap shows the portal instead of hanging.
+
 `base_script` is idempotent and keeps set elements: re-running it after an agent restart
 rebuilds the chains but no authorised client loses access.
 """
@@ -31,6 +42,9 @@ FAMILY = "inet"
 #: Chains run before most other filter/NAT rules so a visitor never reaches them unchecked.
 _FILTER_PRIORITY = "filter - 10"
 _NAT_PRIORITY = "dstnat - 10"
+#: Between conntrack (-200) and NAT (-100): the connection's state is known while the packet
+#: still carries the address the phone sent it to, so a reset from here comes from that address.
+_RELEASED_PRIORITY = "-150"
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ add set {FAMILY} {t} garden_dns {{ type ipv4_addr; flags timeout; timeout 1h; }}
 flush set {FAMILY} {t} garden
 {garden_elements}\
 add chain {FAMILY} {t} prerouting {{ type nat hook prerouting priority {_NAT_PRIORITY}; policy accept; }}
+add chain {FAMILY} {t} released {{ type filter hook prerouting priority {_RELEASED_PRIORITY}; policy accept; }}
 add chain {FAMILY} {t} input {{ type filter hook input priority {_FILTER_PRIORITY}; policy accept; }}
 add chain {FAMILY} {t} forward {{ type filter hook forward priority {_FILTER_PRIORITY}; policy accept; }}
 add chain {FAMILY} {t} captive_http
@@ -86,6 +101,7 @@ add chain {FAMILY} {t} authorised_down
 add chain {FAMILY} {t} rate_up
 add chain {FAMILY} {t} rate_down
 flush chain {FAMILY} {t} prerouting
+flush chain {FAMILY} {t} released
 flush chain {FAMILY} {t} input
 flush chain {FAMILY} {t} forward
 flush chain {FAMILY} {t} captive_http
@@ -101,6 +117,8 @@ add rule {FAMILY} {t} captive_http ether saddr . ip saddr @clients return
 add rule {FAMILY} {t} captive_http ip daddr @garden return
 add rule {FAMILY} {t} captive_http ip daddr @garden_dns return
 add rule {FAMILY} {t} captive_http meta l4proto tcp dnat ip to {own}:{config.redirect_port}
+add rule {FAMILY} {t} released iifname "{lan}" tcp dport 80 ct status dnat \
+ether saddr . ip saddr @clients reject with tcp reset
 add rule {FAMILY} {t} input iifname "{lan}" meta nfproto ipv6 drop
 add rule {FAMILY} {t} input iifname "{lan}" ct state established,related accept
 add rule {FAMILY} {t} input iifname "{lan}" udp dport {{ 53, 67 }} accept

@@ -18,8 +18,10 @@ from tests.support import require
 
 try:
     from playwright import sync_api as playwright_api
+    from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # require() skips locally, fails under CI=true
     playwright_api = None
+    PlaywrightError = RuntimeError
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PHONE = {"width": 390, "height": 844}
