@@ -28,7 +28,9 @@ def grant(ctx: PortalContext, claim: ClientClaim, method: str, phone: str | None
                     ack.error)
         raise PortalError("gateway_unavailable")
     sessions.activate(session.id)
-    return sessions.get(session.id)
+    active = sessions.get(session.id)
+    assert active is not None  # opened and activated just above
+    return active
 
 
 def revoke(ctx: PortalContext, session: VisitorSession, reason: str) -> bool:

@@ -95,7 +95,9 @@ def switch_url(target: str) -> str:
         return f"{request.path}?{urlencode(args)}"
     signed = carried(request.form)
     if all(signed[name] for name in REQUIRED):
-        return url_for("login.landing", **signed, lang=target)
+        # mypy matches **signed against url_for's typed _external/_anchor options too; the
+        # carried names are the redirect's parameters, never one of those.
+        return url_for("login.landing", **signed, lang=target)  # type: ignore[arg-type]
     return url_for("status.show", lang=target)
 
 

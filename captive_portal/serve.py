@@ -101,7 +101,9 @@ class PortalServer(PortalRuntime):
 
     @property
     def port(self) -> int:
-        return self.server.effective_port
+        # One listen address gives a TcpWSGIServer, which sets effective_port; waitress's
+        # stubs declare it on neither server class.
+        return self.server.effective_port  # type: ignore[union-attr]
 
     def start(self, connect_timeout_s: float = 10.0) -> None:
         super().start(connect_timeout_s)
@@ -128,6 +130,7 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
     """
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     portal = settings.portal
     host, port = host_port(portal.listen, "portal.listen")
@@ -137,7 +140,7 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
     Granian("captive_portal.serve:worker_app", address=host, port=port,
             interface=Interfaces.WSGI, factory=True, workers=portal.workers,
             blocking_threads=portal.threads, respawn_failed_workers=True,
-            log_level="info" if verbose else "warning").serve()
+            log_level=LogLevels.info if verbose else LogLevels.warning).serve()
 
 
 def worker_app():

@@ -90,7 +90,9 @@ class Sessions:
                  int(config.idle_timeout_minutes * 60), config.rate_up_kbps,
                  config.rate_down_kbps, terms_version, claim.ap or None))
             session_id = cursor.lastrowid
-        return self.get(session_id)
+        opened = self.get(session_id)
+        assert opened is not None  # inserted just above
+        return opened
 
     def get(self, session_id: int) -> VisitorSession | None:
         row = self.store.conn.execute(

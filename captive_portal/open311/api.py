@@ -188,10 +188,8 @@ def list_requests(fmt: str):
     start, end = _datetime("start_date"), _datetime("end_date")
     now = portal().clock()
     span = MAX_RANGE.total_seconds()
-    if start is None and end is None:
-        start = now - span
-    elif start is None:
-        start = end - span
+    if start is None:
+        start = now - span if end is None else end - span
     elif end is None:
         end = min(now, start + span)
     if end is not None and end < start:

@@ -87,6 +87,7 @@ class TimelineEvent:
 
 def get_report(store: Store, *, tracking: str | None = None, report_id: int | None = None,
                token: str | None = None) -> Report | None:
+    value: str | int | None
     if tracking is not None:
         where, value = "r.tracking = ?", tracking
     elif token is not None:
@@ -133,7 +134,8 @@ class ReportFilter:
 
 
 def find_reports(store: Store, f: ReportFilter) -> list[Report]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[str | float | int] = []
 
     def any_of(column: str, values: list[str] | None) -> None:
         if values:

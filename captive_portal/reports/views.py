@@ -147,6 +147,7 @@ def create():
         raise ReportPageError(exc.code) from None
     reports_context().filed()
     report = get_report(ctx.store, report_id=filed.id)
+    assert report is not None  # filed just above
     if report.phone and not report.phone_verified:
         _send_phone_code(report)
         return render_template("reports/verify.html", report=report)
@@ -230,6 +231,7 @@ def closure():
         raise ReportPageError(result.code, attempts_left=result.attempts_left)
     reports_context().filed()
     report = get_report(ctx.store, tracking=report.tracking)
+    assert report is not None  # found and answered just above
     return render_template("reports/show.html", report=report,
                            events=timeline(ctx.store, report.id),
                            phone=request.form.get("phone", ""), answered=result.code)

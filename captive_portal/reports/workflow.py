@@ -103,7 +103,9 @@ def transition(store: Store, tracking: str, target: str, *, actor: str, now: flo
              assigned_to=assigned_to)
         if also is not None:
             also(conn)
-        return _load(conn, tracking)
+        moved = _load(conn, tracking)
+        assert moved is not None  # loaded above, in this transaction
+        return moved
 
 
 def apply_status_update(conn: sqlite3.Connection, update: dict, *, now: float,
@@ -126,6 +128,7 @@ def apply_status_update(conn: sqlite3.Connection, update: dict, *, now: float,
     if report is not None:
         outbox.acknowledge(conn, [tracking], now)
         report = _load(conn, tracking)
+        assert report is not None  # loaded above, in this transaction
         note = update.get("note") if isinstance(update.get("note"), str) else None
         assignee = update.get("assigned_to") if isinstance(update.get("assigned_to"), str) else None
         try:
