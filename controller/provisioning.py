@@ -15,7 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from controller.snmp.engine import PollTarget, SnmpClient, SnmpError, V2cCredentials, V3Credentials
+from controller.snmp.engine import (
+    Credentials,
+    PollTarget,
+    SnmpClient,
+    SnmpError,
+    V2cCredentials,
+    V3Credentials,
+)
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import jobs
@@ -44,6 +51,7 @@ class SnmpReachability:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def answers(self, ap: dict, secrets: dict) -> bool:
+        credentials: Credentials
         if ap["snmp_version"] == "2c":
             credentials = V2cCredentials(secrets.get("snmp_community") or "public")
         else:

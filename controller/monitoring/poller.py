@@ -14,12 +14,14 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from collections.abc import Mapping
+from typing import Callable, Iterable, cast
 
 from controller.monitoring import rates
 from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
 from controller.settings import SnmpConfig
 from controller.snmp.engine import (
+    Credentials,
     PollResult,
     PollTarget,
     SnmpAuthError,
@@ -56,7 +58,7 @@ class _Sample:
 
     at: float                    # monotonic seconds
     uptime_ticks: int | None
-    interfaces: dict[int, dict[str, int]]
+    interfaces: dict[int, dict[str, int | str]]
 
 
 CycleListener = Callable[[Snapshot, CycleStats, list[StateChange]], None]
@@ -196,22 +198,29 @@ class Poller:
             errors_ps=rates.sum_rates(i.errors_ps for i in counted))
 
 
-def interface_status(index: int, counters: dict[str, int], before: dict[str, int] | None,
-                     elapsed: float, restarted: bool) -> InterfaceStatus:
+def _counter(row: Mapping[str, int | str], column: str) -> int | None:
+    """A counter column of an interface row: every column but if_name is read as an int."""
+    return cast("int | None", row.get(column))
+
+
+def interface_status(index: int, counters: Mapping[str, int | str],
+                     before: Mapping[str, int | str] | None, elapsed: float,
+                     restarted: bool) -> InterfaceStatus:
     """One interface's counters and, given the previous poll's, its rates."""
     def rate(column: str, width: int = rates.COUNTER64) -> float | None:
         if before is None:
             return None
-        return rates.per_second(before.get(column), counters.get(column), elapsed,
+        return rates.per_second(_counter(before, column), _counter(counters, column), elapsed,
                                 width=width, restarted=restarted)
 
     in_octets, out_octets = rate("in_octets"), rate("out_octets")
     in_errors, out_errors = rate("in_errors", rates.COUNTER32), rate("out_errors", rates.COUNTER32)
     return InterfaceStatus(
         index=index, name=str(counters.get("if_name") or index),
-        in_octets=counters.get("in_octets"), out_octets=counters.get("out_octets"),
-        in_packets=counters.get("in_packets"), out_packets=counters.get("out_packets"),
-        in_errors=counters.get("in_errors"), out_errors=counters.get("out_errors"),
+        in_octets=_counter(counters, "in_octets"), out_octets=_counter(counters, "out_octets"),
+        in_packets=_counter(counters, "in_packets"),
+        out_packets=_counter(counters, "out_packets"),
+        in_errors=_counter(counters, "in_errors"), out_errors=_counter(counters, "out_errors"),
         in_bps=None if in_octets is None else in_octets * 8,
         out_bps=None if out_octets is None else out_octets * 8,
         in_pps=rate("in_packets"), out_pps=rate("out_packets"),
@@ -245,6 +254,7 @@ def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
     for ap in inventory.aps_to_poll(store):
         ap_id, name, version, user = ap["id"], ap["name"], ap["snmp_version"], ap["snmp_user"]
         try:
+            credentials: Credentials
             if version == "2c":
                 community = secret_box.decrypt(ap["snmp_community_enc"])
                 if not community:

@@ -128,6 +128,7 @@ def _pysnmp_varbind(oid, value) -> Varbind:
     """A pysnmp varbind as the plain (oid, BER tag, value) both paths share."""
     tag = value.tagSet[0]
     ber_tag = tag.tagClass | tag.tagFormat | tag.tagId
+    plain: object
     if ber_tag in snmp_ber.EXCEPTIONS or ber_tag == snmp_ber.NULL:
         plain = None
     elif ber_tag in (snmp_ber.OCTET_STRING, snmp_ber.IP_ADDRESS):
@@ -226,6 +227,7 @@ class SnmpClient:
         else:
             template = snmp_ber.encode_getbulk(session.community, len(non_repeaters),
                                                max_repetitions, oids)
+        assert session.address is not None  # every v2c session is built with its address
         return await self._v2c.getbulk(session.address, session.family, session.community,
                                        template)
 
@@ -268,11 +270,12 @@ class SnmpClient:
             session = _ApSession(key, plan, address=address, family=family,
                                  community=target.credentials.community.encode())
         else:
-            session = _ApSession(key, plan, addr_name=await self._v3_target(target))
+            session = _ApSession(key, plan,
+                                 addr_name=await self._v3_target(target, target.credentials))
         self._sessions[target.ap_id] = session
         return session
 
-    async def _v3_target(self, target: PollTarget) -> str:
+    async def _v3_target(self, target: PollTarget, credentials: V3Credentials) -> str:
         """Configure the engine's target and USM user for a v3 AP; returns the target name."""
         if self._engine is None:
             self._engine = SnmpEngine()
@@ -281,7 +284,7 @@ class SnmpClient:
                 (target.address, target.port), timeout=self.timeout, retries=self.retries)
         except PySnmpError as exc:
             raise SnmpError(str(exc)) from exc
-        addr_name, _ = self._lcd.configure(self._engine, _auth_data(target.credentials), transport)
+        addr_name, _ = self._lcd.configure(self._engine, _auth_data(credentials), transport)
         return addr_name
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, cast
 
 from core import snmp_ber as ber
 from netconfig.platforms import ClientCountSource, get_platform
@@ -91,15 +91,21 @@ def python_value(tag: int, value: object) -> int | str | None:
     dotted forms for addresses and OIDs), int for numbers, None for NULL and the exceptions."""
     if tag in _END_OF_COLUMN:
         return None
+    return _present_value(tag, value)
+
+
+def _present_value(tag: int, value: object) -> int | str:
+    """`python_value` of a varbind that holds a value (not NULL, not an exception)."""
+    # snmp_ber decodes OCTET STRING, IpAddress and unknown types to bytes, OIDs to int tuples.
     if tag == ber.OCTET_STRING:
-        return bytes(value).decode("utf-8", "replace")  # type: ignore[arg-type]
+        return cast(bytes, value).decode("utf-8", "replace")
     if tag == ber.IP_ADDRESS:
-        return str(ipaddress.IPv4Address(bytes(value)))  # type: ignore[arg-type]
+        return str(ipaddress.IPv4Address(cast(bytes, value)))
     if tag == ber.OBJECT_IDENTIFIER:
-        return ".".join(map(str, value))  # type: ignore[call-overload]
+        return ".".join(map(str, cast(tuple, value)))
     if isinstance(value, int):
         return value
-    return bytes(value).hex()  # type: ignore[arg-type]  # Opaque and other raw types
+    return cast(bytes, value).hex()  # Opaque and other raw types
 
 
 def _oid(text: str) -> Oid:
@@ -207,7 +213,7 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
             if isinstance(value, int):
                 result.client_column[index] = value
         else:
-            result.interfaces.setdefault(index, {})[name] = python_value(tag, value)
+            result.interfaces.setdefault(index, {})[name] = _present_value(tag, value)
     rows_seen = max(rows_seen, len(result.interfaces), len(result.client_column))
     pending = [columns[i] for i in range(width) if not ended[i]]
     next_starts = [last[i] for i in range(width) if not ended[i]]
