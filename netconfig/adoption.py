@@ -17,13 +17,15 @@ from collections.abc import Mapping
 from core import audit, inventory
 from core.inventory import InventoryError, NotFound
 from core.secrets import SecretBox
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 from netconfig.platforms import PLATFORMS
 from netconfig.push import Outcome, Provisioner
 from netconfig.settings import ProvisioningConfig
 
 log = logging.getLogger(__name__)
 SOURCES = ("trap", "mqtt")
+#: The times of a pending AP's row (unix seconds).
+TIME_COLUMNS = ("first_seen_at", "last_seen_at")
 
 
 def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source: str,
@@ -49,11 +51,10 @@ def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source
         return None
     if platform is not None and platform not in PLATFORMS:
         platform = None
-    now = utcnow()
+    seen_at = now()
     text = json.dumps(dict(detail or {}), ensure_ascii=False)
     with store.transaction() as conn:
-        if conn.execute("SELECT 1 FROM aps WHERE mac = ? OR mgmt_ip = ?",
-                        (mac, mgmt_ip)).fetchone():
+        if inventory.ap_known(conn, mac, mgmt_ip):
             return None
         row = conn.execute("SELECT id FROM pending_aps WHERE mac = ?", (mac,)).fetchone() \
             if mac else None
@@ -64,13 +65,13 @@ def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source
         if row:
             conn.execute("UPDATE pending_aps SET mac = coalesce(?, mac), mgmt_ip = ?, platform = "
                          "coalesce(?, platform), source = ?, detail = ?, last_seen_at = ? "
-                         "WHERE id = ?", (mac, mgmt_ip, platform, source, text, now, row[0]))
+                         "WHERE id = ?", (mac, mgmt_ip, platform, source, text, seen_at, row[0]))
             pending_id = row[0]
         else:
             pending_id = conn.execute(
                 "INSERT INTO pending_aps (mac, mgmt_ip, platform, source, detail, first_seen_at, "
                 "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (mac, mgmt_ip, platform, source, text, now, now)).lastrowid
+                (mac, mgmt_ip, platform, source, text, seen_at, seen_at)).lastrowid
     found = get_pending(store, pending_id)
     return found if found["status"] == "pending" else None
 
@@ -90,6 +91,11 @@ def get_pending(store: Store, ref: object) -> dict:
     if not rows:
         raise NotFound("pending AP", ref)
     return rows[0]
+
+
+def shown(row: dict) -> dict:
+    """A pending AP's row as the API, pages and CLI show it: its times as ISO-8601 text."""
+    return with_iso(row, *TIME_COLUMNS)
 
 
 def pending(store: Store) -> list[dict]:

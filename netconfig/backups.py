@@ -12,9 +12,11 @@ import hashlib
 
 from core.inventory import NotFound
 from core.secrets import SecretBox
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 
 SOURCES = ("backup", "pre-push", "post-push", "rollback", "adoption")
+#: The times of a version row (unix seconds).
+TIME_COLUMNS = ("taken_at", "last_seen_at")
 
 
 def digest(text: str) -> str:
@@ -27,12 +29,13 @@ def record(store: Store, box: SecretBox, ap_id: int, text: str, source: str,
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}")
     sha = digest(text)
-    now = utcnow()
+    seen_at = now()
     with store.transaction() as conn:
         row = conn.execute("SELECT id FROM config_versions WHERE ap_id = ? AND sha256 = ?",
                            (ap_id, sha)).fetchone()
         if row:
-            conn.execute("UPDATE config_versions SET last_seen_at = ? WHERE id = ?", (now, row[0]))
+            conn.execute("UPDATE config_versions SET last_seen_at = ? WHERE id = ?",
+                         (seen_at, row[0]))
             version_id, created = row[0], False
         else:
             number = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM config_versions "
@@ -40,7 +43,7 @@ def record(store: Store, box: SecretBox, ap_id: int, text: str, source: str,
             cur = conn.execute(
                 "INSERT INTO config_versions (ap_id, version, sha256, body_enc, source, taken_at, "
                 "taken_by, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ap_id, number, sha, _seal(box, text), source, now, actor, now))
+                (ap_id, number, sha, _seal(box, text), source, seen_at, actor, seen_at))
             version_id, created = cur.lastrowid, True
     return _row(store, "id = ?", [version_id]), created
 
@@ -53,6 +56,11 @@ def _row(store: Store, where: str, args: list) -> dict:
     if not rows:
         raise NotFound("config version", args[-1])
     return rows[0]
+
+
+def shown(row: dict) -> dict:
+    """A version row as the API, pages and CLI show it: its times as ISO-8601 text."""
+    return with_iso(row, *TIME_COLUMNS)
 
 
 def history(store: Store, ap_id: int) -> list[dict]:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from core import audit
 from core.inventory import InventoryError
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 from netconfig.ssh import HostKey
+
+
+#: The times of a pinned key's row (unix seconds).
+TIME_COLUMNS = ("pinned_at", "pending_seen_at")
 
 
 class HostKeyPending(InventoryError):
@@ -24,6 +28,11 @@ class HostKeyPending(InventoryError):
 def pinned(store: Store, ap_id: int) -> dict | None:
     rows = list(store.db.query("SELECT * FROM ssh_host_keys WHERE ap_id = ?", [ap_id]))
     return rows[0] if rows else None
+
+
+def shown(row: dict) -> dict:
+    """A pinned key's row as the API, pages and CLI show it: its times as ISO-8601 text."""
+    return with_iso(row, *TIME_COLUMNS)
 
 
 def pinned_key(store: Store, ap_id: int) -> HostKey | None:
@@ -44,7 +53,7 @@ def pin_first(store: Store, ap: dict, key: HostKey, actor: str) -> bool:
             return False
         conn.execute("INSERT INTO ssh_host_keys (ap_id, key_type, key_base64, fingerprint, "
                      "pinned_at, pinned_by) VALUES (?, ?, ?, ?, ?, ?)",
-                     (ap["id"], key.key_type, key.base64, key.fingerprint, utcnow(), actor))
+                     (ap["id"], key.key_type, key.base64, key.fingerprint, now(), actor))
         audit.record(conn, actor, "ap.hostkey.pin", "ap", ap["name"],
                      {"fingerprint": key.fingerprint, "key_type": key.key_type})
     return True
@@ -56,7 +65,7 @@ def record_mismatch(store: Store, ap: dict, presented: HostKey | None) -> None:
                      "pending_fingerprint = ?, pending_seen_at = ? WHERE ap_id = ?",
                      (presented.key_type if presented else None,
                       presented.base64 if presented else None,
-                      presented.fingerprint if presented else "unknown", utcnow(), ap["id"]))
+                      presented.fingerprint if presented else "unknown", now(), ap["id"]))
         audit.record(conn, "system", "ap.hostkey.mismatch", "ap", ap["name"],
                      {"presented": presented.fingerprint if presented else None})
 
@@ -75,7 +84,7 @@ def accept(store: Store, ap: dict, fingerprint: str, actor: str) -> None:
                      "pending_key_base64, fingerprint = pending_fingerprint, pinned_at = ?, "
                      "pinned_by = ?, pending_key_type = NULL, pending_key_base64 = NULL, "
                      "pending_fingerprint = NULL, pending_seen_at = NULL WHERE ap_id = ?",
-                     (utcnow(), actor, ap["id"]))
+                     (now(), actor, ap["id"]))
         audit.record(conn, actor, "ap.hostkey.accept", "ap", ap["name"],
                      {"old": row["fingerprint"], "new": fingerprint})
 

@@ -13,11 +13,14 @@ import os
 import socket
 from pathlib import Path
 
+from core import inventory
 from core.inventory import NotFound
-from core.store import Store, utcnow
+from core.store import Store, now, with_iso
 
 KINDS = ("push", "rollback", "backup", "drift", "adopt")
 FINAL = ("succeeded", "failed", "stopped", "partial")
+#: The times of a job row and of its items' rows (unix seconds; items have the last two).
+TIME_COLUMNS = ("created_at", "started_at", "finished_at")
 
 
 def create(store: Store, kind: str, target: str, ap_ids: list[int], actor: str, *,
@@ -28,7 +31,7 @@ def create(store: Store, kind: str, target: str, ap_ids: list[int], actor: str, 
         cur = conn.execute(
             "INSERT INTO provision_jobs (kind, target, status, dry_run, total, options, "
             "created_by, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-            (kind, target, int(dry_run), len(ap_ids), json.dumps(options or {}), actor, utcnow()))
+            (kind, target, int(dry_run), len(ap_ids), json.dumps(options or {}), actor, now()))
         conn.executemany("INSERT INTO provision_job_items (job_id, ap_id, status) "
                          "VALUES (?, ?, 'queued')", [(cur.lastrowid, i) for i in ap_ids])
     return cur.lastrowid
@@ -42,13 +45,13 @@ def claim_next(store: Store) -> dict | None:
         if not row:
             return None
         conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
-                     "WHERE id = ?", (utcnow(), runner_id(), row[0]))
+                     "WHERE id = ?", (now(), runner_id(), row[0]))
     return get(store, row[0], items=False)
 
 
 def start(store: Store, job_id: int) -> None:
     store.conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
-                       "WHERE id = ? AND status = 'queued'", (utcnow(), runner_id(), job_id))
+                       "WHERE id = ? AND status = 'queued'", (now(), runner_id(), job_id))
 
 
 def _start_time(pid: int) -> str | None:
@@ -93,10 +96,10 @@ def recover_interrupted(store: Store) -> list[int]:
                          "coalesce(stage, 'the push') || ': check its drift or push again' "
                          "ELSE 'interrupted before it started' END, finished_at = ? "
                          "WHERE job_id = ? AND status IN ('queued', 'running')",
-                         (utcnow(), job_id))
+                         (now(), job_id))
             conn.execute("UPDATE provision_jobs SET status = 'failed', finished_at = ?, "
                          "message = 'interrupted: the process running it ended' "
-                         "WHERE id = ? AND status = 'running'", (utcnow(), job_id))
+                         "WHERE id = ? AND status = 'running'", (now(), job_id))
         closed.append(job_id)
     return closed
 
@@ -104,7 +107,7 @@ def recover_interrupted(store: Store) -> list[int]:
 def item_started(store: Store, job_id: int, ap_id: int, stage: str) -> None:
     store.conn.execute("UPDATE provision_job_items SET status = 'running', stage = ?, "
                        "started_at = coalesce(started_at, ?) WHERE job_id = ? AND ap_id = ?",
-                       (stage, utcnow(), job_id, ap_id))
+                       (stage, now(), job_id, ap_id))
 
 
 def item_finished(store: Store, job_id: int, ap_id: int, status: str, stage: str | None,
@@ -112,7 +115,7 @@ def item_finished(store: Store, job_id: int, ap_id: int, status: str, stage: str
     with store.transaction() as conn:
         conn.execute("UPDATE provision_job_items SET status = ?, stage = ?, message = ?, "
                      "finished_at = ? WHERE job_id = ? AND ap_id = ?",
-                     (status, stage, message, utcnow(), job_id, ap_id))
+                     (status, stage, message, now(), job_id, ap_id))
         conn.execute("UPDATE provision_jobs SET done = done + 1, failed = failed + ? WHERE id = ?",
                      (int(failed), job_id))
 
@@ -127,7 +130,7 @@ def finish(store: Store, job_id: int, status: str, message: str | None = None) -
     if status not in FINAL:
         raise ValueError(f"final status must be one of {', '.join(FINAL)}")
     store.conn.execute("UPDATE provision_jobs SET status = ?, finished_at = ?, message = ? "
-                       "WHERE id = ?", (status, utcnow(), message, job_id))
+                       "WHERE id = ?", (status, now(), message, job_id))
 
 
 def get(store: Store, job_id: int, *, items: bool = True) -> dict:
@@ -137,10 +140,21 @@ def get(store: Store, job_id: int, *, items: bool = True) -> dict:
     job = rows[0]
     job["options"] = json.loads(job["options"] or "{}")
     if items:
-        job["items"] = list(store.db.query(
-            "SELECT i.*, a.name AS ap_name FROM provision_job_items i JOIN aps a ON a.id = i.ap_id "
-            "WHERE i.job_id = ? ORDER BY a.name", [job_id]))
+        named = [{**item, "ap_name": inventory.ap_name(store.conn, item["ap_id"])} for item in
+                 store.db.query("SELECT * FROM provision_job_items WHERE job_id = ?", [job_id])]
+        # Deleting an AP deletes its items; one left where foreign keys were off is not listed.
+        job["items"] = sorted((item for item in named if item["ap_name"] is not None),
+                              key=lambda item: item["ap_name"])
     return job
+
+
+def shown(job: dict) -> dict:
+    """A job (with its items, when it has them) as the API, pages and CLI show it: its times
+    as ISO-8601 text."""
+    out = with_iso(job, *TIME_COLUMNS)
+    if "items" in job:
+        out["items"] = [with_iso(item, *TIME_COLUMNS) for item in job["items"]]
+    return out
 
 
 def recent(store: Store, limit: int = 50) -> list[dict]:

@@ -17,7 +17,7 @@ from typing import cast
 from core import audit, inventory
 from core.inventory import InventoryError, NotFound
 from core.secrets import SecretBox
-from core.store import Store, utcnow
+from core.store import Store, now
 from netconfig.render import SECRET_KEYS, redact_variables
 
 SCOPES = ("global", "site", "group", "ap")
@@ -82,7 +82,7 @@ def set_layer(store: Store, box: SecretBox, scope: str, ref: object, data: Mappi
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, scope_id) DO UPDATE SET "
                 "data = excluded.data, updated_at = excluded.updated_at, "
                 "updated_by = excluded.updated_by",
-                (scope, scope_id, json.dumps(_seal(data, box), ensure_ascii=False), utcnow(),
+                (scope, scope_id, json.dumps(_seal(data, box), ensure_ascii=False), now(),
                  actor))
         else:
             conn.execute("DELETE FROM config_variables WHERE scope = ? AND scope_id = ?",
@@ -133,7 +133,7 @@ def create_group(store: Store, name: str, actor: str) -> dict:
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM ap_groups WHERE name = ?", (name,)).fetchone():
             raise InventoryError("duplicate", f"group {name!r} exists", "name")
-        conn.execute("INSERT INTO ap_groups (name, created_at) VALUES (?, ?)", (name, utcnow()))
+        conn.execute("INSERT INTO ap_groups (name, created_at) VALUES (?, ?)", (name, now()))
         audit.record(conn, actor, "group.create", "group", name, None)
     return get_group(store, name)
 
@@ -157,6 +157,13 @@ def set_group(store: Store, ap_ref: object, group_ref: object | None, actor: str
                          (ap["id"], group["id"]))
         audit.record(conn, actor, "group.member", "ap", ap["name"],
                      {"group": group["name"] if group else None})
+
+
+def group_name_of(store: Store, ap_id: int) -> str | None:
+    """The name of the group the AP is in; None when it is in none."""
+    row = store.conn.execute("SELECT g.name FROM ap_groups g JOIN ap_group_members m ON "
+                             "m.group_id = g.id WHERE m.ap_id = ?", (ap_id,)).fetchone()
+    return row[0] if row else None
 
 
 def group_members(store: Store, ref: object) -> list[dict]:

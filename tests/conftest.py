@@ -4,6 +4,7 @@ import pytest
 # net-snmp snmpd and snmpsim, the AP simulator seeded into a store (sim_lab).
 pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.netconfig.sim_fleet"]
 
+from core import store as store_module
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
@@ -23,6 +24,22 @@ def store(config):
     s = Store(config.store.path)
     yield s
     s.close()
+
+
+@pytest.fixture
+def store_before(tmp_path, monkeypatch):
+    """``store_before(component, name)``: the path of a store as the release before that
+    migration left it (every migration that runs before it applied, it and later ones not)."""
+    def build(component: str, name: str):
+        every = store_module.available_migrations()
+        upto = next(i for i, m in enumerate(every) if (m.component, m.name) == (component, name))
+        path = tmp_path / f"before-{component}-{name}.db"
+        with monkeypatch.context() as patch:
+            patch.setattr(store_module, "available_migrations", lambda: every[:upto])
+            Store(path).close()
+        return path
+
+    return build
 
 
 @pytest.fixture

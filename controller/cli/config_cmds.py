@@ -2,7 +2,8 @@
 
 The CLI is a worker of its own: device operations run here (with a progress bar) rather than in
 the controller; the same jobs table records them, so the admin UI sees CLI batches as well.
-Whoever can open the store and its key file from a shell is trusted as an operator.
+Whoever can open the store and its key file from a shell is trusted as an operator. Times are
+printed as ISO-8601 text (the store keeps unix seconds).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from controller.cli.context import CliContext, emit
 from controller.provisioning import SnmpReachability
 from core import inventory
 from core.inventory import InventoryError
-from core.store import Store
-from netconfig import adoption, drift, hostkeys, jobs, variables
+from core.store import Store, iso
+from netconfig import adoption, backups, drift, hostkeys, jobs, variables
 from netconfig.push import Outcome
 from netconfig.service import ProvisioningService
 from netconfig.settings import ProvisioningConfig
@@ -153,8 +154,8 @@ def group(obj: CliContext, name: str, aps: tuple[str, ...]) -> None:
 def history(obj: CliContext, ap: str, as_json: bool) -> None:
     """Stored config versions of AP, newest first."""
     with _service(obj) as (service, user):
-        emit(service.history(user, ap), ["version", "source", "taken_at", "last_seen_at",
-                                         "taken_by", "sha256"], as_json)
+        emit([backups.shown(v) for v in service.history(user, ap)],
+             ["version", "source", "taken_at", "last_seen_at", "taken_by", "sha256"], as_json)
 
 
 @config.command("diff")
@@ -259,11 +260,12 @@ def jobs_cmd(obj: CliContext, job_id: int | None, as_json: bool) -> None:
     """Recent provisioning jobs, or one job with its APs."""
     with _service(obj) as (service, user):
         if job_id is None:
-            emit(jobs.recent(service.store), ["id", "kind", "target", "status", "done", "failed",
-                                              "total", "created_by", "created_at"], as_json)
+            emit([jobs.shown(job) for job in jobs.recent(service.store)],
+                 ["id", "kind", "target", "status", "done", "failed", "total", "created_by",
+                  "created_at"], as_json)
         else:
-            emit(service.job(user, job_id)["items"], ["ap_name", "status", "stage", "message"],
-                 as_json)
+            emit(jobs.shown(service.job(user, job_id))["items"],
+                 ["ap_name", "status", "stage", "message"], as_json)
 
 
 # --- host keys and adoption ---------------------------------------------------------------
@@ -283,10 +285,11 @@ def hostkey(obj: CliContext, ap: str, fingerprint: str | None) -> None:
     if not row:
         click.echo(f"{ap}: no key pinned yet (pinned on first contact)")
         return
-    click.echo(f"{ap}: pinned {row['fingerprint']} ({row['key_type']}) since {row['pinned_at']}")
+    click.echo(f"{ap}: pinned {row['fingerprint']} ({row['key_type']}) since "
+               f"{iso(row['pinned_at'])}")
     if row["pending_fingerprint"]:
         click.echo(f"{ap}: PRESENTED A DIFFERENT KEY {row['pending_fingerprint']} at "
-                   f"{row['pending_seen_at']}; pushes refused until accepted")
+                   f"{iso(row['pending_seen_at'])}; pushes refused until accepted")
 
 
 @config.command("pending")
@@ -295,8 +298,8 @@ def hostkey(obj: CliContext, ap: str, fingerprint: str | None) -> None:
 def pending(obj: CliContext, as_json: bool) -> None:
     """APs that announced themselves and wait for adoption."""
     with _service(obj) as (service, _):
-        emit(adoption.pending(service.store), ["id", "mac", "mgmt_ip", "platform", "source",
-                                               "last_seen_at"], as_json)
+        emit([adoption.shown(row) for row in adoption.pending(service.store)],
+             ["id", "mac", "mgmt_ip", "platform", "source", "last_seen_at"], as_json)
 
 
 @config.command("adopt")

@@ -4,7 +4,8 @@ Nothing here talks to a device. "Running" is the latest stored backup; a backup,
 drift check or rollback is a queued job that the provisioning worker runs; adopting an AP adds it
 to the inventory and queues the push of its site's template (the service's ``adopt_now`` pushes
 in the caller's thread, which suits the CLI only). Refusals are `InventoryError`s, so the API and
-the pages turn them into a status code the same way as inventory refusals.
+the pages turn them into a status code the same way as inventory refusals. Times leave the store
+as unix seconds and leave here as the ISO-8601 text the API and pages have always shown.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from flask import g
 
 from controller import auth
 from controller.web import context
-from core import inventory
+from core import audit, inventory
 from core.inventory import InventoryError, NotFound
+from core.store import iso
 from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.platforms import get_platform
 from netconfig.push import Outcome
@@ -95,12 +97,6 @@ def preview(user: Engineer, ap_ref: object) -> dict:
     return {"ap": ap["name"], "platform": rendered.platform, "text": driver.redact(rendered.text)}
 
 
-def _group_name(store, ap_id: int) -> str | None:
-    row = store.conn.execute("SELECT g.name FROM ap_groups g JOIN ap_group_members m ON "
-                             "m.group_id = g.id WHERE m.ap_id = ?", (ap_id,)).fetchone()
-    return row[0] if row else None
-
-
 def _mark_sources(sources: dict[str, str], scope: str, data: Mapping, prefix: str = "") -> None:
     """Record ``scope`` as the source of every leaf ``data`` sets, as `variables.merge` would."""
     for key, value in data.items():
@@ -120,8 +116,8 @@ def variable_layers(user: Engineer, ap_ref: object) -> dict:
     ap = inventory.get_ap(svc.store, ap_ref)
     effective = svc.effective_variables(user, ap["id"])
     layers = variables.layers_for(svc.store, svc.box, ap)
-    refs = {"global": None, "site": ap["site"], "group": _group_name(svc.store, ap["id"]),
-            "ap": ap["name"]}
+    refs = {"global": None, "site": ap["site"],
+            "group": variables.group_name_of(svc.store, ap["id"]), "ap": ap["name"]}
     sources = {key: "inventory" for key in INVENTORY_KEYS}
     for scope, data in layers:
         _mark_sources(sources, scope, data)
@@ -207,6 +203,11 @@ def set_layer(user: Engineer, scope: str, ref: object, data: object) -> None:
 
 # ---- history and diffs (stored versions only) -------------------------------------------------
 
+def history(user: Engineer, ap_ref: object) -> list[dict]:
+    """The AP's stored versions, newest first (bodies not included)."""
+    return [backups.shown(version) for version in service().history(user, ap_ref)]
+
+
 def stored_diff(user: Engineer, ap_ref: object, old: int | None, new: int | None) -> dict:
     """Between two stored versions, or (both None) the latest backup against the intended text."""
     require(user, READ)
@@ -233,7 +234,7 @@ def stored_diff(user: Engineer, ap_ref: object, old: int | None, new: int | None
     diff = svc.provisioner.diff_view(ctx, running, ctx.desired.text,  # type: ignore[union-attr]
                                      f"running (v{latest['version']})", "intended")
     return {"ap": ap["name"], "from": latest["version"], "to": "intended",
-            "running_seen_at": latest["last_seen_at"], "diff": diff}
+            "running_seen_at": iso(latest["last_seen_at"]), "diff": diff}
 
 
 # ---- jobs ---------------------------------------------------------------------------------------
@@ -315,15 +316,13 @@ def enqueue(user: Engineer, body: Mapping) -> int:
 
 def _pushes_of(job_id: int) -> dict[str, dict]:
     """Each AP's ``config.push`` audit entry of the job: its result and (redacted) diff."""
-    rows = service().store.db.query(
-        "SELECT target_id, detail FROM audit_log WHERE action = 'config.push' AND "
-        "json_extract(detail, '$.job') = ? ORDER BY id", [job_id])
-    return {row["target_id"]: json.loads(row["detail"]) for row in rows}
+    entries = audit.entries_with(service().store, "config.push", "job", job_id)
+    return {entry["target_id"]: entry["detail"] for entry in entries}
 
 
 def job_view(user: Engineer, job_id: int) -> dict:
     """A job with its per-AP items; items of applied pushes carry the result and diff."""
-    job = service().job(user, job_id)
+    job = jobs.shown(service().job(user, job_id))
     pushes = _pushes_of(job_id) if job["kind"] == "push" else {}
     for item in job["items"]:
         detail = pushes.get(item["ap_name"], {})
@@ -335,7 +334,7 @@ def job_view(user: Engineer, job_id: int) -> dict:
 
 def recent_jobs(user: Engineer, limit: int) -> list[dict]:
     require(user, READ)
-    return jobs.recent(service().store, limit)
+    return [jobs.shown(job) for job in jobs.recent(service().store, limit)]
 
 
 # ---- adoption and host keys -----------------------------------------------------------------
@@ -357,10 +356,8 @@ class _QueuedPush:
 
 def pending(user: Engineer) -> list[dict]:
     require(user, READ)
-    rows = adoption.pending(service().store)
-    for row in rows:
-        row["detail"] = json.loads(row["detail"]) if row.get("detail") else {}
-    return rows
+    return [adoption.shown(row) | {"detail": json.loads(row["detail"]) if row["detail"] else {}}
+            for row in adoption.pending(service().store)]
 
 
 def adopt(user: Engineer, pending_ref: object, data: Mapping) -> tuple[dict, int]:
@@ -381,7 +378,7 @@ def ignore(user: Engineer, pending_ref: object) -> dict:
         raise InventoryError("not_pending", f"{row['mac'] or row['mgmt_ip']} is "
                              f"{row['status']}, not pending", None)
     adoption.ignore(store, row["id"], user.username)
-    return adoption.get_pending(store, row["id"])
+    return adoption.shown(adoption.get_pending(store, row["id"]))
 
 
 def host_key(user: Engineer, ap_ref: object) -> dict:
@@ -389,7 +386,7 @@ def host_key(user: Engineer, ap_ref: object) -> dict:
     require(user, READ)
     store = service().store
     ap = inventory.get_ap(store, ap_ref)
-    row = hostkeys.pinned(store, ap["id"]) or {}
+    row = hostkeys.shown(hostkeys.pinned(store, ap["id"]) or {})
     return {"ap": ap["name"], "pinned": bool(row), "fingerprint": row.get("fingerprint"),
             "key_type": row.get("key_type"), "pinned_at": row.get("pinned_at"),
             "pinned_by": row.get("pinned_by"),

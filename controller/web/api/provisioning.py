@@ -16,6 +16,7 @@ from controller.web import context
 from controller.web import provisioning as prov
 from controller.web.api.common import caller, int_arg, json_object, require
 from controller.web.errors import ApiError
+from core import inventory
 from netconfig.render import redact_variables
 
 bp = Blueprint("provisioning", __name__)
@@ -95,7 +96,7 @@ def put_ap_variables(ref: str):
 @bp.get("/aps/<ref>/config/history")
 @require("viewer")
 def history(ref: str):
-    return jsonify({"ap": ref, "versions": prov.service().history(_engineer(), ref)})
+    return jsonify({"ap": ref, "versions": prov.history(_engineer(), ref)})
 
 
 @bp.get("/aps/<ref>/config/diff")
@@ -177,7 +178,7 @@ def list_pending():
 def adopt(ref: str):
     ap, job_id = prov.adopt(_engineer(), ref, json_object())
     context.announce("ap", "create", ap["name"])
-    return _accepted(job_id, ap=ap)
+    return _accepted(job_id, ap=inventory.shown(ap))
 
 
 @bp.post("/provisioning/pending/<ref>/ignore")

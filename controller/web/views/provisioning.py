@@ -53,7 +53,7 @@ def ap_config(ref: str):
     layer = next((entry for entry in layers["layers"] if entry["scope"] == "ap"), None)
     return render_template(
         "provisioning/ap.html", ap=ap, rendered=rendered, problems=problems, layers=layers,
-        history=prov.service().history(engineer, ap["id"]),
+        history=prov.history(engineer, ap["id"]),
         hostkey=prov.host_key(engineer, ap["id"]),
         ap_layer=json.dumps(layer["variables"] if layer else {}, ensure_ascii=False, indent=2))
 
