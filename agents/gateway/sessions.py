@@ -9,6 +9,8 @@ start-up, so a restarted agent goes on enforcing the same limits, and a gateway 
 
 from __future__ import annotations
 
+import math
+
 import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -74,7 +76,8 @@ class ClientSession:
         return self.bytes_up + self.bytes_down
 
     def seconds_left(self, now: float) -> int:
-        return max(0, int(self.expires_at - now))
+        """Whole seconds left, rounded up: 0 only once the kernel has let the client go."""
+        return max(0, math.ceil(self.expires_at - now))
 
     def bytes_left(self) -> int | None:
         return None if not self.quota_bytes else max(0, self.quota_bytes - self.bytes_total)

@@ -18,7 +18,7 @@ from agents.gateway.enforcer import Enforcer, GrantError
 from agents.gateway.nft import parse_counted_elements, parse_duration
 from agents.gateway.redirector import PortalLinks
 from agents.gateway.ruleset import RateClass
-from agents.gateway.sessions import SessionBook
+from agents.gateway.sessions import ClientSession, SessionBook
 from core.contracts.signature import ClientClaim, SignatureError, normalise_mac, sign, verify
 from tests.agents.fake_nftables import FakeNftables
 
@@ -280,3 +280,12 @@ def test_cli_renders_the_dnsmasq_config(tmp_path):
     path.write_text('[gateway]\nlan_interface = "not a name!"\n')
     result = CliRunner().invoke(gateway, ["--config", str(path), "dnsmasq-config"])
     assert result.exit_code != 0 and "lan_interface" in result.output
+
+
+def test_time_left_rounds_up_so_the_api_says_captive_only_once_the_kernel_lets_go():
+    session = ClientSession("02:00:00:00:00:01", "10.0.0.5", 1, started_at=100.0,
+                            expires_at=103.0, quota_bytes=0, idle_timeout_s=0, rate_up_kbps=0,
+                            rate_down_kbps=0)
+    assert session.seconds_left(102.02) == 1  # the kernel's element still has 0.98 s
+    assert session.seconds_left(101.5) == 2
+    assert session.seconds_left(103.0) == 0 and session.seconds_left(150.0) == 0

@@ -4,12 +4,18 @@ a phone does. Each test starts and ends with both phones captive."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+import time
 
 import pytest
 
 from captive_portal.probes import PROBES
+from core import inventory
+from core.secrets import SecretBox
+from core.store import Store
 from tests.lab.browser_lab import PlaywrightError, new_phone, phone_browser, screenshot
 from tests.lab.portal_lab import CLIENT_MACS, PORTAL_URL, PortalLab, running_lab
 from tests.support import require_root, require_tool
@@ -64,6 +70,31 @@ def login_with_terms(page, lang: str) -> None:
     page.check("input[name=accept]")
     page.click("#terms-login")
     page.wait_for_selector("#time-left", timeout=TAP_MS)
+
+
+def login_with_sms(page, lab: PortalLab, lang: str, phone: str = "0501234567") -> None:
+    tap(page, PAGE)
+    assert on_portal(page), page.url
+    page.fill("#phone", phone)
+    page.click("#phone-login")
+    page.wait_for_selector("#code", timeout=TAP_MS)
+    page.fill("#code", lab.last_code())
+    page.click("#code-login")
+    page.wait_for_selector("#time-left", timeout=TAP_MS)
+
+
+def continue_to_page(page) -> None:
+    page.click("a.button", timeout=TAP_MS)
+    page.wait_for_load_state("load", timeout=TAP_MS)
+    assert page.url == PAGE and ONLINE_TEXT in page.content(), page.url
+
+
+def portal_on_next_tap(page) -> float:
+    """Tap the page again: the portal must come back, at once; returns the seconds it took."""
+    started = time.monotonic()
+    tap(page, PAGE)
+    assert on_portal(page), page.url
+    return time.monotonic() - started
 
 
 def probe_answer(page, url: str):
@@ -141,3 +172,115 @@ def test_a_connection_opened_while_captive_is_reset_after_login_not_redirected(c
     finally:
         held.kill()
         held.wait(5)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_sms_login_in_the_browser_then_continue(clean, phone, lang):
+    lab = clean
+    context = new_phone(phone, lang)
+    try:
+        page = context.new_page()
+        login_with_sms(page, lab, lang)
+        assert page.locator("html").get_attribute("lang") == lang
+        continue_to_page(page)
+        screenshot(page, f"sms-continued-{lang}")
+        logout(page)
+        assert portal_on_next_tap(page) < 3.0
+    finally:
+        context.close()
+
+
+def test_captive_portal_api_as_the_phone_reads_it(clean, phone):
+    """RFC 8908: the URI from DHCP option 114, read before and after login on the phone."""
+    lab = clean
+    api = bytes.fromhex(lab.leases["cl1"]["opt114"]).decode()
+    context = new_phone(phone, "en")
+    try:
+        page = context.new_page()
+        context.set_extra_http_headers({"Accept": "application/captive+json"})
+        before = json.loads(tap(page, api).text())
+        assert before["captive"] is True and before["user-portal-url"].startswith(PORTAL_URL)
+        context.set_extra_http_headers({})
+        login_with_terms(page, "en")
+        context.set_extra_http_headers({"Accept": "application/captive+json"})
+        after = json.loads(tap(page, api).text())
+        assert after["captive"] is False and 0 < after["seconds-remaining"] <= 1800
+        context.set_extra_http_headers({})
+        logout(page)
+    finally:
+        context.close()
+
+
+def test_https_first_falls_back_at_once(clean, phone):
+    """A browser that tries https:// first is refused at once (TCP reset), not left waiting."""
+    context = new_phone(phone, "en")
+    try:
+        page = context.new_page()
+        started = time.monotonic()
+        with pytest.raises(PlaywrightError, match="ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET"):
+            tap(page, "https://example.test/")
+        assert time.monotonic() - started < 2.0
+        then = context.new_page()  # the visitor types the http address instead
+        tap(then, PAGE)
+        assert on_portal(then)
+    finally:
+        context.close()
+
+
+def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone):
+    lab = clean
+    store = Store(lab.store_path)
+    try:
+        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
+                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
+        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
+                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
+                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
+                          "platform": "openwrt"}, "lab")
+    finally:
+        store.close()
+    context = new_phone(phone, "ar")
+    try:
+        page = context.new_page()
+        login_with_terms(page, "ar")
+        tap(page, f"{PORTAL_URL}reports/new")
+        assert "walkway-ap-07" in page.inner_text("#report-site")
+        page.check("input[name=category][value=lighting]")
+        page.fill("#description", "عمود الإنارة ١٢ مطفأ")
+        page.click("#file-report")
+        page.wait_for_load_state("load", timeout=TAP_MS)
+        screenshot(page, "report-filed-ar")
+        tracking = re.search(r"940-\d{4}-\d{6}", page.content()).group(0)
+        logout(page)
+    finally:
+        context.close()
+    store = Store(lab.store_path)
+    try:
+        row = store.conn.execute("SELECT site, ap FROM reports WHERE tracking = ?",
+                                 (tracking,)).fetchone()
+    finally:
+        store.close()
+    assert row == ("al-ahsa-walkway", "walkway-ap-07")
+
+
+@pytest.mark.parametrize("limit, settings", [
+    ("expiry", {"session_minutes": 0.05}),        # 3 seconds
+    ("quota", {"data_quota_mb": 0.2}),
+    ("idle", {"idle_timeout_minutes": 0.03}),     # 1.8 seconds without a packet
+])
+def test_each_session_end_brings_the_portal_back_on_the_next_tap(clean, phone, limit, settings):
+    lab = clean
+    lab.restart_portal(**settings)
+    context = new_phone(phone, "en")
+    try:
+        page = context.new_page()
+        login_with_terms(page, "en")
+        continue_to_page(page)  # a keep-alive connection to the page's server stays open
+        if limit == "quota":  # the page's own script downloads past the quota
+            page.evaluate("fetch('/bytes/400000').then(r => r.arrayBuffer()).catch(() => null)")
+        lab.wait(lambda: lab.api("cl1")["captive"], 10, f"the {limit} to end the session")
+        assert portal_on_next_tap(page) < 3.0
+        screenshot(page, f"after-{limit}")
+    finally:
+        context.close()
+        lab.restart_portal()
