@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from waitress import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from captive_portal.config import PortalSettings
 from captive_portal.reports.service import ReportsService
@@ -49,7 +49,7 @@ class Controller:
     admin_url: str = ""
     portal_url: str = ""
     _reachability: SnmpReachability | None = None
-    _web: object = None
+    _web: BaseWSGIServer | MultiSocketServer | None = None
     _web_thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -82,11 +82,13 @@ class Controller:
         app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
                          mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake)
         web_host, web_port = host_port(config.admin.listen, "admin.listen")
-        self._web = create_server(app, host=web_host, port=web_port, threads=8,
-                                  ident="oasis-edge")
-        bound_port = self._web.effective_port
+        self._web = web = create_server(app, host=web_host, port=web_port, threads=8,
+                                        ident="oasis-edge")
+        # One listen address gives a TcpWSGIServer, which sets effective_port; waitress's stubs
+        # declare it on neither server class.
+        bound_port = web.effective_port  # type: ignore[union-attr]
         self.admin_url = f"http://{web_host}:{bound_port}/"
-        self._web_thread = threading.Thread(target=self._web.run, name="admin-web", daemon=True)
+        self._web_thread = threading.Thread(target=web.run, name="admin-web", daemon=True)
         self._web_thread.start()
 
         if self.serve_portal:
@@ -124,6 +126,7 @@ class Controller:
 
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""
+        assert self.link is not None  # the admin app starts after the link
         self.link.publish_json(topic_suffix, payload, schema=INVENTORY_SCHEMA)
 
     def stop(self) -> None:

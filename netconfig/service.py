@@ -29,7 +29,8 @@ READ, CHANGE = "viewer", "operator"
 class Actor(Protocol):
     """controller.auth.User fits: a name and a role check."""
 
-    username: str
+    @property
+    def username(self) -> str: ...  # read-only, so frozen records and properties fit too
 
     def can(self, needed: str) -> bool: ...
 

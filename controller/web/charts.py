@@ -38,7 +38,8 @@ def nice_ceiling(value: float) -> float:
 
 def _segments(points: Sequence[dict], line: Line) -> list[list[tuple[float, float]]]:
     """Runs of consecutive points with a value; a missing value breaks the line."""
-    runs, current = [], []
+    runs: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
     for point in points:
         value = point.get(line.key)
         if value is None:

@@ -59,6 +59,13 @@ def session_user() -> auth.User | None:
     return g.session_user
 
 
+def signed_in_user() -> auth.User:
+    """The session's user, in a view behind `page_role` (which lets no one else through)."""
+    user = session_user()
+    assert user is not None, "the view is not behind page_role"
+    return user
+
+
 def current_user() -> auth.User | None:
     """Whoever this request acts for: an API token's user, or else the session's."""
     return g.get("api_user") or session_user()

@@ -63,16 +63,19 @@ def _add(total: float | None, value: float | None) -> float | None:
 
 def _summary(rows: list[dict]) -> dict:
     states = dict.fromkeys(STATES, 0)
-    summary = {"aps": len(rows), "states": states, "clients": None, "clients_unknown": 0,
-               "in_bps": None, "out_bps": None}
+    clients: float | None = None
+    in_bps: float | None = None
+    out_bps: float | None = None
+    clients_unknown = 0
     for row in rows:
         states[row["state"]] = states.get(row["state"], 0) + 1
         if row["clients"] is None:
-            summary["clients_unknown"] += 1
-        summary["clients"] = _add(summary["clients"], row["clients"])
-        summary["in_bps"] = _add(summary["in_bps"], row["in_bps"])
-        summary["out_bps"] = _add(summary["out_bps"], row["out_bps"])
-    return summary
+            clients_unknown += 1
+        clients = _add(clients, row["clients"])
+        in_bps = _add(in_bps, row["in_bps"])
+        out_bps = _add(out_bps, row["out_bps"])
+    return {"aps": len(rows), "states": states, "clients": clients,
+            "clients_unknown": clients_unknown, "in_bps": in_bps, "out_bps": out_bps}
 
 
 def dashboard(store: Store, snapshot: Snapshot) -> dict:

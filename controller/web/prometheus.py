@@ -44,7 +44,8 @@ class SnapshotCollector(Collector):
             labels = [ap["name"], ap["site"], ap["platform"]]
             status = self.snapshot.get(ap["id"])
             current = status.state if status else ApState.UNKNOWN
-            up.add_metric(labels, 1.0 if current in (ApState.UP, ApState.DEGRADED)
+            up.add_metric(labels, 1.0 if status is not None
+                          and current in (ApState.UP, ApState.DEGRADED)
                           and status.consecutive_failures == 0 else 0.0)
             for candidate in ApState:
                 state.add_metric([*labels, candidate.value], 1.0 if candidate == current else 0.0)

@@ -82,7 +82,7 @@ def photo(token: str):
 def move(tracking: str):
     target = request.form.get("status", "")
     note = (request.form.get("note") or "").strip()[:1000] or None
-    user = context.session_user()
+    user = context.signed_in_user()
     actor = context.actor(user)
     try:
         transition(context.store(), tracking, target, actor="admin", now=time.time(),

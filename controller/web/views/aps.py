@@ -46,7 +46,7 @@ def create():
     values = submitted(AP_FIELDS, drop_blank=AP_FIELDS)
     try:
         ap = inventory.add_ap(context.store(), context.runtime().secret_box, values,
-                              context.actor(context.session_user()))
+                              context.actor(context.signed_in_user()))
     except InventoryError as exc:
         return _form(None, values, errors_for(exc), 422)
     context.announce("ap", "create", ap["name"])
@@ -64,7 +64,7 @@ def edit(ref: str):
     values = submitted(AP_FIELDS, drop_blank=SECRET_FIELDS)
     try:
         ap = inventory.update_ap(context.store(), context.runtime().secret_box, ap["id"], values,
-                                 context.actor(context.session_user()))
+                                 context.actor(context.signed_in_user()))
     except InventoryError as exc:
         return _form(ap, values, errors_for(exc), 422)
     context.announce("ap", "update", ap["name"])
@@ -75,7 +75,7 @@ def edit(ref: str):
 @bp.route("/<ref>/delete", methods=["POST"])
 @page_role("operator")
 def delete(ref: str):
-    ap = inventory.remove_ap(context.store(), ref, context.actor(context.session_user()))
+    ap = inventory.remove_ap(context.store(), ref, context.actor(context.signed_in_user()))
     context.announce("ap", "delete", ap["name"])
     flash(f"AP {ap['name']} deleted.")
     return redirect(url_for("aps.index"))

@@ -26,7 +26,7 @@ REFRESH_SECONDS = 3
 
 
 def _engineer() -> prov.Engineer:
-    return prov.Engineer(context.session_user())
+    return prov.Engineer(context.signed_in_user())
 
 
 def _refused(exc: InventoryError) -> str:

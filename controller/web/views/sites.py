@@ -25,7 +25,7 @@ def create():
     values, errors = {}, {}
     if request.method == "POST":
         values = submitted(SITE_FIELDS)
-        user = context.session_user()
+        user = context.signed_in_user()
         try:
             site = inventory.add_site(context.store(), values, context.actor(user))
         except InventoryError as exc:
@@ -48,7 +48,7 @@ def edit(slug: str):
         values = submitted(SITE_FIELDS)
         try:
             site = inventory.update_site(context.store(), site["id"], values,
-                                         context.actor(context.session_user()))
+                                         context.actor(context.signed_in_user()))
         except InventoryError as exc:
             errors = errors_for(exc)
         else:
@@ -63,7 +63,7 @@ def edit(slug: str):
 @page_role("operator")
 def delete(slug: str):
     try:
-        inventory.remove_site(context.store(), slug, context.actor(context.session_user()))
+        inventory.remove_site(context.store(), slug, context.actor(context.signed_in_user()))
     except InventoryError as exc:
         if exc.code == "not_found":
             raise

@@ -22,7 +22,7 @@ def _page(status: int = 200, **extra):
 
 
 def _actor() -> str:
-    return context.actor(context.session_user())
+    return context.actor(context.signed_in_user())
 
 
 @bp.route("/")
@@ -48,7 +48,7 @@ def create():
 @bp.route("/<username>/role", methods=["POST"])
 @page_role("admin")
 def role(username: str):
-    current = context.session_user()
+    current = context.signed_in_user()
     if username == current.username and request.form.get("role") != "admin":
         flash("You cannot lower your own role; ask another admin.", "error")
         return redirect(url_for("users.index"))
