@@ -390,6 +390,13 @@ def shown(row: Mapping) -> dict:
     return with_iso(row, *TIME_COLUMNS)
 
 
+def site_by_slug(store: Store, slug: str, kind: str | None = None) -> dict | None:
+    """The site with this slug (and of this kind, if given), or None."""
+    rows = list(store.db.query("SELECT * FROM sites WHERE slug = ? AND kind = coalesce(?, kind)",
+                               [slug, kind]))
+    return rows[0] if rows else None
+
+
 def aps_to_poll(store: Store) -> list[dict]:
     """Every AP with what SNMP polling needs, secrets still encrypted, by id."""
     return list(store.db.query(

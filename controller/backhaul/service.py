@@ -14,8 +14,9 @@ Delivery is at-least-once and an agent's spool may deliver events minutes late, 
   primary), so a failover missed while the controller was down is still caught by the
   retained state.
 
-Branch alerts are rows of ``alerts`` with ``ap_id`` NULL and the ``branch`` column set
-(migration 0040); a partial unique index keeps one open alert per branch.
+The tables are read and written by `controller.backhaul.records`. Branch alerts are rows of
+``alerts`` (`core.alerts`) with ``ap_id`` NULL and the ``branch`` column set (migration 0040); a
+partial unique index keeps one open alert per branch.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from controller.backhaul import records
 from controller.monitoring.events import Publisher, publish_safely, topic_segment
+from core import alerts as alert_rows
+from core import inventory
 from core.contracts.backhaul import (
     EVENT_SCHEMA,
     EVENT_TOPIC,
@@ -42,7 +46,7 @@ from core.contracts.backhaul import (
 from core.contracts.monitoring import ALERT_SCHEMA
 from core.inventory import NotFound
 from core.mqtt import InboundMessage, MqttLink
-from core.store import Store, utcnow
+from core.store import Store, iso, now
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +127,8 @@ class BranchAlertChange:
     alert_id: int
     branch: str
     status: str                 # "open" or "cleared"
-    opened_at: str
-    cleared_at: str | None
+    opened_at: float
+    cleared_at: float | None
     detail: dict[str, Any]
 
     @property
@@ -134,8 +138,13 @@ class BranchAlertChange:
     def payload(self) -> dict[str, Any]:
         return {"alert_id": self.alert_id, "ap_id": None, "ap_name": f"branch-{self.branch}",
                 "branch": self.branch, "kind": ALERT_KIND, "severity": ALERT_SEVERITY,
-                "status": self.status, "opened_at": self.opened_at,
-                "cleared_at": self.cleared_at, "detail": self.detail}
+                "status": self.status, "opened_at": iso(self.opened_at),
+                "cleared_at": iso(self.cleared_at), "detail": self.detail}
+
+
+def unix_time(value: str) -> float:
+    """A branch's ISO 8601 time (checked by `check_payload`) as unix seconds."""
+    return parse_time(value).timestamp()
 
 
 class BackhaulRecorder:
@@ -145,35 +154,25 @@ class BackhaulRecorder:
         self.store = store
 
     def record_state(self, state: dict[str, Any]) -> list[BranchAlertChange]:
-        branch, at = state["branch"], state["at"]
+        branch, at, heard = state["branch"], unix_time(state["at"]), now()
         with self.store.transaction() as conn:
-            row = _branch_row(conn, branch)
-            if row["state_at"] and parse_time(row["state_at"]) > parse_time(at):
+            row = records.branch_for_update(conn, branch, heard)
+            if row["state_at"] is not None and row["state_at"] > at:
                 return []  # an older state delivered late
-            conn.execute("UPDATE backhaul_branches SET state = ?, state_at = ?, updated_at = ?"
-                         " WHERE branch = ?", (json.dumps(state, ensure_ascii=False), at,
-                                               utcnow(), branch))
+            records.save_state(conn, branch, state, at, heard)
             active = state["active_link"]
             path = PRIMARY if active == primary_link(state) else BACKUP
-            detail = {"active_link": active, "at": at, "reason": "state"}
+            detail = {"active_link": active, "at": state["at"], "reason": "state"}
             return self._set_path(conn, row, active, path, at, detail)
 
     def record_event(self, event: dict[str, Any]) -> tuple[bool, list[BranchAlertChange]]:
         """Store ``event``; (False, []) when it was stored before (a redelivery)."""
-        branch, at = event["branch"], event["at"]
+        branch, at, heard = event["branch"], unix_time(event["at"]), now()
         with self.store.transaction() as conn:
-            try:
-                conn.execute(
-                    "INSERT INTO backhaul_events (event_id, branch, at, kind, link, from_link,"
-                    " to_link, reason, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (event["id"], branch, at, event["kind"], event.get("link"),
-                     event.get("from_link"), event.get("to_link"), event.get("reason"),
-                     json.dumps(event, ensure_ascii=False), utcnow()))
-            except sqlite3.IntegrityError:
+            if not records.add_event(conn, event, at, heard):
                 return False, []
-            row = _branch_row(conn, branch)
-            conn.execute("UPDATE backhaul_branches SET updated_at = ? WHERE branch = ?",
-                         (utcnow(), branch))
+            row = records.branch_for_update(conn, branch, heard)
+            records.heard_from(conn, branch, heard)
             to_link = event.get("to_link")
             if event["kind"] not in PATH_EVENTS or not to_link:
                 return True, []
@@ -190,36 +189,23 @@ class BackhaulRecorder:
 
     @staticmethod
     def _set_path(conn: sqlite3.Connection, row: dict[str, Any], active: str, path: str,
-                  at: str, detail: dict[str, Any]) -> list[BranchAlertChange]:
+                  at: float, detail: dict[str, Any]) -> list[BranchAlertChange]:
         """Take the newer fact about the path, then open or clear the alert to match it."""
-        if row["path_at"] and parse_time(row["path_at"]) > parse_time(at):
+        if row["path_at"] is not None and row["path_at"] > at:
             return []
         branch = row["branch"]
-        conn.execute("UPDATE backhaul_branches SET active_link = ?, path = ?, path_at = ?"
-                     " WHERE branch = ?", (active, path, at, branch))
-        open_row = conn.execute(
-            "SELECT id, opened_at FROM alerts WHERE branch = ? AND kind = ?"
-            " AND cleared_at IS NULL", (branch, ALERT_KIND)).fetchone()
-        now = utcnow()
-        if path == BACKUP and open_row is None:
-            cursor = conn.execute(
-                "INSERT INTO alerts (ap_id, branch, kind, severity, opened_at, detail)"
-                " VALUES (NULL, ?, ?, ?, ?, ?)",
-                (branch, ALERT_KIND, ALERT_SEVERITY, now, json.dumps(detail, ensure_ascii=False)))
-            return [BranchAlertChange(cursor.lastrowid, branch, "open", now, None, detail)]
-        if path == PRIMARY and open_row is not None:
-            conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", (now, open_row[0]))
-            return [BranchAlertChange(open_row[0], branch, "cleared", open_row[1], now, detail)]
+        records.save_path(conn, branch, active, path, at)
+        open_alert = alert_rows.find_open(conn, ALERT_KIND, branch=branch)
+        when = now()
+        if path == BACKUP and open_alert is None:
+            alert_id = alert_rows.open_alert(conn, ALERT_KIND, ALERT_SEVERITY, detail, at=when,
+                                             branch=branch)
+            return [BranchAlertChange(alert_id, branch, "open", when, None, detail)]
+        if path == PRIMARY and open_alert is not None:
+            alert_rows.clear_alert(conn, open_alert.id, at=when)
+            return [BranchAlertChange(open_alert.id, branch, "cleared", open_alert.opened_at,
+                                      when, detail)]
         return []
-
-
-def _branch_row(conn: sqlite3.Connection, branch: str) -> dict[str, Any]:
-    """The branch's row, created on first contact."""
-    conn.execute("INSERT OR IGNORE INTO backhaul_branches (branch, updated_at) VALUES (?, ?)",
-                 (branch, utcnow()))
-    cursor = conn.execute("SELECT * FROM backhaul_branches WHERE branch = ?", (branch,))
-    names = [c[0] for c in cursor.description]
-    return dict(zip(names, cursor.fetchone()))
 
 
 class BackhaulMonitor:
@@ -304,73 +290,64 @@ class BackhaulMonitor:
         return outcome
 
 
-# -- reading, for the pages and the API ------------------------------------------------------
+# -- reading, for the pages and the API: times as ISO-8601, a branch's own with milliseconds --
 
-_BRANCH_SELECT = (
-    "SELECT b.*, s.slug AS site_slug, s.name_en AS site_name_en, s.name_ar AS site_name_ar,"
-    " al.id AS alert_id, al.opened_at AS alert_opened_at, al.detail AS alert_detail,"
-    " (SELECT e.id FROM backhaul_events e WHERE e.branch = b.branch"
-    "  AND e.kind IN ('failover', 'failback') ORDER BY e.at DESC, e.id DESC LIMIT 1)"
-    "  AS last_change_id"
-    " FROM backhaul_branches b"
-    " LEFT JOIN sites s ON s.slug = b.branch AND s.kind = 'branch'"
-    " LEFT JOIN alerts al ON al.branch = b.branch AND al.kind = 'backhaul_failover'"
-    "  AND al.cleared_at IS NULL")
 _LINK_FIELDS = ("name", "interface", "priority", "state", "carrier", "loss_pct", "rtt_ms",
                 "consecutive_misses")
 
 
+def _branch_time(at: float | None) -> str | None:
+    """A time of the branch's clock as the agent writes them (`agents.backhaul.telemetry`)."""
+    return iso(at, "milliseconds")
+
+
 def _branch_view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(row["state"]) if row["state"] else {}
-    last = None
-    if row["last_change_id"] is not None:
-        last = _event_view(next(store.db.query(
-            "SELECT * FROM backhaul_events WHERE id = ?", [row["last_change_id"]])))
+    last = records.last_switch(store, row["branch"])
+    site = inventory.site_by_slug(store, row["branch"], kind="branch")
+    alert = alert_rows.open_of_branch(store, row["branch"], ALERT_KIND)
     return {
         "branch": row["branch"],
-        "site": ({"slug": row["site_slug"], "name_en": row["site_name_en"],
-                  "name_ar": row["site_name_ar"]} if row["site_slug"] else None),
-        "path": row["path"], "active_link": row["active_link"], "path_at": row["path_at"],
+        "site": ({"slug": site["slug"], "name_en": site["name_en"], "name_ar": site["name_ar"]}
+                 if site else None),
+        "path": row["path"], "active_link": row["active_link"],
+        "path_at": _branch_time(row["path_at"]),
         "primary_link": primary_link(state),
         "links": [{k: link.get(k) for k in _LINK_FIELDS} for link in state.get("links", [])],
         "failovers": state.get("failovers"), "spooled": state.get("spooled"),
-        "state_at": row["state_at"], "updated_at": row["updated_at"],
-        "last_change": last,
-        "alert": ({"alert_id": row["alert_id"], "kind": ALERT_KIND, "severity": ALERT_SEVERITY,
-                   "opened_at": row["alert_opened_at"],
-                   "detail": json.loads(row["alert_detail"] or "{}")}
-                  if row["alert_id"] is not None else None),
+        "state_at": _branch_time(row["state_at"]), "updated_at": iso(row["updated_at"]),
+        "last_change": _event_view(last) if last else None,
+        "alert": ({"alert_id": alert["id"], "kind": ALERT_KIND, "severity": ALERT_SEVERITY,
+                   "opened_at": iso(alert["opened_at"]), "detail": alert["detail"]}
+                  if alert else None),
     }
 
 
 def _event_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": row["event_id"], "branch": row["branch"], "at": row["at"],
+    return {"event_id": row["event_id"], "branch": row["branch"], "at": _branch_time(row["at"]),
             "kind": row["kind"], "link": row["link"], "from_link": row["from_link"],
             "to_link": row["to_link"], "reason": row["reason"],
-            "detail": json.loads(row["detail"]), "received_at": row["received_at"]}
+            "detail": json.loads(row["detail"]), "received_at": iso(row["received_at"])}
 
 
 def list_branches(store: Store) -> list[dict[str, Any]]:
     """Every branch heard from: those on a backup link first, then by id."""
-    rows = store.db.query(_BRANCH_SELECT + " ORDER BY b.path = 'backup' DESC, b.branch")
-    return [_branch_view(store, row) for row in rows]
+    return [_branch_view(store, row) for row in records.branches(store)]
 
 
 def get_branch(store: Store, branch: str) -> dict[str, Any]:
-    rows = list(store.db.query(_BRANCH_SELECT + " WHERE b.branch = ?", [branch]))
-    if not rows:
+    row = records.branch(store, branch)
+    if row is None:
         raise NotFound("branch", branch)
-    return _branch_view(store, rows[0])
+    return _branch_view(store, row)
 
 
 def branch_events(store: Store, branch: str, limit: int = 100) -> list[dict[str, Any]]:
     """The branch's events, newest first. Failovers and failbacks carry ``backup_s``: how long
     that stay on the backup lasted (up to now, with ``ongoing``, when it has not ended)."""
     stays = _backup_stays(store, branch, on_backup=get_branch(store, branch)["path"] == BACKUP)
-    rows = store.db.query("SELECT * FROM backhaul_events WHERE branch = ?"
-                          " ORDER BY at DESC, id DESC LIMIT ?", [branch, limit])
     events = []
-    for row in rows:
+    for row in records.events(store, branch, limit):
         event = _event_view(row)
         event["backup_s"], event["ongoing"] = stays.get(row["event_id"], (None, False))
         events.append(event)
@@ -383,20 +360,16 @@ def _backup_stays(store: Store, branch: str, on_backup: bool
     A failover while already on a backup (to a third link) continues the same stay. A stay with
     no failback while the branch is back on the primary (the event was lost) has no duration."""
     stays: dict[str, tuple[float | None, bool]] = {}
-    opened: tuple[str, dt.datetime] | None = None
-    for event_id, kind, at in store.conn.execute(
-            "SELECT event_id, kind, at FROM backhaul_events WHERE branch = ?"
-            " AND kind IN ('failover', 'failback') ORDER BY at, id", (branch,)):
-        when = parse_time(at)
+    opened: tuple[str, float] | None = None
+    for event_id, kind, at in records.switches(store, branch):
         if kind == "failover" and opened is None:
-            opened = (event_id, when)
+            opened = (event_id, at)
         elif kind == "failback" and opened is not None:
-            seconds = round((when - opened[1]).total_seconds(), 3)
+            seconds = round(at - opened[1], 3)
             stays[opened[0]] = stays[event_id] = (seconds, False)
             opened = None
     if opened is not None and on_backup:
-        now = dt.datetime.now(dt.UTC)
-        stays[opened[0]] = (round((now - opened[1]).total_seconds(), 3), True)
+        stays[opened[0]] = (round(now() - opened[1], 3), True)
     return stays
 
 

@@ -1,9 +1,9 @@
 """Threshold alerts and AP state events, evaluated once per poll cycle from the snapshot.
 
 An alert opens when a condition starts to hold and clears when it stops; the ``alerts`` table
-keeps at most one open alert per AP and kind. Numeric alerts clear only once the value falls
-clearly below the threshold (a hysteresis band), so an AP hovering at its capacity does not
-open and clear an alert every minute. State alerts need no band: the poller already waits
+(its rows kept by `core.alerts`) holds at most one open alert per AP and kind. Numeric alerts
+clear only once the value falls clearly below the threshold (a hysteresis band), so an AP
+hovering at its capacity does not open and clear an alert every minute. State alerts need no band: the poller already waits
 ``snmp.down_after`` failed polls before it calls an AP down. Each open and clear is published on
 ``alerts/<ap_name>`` after the cycle's transaction commits.
 """
@@ -11,7 +11,6 @@ open and clear an alert every minute. State alerts need no band: the poller alre
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +24,12 @@ from controller.monitoring.events import (
 )
 from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, Snapshot
 from controller.settings import AlertsConfig
+from core import alerts as alert_rows
+from core import inventory
+from core.alerts import OpenAlert
+from core.alerts import open_by_severity as open_alerts
 from core.contracts.monitoring import ALERT_SCHEMA
-from core.store import Store, utcnow
+from core.store import Store, iso, now
 
 #: Clients must fall to this share of capacity before a capacity alert clears.
 CLIENTS_CLEAR_RATIO = 0.9
@@ -96,7 +99,7 @@ def assess(status: ApStatus, capacity: int, config: AlertsConfig) -> dict[AlertK
 
 @dataclass(frozen=True)
 class AlertChange:
-    """An alert that opened or cleared in this cycle, as published."""
+    """An alert that opened or cleared in this cycle, as published (times ISO-8601)."""
 
     alert_id: int
     ap_id: int
@@ -104,8 +107,8 @@ class AlertChange:
     kind: str
     severity: str
     status: str
-    opened_at: str
-    cleared_at: str | None
+    opened_at: float
+    cleared_at: float | None
     detail: dict[str, Any]
 
     @property
@@ -115,7 +118,7 @@ class AlertChange:
     def payload(self) -> dict[str, Any]:
         return {"alert_id": self.alert_id, "ap_id": self.ap_id, "ap_name": self.ap_name,
                 "kind": self.kind, "severity": self.severity, "status": self.status,
-                "opened_at": self.opened_at, "cleared_at": self.cleared_at,
+                "opened_at": iso(self.opened_at), "cleared_at": iso(self.cleared_at),
                 "detail": self.detail}
 
 
@@ -157,31 +160,29 @@ class AlertEvaluator:
     def evaluate(self, statuses: Iterable[ApStatus],
                  changed_states: Mapping[int, tuple] | Iterable[tuple] | None = None
                  ) -> list[AlertChange]:
-        now = utcnow()
+        at = now()
         by_id = {s.ap_id: s for s in statuses}
         with self.store.transaction() as conn:
-            inventory = {row[0]: (row[1], row[2]) for row in
-                         conn.execute("SELECT id, name, capacity FROM aps")}
+            aps = inventory.names_and_capacities(conn)
             events = []
             for ap_id, old, new in state_changes(changed_states):
-                if ap_id not in inventory:
+                if ap_id not in aps:
                     continue  # deleted while the cycle ran
                 status = by_id.get(ap_id)
                 detail = {"from": old.value if old else None, "to": new.value,
                           "last_error": status.last_error if status else None}
-                events.append(insert_event(conn, ap_id, "state", "poller", detail, at=now,
-                                           ap_name=inventory[ap_id][0]))
-            open_alerts = {(row[1], row[2]): (row[0], row[3]) for row in conn.execute(
-                "SELECT id, ap_id, kind, opened_at FROM alerts WHERE cleared_at IS NULL")}
+                events.append(insert_event(conn, ap_id, "state", "poller", detail, at=at,
+                                           ap_name=aps[ap_id][0]))
+            open_now = alert_rows.open_ap_alerts(conn)
             changes = []
             for ap_id, status in by_id.items():
-                if ap_id not in inventory:
+                if ap_id not in aps:
                     continue
-                name, capacity = inventory[ap_id]
+                name, capacity = aps[ap_id]
                 verdicts = assess(status, capacity or self.config.default_capacity, self.config)
                 for kind, verdict in verdicts.items():
                     change = self._apply(conn, ap_id, name, kind, verdict,
-                                         open_alerts.get((ap_id, kind.value)), now)
+                                         open_now.get((ap_id, kind.value)), at)
                     if change:
                         changes.append(change)
         for event in events:
@@ -192,36 +193,18 @@ class AlertEvaluator:
 
     @staticmethod
     def _apply(conn, ap_id: int, name: str, kind: AlertKind, verdict: Verdict,
-               open_alert: tuple[int, str] | None, now: str) -> AlertChange | None:
+               open_alert: OpenAlert | None, at: float) -> AlertChange | None:
         severity = SEVERITY[kind]
         if verdict.status == OPEN and open_alert is None:
-            cursor = conn.execute(
-                "INSERT INTO alerts (ap_id, kind, severity, opened_at, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (ap_id, kind.value, severity, now, json.dumps(verdict.detail, ensure_ascii=False)))
-            return AlertChange(cursor.lastrowid, ap_id, name, kind.value, severity, OPEN, now,
-                               None, verdict.detail)
+            alert_id = alert_rows.open_alert(conn, kind.value, severity, verdict.detail, at=at,
+                                             ap_id=ap_id)
+            return AlertChange(alert_id, ap_id, name, kind.value, severity, OPEN, at, None,
+                               verdict.detail)
         if verdict.status == CLEAR and open_alert is not None:
-            alert_id, opened_at = open_alert
-            conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", (now, alert_id))
-            return AlertChange(alert_id, ap_id, name, kind.value, severity, CLEAR, opened_at,
-                               now, verdict.detail)
+            alert_rows.clear_alert(conn, open_alert.id, at=at)
+            return AlertChange(open_alert.id, ap_id, name, kind.value, severity, CLEAR,
+                               open_alert.opened_at, at, verdict.detail)
         return None
-
-
-def open_alerts(store: Store, ap_id: int | None = None) -> list[dict[str, Any]]:
-    """Open alerts (of one AP or all), most severe and oldest first, for UI and API."""
-    sql = ("SELECT al.id, al.ap_id, a.name, al.kind, al.severity, al.opened_at, al.detail "
-           "FROM alerts al LEFT JOIN aps a ON a.id = al.ap_id WHERE al.cleared_at IS NULL")
-    args: tuple = ()
-    if ap_id is not None:
-        sql += " AND al.ap_id = ?"
-        args = (ap_id,)
-    sql += (" ORDER BY CASE al.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,"
-            " al.opened_at, al.id")
-    return [{"alert_id": r[0], "ap_id": r[1], "ap_name": r[2], "kind": r[3], "severity": r[4],
-             "opened_at": r[5], "detail": json.loads(r[6] or "{}")}
-            for r in store.conn.execute(sql, args)]
 
 
 __all__ = ["ALERT_SCHEMA", "AlertChange", "AlertEvaluator", "AlertKind", "SEVERITY", "Verdict",

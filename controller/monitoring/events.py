@@ -14,8 +14,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core import inventory
 from core.contracts.monitoring import EVENT_SCHEMA
-from core.store import Store, utcnow
+from core.store import Store, iso, now
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ def publish_safely(publish: Publisher | None, topic_suffix: str, payload: dict[s
 
 @dataclass(frozen=True)
 class ApEvent:
+    """An event as stored (``at`` in unix seconds); `payload` is how it is published."""
+
     id: int
     ap_id: int | None
     ap_name: str | None
-    at: str
+    at: float
     kind: str
     source: str
     detail: dict[str, Any] = field(default_factory=dict)
@@ -63,19 +66,18 @@ class ApEvent:
         return f"events/{topic_segment(self.ap_name)}"
 
     def payload(self) -> dict[str, Any]:
-        return {"event_id": self.id, "ap_id": self.ap_id, "ap_name": self.ap_name, "at": self.at,
-                "kind": self.kind, "source": self.source, "detail": self.detail}
+        return {"event_id": self.id, "ap_id": self.ap_id, "ap_name": self.ap_name,
+                "at": iso(self.at), "kind": self.kind, "source": self.source, "detail": self.detail}
 
 
 def insert_event(conn: sqlite3.Connection, ap_id: int | None, kind: str, source: str,
-                 detail: dict[str, Any] | None = None, *, at: str | None = None,
+                 detail: dict[str, Any] | None = None, *, at: float | None = None,
                  ap_name: str | None = None) -> ApEvent:
     """Insert an event inside the caller's transaction; nothing is published."""
-    at = at or utcnow()
+    at = now() if at is None else at
     detail = detail or {}
     if ap_name is None and ap_id is not None:
-        row = conn.execute("SELECT name FROM aps WHERE id = ?", (ap_id,)).fetchone()
-        ap_name = row[0] if row else None
+        ap_name = inventory.ap_name(conn, ap_id)
     cursor = conn.execute(
         "INSERT INTO ap_events (ap_id, at, kind, source, detail) VALUES (?, ?, ?, ?, ?)",
         (ap_id, at, kind, source, json.dumps(detail, ensure_ascii=False)))
@@ -87,7 +89,7 @@ def publish_event(publish: Publisher | None, event: ApEvent) -> None:
 
 
 def record_event(store: Store, ap_id: int | None, kind: str, source: str,
-                 detail: dict[str, Any] | None = None, *, at: str | None = None,
+                 detail: dict[str, Any] | None = None, *, at: float | None = None,
                  publish: Publisher | None = None) -> ApEvent:
     """Store an event in its own transaction, then publish it on ``events/<ap_name>``."""
     with store.transaction() as conn:
@@ -98,11 +100,12 @@ def record_event(store: Store, ap_id: int | None, kind: str, source: str,
 
 def recent_events(store: Store, ap_id: int, limit: int = 50) -> list[ApEvent]:
     """The AP's latest events, newest first (for the AP page and the API)."""
+    ap_name = inventory.ap_name(store.conn, ap_id)
     rows = store.conn.execute(
-        "SELECT e.id, e.ap_id, a.name, e.at, e.kind, e.source, e.detail FROM ap_events e "
-        "LEFT JOIN aps a ON a.id = e.ap_id WHERE e.ap_id = ? ORDER BY e.at DESC, e.id DESC "
-        "LIMIT ?", (ap_id, limit)).fetchall()
-    return [ApEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}")) for r in rows]
+        "SELECT id, at, kind, source, detail FROM ap_events WHERE ap_id = ? "
+        "ORDER BY at DESC, id DESC LIMIT ?", (ap_id, limit)).fetchall()
+    return [ApEvent(r[0], ap_id, ap_name, r[1], r[2], r[3], json.loads(r[4] or "{}"))
+            for r in rows]
 
 
 __all__ = ["ApEvent", "EVENT_SCHEMA", "Publisher", "UNKNOWN_AP", "insert_event",

@@ -11,6 +11,7 @@ from controller.monitoring.events import recent_events, record_event, topic_segm
 from controller.monitoring.poller import StateChange
 from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.settings import AlertsConfig
+from core.store import iso
 from tests.controller.alert_fleet import add_aps
 
 NOW = 1_700_000_000.0
@@ -156,8 +157,9 @@ def test_record_event_from_a_trap(store, published):
     assert recent_events(store, ap)[0] == event
     [(topic, payload, schema)] = published.take()
     assert (topic, schema) == ("events/park-01", "event/1")
-    assert payload == {"event_id": event.id, "ap_id": ap, "ap_name": "park-01", "at": event.at,
-                       "kind": "linkDown", "source": "trap", "detail": {"if_index": 2}}
+    assert payload == {"event_id": event.id, "ap_id": ap, "ap_name": "park-01",
+                       "at": iso(event.at), "kind": "linkDown", "source": "trap",
+                       "detail": {"if_index": 2}}
 
 
 def test_topic_segment_is_one_safe_level():

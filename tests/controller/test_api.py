@@ -253,10 +253,10 @@ def test_alerts_endpoint_filters_by_state(client, store, secrets, op):
     ap = add_ap(store, secrets, 1)
     with store.transaction() as conn:  # as the alert engine writes them
         conn.execute("INSERT INTO alerts (ap_id, kind, severity, opened_at) VALUES "
-                     "(?, 'ap_down', 'critical', '2025-01-01T00:00:00+00:00')", (ap["id"],))
+                     "(?, 'ap_down', 'critical', 1735689600.0)", (ap["id"],))
         conn.execute("INSERT INTO alerts (ap_id, kind, severity, opened_at, cleared_at) VALUES "
-                     "(?, 'interface_errors', 'warning', '2025-01-01T00:00:00+00:00', "
-                     "'2025-01-01T01:00:00+00:00')", (ap["id"],))
+                     "(?, 'interface_errors', 'warning', 1735689600.0, "
+                     "1735693200.0)", (ap["id"],))
     kinds = lambda q: [a["kind"] for a in client.get(f"/api/v1/alerts{q}", headers=op)  # noqa
                        .get_json()["alerts"]]
     assert kinds("") == ["ap_down"] and kinds("?state=open") == ["ap_down"]

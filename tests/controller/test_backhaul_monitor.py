@@ -103,7 +103,7 @@ def test_failover_and_failback_are_stored_and_alerted(config, store, links, aler
         assert opened.topic == f"alerts/branch-{BRANCH}"
         assert opened.payload["schema"] == "alert/1"
         # The shape of the AP alerts (controller.monitoring.alerts), plus the branch.
-        ap_keys = set(AlertChange(1, 1, "x", "k", "warning", "open", "t", None, {}).payload())
+        ap_keys = set(AlertChange(1, 1, "x", "k", "warning", "open", 0.0, None, {}).payload())
         assert set(opened.payload) - {"schema", "sent_at"} == ap_keys | {"branch"}
         assert (opened.payload["status"], opened.payload["kind"],
                 opened.payload["detail"]["from_link"]) == ("open", ALERT_KIND, "primary")

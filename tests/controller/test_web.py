@@ -303,7 +303,7 @@ def test_dashboard_lists_aps_with_open_alerts_first(operator, store, secrets, sn
     snapshot.put(status(second))
     with store.transaction() as conn:  # as the alert engine would have opened it
         conn.execute("INSERT INTO alerts (ap_id, kind, severity, opened_at) VALUES "
-                     "(?, 'clients_over_capacity', 'warning', '2025-01-01T00:00:00+00:00')",
+                     "(?, 'clients_over_capacity', 'warning', 1735689600.0)",
                      (second["id"],))
     page = operator.get("/").get_data(as_text=True)
     assert page.index("ap-002</a>") < page.index("ap-001</a>")

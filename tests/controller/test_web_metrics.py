@@ -32,7 +32,7 @@ def test_metrics_carry_ap_poller_and_alert_samples(client, store, secrets, snaps
         snapshot.count_trap(known=known)
     with store.transaction() as conn:
         conn.execute("INSERT INTO alerts (ap_id, kind, severity, opened_at) VALUES "
-                     "(?, 'ap_down', 'critical', '2025-01-01T00:00:00+00:00')", (down["id"],))
+                     "(?, 'ap_down', 'critical', 1735689600.0)", (down["id"],))
 
     response = client.get("/metrics")
     assert response.status_code == 200
