@@ -286,3 +286,31 @@ def test_audit_endpoint_is_for_admins(client, store, op):
     assert client.get("/api/v1/audit", headers=op).status_code == 403
     entries = client.get("/api/v1/audit?action=site.", headers=admin).get_json()["entries"]
     assert [e["action"] for e in entries] == ["site.create"]
+
+
+def test_times_read_as_iso_8601_as_before_they_were_stored_as_unix_seconds(
+        client, store, secrets, op):
+    admin = bearer(store, "ada", "admin")
+    add_site(store)
+    ap = add_ap(store, secrets, 1)
+    with store.transaction() as conn:  # 2025-01-01T00:00:00Z, as the store keeps it
+        conn.execute("UPDATE sites SET created_at = 1735689600.0, updated_at = 1735689600.5")
+        conn.execute("UPDATE aps SET created_at = 1735689600.0, updated_at = 1735693200.0")
+        conn.execute("UPDATE audit_log SET at = 1735689600.0")
+        conn.execute("INSERT INTO alerts (ap_id, kind, severity, opened_at, cleared_at) VALUES "
+                     "(?, 'ap_down', 'critical', 1735689600.0, 1735693200.0)", (ap["id"],))
+    events.record_event(store, ap["id"], "coldStart", "trap", at=1735693200.0)
+    get = lambda path, headers=op: client.get(f"/api/v1/{path}", headers=headers).get_json()  # noqa
+    site = get("sites/amanah-walkway")
+    assert (site["created_at"], site["updated_at"]) == ("2025-01-01T00:00:00+00:00",
+                                                        "2025-01-01T00:00:00+00:00")
+    assert get("sites")["sites"][0]["created_at"] == "2025-01-01T00:00:00+00:00"
+    listed = get("aps")["aps"][0]
+    assert (listed["created_at"], listed["updated_at"]) == ("2025-01-01T00:00:00+00:00",
+                                                            "2025-01-01T01:00:00+00:00")
+    assert get("aps/ap-001")["updated_at"] == "2025-01-01T01:00:00+00:00"
+    [alert] = get("alerts?state=all")["alerts"]
+    assert (alert["opened_at"], alert["cleared_at"]) == ("2025-01-01T00:00:00+00:00",
+                                                         "2025-01-01T01:00:00+00:00")
+    assert get("aps/ap-001/events")["events"][0]["at"] == "2025-01-01T01:00:00+00:00"
+    assert {e["at"] for e in get("audit", admin)["entries"]} == {"2025-01-01T00:00:00+00:00"}

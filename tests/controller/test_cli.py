@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 
 import pytest
@@ -73,3 +74,14 @@ def test_users_and_tokens(run):
     assert token.startswith("oasis_")
     listed = json.loads(run("user", "list", "--json").output)
     assert listed[0]["role"] == "operator"
+
+
+def test_listed_times_read_as_iso_8601(run):
+    run("site", "add", "kap", "--name-ar", "م", "--name-en", "P", "--kind", "park")
+    run("ap", "add", "A1", "--mac", "02:00:00:00:00:01", "--ip", "127.0.1.1", "--site", "kap")
+    for shown in (json.loads(run("site", "list", "--json").output)[0],
+                  json.loads(run("ap", "list", "--json").output)[0],
+                  json.loads(run("ap", "show", "A1").output)):
+        for key in ("created_at", "updated_at"):
+            assert dt.datetime.fromisoformat(shown[key]).utcoffset() == dt.timedelta(0), key
+            assert shown[key].endswith("+00:00") and "." not in shown[key], key
