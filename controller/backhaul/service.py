@@ -183,8 +183,9 @@ class BackhaulRecorder:
                 return True, []  # no state yet: cannot tell which link is the primary
             else:
                 path = BACKUP if event["kind"] == "failover" else PRIMARY
-            detail = {k: event[k] for k in ("kind", "from_link", "to_link", "reason",
-                                            "switch_ms", "at") if k in event}
+            detail: dict[str, Any] = {
+                k: event[k] for k in ("kind", "from_link", "to_link", "reason", "switch_ms", "at")
+                if k in event}
             return True, self._set_path(conn, row, to_link, path, at, detail)
 
     @staticmethod

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from controller.monitoring.events import (
     Publisher,
@@ -35,6 +35,21 @@ from core.store import Store, iso, now
 CLIENTS_CLEAR_RATIO = 0.9
 #: Interface errors must fall to this share of the threshold before the alert clears.
 ERRORS_CLEAR_RATIO = 0.5
+
+
+class StateChangeLike(Protocol):
+    """What alerts read of `controller.monitoring.poller.StateChange`."""
+
+    @property
+    def ap_id(self) -> int: ...
+    @property
+    def old(self) -> ApState | None: ...
+    @property
+    def new(self) -> ApState: ...
+
+
+#: The poller's changes as objects, ``(ap_id, old, new)`` tuples, or ``{ap_id: (old, new)}``.
+StateChanges = Mapping[int, tuple] | Iterable[StateChangeLike | tuple]
 
 
 class AlertKind(str, enum.Enum):
@@ -81,7 +96,7 @@ def assess(status: ApStatus, capacity: int, config: AlertsConfig) -> dict[AlertK
         verdicts[AlertKind.AUTH_FAILED] = Verdict(CLEAR, {"state": state.value})
 
     if status.clients is not None:
-        values = {"clients": status.clients, "capacity": capacity}
+        values: dict[str, float] = {"clients": status.clients, "capacity": capacity}
         if status.clients > capacity:
             verdicts[AlertKind.CLIENTS_OVER_CAPACITY] = Verdict(OPEN, values)
         elif status.clients <= capacity * CLIENTS_CLEAR_RATIO:
@@ -122,8 +137,7 @@ class AlertChange:
                 "detail": self.detail}
 
 
-def state_changes(changed: Mapping[int, tuple] | Iterable[tuple] | None
-                  ) -> list[tuple[int, ApState | None, ApState]]:
+def state_changes(changed: StateChanges | None) -> list[tuple[int, ApState | None, ApState]]:
     """Normalise the poller's changes to ``(ap_id, old, new)``.
 
     Accepts `controller.monitoring.poller.StateChange` objects (``ap_id``, ``old``, ``new``), 3-tuples, or a
@@ -134,7 +148,7 @@ def state_changes(changed: Mapping[int, tuple] | Iterable[tuple] | None
     if isinstance(changed, Mapping):
         items = [(ap_id, *pair) for ap_id, pair in changed.items()]
     else:
-        items = [(c.ap_id, c.old, c.new) if hasattr(c, "ap_id") else tuple(c) for c in changed]
+        items = [tuple(c) if isinstance(c, tuple) else (c.ap_id, c.old, c.new) for c in changed]
     return [(int(ap_id), ApState(old) if old is not None else None, ApState(new))
             for ap_id, old, new in items]
 
@@ -152,14 +166,12 @@ class AlertEvaluator:
         self.publish = publish
 
     def on_cycle(self, snapshot: Snapshot, cycle_stats: CycleStats | None = None,
-                 changed_states: Mapping[int, tuple] | Iterable[tuple] | None = None
-                 ) -> list[AlertChange]:
+                 changed_states: StateChanges | None = None) -> list[AlertChange]:
         """The poller's ``on_cycle`` callback: record state changes, then open/clear alerts."""
         return self.evaluate(snapshot.all(), changed_states)
 
     def evaluate(self, statuses: Iterable[ApStatus],
-                 changed_states: Mapping[int, tuple] | Iterable[tuple] | None = None
-                 ) -> list[AlertChange]:
+                 changed_states: StateChanges | None = None) -> list[AlertChange]:
         at = now()
         by_id = {s.ap_id: s for s in statuses}
         with self.store.transaction() as conn:

@@ -81,6 +81,7 @@ def insert_event(conn: sqlite3.Connection, ap_id: int | None, kind: str, source:
     cursor = conn.execute(
         "INSERT INTO ap_events (ap_id, at, kind, source, detail) VALUES (?, ?, ?, ?, ?)",
         (ap_id, at, kind, source, json.dumps(detail, ensure_ascii=False)))
+    assert cursor.lastrowid is not None  # set by every INSERT
     return ApEvent(cursor.lastrowid, ap_id, ap_name, at, kind, source, detail)
 
 
