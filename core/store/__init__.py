@@ -23,11 +23,6 @@ import sqlite_utils
 MIGRATIONS_GROUP = "oasis.migrations"
 
 
-def utcnow() -> str:
-    """Now as ISO-8601 UTC with seconds, the store's timestamp format."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 def now() -> float:
     """Now as unix seconds (UTC epoch, a float): how the store keeps every time."""
     return time.time()
