@@ -18,7 +18,7 @@ from typing import Protocol
 from core import inventory
 from core.contracts.gateway import GATEWAY_ID, SessionGrant
 from core.secrets import SecretBox
-from core.store import Store, utcnow
+from core.store import Store, now
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def register_gateway(store: Store, secret_box: SecretBox, gateway_id: str, name:
         "INSERT INTO portal_gateways (id, name, hmac_key_enc, created_at, site) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET hmac_key_enc = excluded.hmac_key_enc,"
         " name = excluded.name, site = coalesce(excluded.site, portal_gateways.site)",
-        (gateway_id, name, secret_box.encrypt(key), utcnow(), site))
+        (gateway_id, name, secret_box.encrypt(key), now(), site))
     return key
 
 
