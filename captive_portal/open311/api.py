@@ -10,14 +10,13 @@ HTML page and never a 500 for bad input.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 
 from flask import Blueprint, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from captive_portal.context import portal
 from captive_portal.open311.formats import FORMATS, Open311Error, render, render_error
+from captive_portal.reports import open311_keys
 from captive_portal.reports.catalogue import Category, get_category, list_categories
 from captive_portal.reports.context import reports_context
 from captive_portal.reports.intake import NewReport, ReportError, file_report
@@ -27,9 +26,9 @@ from captive_portal.reports.records import (
     ReportFilter,
     find_reports,
     get_report,
-    iso,
     photo_tokens,
 )
+from core.store import iso
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -103,12 +102,10 @@ def service_definition(code: str, fmt: str):
 def _api_client(key: str | None) -> str:
     if not key:
         raise Open311Error(403, "an api_key is required to create a service request")
-    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-    row = portal().store.conn.execute("SELECT name, key_sha256 FROM open311_keys WHERE "
-                                      "key_sha256 = ?", (digest,)).fetchone()
-    if row is None or not hmac.compare_digest(row[1], digest):
+    client = open311_keys.client_of(portal().store, key)
+    if client is None:
         raise Open311Error(403, "invalid api_key")
-    return row[0]
+    return client
 
 
 def _form(name: str) -> str | None:

@@ -12,10 +12,9 @@ from captive_portal.reports import messages, outbox
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import queue_sms
 from captive_portal.reports.lifecycle import SETTLED, TransitionError
-from captive_portal.reports.records import iso
 from captive_portal.reports.workflow import _load, move
 from core.contracts import reports as contract
-from core.store import Store
+from core.store import Store, iso
 
 CONTACT_LOCALE = "ar"
 

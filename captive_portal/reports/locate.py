@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core import inventory
 from core.contracts.signature import normalise_mac
 
 #: A MAC written with ':' or '-' separators, or none, or Cisco's dotted form.
@@ -34,17 +35,16 @@ def locate(conn, gateway_site: str | None, ap_identity: str | None) -> Location:
     """The site slug and AP name for a session at ``gateway_site`` behind ``ap_identity``."""
     if not ap_identity:
         return Location(gateway_site, None)
-    query = ("SELECT a.name, s.slug FROM aps a JOIN sites s ON s.id = a.site_id WHERE ")
-    row = None
+    found = None
     for mac in macs_in(ap_identity):
-        row = conn.execute(query + "a.mac = ?", (mac,)).fetchone()
-        if row:
+        found = inventory.ap_and_site(conn, mac=mac)
+        if found:
             break
-    if row is None:
-        row = conn.execute(query + "a.name = ?", (ap_identity,)).fetchone()
-    if row is None:
+    if found is None:
+        found = inventory.ap_and_site(conn, name=ap_identity)
+    if found is None:
         return Location(gateway_site, ap_identity)
-    return Location(row[1], row[0])
+    return Location(found[1], found[0])
 
 
 __all__ = ["Location", "locate", "macs_in"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 from captive_portal.sms import SmsService
 from core.store import Store
@@ -38,4 +39,24 @@ class Notifier:
         return len(rows)
 
 
-__all__ = ["Notifier"]
+class Notice(NamedTuple):
+    """An SMS decided for a citizen and, once handed over, its delivery state."""
+
+    purpose: str
+    to_number: str
+    locale: str
+    created_at: float           # unix seconds: when it was decided
+    sms_state: str | None       # None: not handed to the SMS gateway yet
+    sms_attempts: int | None
+    sms_error: str | None
+
+
+def of_report(store: Store, report_id: int) -> list[Notice]:
+    """The report's citizen SMS, oldest first."""
+    return [Notice(*row) for row in store.conn.execute(
+        "SELECT n.purpose, n.to_number, n.locale, n.created_at, s.state, s.attempts, "
+        "s.last_error FROM report_notifications n LEFT JOIN sms_messages s ON s.id = n.sms_id "
+        "WHERE n.report_id = ? ORDER BY n.id", (report_id,))]
+
+
+__all__ = ["Notice", "Notifier", "of_report"]

@@ -16,10 +16,11 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from captive_portal.reports.lifecycle import check_transition
-from captive_portal.reports.records import iso
 from core.contracts import reports as contract
+from core.store import Store, iso
 
 
 def enqueue(conn: sqlite3.Connection, *, message_id: str, report_id: int, topic: str,
@@ -140,8 +141,28 @@ def mark_forwarded(conn: sqlite3.Connection, report_id: int, now: float) -> bool
     return True
 
 
+class MessageState(NamedTuple):
+    """A report's message to the back office and how far it got (unix seconds)."""
+
+    message_id: str
+    topic: str
+    state: str
+    attempts: int
+    created_at: float
+    last_sent_at: float | None
+    acked_at: float | None
+
+
+def of_report(store: Store, report_id: int) -> list[MessageState]:
+    """The report's messages to the back office, oldest first."""
+    return [MessageState(*row) for row in store.conn.execute(
+        "SELECT message_id, topic, state, attempts, created_at, last_sent_at, acked_at "
+        "FROM report_outbox WHERE report_id = ? ORDER BY id", (report_id,))]
+
+
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT state, count(*) FROM report_outbox GROUP BY state"))
 
 
-__all__ = ["OutboxMessage", "acknowledge", "counts", "due", "enqueue", "mark_forwarded", "mark_sent", "report_body", "resend_all_now"]
+__all__ = ["MessageState", "OutboxMessage", "acknowledge", "counts", "due", "enqueue",
+           "mark_forwarded", "mark_sent", "of_report", "report_body", "resend_all_now"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from captive_portal.reports.lifecycle import SETTLED
-from core.store import Store
+from core.store import Store, iso
 
 _COLUMNS = ("id", "tracking", "token", "category", "description", "priority", "status", "channel",
             "locale", "site", "ap", "gateway_id", "lat", "lon", "location_source", "address",
@@ -15,13 +14,6 @@ _COLUMNS = ("id", "tracking", "token", "category", "description", "priority", "s
             "created_at", "updated_at", "due_at", "escalation_level", "escalated_at",
             "closure_hash", "closure_issued_at", "closure_attempts")
 SELECT = f"SELECT {', '.join('r.' + c for c in _COLUMNS)} FROM reports r"
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix seconds as ISO-8601 UTC with an explicit offset (Open311 wants the zone)."""
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 @dataclass(frozen=True)
@@ -177,5 +169,5 @@ def find_reports(store: Store, f: ReportFilter) -> list[Report]:
     return [Report(*row) for row in store.conn.execute(sql, params)]
 
 
-__all__ = ["Report", "ReportFilter", "TimelineEvent", "find_reports", "get_report", "iso",
-           "photo", "photo_tokens", "timeline"]
+__all__ = ["Report", "ReportFilter", "TimelineEvent", "find_reports", "get_report", "photo",
+           "photo_tokens", "timeline"]

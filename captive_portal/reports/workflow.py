@@ -17,9 +17,9 @@ from captive_portal.reports import messages, outbox
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import ReportError, due_time, queue_sms
 from captive_portal.reports.lifecycle import STATUSES, TransitionError, check_transition
-from captive_portal.reports.records import SELECT, Report, iso
+from captive_portal.reports.records import SELECT, Report
 from core.contracts import reports as contract
-from core.store import Store
+from core.store import Store, iso
 
 
 def _load(conn: sqlite3.Connection, tracking: str) -> Report | None:

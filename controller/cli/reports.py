@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import signal
 import threading
 import time
 
 import click
 
+from captive_portal.reports import open311_keys
 from captive_portal.reports.catalogue import (
     Category,
     CategoryError,
@@ -21,10 +20,11 @@ from captive_portal.reports.intake import ReportError
 from captive_portal.reports.lifecycle import STATUSES, TransitionError
 from captive_portal.reports.outbox import counts
 from captive_portal.reports.priority import PRIORITIES
-from captive_portal.reports.records import ReportFilter, find_reports, iso
+from captive_portal.reports.records import ReportFilter, find_reports
 from captive_portal.reports.service import ReportsService
 from captive_portal.reports.workflow import transition
 from controller.cli.context import CliContext, emit
+from core.store import iso
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -150,8 +150,4 @@ def category_set(obj: CliContext, code: str, name_ar, name_en, priority, sla_hou
 @pass_ctx
 def open311_key(obj: CliContext, name: str) -> None:
     """Create an Open311 API key for a client; printed once, only its hash is kept."""
-    key = secrets.token_urlsafe(24)
-    with obj.store.transaction() as conn:
-        conn.execute("INSERT INTO open311_keys (name, key_sha256, created_at) VALUES (?, ?, ?)",
-                     (name, hashlib.sha256(key.encode()).hexdigest(), time.time()))
-    click.echo(key)
+    click.echo(open311_keys.issue(obj.store, name))

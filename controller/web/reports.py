@@ -7,12 +7,19 @@ import time
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from captive_portal.reports import notify, outbox
 from captive_portal.reports.catalogue import list_categories
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import ReportError
 from captive_portal.reports.lifecycle import STATUSES, TRANSITIONS, TransitionError
 from captive_portal.reports.priority import PRIORITIES
-from captive_portal.reports.records import ReportFilter, find_reports, get_report, timeline
+from captive_portal.reports.records import (
+    ReportFilter,
+    find_reports,
+    get_report,
+    photo_tokens,
+    timeline,
+)
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import transition
 from controller.web import context
@@ -53,18 +60,11 @@ def detail(tracking: str):
     report = get_report(store, tracking=tracking)
     if report is None:
         abort(404)
-    outbox_rows = store.conn.execute(
-        "SELECT message_id, topic, state, attempts, created_at, last_sent_at, acked_at "
-        "FROM report_outbox WHERE report_id = ? ORDER BY id", (report.id,)).fetchall()
-    sms_rows = store.conn.execute(
-        "SELECT n.purpose, n.to_number, n.locale, n.created_at, s.state, s.attempts, "
-        "s.last_error FROM report_notifications n LEFT JOIN sms_messages s ON s.id = n.sms_id "
-        "WHERE n.report_id = ? ORDER BY n.id", (report.id,)).fetchall()
-    photos = [r[0] for r in store.conn.execute(
-        "SELECT token FROM report_photos WHERE report_id = ? ORDER BY id", (report.id,))]
     return render_template("reports/detail.html", report=report,
-                           events=timeline(store, report.id), outbox=outbox_rows, sms=sms_rows,
-                           photos=photos, now=time.time(),
+                           events=timeline(store, report.id),
+                           outbox=outbox.of_report(store, report.id),
+                           sms=notify.of_report(store, report.id),
+                           photos=photo_tokens(store, report.id), now=time.time(),
                            moves=sorted(TRANSITIONS[report.status]))
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from captive_portal.reports import intake, outbox
+from captive_portal.reports import intake, notify, open311_keys, outbox
 from captive_portal.reports.catalogue import (
     Category,
     CategoryError,
@@ -255,3 +255,27 @@ def test_the_outbox_window_holds_new_messages_while_acks_are_owed(store):
         outbox.mark_sent(conn, [(m.id, m.attempts + 1) for m in again[1:]], now + 1.5, 1.0, 4.0)
     fresh = outbox.due(store.conn, now + 1.5, limit=10, window=3)
     assert len(fresh) == 1 and fresh[0].id not in {m.id for m in first}
+
+
+def test_a_reports_messages_and_sms_as_the_admin_page_reads_them(store, tmp_path):
+    filed = _verified(store)
+    before = notify.of_report(store, filed.id)
+    assert [(n.purpose, n.sms_state) for n in before] == [("report_received", None)]
+    sms = SmsService(lambda: store, FlakySmsDriver(failures=1), sms_config(tmp_path))
+    Notifier(store, sms, time.time).deliver_pending()
+    notice = notify.of_report(store, filed.id)[0]
+    assert (notice.to_number, notice.locale, notice.sms_state, notice.sms_attempts,
+            notice.sms_error) == ("+966551234567", "ar", "failed", 1, "provider unreachable")
+    message = outbox.of_report(store, filed.id)[0]
+    assert (message.message_id, message.state, message.attempts, message.last_sent_at,
+            message.acked_at) == (filed.tracking, "pending", 0, None, None)
+    assert message.created_at == get_report(store, report_id=filed.id).created_at
+
+
+def test_open311_keys_are_issued_once_and_kept_as_hashes(store):
+    key = open311_keys.issue(store, "partner-app")
+    assert open311_keys.client_of(store, key) == "partner-app"
+    assert open311_keys.client_of(store, key + "x") is None
+    stored = store.conn.execute("SELECT name, key_sha256, typeof(created_at) FROM "
+                                "open311_keys").fetchone()
+    assert stored[0] == "partner-app" and key not in stored[1] and stored[2] == "real"
