@@ -29,6 +29,7 @@ from captive_portal.reports.workflow import answer_closure, verify_phone
 from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
 from captive_portal.sessions import Sessions
 from captive_portal.views.common import SESSION_KEY, limit_posts
+from core import inventory
 from core.errors import CodedError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -104,11 +105,10 @@ def _site_label(site: str | None) -> str | None:
     """The site's name in the visitor's language when the inventory knows it."""
     if site is None:
         return None
-    row = portal().store.conn.execute("SELECT name_ar, name_en FROM sites WHERE slug = ?",
-                                      (site,)).fetchone()
-    if row is None:
+    found = inventory.site_by_slug(portal().store, site)
+    if found is None:
         return site
-    return row[0] if current_locale() == "ar" else row[1]
+    return found["name_ar"] if current_locale() == "ar" else found["name_en"]
 
 
 @bp.post("/new")
