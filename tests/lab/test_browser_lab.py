@@ -52,6 +52,26 @@ def clean(lab):
             lab.logout(client)
 
 
+@pytest.fixture
+def phone_in(phone, clean):
+    """Opens browsing contexts on cl1 in a language; each is logged out and closed after the
+    test, whatever it did, so the next test starts captive."""
+    contexts = []
+
+    def open_context(lang: str):
+        contexts.append(new_phone(phone, lang))
+        return contexts[-1]
+
+    yield open_context
+    for context in contexts:
+        try:
+            context.set_extra_http_headers({})
+            logout(context.new_page())
+        finally:
+            context.close()
+    clean.wait(lambda: clean.captive("cl1"), 10, "cl1 to be captive again")
+
+
 def tap(page, url: str):
     """Open ``url`` as a tap would; returns the response (None for an in-page navigation)."""
     return page.goto(url, timeout=TAP_MS, wait_until="load")
@@ -67,6 +87,7 @@ def login_with_terms(page, lang: str) -> None:
     assert on_portal(page), page.url
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+    assert page.locator("#private-address-hint").is_visible()  # a new address, a new visitor
     page.check("input[name=accept]")
     page.click("#terms-login")
     page.wait_for_selector("#time-left", timeout=TAP_MS)
@@ -98,15 +119,21 @@ def portal_on_next_tap(page) -> float:
 
 
 def probe_answer(page, url: str):
-    """The response an OS probe gets in this browser (a 204 commits no page, so the navigation
-    itself ends as aborted: the response is what counts)."""
-    with page.expect_response(lambda response: response.url == url, timeout=TAP_MS) as answer:
-        try:
-            tap(page, url)
-        except PlaywrightError as exc:
-            if "ERR_ABORTED" not in str(exc):
-                raise
-    return answer.value
+    """The response an OS probe gets in this browser, and its text (a 204 commits no page, so
+    the navigation itself ends as aborted: the response is what counts). Each probe gets its
+    own tab: Firefox's canonical page refreshes itself elsewhere."""
+    tab = page.context.new_page()
+    try:
+        with tab.expect_response(lambda response: response.url == url, timeout=TAP_MS) as answer:
+            try:
+                tap(tab, url)
+            except PlaywrightError as exc:
+                if "ERR_ABORTED" not in str(exc):
+                    raise
+        text = tab.inner_text("body") if answer.value.status == 200 else ""
+        return answer.value, text
+    finally:
+        tab.close()
 
 
 def logout(page) -> None:
@@ -118,26 +145,26 @@ def logout(page) -> None:
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_continue_after_login_reaches_the_page_on_the_same_connections(clean, phone, lang):
-    context = new_phone(phone, lang)
-    try:
-        page = context.new_page()
-        login_with_terms(page, lang)
-        screenshot(page, f"status-{lang}")
-        # The browser reuses the connections it opened while captive (keep-alive).
-        page.click("a.button", timeout=TAP_MS)
-        page.wait_for_load_state("load", timeout=TAP_MS)
-        assert page.url == PAGE and ONLINE_TEXT in page.content(), page.url
-        screenshot(page, f"continued-{lang}")
-        for probe in PROBES:  # the OS probes say "online" on this same browser
-            response = probe_answer(page, probe.url)
-            assert response.status == probe.status, probe
-            assert response.request.redirected_from is None, probe  # no 302 to the portal
-            if probe.content_type == "text/plain":
-                assert page.inner_text("body").strip() == probe.body.decode().strip(), probe
-        logout(page)
-    finally:
-        context.close()
+def test_continue_after_login_reaches_the_page_on_the_same_connections(phone_in, lang):
+    context = phone_in(lang)
+    page = context.new_page()
+    login_with_terms(page, lang)
+    # The OS's own captive-portal window may be what shows this page: it can be closed.
+    hint = page.inner_text("#close-hint")
+    assert ("يمكنك إغلاقها" if lang == "ar" else "you can close it") in hint
+    screenshot(page, f"status-{lang}")
+    # The browser reuses the connections it opened while captive (keep-alive).
+    page.click("a.button", timeout=TAP_MS)
+    page.wait_for_load_state("load", timeout=TAP_MS)
+    assert page.url == PAGE and ONLINE_TEXT in page.content(), page.url
+    screenshot(page, f"continued-{lang}")
+    for probe in PROBES:  # the OS probes say "online" on this same browser
+        response, text = probe_answer(page, probe.url)
+        assert response.status == probe.status, probe
+        assert response.request.redirected_from is None, probe  # no 302 to the portal
+        if probe.content_type == "text/plain":
+            assert text.strip() == probe.body.decode().strip(), probe
+    logout(page)
 
 
 #: A connection a phone opened while captive and never used (a browser's preconnect): it waits
@@ -175,59 +202,50 @@ def test_a_connection_opened_while_captive_is_reset_after_login_not_redirected(c
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_sms_login_in_the_browser_then_continue(clean, phone, lang):
+def test_sms_login_in_the_browser_then_continue(clean, phone_in, lang):
     lab = clean
-    context = new_phone(phone, lang)
-    try:
-        page = context.new_page()
-        login_with_sms(page, lab, lang)
-        assert page.locator("html").get_attribute("lang") == lang
-        continue_to_page(page)
-        screenshot(page, f"sms-continued-{lang}")
-        logout(page)
-        assert portal_on_next_tap(page) < 3.0
-    finally:
-        context.close()
+    context = phone_in(lang)
+    page = context.new_page()
+    login_with_sms(page, lab, lang)
+    assert page.locator("html").get_attribute("lang") == lang
+    continue_to_page(page)
+    screenshot(page, f"sms-continued-{lang}")
+    logout(page)
+    assert portal_on_next_tap(page) < 3.0
 
 
-def test_captive_portal_api_as_the_phone_reads_it(clean, phone):
+def test_captive_portal_api_as_the_phone_reads_it(clean, phone_in):
     """RFC 8908: the URI from DHCP option 114, read before and after login on the phone."""
     lab = clean
     api = bytes.fromhex(lab.leases["cl1"]["opt114"]).decode()
-    context = new_phone(phone, "en")
-    try:
-        page = context.new_page()
-        context.set_extra_http_headers({"Accept": "application/captive+json"})
-        before = json.loads(tap(page, api).text())
-        assert before["captive"] is True and before["user-portal-url"].startswith(PORTAL_URL)
-        context.set_extra_http_headers({})
-        login_with_terms(page, "en")
-        context.set_extra_http_headers({"Accept": "application/captive+json"})
-        after = json.loads(tap(page, api).text())
-        assert after["captive"] is False and 0 < after["seconds-remaining"] <= 1800
-        context.set_extra_http_headers({})
-        logout(page)
-    finally:
-        context.close()
+    context = phone_in("en")
+    page = context.new_page()
+    context.set_extra_http_headers({"Accept": "application/captive+json"})
+    before = json.loads(tap(page, api).text())
+    assert before["captive"] is True and before["user-portal-url"].startswith(PORTAL_URL)
+    context.set_extra_http_headers({})
+    login_with_terms(page, "en")
+    context.set_extra_http_headers({"Accept": "application/captive+json"})
+    after = json.loads(tap(page, api).text())
+    assert after["captive"] is False and 0 < after["seconds-remaining"] <= 1800
+    context.set_extra_http_headers({})
+    logout(page)
 
 
-def test_https_first_falls_back_at_once(clean, phone):
+def test_https_first_falls_back_at_once(phone_in):
     """A browser that tries https:// first is refused at once (TCP reset), not left waiting."""
-    context = new_phone(phone, "en")
-    try:
-        page = context.new_page()
-        started = time.monotonic()
-        with pytest.raises(PlaywrightError, match="ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET"):
-            tap(page, "https://example.test/")
-        assert time.monotonic() - started < 2.0
-        then = context.new_page()  # the visitor types the http address instead
-        tap(then, PAGE)
-        assert on_portal(then)
-    finally:
-        context.close()
+    context = phone_in("en")
+    page = context.new_page()
+    started = time.monotonic()
+    with pytest.raises(PlaywrightError, match="ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET"):
+        tap(page, "https://example.test/")
+    assert time.monotonic() - started < 2.0
+    then = context.new_page()  # the visitor types the http address instead
+    tap(then, PAGE)
+    assert on_portal(then)
 
 
-def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone):
+def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone_in):
     lab = clean
     store = Store(lab.store_path)
     try:
@@ -239,21 +257,18 @@ def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone):
                           "platform": "openwrt"}, "lab")
     finally:
         store.close()
-    context = new_phone(phone, "ar")
-    try:
-        page = context.new_page()
-        login_with_terms(page, "ar")
-        tap(page, f"{PORTAL_URL}reports/new")
-        assert "walkway-ap-07" in page.inner_text("#report-site")
-        page.check("input[name=category][value=lighting]")
-        page.fill("#description", "عمود الإنارة ١٢ مطفأ")
-        page.click("#file-report")
-        page.wait_for_load_state("load", timeout=TAP_MS)
-        screenshot(page, "report-filed-ar")
-        tracking = re.search(r"940-\d{4}-\d{6}", page.content()).group(0)
-        logout(page)
-    finally:
-        context.close()
+    context = phone_in("ar")
+    page = context.new_page()
+    login_with_terms(page, "ar")
+    tap(page, f"{PORTAL_URL}reports/new")
+    assert "walkway-ap-07" in page.inner_text("#report-site")
+    page.check("input[name=category][value=lighting]")
+    page.fill("#description", "عمود الإنارة ١٢ مطفأ")
+    page.click("#file-report")
+    page.wait_for_load_state("load", timeout=TAP_MS)
+    screenshot(page, "report-filed-ar")
+    tracking = re.search(r"940-\d{4}-\d{6}", page.content()).group(0)
+    logout(page)
     store = Store(lab.store_path)
     try:
         row = store.conn.execute("SELECT site, ap FROM reports WHERE tracking = ?",
@@ -268,10 +283,11 @@ def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone):
     ("quota", {"data_quota_mb": 0.2}),
     ("idle", {"idle_timeout_minutes": 0.03}),     # 1.8 seconds without a packet
 ])
-def test_each_session_end_brings_the_portal_back_on_the_next_tap(clean, phone, limit, settings):
+def test_each_session_end_brings_the_portal_back_on_the_next_tap(clean, phone_in, limit,
+                                                                settings):
     lab = clean
     lab.restart_portal(**settings)
-    context = new_phone(phone, "en")
+    context = phone_in("en")
     try:
         page = context.new_page()
         login_with_terms(page, "en")
@@ -282,5 +298,4 @@ def test_each_session_end_brings_the_portal_back_on_the_next_tap(clean, phone, l
         assert portal_on_next_tap(page) < 3.0
         screenshot(page, f"after-{limit}")
     finally:
-        context.close()
         lab.restart_portal()
