@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import alerts
 from core.store import Store
 from netconfig import backups
 from netconfig.alerts import ALERT_KIND, set_alert
@@ -55,6 +56,5 @@ def check(prov: Provisioner, ap_ref: object) -> DriftResult:
 
 
 def open_alerts(store: Store) -> list[dict]:
-    return list(store.db.query(
-        "SELECT al.*, a.name AS ap_name FROM alerts al JOIN aps a ON a.id = al.ap_id "
-        "WHERE al.kind = ? AND al.cleared_at IS NULL ORDER BY a.name", [ALERT_KIND]))
+    """The open drift alerts, with their AP's name, by name."""
+    return alerts.open_of_kind(store, ALERT_KIND)
