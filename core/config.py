@@ -16,7 +16,10 @@ import typing
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class ConfigError(ValueError):
@@ -116,7 +119,11 @@ def coerce(value: object, kind: object, where: str) -> object:
         try:
             # Firewall marks and the like are usually written in hex ("0x65").
             hexish = isinstance(value, str) and value.strip().lower().startswith(("0x", "0o", "0b"))
-            number = int(value, 0) if kind is int and hexish else kind(value)  # type: ignore
+            number: int | float
+            if kind is int:
+                number = int(value, 0) if hexish and isinstance(value, str) else int(value)
+            else:
+                number = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
         if kind is int and isinstance(value, float) and value != number:
@@ -133,8 +140,9 @@ def coerce(value: object, kind: object, where: str) -> object:
     return value
 
 
-def fill_section(section: object, data: object, where: str, env: typing.Mapping[str, str],
-                 env_prefix: str | None, *, skip: tuple[str, ...] = ()) -> None:
+def fill_section(section: DataclassInstance, data: object, where: str,
+                 env: typing.Mapping[str, str], env_prefix: str | None, *,
+                 skip: tuple[str, ...] = ()) -> None:
     """Set a dataclass section from its TOML table, then from ``<env_prefix><KEY>`` variables.
 
     ``where`` names the file and the table (``oasis.toml: snmp``) so every error names both;
@@ -143,8 +151,7 @@ def fill_section(section: object, data: object, where: str, env: typing.Mapping[
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
     hints = typing.get_type_hints(type(section))
-    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section)  # type: ignore[arg-type]
-             if f.name not in skip}
+    kinds = {f.name: hints[f.name] for f in dataclasses.fields(section) if f.name not in skip}
     for key, raw in data.items():
         if key in skip:
             continue

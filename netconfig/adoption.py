@@ -13,19 +13,30 @@ import ipaddress
 import json
 import logging
 from collections.abc import Mapping
+from typing import Protocol
 
 from core import audit, inventory
 from core.inventory import InventoryError, NotFound
 from core.secrets import SecretBox
 from core.store import Store, now, with_iso
 from netconfig.platforms import PLATFORMS
-from netconfig.push import Outcome, Provisioner
+from netconfig.push import Outcome
 from netconfig.settings import ProvisioningConfig
 
 log = logging.getLogger(__name__)
 SOURCES = ("trap", "mqtt")
 #: The times of a pending AP's row (unix seconds).
 TIME_COLUMNS = ("first_seen_at", "last_seen_at")
+
+
+class Pusher(Protocol):
+    """What adoption pushes the new AP's template with: a `netconfig.push.Provisioner`, or
+    something that queues the push as a job instead."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def push(self, ap_id: int, actor: str) -> Outcome: ...
 
 
 def announce(store: Store, settings: ProvisioningConfig, *, mgmt_ip: str, source: str,
@@ -111,7 +122,7 @@ def ignore(store: Store, ref: object, actor: str) -> None:
                      None)
 
 
-def adopt(prov: Provisioner, box: SecretBox, ref: object, data: Mapping,
+def adopt(prov: Pusher, box: SecretBox, ref: object, data: Mapping,
           actor: str) -> tuple[dict, Outcome]:
     """Add the pending AP to the inventory (``data``: name, site, credentials...) and push its
     site's template. Returns the new AP and the push outcome."""

@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         stdout=subprocess.PIPE, text=True)
     try:
         # The first line comes once every socket and the control endpoint are listening.
+        # typeshed types Popen.stdout as Optional whatever stdout= says; it is a PIPE here.
         ready = server.stdout.readline().strip()  # type: ignore[union-attr]
         if not ready:
             raise SystemExit("the simulator exited before serving")

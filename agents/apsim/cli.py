@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from typing import overload
 
 import click
 
@@ -22,6 +23,12 @@ from core.config import ConfigError, host_port, load_config
 _DEFAULT_CONTROL = f"{DEFAULT_CONTROL[0]}:{DEFAULT_CONTROL[1]}"
 
 
+@overload
+def _address(value: str, option: str) -> tuple[str, int]: ...
+@overload
+def _address(value: None, option: str) -> None: ...
+@overload
+def _address(value: str | None, option: str) -> tuple[str, int] | None: ...
 def _address(value: str | None, option: str) -> tuple[str, int] | None:
     if value is None:
         return None
@@ -43,7 +50,7 @@ def _print(reply: dict) -> None:
 
 def _send(control: str, op: str, **args) -> None:
     try:
-        _print(send_command(op, _address(control, "--control"), **args))  # type: ignore[arg-type]
+        _print(send_command(op, _address(control, "--control"), **args))
     except ControlError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -174,7 +174,8 @@ class IosCli:
         if command == "exit":
             self.mode, self.block = "config", None
             return ""
-        header = self.block[0]  # type: ignore[index]
+        assert self.block is not None  # a sub-mode is entered with its block
+        header = self.block[0]
 
         def apply(blocks):
             block = self._find(blocks, header)

@@ -161,8 +161,9 @@ class SimulatedAp:
             raw = hc_raw(state, now)
             kind = state.kind
             room = (headroom, headroom // kind.up_packet, headroom, headroom // kind.down_packet)
-            state.hc_offsets = tuple(  # type: ignore[assignment]
+            in_octets, in_packets, out_octets, out_packets = (
                 (COUNTER64_MOD - r - value) % COUNTER64_MOD for r, value in zip(room, raw))
+            state.hc_offsets = (in_octets, in_packets, out_octets, out_packets)
 
     def interface(self, if_index: int) -> InterfaceState:
         try:

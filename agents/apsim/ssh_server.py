@@ -249,15 +249,24 @@ class SshSimulator:
     def _call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
 
+    @property
+    def _running(self) -> ApServers:
+        """The servers; they exist inside the ``with`` block."""
+        if self.servers is None:
+            raise RuntimeError("the SSH simulator is not running (use it in a with block)")
+        return self.servers
+
     def ap(self, name: str) -> ApConfigState:
-        return self.servers.aps[name]  # type: ignore[union-attr]
+        return self._running.aps[name]
 
     def host_key_fingerprint(self, name: str) -> str:
-        return self.servers.keys[name].get_fingerprint("sha256")  # type: ignore[union-attr]
+        return self._running.keys[name].get_fingerprint("sha256")
 
     def replace_host_key(self, name: str) -> None:
+        servers = self._running
+
         async def replace():
-            self.servers.replace_host_key(name)  # type: ignore[union-attr]
+            servers.replace_host_key(name)
         self._call(replace())
 
 

@@ -23,6 +23,7 @@ except (ImportError, ZoneInfoNotFoundError):  # no tz database: Riyadh has kept 
 DAY = 86400.0
 HOUR = 3600.0
 #: Seconds east of UTC; Asia/Riyadh has no daylight saving time, so one constant is exact.
+# typeshed's utcoffset() is Optional for naive datetimes; an aware one always has an offset.
 LOCAL_OFFSET = datetime.now(_RIYADH).utcoffset().total_seconds()  # type: ignore[union-attr]
 
 #: Share of an AP's peak client count at the start of each local hour (0..23), for a public park

@@ -231,7 +231,7 @@ def stored_diff(user: Engineer, ap_ref: object, old: int | None, new: int | None
     except ValidationFailed as exc:
         raise ConfigRefused(exc.problems) from None
     running = backups.body(svc.store, svc.box, ap["id"], latest["version"])
-    diff = svc.provisioner.diff_view(ctx, running, ctx.desired.text,  # type: ignore[union-attr]
+    diff = svc.provisioner.diff_view(ctx, running, ctx.intended.text,
                                      f"running (v{latest['version']})", "intended")
     return {"ap": ap["name"], "from": latest["version"], "to": "intended",
             "running_seen_at": iso(latest["last_seen_at"]), "diff": diff}
@@ -364,10 +364,10 @@ def adopt(user: Engineer, pending_ref: object, data: Mapping) -> tuple[dict, int
     """Add the pending AP (inventory validation applies) and queue its push; (AP, job id)."""
     require(user, CHANGE)
     queued = _QueuedPush(user)
-    ap, _ = adoption.adopt(queued, service().box, pending_ref, data,  # type: ignore[arg-type]
-                           user.username)
+    ap, _ = adoption.adopt(queued, service().box, pending_ref, data, user.username)
     wake_worker()
-    return ap, queued.job_id  # type: ignore[return-value]
+    assert queued.job_id is not None  # adopt() pushed, which queued the job
+    return ap, queued.job_id
 
 
 def ignore(user: Engineer, pending_ref: object) -> dict:
