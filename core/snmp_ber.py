@@ -132,6 +132,8 @@ def encode_oid(oid: tuple[int, ...]) -> bytes:
 
 def encode_value(tag: int, value: object) -> bytes:
     """One typed value as TLV; ``value`` is int, bytes or an OID tuple depending on ``tag``."""
+    # The tag decides the type, which annotations cannot say; ignores instead of cast() calls
+    # keep this per-varbind path free of extra calls.
     if tag == OCTET_STRING or tag == IP_ADDRESS:
         return tlv(tag, value)  # type: ignore[arg-type]
     if tag == INTEGER:
