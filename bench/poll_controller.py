@@ -2,7 +2,7 @@
 
 Why a separate process: its CPU time and resident memory must be the controller's alone, not
 the benchmark manager's or the simulator's. It runs the monitoring path as
-``controller/monitoring.py`` does after each cycle (Poller -> Snapshot -> metrics.write_cycle
+``controller/monitoring/service.py`` does after each cycle (Poller -> Snapshot -> metrics.write_cycle
 into a SQLite store -> alert evaluation), over an inventory seeded with the simulator's APs, and
 prints one JSON line per cycle on stdout.
 

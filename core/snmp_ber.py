@@ -8,7 +8,7 @@ of version, community and one PDU of integers and varbinds), so this module read
 directly at a few tens of microseconds per message.
 
 Two users: the AP simulator (``agents/apsim``: `decode_request`, `encode_message`) and the
-controller's v2c fast path (``controller/snmp_v2c.py``: `encode_getbulk`, `decode_response`).
+controller's v2c fast path (``controller/snmp/v2c.py``: `encode_getbulk`, `decode_response`).
 SNMPv3 messages are not parsed here beyond their version: they go to pysnmp's USM.
 
 Tests cross-check every encoding against pysnmp's codec (tests/test_snmp_ber.py,
