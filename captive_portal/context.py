@@ -13,8 +13,8 @@ from flask import current_app
 
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import GatewayControl, gateway_key
-from captive_portal.security import RateLimiter
 from captive_portal.sms import SmsService, make_driver
+from core.limits import RateLimit
 from core.secrets import SecretBox
 from core.store import Store
 
@@ -58,7 +58,10 @@ class PortalContext:
         #: The app's signing key, also the pepper of one-time code hashes.
         self.secret_key = secret_key
         self.sms = sms or SmsService(stores, make_driver(settings.sms), settings.sms, clock=clock)
-        self.post_limiter = RateLimiter(self.config.posts_per_minute, 60.0)
+        #: Form posts per client address per minute, counted in the store: every worker and
+        #: node serving the portal shares one count.
+        self.post_limit = RateLimit(stores, "portal-posts", self.config.posts_per_minute, 60.0,
+                                    clock)
         self._keys: dict[str, bytes | None] = {}
         self._keys_lock = threading.Lock()
 

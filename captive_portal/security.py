@@ -3,17 +3,14 @@
 The portal faces anyone in a park, so: every form carries a CSRF token (Flask-WTF); cookies are
 HttpOnly, SameSite=Lax and Secure when served over HTTPS; the Content-Security-Policy allows
 nothing but our own stylesheet and images (no script at all: the portal works without
-JavaScript); pages are not framed and not cached. `RateLimiter` bounds form posts per client.
+JavaScript); pages are not framed and not cached. The rate limits on form posts are kept in
+the store (`core.limits`), so they hold across the portal's workers.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -36,43 +33,6 @@ def load_secret_key(path: str | os.PathLike) -> bytes:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
-
-
-class RateLimiter:
-    """Sliding-window counter per key, in memory (one portal process serves a park cluster).
-
-    `hit` records an event and returns False when the key already had ``limit`` events in the
-    last ``window_s`` seconds (the event is then not counted, so a flood cannot extend the ban).
-    """
-
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000):
-        self.limit = limit
-        self.window_s = window_s
-        self.clock = clock
-        self.max_keys = max_keys
-        self._events: dict[str, deque] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            events = self._events.get(key)
-            if events is None:
-                if len(self._events) >= self.max_keys:
-                    self._prune(now)
-                events = self._events[key] = deque()
-            while events and events[0] <= now - self.window_s:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            return True
-
-    def _prune(self, now: float) -> None:
-        stale = [k for k, v in self._events.items() if not v or v[-1] <= now - self.window_s]
-        for key in stale:
-            del self._events[key]
 
 
 def init_app(app: Flask, *, secure_cookies: bool) -> CSRFProtect:
@@ -98,5 +58,5 @@ def init_app(app: Flask, *, secure_cookies: bool) -> CSRFProtect:
     return csrf
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_SCRIPT", "RateLimiter", "init_app",
+__all__ = ["CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_SCRIPT", "init_app",
            "load_secret_key"]

@@ -1,4 +1,4 @@
-"""What the report pages and Open311 share on one portal app: config and look-up limits.
+"""What the report pages and Open311 share on one portal app: config and the wake-up hook.
 
 Kept in ``app.extensions["oasis_reports"]`` next to the portal's own context, never in module
 globals. ``on_filed`` lets the process that runs the forwarder publish a new report at once
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from captive_portal.reports.config import ReportsConfig
-from captive_portal.security import RateLimiter
 
 EXTENSION = "oasis_reports"
 
@@ -21,7 +20,6 @@ class ReportsContext:
     def __init__(self, config: ReportsConfig, on_filed: Callable[[], None] | None = None):
         self.config = config
         self.on_filed = on_filed
-        self.lookup_limiter = RateLimiter(config.lookups_per_minute, 60.0)
 
     def filed(self) -> None:
         if self.on_filed is not None:

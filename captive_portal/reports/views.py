@@ -31,6 +31,7 @@ from captive_portal.sessions import Sessions
 from captive_portal.views.common import SESSION_KEY, limit_posts
 from core import inventory
 from core.errors import CodedError
+from core.limits import RateLimit
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -202,7 +203,10 @@ def mine():
 def _lookup():
     """The report named by tracking number and phone in the form, or ReportPageError."""
     limit_posts()
-    if not reports_context().lookup_limiter.hit(request.remote_addr or "unknown"):
+    ctx = portal()
+    lookups = RateLimit(ctx.stores, "report-lookups", reports_context().config.lookups_per_minute,
+                        60.0, ctx.clock)
+    if not lookups.hit(request.remote_addr or "unknown"):
         raise ReportPageError("too_many_lookups")
     tracking = (request.form.get("tracking") or "").strip().upper()
     report = get_report(portal().store, tracking=tracking) if len(tracking) <= 20 else None

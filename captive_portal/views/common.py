@@ -24,7 +24,7 @@ def verified_claim(source) -> ClientClaim:
 
 def limit_posts() -> None:
     """Refuse the post with 429 if this client posted too often in the last minute."""
-    if not portal().post_limiter.hit(request.remote_addr or "unknown"):
+    if not portal().post_limit.hit(request.remote_addr or "unknown"):
         raise PortalError("too_many_requests")
 
 

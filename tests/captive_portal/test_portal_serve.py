@@ -134,3 +134,77 @@ def test_controller_without_portal_and_portal_workers_on_one_store(apart):
     portal.wait(15)
     time.sleep(0.2)
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _workers_holding(port: int, workers: list[int]) -> dict[int, int]:
+    """Client port -> pid of the worker holding the server side of that connection to ``port``
+    (its socket inode among the worker's descriptors, found in /proc/net/tcp)."""
+    owner = {}
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                owner[int(target[8:-1])] = pid
+    held = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        remote_port = int(fields[2].split(":")[1], 16)
+        if local_port == port and int(fields[9]) in owner:
+            held[remote_port] = owner[int(fields[9])]
+    return held
+
+
+class _Visitor:
+    """One kept-alive connection with its session cookie and CSRF token."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.conn.connect()
+        self.client_port = self.conn.sock.getsockname()[1]
+        self.cookie = self.token = ""
+
+    def start(self) -> _Visitor:
+        self.conn.request("GET", "/reports/mine?lang=en")
+        reply = self.conn.getresponse()
+        page = reply.read().decode()
+        self.cookie = "; ".join(c.split(";")[0] for c in reply.headers.get_all("Set-Cookie") or [])
+        self.token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        return self
+
+    def post_terms(self) -> tuple[int, str]:
+        """A login post without the gateway's signature: 400, unless the rate limit says 429."""
+        body = urlencode({"csrf_token": self.token, "accept": "yes"})
+        self.conn.request("POST", "/login/terms", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie})
+        reply = self.conn.getresponse()
+        page = reply.read().decode()
+        return reply.status, re.search(r'data-code="([^"]+)"', page).group(1)
+
+
+def test_the_post_limit_holds_across_the_workers(apart):
+    config, _controller, portal, port = apart
+    limit = config.portal.posts_per_minute
+    workers = children(portal.pid)
+    assert len(workers) == 2
+    visitors: list[_Visitor] = []
+    held: dict[int, int] = {}
+    # Connections until both workers hold some: the kernel hands each to one worker, and a
+    # batch connected at once reaches both accept loops.
+    while len(set(held.values())) < 2 and len(visitors) < 64:
+        batch = [_Visitor(port) for _ in range(8)]
+        visitors.extend(visitor.start() for visitor in batch)
+        held = _workers_holding(port, workers)
+    assert set(held.values()) == set(workers), "every connection went to one worker"
+
+    answers = [visitors[i % len(visitors)].post_terms() for i in range(2 * limit)]
+    used = {held[visitors[i % len(visitors)].client_port] for i in range(2 * limit)}
+    assert used == set(workers)
+    # Both workers counted in one place: the limit is the configured one, not one per worker.
+    assert answers[:limit] == [(400, "signature_missing")] * limit
+    assert answers[limit:] == [(429, "too_many_requests")] * limit
+    for visitor in visitors:
+        visitor.conn.close()
