@@ -9,16 +9,27 @@ into a `Delivery` result whose success comes from the MQTT 5 reason code (paho's
 paho may acknowledge a message id before ``publish()`` has returned it to us, so acks that arrive
 for an id nobody has registered yet are parked in an early-ack map and claimed when the publisher
 registers the id. No lock of ours is held across a paho call that can trigger a callback.
+
+No message can stop a link. Anyone who can publish on a subscribed topic can send anything, and
+paho runs our callbacks in its network thread: an exception escaping there ends the thread, and
+with it the connection, for good. So a payload is decoded defensively (`decode_payload`: size,
+UTF-8, strict JSON, nesting depth; whatever fails is a dropped message, counted, with a
+rate-limited warning), a handler's exception is logged and the next message delivered, and a
+watcher restarts paho's loop (on a fresh connection) should its thread end for any other reason.
+`MqttLink.health` says how the link is doing: connected since when, the last error, drops and
+restarts; the apps' ``/healthz`` and ``/metrics`` show it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,10 +49,28 @@ MQTT_V5 = "5"
 MQTT_V311 = "3.1.1"
 _PROTOCOLS = {MQTT_V5: MQTTProtocolVersion.MQTTv5, MQTT_V311: MQTTProtocolVersion.MQTTv311}
 
+#: Inbound payloads above this size are dropped unread: parsing costs CPU and memory in every
+#: subscriber, and our largest message (a gateway's accounting chunk of 1,000 clients) is
+#: about 150 KB.
+MAX_PAYLOAD_BYTES = 1 << 20
+#: The deepest nesting of arrays and objects a payload may have; ours nest three levels.
+MAX_DEPTH = 32
+#: At most one warning per this many seconds about dropped messages (and one about failing
+#: handlers) per link; the ones in between are counted and summed up in the next warning.
+WARNING_INTERVAL_S = 10.0
+#: A network loop that ran this long before it failed restarts at once; one that keeps
+#: failing sooner waits longer each time (up to the reconnect maximum).
+STEADY_LOOP_S = 60.0
+
 
 def iso_now() -> str:
     """Current UTC time as ISO-8601 with milliseconds, the timestamp carried by every payload."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else dt.datetime.fromtimestamp(
+        ts, dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,95 @@ class InboundMessage:
 
 
 Handler = Callable[[InboundMessage], None]
+
+
+class PayloadRejected(ValueError):
+    """A payload the link does not hand to any handler (too big, not UTF-8, not JSON, too deep)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_payload(data: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTES,
+                   max_depth: int = MAX_DEPTH) -> Any:
+    """The JSON value of ``data``, or PayloadRejected (whatever went wrong while decoding).
+
+    Strict JSON: ``NaN`` and ``Infinity`` are refused. Python's own limits apply as well: an
+    integer of more than 4,300 digits, or nesting beyond the recursion limit, is an error.
+    """
+    if len(data) > max_bytes:
+        raise PayloadRejected(f"{len(data)} bytes, over the {max_bytes}-byte limit")
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except Exception as exc:  # RecursionError and ValueError as well as JSONDecodeError
+        raise PayloadRejected(f"not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+    # Counting brackets is cheap and bounds the depth; walk the value only when it could be deep.
+    if data.count(b"[") + data.count(b"{") > max_depth and _deeper_than(value, max_depth):
+        raise PayloadRejected(f"nested deeper than {max_depth} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False
+
+
+class _RateLimitedLog:
+    """Logs the first of a run of similar problems, then at most one line per interval, saying
+    how many were not logged in between."""
+
+    def __init__(self, interval_s: float = WARNING_INTERVAL_S):
+        self.interval_s = interval_s
+        self.count = 0
+        self._unlogged = 0
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, emit: Callable[[str], None]) -> None:
+        """Count one problem; call ``emit(suffix)`` if this one is to be logged."""
+        with self._lock:
+            self.count += 1
+            now = time.monotonic()
+            if now < self._next_at:
+                self._unlogged += 1
+                return
+            skipped, self._unlogged, self._next_at = self._unlogged, 0, now + self.interval_s
+        emit(f" ({skipped} more since the last warning)" if skipped else "")
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    """How one link is doing, for ``/healthz`` and ``/metrics`` (times are unix seconds)."""
+
+    client_id: str
+    broker: str
+    connected: bool
+    #: Since when it has been connected (or not).
+    since: float
+    last_error: str | None
+    last_error_at: float | None
+    #: Messages dropped undecoded, and handler calls that raised.
+    dropped: int
+    handler_errors: int
+    #: Times the network loop had to be restarted.
+    loop_restarts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "broker": self.broker, "connected": self.connected,
+                "since": _iso(self.since), "last_error": self.last_error,
+                "last_error_at": _iso(self.last_error_at), "dropped_messages": self.dropped,
+                "handler_errors": self.handler_errors, "loop_restarts": self.loop_restarts}
 
 
 class Delivery:
@@ -133,6 +251,11 @@ def topic_matches(filter_levels: tuple[str, ...], levels: list[str]) -> bool:
     return len(levels) == len(filter_levels)
 
 
+def _log_handler_failure(topic_filter: str, topic: str, more: str) -> None:
+    """Called inside the handler's ``except``: the traceback is the handler's."""
+    log.exception("handler for %s failed on %s%s", topic_filter, topic, more)
+
+
 def _no_delay(client, userdata, sock) -> None:
     """Send each MQTT packet at once. With Nagle's algorithm a command -> ack round trip waits
     on delayed ACKs (measured 86 ms per portal login; 0.8 ms without)."""
@@ -151,7 +274,8 @@ class MqttLink:
     def __init__(self, config: MqttConfig, *, client_id: str | None = None,
                  protocol: str = MQTT_V5, clean_start: bool = True, session_expiry_s: int = 0,
                  keepalive: int = 30, reconnect_min_s: float = 0.5, reconnect_max_s: float = 30.0,
-                 host: str | None = None, port: int | None = None):
+                 host: str | None = None, port: int | None = None,
+                 max_payload_bytes: int = MAX_PAYLOAD_BYTES, max_depth: int = MAX_DEPTH):
         if protocol not in _PROTOCOLS:
             raise ValueError(f"protocol: expected one of {sorted(_PROTOCOLS)}, got {protocol!r}")
         self.prefix = config.prefix
@@ -172,6 +296,17 @@ class MqttLink:
         self._connected = threading.Event()
         self.last_connect_error: str | None = None
         self.connections = 0
+        self.max_payload_bytes = max_payload_bytes
+        self.max_depth = max_depth
+        self.loop_restarts = 0
+        self._since = time.time()
+        self._last_error: tuple[str, float] | None = None
+        self._dropped = _RateLimitedLog()
+        self._handler_failures = _RateLimitedLog()
+        self._stopping = threading.Event()
+        # Held while starting, restarting or stopping paho's loop, never across a callback.
+        self._lifecycle = threading.Lock()
+        self._watcher: threading.Thread | None = None
 
         v5 = protocol == MQTT_V5
         self._client = paho.Client(
@@ -184,7 +319,12 @@ class MqttLink:
         # paho annotates the delays as int but only sleeps on them; sub-second delays work.
         self._client.reconnect_delay_set(min_delay=reconnect_min_s,  # type: ignore[arg-type]
                                          max_delay=reconnect_max_s)  # type: ignore[arg-type]
+        self._reconnect_min_s, self._reconnect_max_s = reconnect_min_s, reconnect_max_s
+        # Our callbacks catch their own errors; should one slip through, paho logs and goes on
+        # rather than letting it end the network thread.
+        self._client.suppress_exceptions = True
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
@@ -207,7 +347,13 @@ class MqttLink:
                                        clean_start=self._clean_start, properties=properties)
         else:
             self._client.connect_async(self.host, self.port, self._keepalive)
-        self._client.loop_start()
+        with self._lifecycle:
+            self._stopping.clear()
+            self._since = time.time()
+            self._client.loop_start()
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name=f"mqtt-watch-{self.client_id}")
+            self._watcher.start()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self._connected.wait(timeout)
@@ -218,9 +364,70 @@ class MqttLink:
 
     def stop(self) -> None:
         """Disconnect cleanly and join the network thread; pending deliveries stay unresolved."""
-        self._client.disconnect()
-        self._client.loop_stop()
-        self._connected.clear()
+        self._stopping.set()
+        with self._lifecycle:
+            self._client.disconnect()
+            self._client.loop_stop()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(10)
+        self._set_connected(False)
+
+    def health(self) -> LinkHealth:
+        error, error_at = self._last_error or (None, None)
+        return LinkHealth(self.client_id, f"{self.host}:{self.port}", self.connected,
+                          self._since, error, error_at, self._dropped.count,
+                          self._handler_failures.count, self.loop_restarts)
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self._connected.is_set():
+            self._since = time.time()
+        if connected:
+            self._connected.set()
+        else:
+            self._connected.clear()
+
+    def _error(self, text: str) -> None:
+        self._last_error = (text, time.time())
+
+    # -- the network loop's watcher --------------------------------------------------------
+
+    def _network_thread(self) -> threading.Thread | None:
+        # paho offers no public handle on the thread loop_start() made; it keeps it here and
+        # sets it back to None when the loop ends (paho 2.x, tested by test_mqtt.py).
+        return getattr(self._client, "_thread", None)
+
+    def _watch(self) -> None:
+        """Wait for paho's network thread to end; unless we are stopping, start it again.
+
+        The loop restarts on a fresh connection (paho's state may be half-way through a packet),
+        after a delay that grows while restarts keep failing quickly.
+        """
+        quick_failures = 0
+        while True:
+            started = time.monotonic()
+            thread = self._network_thread()
+            if thread is not None:
+                thread.join()
+            if self._stopping.is_set():
+                return
+            quick_failures = 0 if time.monotonic() - started > STEADY_LOOP_S else quick_failures + 1
+            delay = min(self._reconnect_max_s,
+                        self._reconnect_min_s * 2 ** min(quick_failures - 1, 16))
+            self._error("network loop ended unexpectedly; restarted")
+            log.error("MQTT network loop of %s ended unexpectedly; restarting in %.1f s",
+                      self.client_id, delay)
+            self._lost_connection()
+            if self._stopping.wait(delay):
+                return
+            with self._lifecycle:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._client.reconnect()
+                except OSError as exc:  # the restarted loop keeps trying, with backoff
+                    self._error(f"cannot reach the broker: {exc}")
+                self._client.loop_start()
+                self.loop_restarts += 1
 
     # -- topics ----------------------------------------------------------------------------
 
@@ -333,35 +540,45 @@ class MqttLink:
                 subscription._active.set()
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
-        levels = message.topic.split("/")
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # brokers refuse such topics; paho would hand it on
+            self._dropped(lambda more: log.warning(
+                "dropped message on a topic that is not UTF-8%s", more))
+            return
+        try:
+            payload = decode_payload(message.payload, max_bytes=self.max_payload_bytes,
+                                     max_depth=self.max_depth)
+        except PayloadRejected as exc:
+            reason = str(exc)
+            self._dropped(lambda more: log.warning("dropped message on %s: %s%s",
+                                                   topic[:200], reason, more))
+            return
+        levels = topic.split("/")
         with self._lock:
             matching = [s for s in self._subscriptions.values() if s.matches(levels)]
-        try:
-            payload = json.loads(message.payload.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.warning("dropped message on %s: not JSON (%s)", message.topic, exc)
-            return
-        inbound = InboundMessage(self.relative(message.topic), payload, bool(message.retain),
+        inbound = InboundMessage(self.relative(topic), payload, bool(message.retain),
                                  message.qos)
         for subscription in matching:
             try:
                 subscription.handler(inbound)
             except Exception:  # a handler bug must not kill the network thread
-                log.exception("handler for %s failed on %s", subscription.topic_filter,
-                              message.topic)
+                self._handler_failures(functools.partial(
+                    _log_handler_failure, subscription.topic_filter, topic))
 
     # -- connection state ------------------------------------------------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code: ReasonCode, properties) -> None:
         if reason_code.is_failure:
             self.last_connect_error = f"{reason_code.getName()} (0x{reason_code.value:02x})"
+            self._error(f"broker refused the connection: {self.last_connect_error}")
             log.error("broker %s:%s refused connection: %s", self.host, self.port,
                       self.last_connect_error)
             return
         self.last_connect_error = None
         self.connections += 1
         log.info("connected to %s:%s as %s", self.host, self.port, self.client_id)
-        self._connected.set()
+        self._set_connected(True)
         with self._lock:
             subscriptions = list(self._subscriptions.values())
             self._early_subacks.clear()
@@ -369,18 +586,26 @@ class MqttLink:
             subscription._active.clear()
         self._send_subscribe(subscriptions)
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._error(f"cannot reach the broker at {self.host}:{self.port}")
+
     def _on_disconnect(self, client, userdata, flags, reason_code: ReasonCode,
                        properties) -> None:
-        self._connected.clear()
+        self._lost_connection()
+        if reason_code.value != 0:
+            self._error(f"disconnected: {reason_code.getName()}")
+            log.warning("disconnected from %s:%s: %s; reconnecting", self.host, self.port,
+                        reason_code.getName())
+
+    def _lost_connection(self) -> None:
+        self._set_connected(False)
         with self._lock:
             subscriptions = list(self._subscriptions.values())
             self._suback_waiters.clear()
         for subscription in subscriptions:
             subscription._active.clear()
-        if reason_code.value != 0:
-            log.warning("disconnected from %s:%s: %s; reconnecting", self.host, self.port,
-                        reason_code.getName())
 
 
-__all__ = ["Delivery", "Handler", "InboundMessage", "MQTT_V311", "MQTT_V5", "MqttLink",
-           "Subscription", "iso_now"]
+__all__ = ["Delivery", "Handler", "InboundMessage", "LinkHealth", "MAX_DEPTH",
+           "MAX_PAYLOAD_BYTES", "MQTT_V311", "MQTT_V5", "MqttLink", "PayloadRejected",
+           "Subscription", "decode_payload", "iso_now"]

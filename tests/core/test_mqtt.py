@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from core.config import MqttConfig
-from core.mqtt import MqttLink
+from core.mqtt import MAX_DEPTH, MqttLink, PayloadRejected, decode_payload
 from tests.mosquitto import MosquittoBroker
 from tests.support import require_tool, wait_for
 
@@ -148,8 +148,12 @@ def test_bad_json_and_failing_handler_do_not_stop_the_loop(mosquitto, links, cap
         assert sender.publish_json("in/a", {"n": 1}, schema="test/1").wait(TIMEOUT)
         assert received.get(timeout=TIMEOUT).payload["n"] == 1
     assert received.empty()
-    assert caplog.text.count("not JSON") == 2
+    # The first drop is logged; the next within the interval only counted.
+    assert caplog.text.count("dropped message") == 1
+    assert "not JSON" in caplog.text
     assert "handler bug" in caplog.text
+    health = receiver.health()
+    assert (health.dropped, health.handler_errors, health.loop_restarts) == (2, 1, 0)
 
 
 @pytest.mark.parametrize("hard", [True, False], ids=["sigkill", "sigterm"])
@@ -260,3 +264,107 @@ def test_a_shared_subscription_hands_each_message_to_one_member(mosquitto, links
     assert {m.topic for _, m in got} == {f"gateway/gw{n}/accounting" for n in range(20)}
     with pytest.raises(queue.Empty):
         received.get(timeout=0.5)
+
+
+# -- no message stops a link ---------------------------------------------------------------------
+
+POISON = {
+    "100,000 nested arrays": b"[" * 100_000,
+    "100,000 nested objects": b'{"a":' * 100_000,
+    "an integer of 5,000 digits": b'{"n": ' + b"9" * 5000 + b"}",
+    "NaN": b'{"n": NaN}',
+    "Infinity": b"[Infinity]",
+    "nested deeper than the limit": b"[" * 40 + b"]" * 40,
+    "2 MB": b'{"s": "' + b"x" * 2_000_000 + b'"}',
+    "invalid UTF-8": b'{"s": "\xc3\x28"}',
+    "a lone surrogate as UTF-8": b'{"s": "\xed\xa0\x80"}',
+    "truncated": b'{"a": [1, 2',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("data", POISON.values(), ids=POISON.keys())
+def test_decode_payload_refuses_what_could_hurt(data):
+    with pytest.raises(PayloadRejected):
+        decode_payload(data)
+
+
+def test_decode_payload_keeps_odd_but_valid_json():
+    assert decode_payload(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None  # at the limit
+    assert decode_payload(b'{"n": ' + b"9" * 4000 + b"}")["n"] > 10 ** 3999
+    assert decode_payload(b"1e400") == float("inf")  # a number, not a constant
+    for odd in (b"null", b'"text"', b"[]", b"3", b"true"):
+        decode_payload(odd)
+
+
+def test_no_payload_stops_the_link(mosquitto, links, caplog):
+    """Each poison payload is dropped and counted; the link keeps delivering after all of them,
+    with one warning for the lot (rate-limited)."""
+    receiver = links(mosquitto, client_id="sturdy")
+    sender = links(mosquitto, client_id="attacker")
+    _, received = collector(receiver, "gateway/+/ack")
+    with caplog.at_level(logging.WARNING, logger="core.mqtt"):
+        for data in POISON.values():
+            assert sender.publish_raw("gateway/gw1/ack", data).wait(TIMEOUT)
+        assert sender.publish_json("gateway/gw1/ack", {"n": 1}, schema="t/1").wait(TIMEOUT)
+        assert received.get(timeout=TIMEOUT).payload["n"] == 1
+    assert received.empty()
+    health = receiver.health()
+    assert health.connected and health.loop_restarts == 0
+    assert health.dropped == len(POISON)
+    assert caplog.text.count("dropped message") == 1
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_network_loop_restarts_if_its_thread_ends(mosquitto, links, caplog):
+    """Whatever ends paho's network thread (here an exception no handler guard catches), the
+    link notices, restarts the loop on a fresh connection and keeps delivering."""
+
+    class Fatal(BaseException):
+        pass
+
+    receiver = links(mosquitto, client_id="phoenix")
+    received: queue.Queue = queue.Queue()
+    fatal = threading.Event()
+
+    def handler(message):
+        if message.payload.get("fatal") and not fatal.is_set():
+            fatal.set()
+            raise Fatal("ends the thread")
+        received.put(message)
+
+    subscription = receiver.subscribe("in/#", handler)
+    assert subscription.wait_active(TIMEOUT)
+    first_thread = receiver._network_thread()
+    sender = links(mosquitto, client_id="sender")
+    with caplog.at_level(logging.ERROR, logger="core.mqtt"):
+        assert sender.publish_json("in/a", {"fatal": True}, schema="t/1").wait(TIMEOUT)
+        wait_for(lambda: receiver.loop_restarts == 1, TIMEOUT, what="the loop to restart")
+    assert receiver.wait_connected(TIMEOUT) and subscription.wait_active(TIMEOUT)
+    assert receiver._network_thread() not in (None, first_thread)
+    assert sender.publish_json("in/a", {"n": 2}, schema="t/1").wait(TIMEOUT)
+    assert received.get(timeout=TIMEOUT).payload["n"] == 2
+    health = receiver.health()
+    assert health.connected and health.loop_restarts == 1
+    assert "network loop" in (health.last_error or "")
+    assert "ended unexpectedly" in caplog.text
+
+
+def test_health_says_when_the_broker_went_away_and_came_back(mosquitto, links):
+    link = links(mosquitto, client_id="watched")
+    up = link.health()
+    assert up.connected and up.last_error is None
+    assert up.broker == f"{mosquitto.host}:{mosquitto.port}"
+
+    mosquitto.stop()
+    wait_for(lambda: not link.connected, TIMEOUT, what="the link to notice")
+    down = link.health()
+    assert not down.connected and down.since >= up.since
+    assert down.last_error and down.last_error_at
+
+    mosquitto.start()
+    assert link.wait_connected(TIMEOUT)
+    back = link.health()
+    assert back.connected and back.since >= down.since
+    assert back.last_error == down.last_error  # the last error stays on record
+    assert back.as_dict()["since"].endswith("+00:00")
