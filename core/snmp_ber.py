@@ -8,8 +8,9 @@ of version, community and one PDU of integers and varbinds), so this module read
 directly at a few tens of microseconds per message.
 
 Two users: the AP simulator (``agents/apsim``: `decode_request`, `encode_message`) and the
-controller's v2c fast path (``controller/snmp/v2c.py``: `encode_getbulk`, `decode_response`).
-SNMPv3 messages are not parsed here beyond their version: they go to pysnmp's USM.
+controller's fast paths (``controller/snmp/v2c.py``: `encode_getbulk`, `decode_response`). The
+PDU-level pieces (`encode_pdu`, `encode_getbulk_pdu`, `decode_pdu`, `decode_request_pdu`) are
+also what SNMPv3 carries inside its scoped PDU (``snmp_v3.py``, with USM in ``snmp_usm.py``).
 
 Tests cross-check every encoding against pysnmp's codec (tests/test_snmp_ber.py,
 tests/test_apsim_model.py) and against real net-snmp agents.
@@ -151,16 +152,21 @@ def encode_varbind(oid_tlv: bytes, tag: int, value: object) -> bytes:
     return tlv(SEQUENCE, oid_tlv + encode_value(tag, value))
 
 
+def encode_pdu(pdu_type: int, request_id_tlv: bytes, error_status: int, error_index: int,
+               varbinds: list[bytes]) -> bytes:
+    """One PDU TLV around already-encoded varbinds (a v1/v2c message or a v3 scoped PDU)."""
+    return tlv(pdu_type, request_id_tlv + tlv(INTEGER, encode_signed(error_status))
+               + tlv(INTEGER, encode_signed(error_index)) + tlv(SEQUENCE, b"".join(varbinds)))
+
+
 def encode_message(version: int, community: bytes, pdu_type: int, request_id_tlv: bytes,
                    error_status: int, error_index: int, varbinds: list[bytes]) -> bytes:
     """A whole v1/v2c message around already-encoded varbinds."""
-    pdu = (request_id_tlv + tlv(INTEGER, encode_signed(error_status))
-           + tlv(INTEGER, encode_signed(error_index)) + tlv(SEQUENCE, b"".join(varbinds)))
-    return tlv(SEQUENCE, tlv(INTEGER, encode_signed(version))
-               + tlv(OCTET_STRING, community) + tlv(pdu_type, pdu))
+    return tlv(SEQUENCE, tlv(INTEGER, encode_signed(version)) + tlv(OCTET_STRING, community)
+               + encode_pdu(pdu_type, request_id_tlv, error_status, error_index, varbinds))
 
 
-def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, content start, content end) of the TLV at ``pos``."""
     if pos + 2 > end:
         raise BerError("truncated TLV")
@@ -178,8 +184,9 @@ def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _integer(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    tag, start, stop = _header(data, pos, end)
+def integer(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """(value, end) of the INTEGER at ``pos``."""
+    tag, start, stop = header(data, pos, end)
     if tag != INTEGER or start == stop:
         raise BerError("expected INTEGER")
     return int.from_bytes(data[start:stop], "big", signed=True), stop
@@ -204,10 +211,10 @@ def decode_oid_content(content: bytes) -> tuple[int, ...]:
 
 def message_version(data: bytes) -> int:
     """The version field of any SNMP message, to route v3 away from the v2c fast path."""
-    tag, start, stop = _header(data, 0, len(data))
+    tag, start, stop = header(data, 0, len(data))
     if tag != SEQUENCE:
         raise BerError("not an SNMP message")
-    return _integer(data, start, stop)[0]
+    return integer(data, start, stop)[0]
 
 
 def _each_varbind(data: bytes, pos: int, end: int,
@@ -215,14 +222,14 @@ def _each_varbind(data: bytes, pos: int, end: int,
     """Walk the varbind list at ``pos``: (OID, varbind content start, OID end, varbind end) for
     each. ``oid_cache`` (OID content -> tuple, owned by the caller) saves re-decoding the same
     OIDs message after message; it is cleared when it grows past 8,192 entries."""
-    tag, pos, list_end = _header(data, pos, end)
+    tag, pos, list_end = header(data, pos, end)
     if tag != SEQUENCE:
         raise BerError("expected varbind list")
     while pos < list_end:
-        tag, vb_start, vb_end = _header(data, pos, list_end)
+        tag, vb_start, vb_end = header(data, pos, list_end)
         if tag != SEQUENCE:
             raise BerError("expected varbind")
-        tag, oid_start, oid_end = _header(data, vb_start, vb_end)
+        tag, oid_start, oid_end = header(data, vb_start, vb_end)
         if tag != OBJECT_IDENTIFIER:
             raise BerError("expected OBJECT IDENTIFIER")
         content = data[oid_start:oid_end]
@@ -240,25 +247,32 @@ def _each_varbind(data: bytes, pos: int, end: int,
 def decode_request(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None = None
                    ) -> V2cRequest:
     """Parse a v1/v2c request; ``oid_cache`` (bytes -> tuple) saves re-decoding polled OIDs."""
-    tag, pos, end = _header(data, 0, len(data))
+    tag, pos, end = header(data, 0, len(data))
     if tag != SEQUENCE:
         raise BerError("not an SNMP message")
-    version, pos = _integer(data, pos, end)
-    tag, start, pos = _header(data, pos, end)
+    version, pos = integer(data, pos, end)
+    tag, start, pos = header(data, pos, end)
     if tag != OCTET_STRING:
         raise BerError("expected community")
     community = data[start:pos]
-    pdu_type, pos, end = _header(data, pos, end)
+    return V2cRequest(version, community, *decode_request_pdu(data, pos, end, oid_cache))
+
+
+def decode_request_pdu(data: bytes, pos: int, end: int,
+                       oid_cache: dict[bytes, tuple[int, ...]] | None = None
+                       ) -> tuple[int, bytes, int, int, tuple[tuple[tuple[int, ...], bytes], ...]]:
+    """(PDU type, request-id TLV, non-repeaters, max-repetitions, varbinds) of the request PDU
+    at ``pos``: the agent's view, shared by v1/v2c messages and v3 scoped PDUs."""
+    pdu_type, pos, end = header(data, pos, end)
     rid_start = pos
-    _, pos = _integer(data, pos, end)
+    _, pos = integer(data, pos, end)
     request_id_tlv = data[rid_start:pos]
-    non_repeaters, pos = _integer(data, pos, end)
-    max_repetitions, pos = _integer(data, pos, end)
+    non_repeaters, pos = integer(data, pos, end)
+    max_repetitions, pos = integer(data, pos, end)
     # Each varbind keeps its OID's encoding too: the simulator copies it into the response.
-    varbinds = [(oid, data[vb_start:oid_end])
-                for oid, vb_start, oid_end, _ in _each_varbind(data, pos, end, oid_cache)]
-    return V2cRequest(version, community, pdu_type, request_id_tlv, non_repeaters,
-                      max_repetitions, tuple(varbinds))
+    varbinds = tuple((oid, data[vb_start:oid_end])
+                     for oid, vb_start, oid_end, _ in _each_varbind(data, pos, end, oid_cache))
+    return pdu_type, request_id_tlv, non_repeaters, max_repetitions, varbinds
 
 
 # --- the manager side: GETBULK requests out, responses in ------------------------------------
@@ -299,14 +313,23 @@ class GetBulkTemplate:
 def encode_getbulk(community: bytes, non_repeaters: int, max_repetitions: int,
                    oids: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> GetBulkTemplate:
     """A v2c GetBulkRequest for ``oids`` (non-repeaters first), every value NULL."""
+    pdu = encode_getbulk_pdu(non_repeaters, max_repetitions, oids)
+    prefix = tlv(INTEGER, encode_signed(SNMP_V2C)) + tlv(OCTET_STRING, community)
+    body_length = len(prefix) + len(pdu.head) + 4 + len(pdu.tail)
+    head = bytes((SEQUENCE,)) + encode_length(body_length) + prefix + pdu.head
+    return GetBulkTemplate(head, pdu.tail)
+
+
+def encode_getbulk_pdu(non_repeaters: int, max_repetitions: int,
+                       oids: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]
+                       ) -> GetBulkTemplate:
+    """The GetBulkRequest PDU alone, every value NULL, with the four-octet request-id slot:
+    a v2c message wraps it in version and community, a v3 scoped PDU in the context."""
     varbinds = b"".join(tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
     after_id = (tlv(INTEGER, encode_signed(non_repeaters))
                 + tlv(INTEGER, encode_signed(max_repetitions)) + tlv(SEQUENCE, varbinds))
     # The PDU's length counts the 6-octet request-id TLV that goes into the slot.
-    pdu_header = bytes((GETBULK,)) + encode_length(6 + len(after_id))
-    prefix = tlv(INTEGER, encode_signed(SNMP_V2C)) + tlv(OCTET_STRING, community)
-    body_length = len(prefix) + len(pdu_header) + 6 + len(after_id)
-    head = bytes((SEQUENCE,)) + encode_length(body_length) + prefix + pdu_header + b"\x02\x04"
+    head = bytes((GETBULK,)) + encode_length(6 + len(after_id)) + b"\x02\x04"
     return GetBulkTemplate(head, after_id)
 
 
@@ -364,28 +387,39 @@ def decode_response(data: bytes, oid_cache: dict[bytes, tuple[int, ...]] | None 
     AP answers with each cycle; it is cleared when it grows past 8,192 entries.
     """
     size = len(data)
-    tag, pos, end = _header(data, 0, size)
+    tag, pos, end = header(data, 0, size)
     if tag != SEQUENCE:
         raise BerError("not an SNMP message")
     if end != size:
         raise BerError("trailing octets after the message")
-    version, pos = _integer(data, pos, end)
-    tag, start, pos = _header(data, pos, end)
+    version, pos = integer(data, pos, end)
+    tag, start, pos = header(data, pos, end)
     if tag != OCTET_STRING:
         raise BerError("expected community")
     community = data[start:pos]
-    pdu_type, pos, end = _header(data, pos, end)
+    return Response(version, community, *decode_pdu(data, pos, end, oid_cache))
+
+
+def decode_pdu(data: bytes, pos: int, end: int,
+               oid_cache: dict[bytes, tuple[int, ...]] | None = None
+               ) -> tuple[int, int, int, int, list[tuple[tuple[int, ...], int, object]]]:
+    """(PDU type, request-id, error-status, error-index, varbinds with decoded values) of the
+    PDU at ``pos``, which must end at ``end``: the manager's view, shared by v1/v2c messages
+    and v3 scoped PDUs. For GETBULK the two middle fields are non-repeaters and
+    max-repetitions."""
+    pdu_type, pos, pdu_end = header(data, pos, end)
     if pdu_type & 0xE0 != 0xA0:
         raise BerError(f"not a PDU: tag 0x{pdu_type:02x}")
-    request_id, pos = _integer(data, pos, end)
-    error_status, pos = _integer(data, pos, end)
-    error_index, pos = _integer(data, pos, end)
+    if pdu_end != end:
+        raise BerError("trailing octets after the PDU")
+    request_id, pos = integer(data, pos, end)
+    error_status, pos = integer(data, pos, end)
+    error_index, pos = integer(data, pos, end)
     varbinds: list[tuple[tuple[int, ...], int, object]] = []
     append = varbinds.append
     for oid, _, oid_end, vb_end in _each_varbind(data, pos, end, oid_cache):
-        tag, value_start, value_end = _header(data, oid_end, vb_end)
+        tag, value_start, value_end = header(data, oid_end, vb_end)
         if value_end != vb_end:
             raise BerError("varbind with more than a name and a value")
         append((oid, tag, decode_value(tag, data[value_start:value_end])))
-    return Response(version, community, pdu_type, request_id, error_status, error_index,
-                    varbinds)
+    return pdu_type, request_id, error_status, error_index, varbinds
