@@ -44,6 +44,22 @@ def phone(lab, tmp_path_factory):
         yield browser
 
 
+@pytest.fixture(scope="module")
+def walkway_ap(lab):
+    """The AP cl1's DHCP is tagged with (option 82), in the inventory with its site."""
+    store = Store(lab.store_path)
+    try:
+        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
+                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
+        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
+                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
+                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
+                          "platform": "openwrt"}, "lab")
+    finally:
+        store.close()
+    return "walkway-ap-07"
+
+
 @pytest.fixture
 def clean(lab):
     yield lab
@@ -245,28 +261,21 @@ def test_https_first_falls_back_at_once(phone_in):
     assert on_portal(then)
 
 
-def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone_in):
+@pytest.mark.parametrize("lang, description", [("ar", "عمود الإنارة ١٢ مطفأ"),
+                                               ("en", "Lamp 12 is out")])
+def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, walkway_ap, phone_in, lang,
+                                                            description):
     lab = clean
-    store = Store(lab.store_path)
-    try:
-        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
-                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
-        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
-                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
-                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
-                          "platform": "openwrt"}, "lab")
-    finally:
-        store.close()
-    context = phone_in("ar")
+    context = phone_in(lang)
     page = context.new_page()
-    login_with_terms(page, "ar")
+    login_with_terms(page, lang)
     tap(page, f"{PORTAL_URL}reports/new")
-    assert "walkway-ap-07" in page.inner_text("#report-site")
+    assert walkway_ap in page.inner_text("#report-site")
     page.check("input[name=category][value=lighting]")
-    page.fill("#description", "عمود الإنارة ١٢ مطفأ")
+    page.fill("#description", description)
     page.click("#file-report")
     page.wait_for_load_state("load", timeout=TAP_MS)
-    screenshot(page, "report-filed-ar")
+    screenshot(page, f"report-filed-{lang}")
     tracking = re.search(r"940-\d{4}-\d{6}", page.content()).group(0)
     logout(page)
     store = Store(lab.store_path)
@@ -275,27 +284,29 @@ def test_a_report_filed_from_the_phone_is_located_at_its_ap(clean, phone_in):
                                  (tracking,)).fetchone()
     finally:
         store.close()
-    assert row == ("al-ahsa-walkway", "walkway-ap-07")
+    assert row == ("al-ahsa-walkway", walkway_ap)
 
 
+@pytest.mark.parametrize("lang", ["ar", "en"])
 @pytest.mark.parametrize("limit, settings", [
     ("expiry", {"session_minutes": 0.05}),        # 3 seconds
     ("quota", {"data_quota_mb": 0.2}),
     ("idle", {"idle_timeout_minutes": 0.03}),     # 1.8 seconds without a packet
 ])
 def test_each_session_end_brings_the_portal_back_on_the_next_tap(clean, phone_in, limit,
-                                                                settings):
+                                                                settings, lang):
     lab = clean
     lab.restart_portal(**settings)
-    context = phone_in("en")
+    context = phone_in(lang)
     try:
         page = context.new_page()
-        login_with_terms(page, "en")
+        login_with_terms(page, lang)
         continue_to_page(page)  # a keep-alive connection to the page's server stays open
         if limit == "quota":  # the page's own script downloads past the quota
             page.evaluate("fetch('/bytes/400000').then(r => r.arrayBuffer()).catch(() => null)")
         lab.wait(lambda: lab.api("cl1")["captive"], 10, f"the {limit} to end the session")
         assert portal_on_next_tap(page) < 3.0
-        screenshot(page, f"after-{limit}")
+        assert page.locator("html").get_attribute("lang") == lang
+        screenshot(page, f"after-{limit}-{lang}")
     finally:
         lab.restart_portal()
