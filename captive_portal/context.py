@@ -12,7 +12,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from captive_portal.config import PortalSettings
-from captive_portal.gateways import GatewayControl, gateway_key
+from captive_portal.gateways import GatewayControl, GatewayKeys
 from captive_portal.sms import SmsService, make_driver
 from core.limits import RateLimit
 from core.secrets import SecretBox
@@ -62,22 +62,15 @@ class PortalContext:
         #: node serving the portal shares one count.
         self.post_limit = RateLimit(stores, "portal-posts", self.config.posts_per_minute, 60.0,
                                     clock)
-        self._keys: dict[str, bytes | None] = {}
-        self._keys_lock = threading.Lock()
+        self._keys = GatewayKeys(secret_box)
 
     @property
     def store(self) -> Store:
         return self.stores()
 
     def gateway_key(self, gateway_id: str) -> bytes | None:
-        """The HMAC key of a registered gateway (decrypted once, then cached), or None."""
-        with self._keys_lock:
-            if gateway_id in self._keys and self._keys[gateway_id] is not None:
-                return self._keys[gateway_id]
-        key = gateway_key(self.store, self.secret_box, gateway_id)
-        with self._keys_lock:
-            self._keys[gateway_id] = key
-        return key
+        """The HMAC key the store holds now for a registered gateway, or None."""
+        return self._keys.get(self.store, gateway_id)
 
 
 def portal() -> PortalContext:

@@ -12,6 +12,8 @@ in `captive_portal.gateway_link`; tests of the portal alone use a fake that says
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,11 +63,56 @@ def register_gateway(store: Store, secret_box: SecretBox, gateway_id: str, name:
 
 
 def gateway_key(store: Store, secret_box: SecretBox, gateway_id: str) -> bytes | None:
+    token = _key_token(store, gateway_id)
+    return None if token is None else (secret_box.decrypt(token) or "").encode()
+
+
+def _key_token(store: Store, gateway_id: str) -> str | None:
+    """The gateway's key as the store holds it (encrypted), or None for an unknown gateway."""
     row = store.conn.execute("SELECT hmac_key_enc FROM portal_gateways WHERE id = ?",
                              (gateway_id,)).fetchone()
-    if row is None:
-        return None
-    return (secret_box.decrypt(row[0]) or "").encode()
+    return None if row is None else row[0]
 
 
-__all__ = ["Ack", "GatewayControl", "SessionGrant", "gateway_key", "register_gateway"]
+class GatewayKeys:
+    """The keys of registered gateways as the store holds them now, decrypted once each.
+
+    Every look-up reads the gateway's encrypted key (one indexed row), so a re-key made by any
+    process (``oasis portal gateway-add``) holds from the next request in every portal worker
+    and node; only the decryption is cached, under the encrypted text it came from, and a
+    re-keyed gateway's old entry is replaced. An unknown gateway id is never cached, and at
+    most ``max_entries`` keys are kept (the least recently used go first).
+    """
+
+    def __init__(self, secret_box: SecretBox, max_entries: int = 1024):
+        self.secret_box = secret_box
+        self.max_entries = max_entries
+        self._keys: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, gateway_id: str) -> bytes | None:
+        token = _key_token(store, gateway_id)
+        if token is None:
+            with self._lock:
+                self._keys.pop(gateway_id, None)  # removed from the store
+            return None
+        with self._lock:
+            cached = self._keys.get(gateway_id)
+            if cached is not None and cached[0] == token:
+                self._keys.move_to_end(gateway_id)
+                return cached[1]
+        key = (self.secret_box.decrypt(token) or "").encode()
+        with self._lock:
+            self._keys[gateway_id] = (token, key)
+            self._keys.move_to_end(gateway_id)
+            while len(self._keys) > self.max_entries:
+                self._keys.popitem(last=False)
+        return key
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._keys)
+
+
+__all__ = ["Ack", "GatewayControl", "GatewayKeys", "SessionGrant", "gateway_key",
+           "register_gateway"]

@@ -8,8 +8,10 @@ counts and last-seen come from the gateway's accounting reports.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from captive_portal.config import PortalConfig
 from core.contracts.gateway import SessionGrant
@@ -62,6 +64,49 @@ class VisitorSession:
                             self.idle_timeout_s, self.rate_up_kbps, self.rate_down_kbps)
 
 
+#: What SQLite's INTEGER holds; a byte count or id beyond it is not a gateway's.
+_INT_MAX = 2 ** 63 - 1
+#: Longest end reason kept from a gateway (the agent's are one word).
+REASON_MAX = 32
+
+
+def _count(value: Any, name: str) -> int:
+    """A byte count or id from a gateway: an integer from 0 to SQLite's maximum, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT_MAX:
+        raise ValueError(f"{name}: expected an integer from 0 to 2^63-1")
+    return value
+
+
+def _time(value: Any, name: str) -> float | None:
+    """A unix time from a gateway, or None when absent; ValueError when not a finite number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or abs(value) > 1e11:
+        raise ValueError(f"{name}: expected unix seconds")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """A gateway's report that a session ended (``gateway-session-end/1``)."""
+
+    session_id: int
+    reason: str
+    bytes_up: int
+    bytes_down: int
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> SessionEnd:
+        """ValueError when a field is missing or of the wrong type or range."""
+        reason = payload.get("reason", "ended")
+        if not isinstance(reason, str) or not reason:
+            raise ValueError("reason: expected a word")
+        return cls(_count(payload.get("session_id"), "session_id"), reason[:REASON_MAX],
+                   _count(payload.get("bytes_up", 0), "bytes_up"),
+                   _count(payload.get("bytes_down", 0), "bytes_down"))
+
+
 class Sessions:
     def __init__(self, store: Store, clock: Callable[[], float]):
         self.store = store
@@ -107,24 +152,44 @@ class Sessions:
             "AND state = 'pending'", (self.clock(), session_id))
 
     def end(self, session_id: int, reason: str, *, bytes_up: int | None = None,
-            bytes_down: int | None = None) -> bool:
-        """Close a session once (later reports of the same end are ignored)."""
+            bytes_down: int | None = None, gateway_id: str | None = None) -> bool:
+        """Close a session once (later reports of the same end are ignored).
+
+        ``gateway_id``, when given, is the gateway reporting the end: a session it does not
+        run is left alone.
+        """
         cursor = self.store.conn.execute(
             "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = ?, "
             "bytes_up = coalesce(?, bytes_up), bytes_down = coalesce(?, bytes_down) "
-            "WHERE id = ? AND state != 'ended'",
-            (self.clock(), reason, bytes_up, bytes_down, session_id))
+            "WHERE id = ? AND state != 'ended' AND (? IS NULL OR gateway_id = ?)",
+            (self.clock(), reason, bytes_up, bytes_down, session_id, gateway_id, gateway_id))
         return cursor.rowcount > 0
 
-    def account(self, gateway_id: str, entries: Iterable[dict]) -> int:
-        """Apply a gateway's accounting report; returns the sessions updated."""
-        rows = [(int(e["bytes_up"]), int(e["bytes_down"]), e.get("last_seen"),
-                 int(e["session_id"]), gateway_id) for e in entries]
+    def account(self, gateway_id: str, entries: Iterable[Any]) -> tuple[int, int]:
+        """Apply a gateway's accounting report to its own sessions.
+
+        Returns (sessions updated, entries refused): an entry that is not an object with integer
+        ``session_id``, ``bytes_up`` and ``bytes_down`` (and unix seconds or nothing as
+        ``last_seen``) is skipped; the others are applied.
+        """
+        rows, refused = [], 0
+        for entry in entries:
+            try:
+                if not isinstance(entry, dict):
+                    raise ValueError("not an object")
+                rows.append((_count(entry.get("bytes_up"), "bytes_up"),
+                             _count(entry.get("bytes_down"), "bytes_down"),
+                             _time(entry.get("last_seen"), "last_seen"),
+                             _count(entry.get("session_id"), "session_id"), gateway_id))
+            except ValueError:
+                refused += 1
+        if not rows:
+            return 0, refused
         with self.store.transaction() as conn:
             cursor = conn.executemany(
                 "UPDATE portal_sessions SET bytes_up = ?, bytes_down = ?, "
                 "last_seen = coalesce(?, last_seen) WHERE id = ? AND gateway_id = ?", rows)
-        return cursor.rowcount
+        return cursor.rowcount, refused
 
     def active_count(self, gateway_id: str) -> int:
         return self.store.conn.execute(
@@ -132,4 +197,4 @@ class Sessions:
             (gateway_id,)).fetchone()[0]
 
 
-__all__ = ["Sessions", "VisitorSession"]
+__all__ = ["SessionEnd", "Sessions", "VisitorSession"]

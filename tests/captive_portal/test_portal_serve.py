@@ -22,6 +22,7 @@ import pytest
 
 from controller.runtime import Controller
 from core.config import load_config
+from core.contracts.signature import ClientClaim, sign
 from core.store import Store
 from tests.support import free_port, free_udp_port, wait_for
 
@@ -206,5 +207,41 @@ def test_the_post_limit_holds_across_the_workers(apart):
     # Both workers counted in one place: the limit is the configured one, not one per worker.
     assert answers[:limit] == [(400, "signature_missing")] * limit
     assert answers[limit:] == [(429, "too_many_requests")] * limit
+    for visitor in visitors:
+        visitor.conn.close()
+
+
+def _landing(visitor: _Visitor, key: str) -> tuple[int, str | None]:
+    claim = ClientClaim("gw1", "02:00:00:00:00:01", "10.77.0.100", "http://example.com/",
+                        int(time.time()))
+    visitor.conn.request("GET", "/?" + urlencode(sign(claim, key.encode())),
+                         headers={"Accept-Language": "en"})
+    reply = visitor.conn.getresponse()
+    found = re.search(r'data-code="([^"]+)"', reply.read().decode())
+    return reply.status, found.group(1) if found else None
+
+
+def test_a_rekey_holds_in_every_worker_at_once(apart):
+    """Defect 9: each worker kept the key it had read first until the portal restarted."""
+    config, _controller, portal, port = apart
+    workers = children(portal.pid)
+
+    def gateway_add(key: str) -> None:
+        subprocess.run([sys.executable, "-m", "captive_portal", "--config", config.source,
+                        "gateway-add", "gw1", "--key", key], check=True, capture_output=True)
+
+    old, new = "old-key-" + "a" * 32, "new-key-" + "b" * 32
+    gateway_add(old)
+    visitors: list[_Visitor] = []
+    held: dict[int, int] = {}
+    while len(set(held.values())) < 2 and len(visitors) < 64:
+        visitors.extend(_Visitor(port) for _ in range(8))
+        held = _workers_holding(port, workers)
+    assert set(held.values()) == set(workers), "every connection went to one worker"
+    assert {_landing(visitor, old)[0] for visitor in visitors} == {200}  # each worker has read it
+
+    gateway_add(new)
+    assert {_landing(visitor, old) for visitor in visitors} == {(403, "signature_invalid")}
+    assert {_landing(visitor, new)[0] for visitor in visitors} == {200}
     for visitor in visitors:
         visitor.conn.close()
