@@ -265,7 +265,7 @@ port = {MQTT_PORT}
                       str(folder / "gateway.toml"), "run")
         portal = start(ns, folder, "portal", sys.executable, "-m", "captive_portal", "--config",
                        str(folder / "oasis.toml"), "serve")
-        wait_until(lambda: ns.run("curl", "-sf", "http://127.0.0.1:8081/healthz",
+        wait_until(lambda: ns.run("curl", "-sf", "http://127.0.0.1:8081/healthz?scope=local",
                                   check=False).returncode == 0, 20, "the portal")
         wait_until(lambda: ns.run("curl", "-s", "http://10.77.0.1:8908/captive-portal/api",
                                   check=False).returncode == 0, 20, "the agent")

@@ -20,18 +20,21 @@ from captive_portal.context import EXTENSION, PortalContext, StoreProvider
 from captive_portal.gateways import GatewayControl
 from captive_portal.reports import web as reports_web
 from captive_portal.sms import SmsService
+from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 
 
 def create_app(settings: PortalSettings | None = None, *, store_path: str,
                secret_box: SecretBox, gateway: GatewayControl, sms: SmsService | None = None,
                secret_key: bytes | None = None, clock: Callable[[], float] = time.time,
-               testing: bool = False) -> Flask:
+               testing: bool = False,
+               links: Callable[[], list[LinkHealth]] | None = None) -> Flask:
     """Build the portal app.
 
     ``gateway`` is how logins reach the park gateways (`captive_portal.gateway_link` over MQTT
     in production). ``sms`` defaults to the driver named in ``settings.sms``. ``secret_key``
-    defaults to the contents of ``portal.secret_key_file`` (created on first use).
+    defaults to the contents of ``portal.secret_key_file`` (created on first use). ``links()``
+    gives the health of the process's MQTT links for ``/healthz``.
     """
     settings = settings or PortalSettings()
     app = Flask(__name__)
@@ -39,8 +42,10 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
     app.config.update(SECRET_KEY=key, TESTING=testing, MAX_CONTENT_LENGTH=64 * 1024,
                       PORTAL_DEFAULT_LOCALE=settings.portal.default_locale)
     stores = StoreProvider(store_path)
-    app.extensions[EXTENSION] = PortalContext(settings, stores, secret_box, gateway, sms,
-                                              clock, key)
+    app.extensions[EXTENSION] = context = PortalContext(settings, stores, secret_box, gateway,
+                                                        sms, clock, key)
+    if links is not None:
+        context.links = links
     security.init_app(app, secure_cookies=settings.portal.secure_cookies)
     i18n.init_app(app)
     errors.init_app(app)

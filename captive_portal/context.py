@@ -15,6 +15,7 @@ from captive_portal.config import PortalSettings
 from captive_portal.gateways import GatewayControl, GatewayKeys
 from captive_portal.sms import SmsService, make_driver
 from core.limits import RateLimit
+from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 from core.store import Store
 
@@ -63,6 +64,8 @@ class PortalContext:
         self.post_limit = RateLimit(stores, "portal-posts", self.config.posts_per_minute, 60.0,
                                     clock)
         self._keys = GatewayKeys(secret_box)
+        #: The health of this process's MQTT links, for /healthz (none in an app alone).
+        self.links: Callable[[], list[LinkHealth]] = list
 
     @property
     def store(self) -> Store:

@@ -66,7 +66,7 @@ class PortalRuntime:
         share = SHARE_GROUP if instance and mqtt.host else None
         self.gateways = MqttGatewayControl(self.link, self._report_stores, share=share)
         self.app = create_app(settings, store_path=store_path, secret_box=secret_box,
-                              gateway=self.gateways)
+                              gateway=self.gateways, links=lambda: [self.link.health()])
         # The [reports] section (categories' limits, Open311 keys...); the controller's forwarder
         # picks up what is filed here from the shared store's outbox.
         configure_reports(self.app, config.reports)

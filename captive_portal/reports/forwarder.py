@@ -12,6 +12,9 @@ in order; a re-send would only queue a duplicate in front of it) and use a first
 least three times the smoothed ack latency. A restarted forwarder (after a crash or SIGKILL)
 cannot know what its predecessor had in flight, so it makes every unacked row due at once; the
 back office dedups by id.
+
+While it runs, the forwarder writes a heartbeat in the store about once a second with its link's
+state (`captive_portal.reports.health`), which every process's ``/healthz`` reads.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from captive_portal.reports import outbox
+from captive_portal.reports import health, outbox
 from captive_portal.reports.config import ReportsConfig
 from core.contracts import reports as contract
 from core.mqtt import InboundMessage, MqttLink
@@ -50,6 +54,8 @@ class ReportForwarder:
         #: When an ack last acknowledged something (monotonic), to tell a slow pipe from a
         #: broken one.
         self.last_progress = time.monotonic()
+        self._started_at = time.time()
+        self._next_beat = 0.0
         self._acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -100,11 +106,29 @@ class ReportForwarder:
                 except Exception:  # a store hiccup must not end forwarding for good
                     log.exception("forwarder pass failed")
                     busy = False
+                self._beat(store)
                 if not busy:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
         finally:
+            try:
+                with store.transaction() as conn:
+                    health.stopped(conn, self.link.client_id, time.time())
+            except sqlite3.Error as exc:
+                log.warning("could not record the forwarder's stop: %s", exc)
             store.close()
+
+    def _beat(self, store: Store) -> None:
+        """The heartbeat (real time, whatever clock the outbox runs on), at most once a second."""
+        now = time.time()
+        if now < self._next_beat:
+            return
+        self._next_beat = now + health.BEAT_EVERY_S
+        try:
+            with store.transaction() as conn:
+                health.beat(conn, self.link.health(), self._started_at, now)
+        except sqlite3.Error as exc:  # healthz will say so: the beat goes stale
+            log.warning("forwarder heartbeat not written: %s", exc)
 
     def run_once(self, store: Store) -> bool:
         """Apply waiting acks, publish one batch of due rows; True if more may be waiting."""

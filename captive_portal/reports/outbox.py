@@ -164,5 +164,13 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT state, count(*) FROM report_outbox GROUP BY state"))
 
 
-__all__ = ["MessageState", "OutboxMessage", "acknowledge", "counts", "due", "enqueue",
+def backlog(conn: sqlite3.Connection, now: float) -> tuple[int, float | None]:
+    """(messages the back office has not acked, seconds the oldest of them has waited)."""
+    depth, oldest = conn.execute(
+        "SELECT count(*), min(created_at) FROM report_outbox "
+        "WHERE state IN ('pending', 'sent')").fetchone()
+    return depth, None if oldest is None else max(0.0, now - oldest)
+
+
+__all__ = ["MessageState", "OutboxMessage", "acknowledge", "backlog", "counts", "due", "enqueue",
            "mark_forwarded", "mark_sent", "of_report", "report_body", "resend_all_now"]

@@ -204,7 +204,8 @@ class PortalLab:
         self.write_portal_config(**portal)
         self._start("portal", "ctl", "-m", "captive_portal", "--config",
                     str(self.folder / "oasis.toml"), "serve", "-v", python=True)
-        self.wait(lambda: self.curl("ctl", f"{PORTAL_URL}healthz").status == 200, 15, "portal")
+        self.wait(lambda: self.curl("ctl", f"{PORTAL_URL}healthz?scope=local").status == 200, 15,
+                  "portal")
 
     def restart_portal(self, **portal) -> None:
         self.stop("portal")
