@@ -9,6 +9,7 @@ from agents.backhaul.cli import backhaul
 from agents.backoffice.cli import backoffice
 from agents.gateway.cli import gateway
 from captive_portal.cli import portal
+from controller.cli.backup import backup_cmd, restore_cmd
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
 from controller.cli.inventory import ap, site
@@ -58,6 +59,8 @@ cli.add_command(config_group)
 cli.add_command(portal)
 cli.add_command(reports)
 cli.add_command(backoffice)
+cli.add_command(backup_cmd)
+cli.add_command(restore_cmd)
 
 
 def main() -> None:
