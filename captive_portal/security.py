@@ -16,6 +16,8 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from core.files import create_private, ensure_private
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'")
@@ -25,13 +27,12 @@ CONTENT_SECURITY_POLICY_SCRIPT = CONTENT_SECURITY_POLICY + "; script-src 'self'"
 
 
 def load_secret_key(path: str | os.PathLike) -> bytes:
-    """The app's signing key from ``path``, created with mode 0600 on first use."""
+    """The app's signing key from ``path``, created with mode 0600 on first use; a key file
+    readable by others is narrowed to 0600 with a warning (`core.files`)."""
     path = Path(path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+    # False from create_private: another worker created it first, and theirs is used.
+    if path.exists() or not create_private(path, secrets.token_hex(32).encode()):
+        ensure_private(path)
     return path.read_text().strip().encode()
 
 

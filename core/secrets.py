@@ -1,7 +1,8 @@
 """Secrets at rest: device passwords, SNMP keys and gateway keys are Fernet-encrypted.
 
 The key lives in a file the operator owns (``store.key_file``), created with mode 0600 on first
-use. Losing the key file means re-entering the device secrets; it is never stored in the database.
+use; one found readable by others is narrowed to 0600 with a warning (`core.files`). Losing the
+key file means re-entering the device secrets; it is never stored in the database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import overload
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from core.files import create_private, ensure_private
 
 
 class SecretError(RuntimeError):
@@ -30,13 +33,9 @@ class SecretBox:
         if not path.exists():
             if not create:
                 raise SecretError(f"key file {path} does not exist")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(Fernet.generate_key())
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise SecretError(f"key file {path} is readable by others (mode {mode:o}); chmod 600 it")
+            create_private(path, Fernet.generate_key())  # False: another process made it first
+        else:
+            ensure_private(path)
         try:
             return cls(path.read_bytes().strip())
         except SecretError:

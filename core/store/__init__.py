@@ -17,6 +17,8 @@ from typing import Any, NamedTuple, overload
 
 import sqlite_utils
 
+from core.files import ensure_private, touch_private
+
 #: Entry-point group under which each package names its migrations folder (a Python package
 #: holding ``NNNN_name.sql`` files): ``<component> = "<package>.migrations"``. The store imports no
 #: package of ours; it learns the folders from the installed distribution's metadata.
@@ -97,7 +99,7 @@ class Store:
     def __init__(self, path: str | Path, *, migrate: bool = True):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_files(Path(self.path))
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
@@ -175,6 +177,15 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _private_files(path: Path) -> None:
+    """The database file is made 0600 before SQLite first opens it; its ``-wal`` and ``-shm``
+    files take the database's mode when SQLite creates them. Files an older release left open
+    to others are narrowed, with a warning (`core.files.ensure_private`)."""
+    touch_private(path)
+    for suffix in ("-wal", "-shm"):
+        ensure_private(f"{path}{suffix}")
 
 
 class _Transaction:
