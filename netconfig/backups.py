@@ -104,8 +104,14 @@ def _open(box: SecretBox, token: str) -> str:
     return box.decrypt(token) if token else ""
 
 
+def _lines(text: str) -> list[str]:
+    return [line + "\n" for line in text.split("\n")[:-1]] + (
+        [text.rsplit("\n", 1)[-1]] if not text.endswith("\n") and text else [])
+
+
 def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
-    """A unified diff (empty when equal), as ``diff -u`` prints it."""
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 fromfile=old_label, tofile=new_label)
+    """A unified diff (empty when equal), as ``diff -u`` prints it (lines end at LF only, as
+    on the device: U+2028 inside a value is not a line break)."""
+    lines = difflib.unified_diff(_lines(old), _lines(new), fromfile=old_label,
+                                 tofile=new_label)
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -23,7 +23,7 @@ from core.store import Store
 from netconfig import alerts, backups, hostkeys, variables
 from netconfig.platforms import get_platform
 from netconfig.platforms.base import ConfigDriver
-from netconfig.render import Rendered, Renderer, driver_of
+from netconfig.render import Rendered, Renderer, driver_of, mask_values, secret_values
 from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import (
     DeviceSession,
@@ -82,6 +82,12 @@ class _Context:
     secrets: dict
     driver: ConfigDriver
     desired: Rendered | None
+    #: Passphrases and the SSH password: masked in whatever an outcome shows.
+    masked: list[str] = field(default_factory=list)
+
+    def shown(self, text: str) -> str:
+        """``text`` as a result, the CLI, the API, a page or a log may show it."""
+        return mask_values(self.driver.redact(text), self.masked)
 
     @property
     def intended(self) -> Rendered:
@@ -106,10 +112,14 @@ class Provisioner:
         ap = inventory.get_ap(self.store, ap_ref)
         driver = driver_of(get_platform(ap["platform"]))
         desired = None
+        effective = variables.effective(self.store, self.box, ap)
         if render:
-            desired = self.renderer.render(ap["platform"],
-                                           variables.effective(self.store, self.box, ap))
-        return _Context(ap, inventory.ap_secrets(self.store, self.box, ap["id"]), driver, desired)
+            desired = self.renderer.render(ap["platform"], effective)
+        secrets = inventory.ap_secrets(self.store, self.box, ap["id"])
+        password = secrets.get("ssh_password")
+        masked = secret_values(effective) + ([password] if password and len(password) >= 6
+                                             else [])
+        return _Context(ap, secrets, driver, desired, sorted(masked, key=len, reverse=True))
 
     def render(self, ap_ref: object) -> Rendered:
         return self.context(ap_ref).intended
@@ -188,7 +198,7 @@ class Provisioner:
                 diff = self.diff_view(ctx, running, ctx.intended.text, "running", "intended")
                 if dry_run:
                     return Outcome(name, "dry_run", None, f"{len(commands)} command(s)", diff,
-                                   [ctx.driver.redact(c) for c in commands])
+                                   [ctx.shown(c) for c in commands])
                 if not commands:
                     return Outcome(name, "unchanged", None, "already as intended", diff)
                 good, _ = backups.record(self.store, self.box, ctx.ap["id"], running, "pre-push",
@@ -196,15 +206,15 @@ class Provisioner:
                 try:
                     ctx.driver.converge(session, running, ctx.intended.text, exact=False)
                 except SshError as exc:
-                    raise _ApplyFailed("apply", str(exc)) from None
+                    raise _ApplyFailed("apply", ctx.shown(str(exc))) from None
         except _ApplyFailed as exc:     # before StageFailed: it is one, but needs a rollback
             return self._roll_back(ctx, good, actor, exc, diff, job_id)
         except hostkeys.HostKeyPending as exc:
             return Outcome(name, "failed", "pre-check", exc.message)
         except StageFailed as exc:
-            return Outcome(name, "failed", exc.stage, exc.message)
+            return Outcome(name, "failed", exc.stage, ctx.shown(exc.message))
         except SshError as exc:
-            return Outcome(name, "failed", "pre-check", str(exc))
+            return Outcome(name, "failed", "pre-check", ctx.shown(str(exc)))
         try:
             after = self._post_check(ctx, actor)
         except StageFailed as exc:
@@ -221,7 +231,7 @@ class Provisioner:
             with self.open(ctx, actor) as session:
                 after = ctx.driver.read_running(session, self._hint(ctx))
         except (SshError, hostkeys.HostKeyPending) as exc:
-            raise StageFailed("post-check", f"SSH: {exc}") from None
+            raise StageFailed("post-check", ctx.shown(f"SSH: {exc}")) from None
         want = ctx.driver.canonical(ctx.intended.text)
         if ctx.driver.comparable(after, ctx.intended.text) != want:
             raise StageFailed("post-check", "the config read back differs from the intended one")
@@ -264,7 +274,7 @@ class Provisioner:
                                             ctx.driver.redact(ctx.driver.canonical(text)),
                                             "failed", "restored")
             except (SshUnreachable, SshError) as exc:
-                last = str(exc)
+                last = ctx.shown(str(exc))
             if time.monotonic() + delay > deadline or self.stop.is_set():
                 raise StageFailed("rollback", f"AP unreachable for {self.settings.rollback_window}"
                                   f" s: {last}")

@@ -9,6 +9,7 @@ a variable missing from every layer is an error, not an empty string on the devi
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import overload
@@ -41,6 +42,34 @@ def redact_variables(variables: object) -> object:
     if isinstance(variables, list):
         return [redact_variables(v) for v in variables]
     return variables
+
+
+def secret_values(variables: object) -> list[str]:
+    """Every secret value in ``variables`` (passphrases), longest first, for masking text that
+    may quote them (command lists, device messages)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                if key in SECRET_KEYS and isinstance(inner, str) and inner:
+                    found.add(inner)
+                else:
+                    walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(variables)
+    return sorted(found, key=len, reverse=True)
+
+
+def mask_values(text: str, secrets: list[str]) -> str:
+    """``text`` with each secret, bare or in UCI/shell quoting, replaced by the mask."""
+    for secret in secrets:
+        for form in (uci_quote(secret), shlex.quote(secret), secret):
+            text = text.replace(form, "********")
+    return text
 
 
 class NotProvisionable(ValueError):
@@ -89,12 +118,21 @@ def prepare(driver: ConfigDriver, variables: Mapping) -> dict:
 def problems(platform: Platform, variables: Mapping) -> list[validate.Problem]:
     driver = driver_of(platform)
     found = validate.problems(variables, ascii_ssid_only=driver.ascii_ssid_only)
-    for index, entry in enumerate(variables.get("ssids") or []):
-        if isinstance(entry, Mapping) and entry.get("security", "open") in validate.SECURITY_MODES \
+    ssids = variables.get("ssids") or []
+    for index, entry in enumerate(ssids if isinstance(ssids, list) else []):
+        if not isinstance(entry, Mapping):
+            continue
+        if entry.get("security", "open") in validate.SECURITY_MODES \
                 and entry.get("security", "open") not in driver.security_modes:
             found.append(validate.Problem(
                 f"ssids[{index}].security", "unsupported",
                 f"{platform.label} supports {', '.join(driver.security_modes)}"))
+        for key in ("ssid", "passphrase"):
+            value = entry.get(key)
+            refusal = driver.cli_refusal(value) if isinstance(value, str) and value else None
+            if refusal and not any(p.field == f"ssids[{index}].{key}" for p in found):
+                found.append(validate.Problem(f"ssids[{index}].{key}", "platform_refused",
+                                              f"{platform.label}: {refusal}"))
     return found
 
 

@@ -135,7 +135,10 @@ class ProvisioningService:
                              "all", "target")
 
     def set_variables(self, actor: Actor, scope: str, ref: object, data: Mapping) -> None:
+        """Replace one layer after the checks every way in shares (`variables.check_layer`);
+        nothing is written when anything is refused."""
         require(actor, CHANGE)
+        variables.check_layer(self.store, self.box, scope, ref, data)
         variables.set_layer(self.store, self.box, scope, ref, data, actor.username)
 
     def accept_host_key(self, actor: Actor, ap_ref: object, fingerprint: str) -> None:

@@ -11,6 +11,7 @@ Passphrases are encrypted in the store ({"$enc": token}) and decrypted only to r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import cast
 
@@ -18,9 +19,14 @@ from core import audit, inventory
 from core.inventory import InventoryError, NotFound
 from core.secrets import SecretBox
 from core.store import Store, now
-from netconfig.render import SECRET_KEYS, redact_variables
+from netconfig import validate
+from netconfig.platforms import get_platform
+from netconfig.render import SECRET_KEYS, NotProvisionable, redact_variables
+from netconfig.render import problems as render_problems
 
 SCOPES = ("global", "site", "group", "ap")
+#: What `redact_variables` shows instead of a passphrase; never stored as one.
+MASK = "********"
 
 
 def merge(base: Mapping, overlay: Mapping) -> dict:
@@ -89,6 +95,79 @@ def set_layer(store: Store, box: SecretBox, scope: str, ref: object, data: Mappi
                          (scope, scope_id))
         audit.record(conn, actor, "config.variables", scope, ref if scope != "global" else "global",
                      redact_variables(dict(data)))
+
+
+def refuse_masked(value: object, path: str = "") -> None:
+    """A passphrase sent back as the mask would silently become the password "********"."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in SECRET_KEYS and inner == MASK:
+                raise InventoryError("masked_secret", "this is the masked value; send the "
+                                     "passphrase itself (or leave the entry out)", where)
+            refuse_masked(inner, where)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            refuse_masked(inner, f"{path}[{index}]")
+
+
+def _affected(store: Store, scope: str, ref: object) -> list[dict]:
+    if scope == "global":
+        return inventory.list_aps(store)
+    if scope == "site":
+        return inventory.list_aps(store, ref)
+    if scope == "group":
+        return group_members(store, ref)
+    if scope == "ap":
+        return [inventory.get_ap(store, ref)]
+    raise InventoryError("invalid_field", f"scope must be one of {', '.join(SCOPES)}", "scope")
+
+
+def _top_key(field: str) -> str:
+    return re.split(r"[.\[]", field, maxsplit=1)[0]
+
+
+def layer_problems(store: Store, box: SecretBox, scope: str, ref: object,
+                   data: Mapping) -> list[validate.Problem]:
+    """What ``data`` as the new ``scope`` layer would break, checked on every AP it applies to.
+
+    Only problems under keys this layer sets count: a site layer that sets the radios is not
+    refused because no layer defines an SSID yet. With no AP under the layer yet, it is checked
+    over the global layer alone.
+    """
+    touched = set(data)
+    candidates: list[tuple[str | None, dict]] = []
+    for ap in _affected(store, scope, ref):
+        existing = dict(layers_for(store, box, ap)) | {scope: data}
+        merged: dict = {"hostname": ap["name"], "ap_name": ap["name"], "site": ap["site"],
+                        "mgmt_ip": ap["mgmt_ip"]}
+        for name in SCOPES:
+            merged = merge(merged, existing.get(name, {}))
+        candidates.append((ap["platform"], merged))
+    if not candidates:
+        base = get_layer(store, box, "global", None) if scope != "global" else {}
+        candidates.append((None, merge(base, data)))
+    found: list[validate.Problem] = []
+    for platform, merged in candidates:
+        try:
+            problems = (render_problems(get_platform(platform), merged) if platform
+                        else validate.problems(merged))
+        except NotProvisionable:
+            continue
+        found += [p for p in problems if _top_key(p.field) in touched and p not in found]
+    return found
+
+
+def check_layer(store: Store, box: SecretBox, scope: str, ref: object, data: object) -> None:
+    """Refuse a layer the way every way in must (CLI, API, pages): `InventoryError` for a body
+    that is not an object or carries the mask as a passphrase, `validate.ValidationFailed` with
+    every problem it would cause on the APs under it."""
+    if not isinstance(data, Mapping):
+        raise InventoryError("invalid_body", "variables must be a JSON object", None)
+    refuse_masked(data)
+    found = layer_problems(store, box, scope, ref, data)
+    if found:
+        raise validate.ValidationFailed(found)
 
 
 def get_layer(store: Store, box: SecretBox, scope: str, ref: object) -> dict:

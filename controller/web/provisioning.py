@@ -11,7 +11,6 @@ as unix seconds and leave here as the ISO-8601 text the API and pages have alway
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,10 +25,8 @@ from netconfig import adoption, backups, hostkeys, jobs, variables
 from netconfig.platforms import get_platform
 from netconfig.push import Outcome
 from netconfig.render import NotProvisionable, driver_of, redact_variables
-from netconfig.render import problems as render_problems
 from netconfig.service import CHANGE, READ, ProvisioningService, require
 from netconfig.validate import Problem, ValidationFailed
-from netconfig.validate import problems as validate_problems
 
 #: Job operations a request may queue (``adopt`` is queued through `adopt`).
 OPERATIONS = ("backup", "drift", "push", "rollback")
@@ -37,7 +34,7 @@ OPERATIONS = ("backup", "drift", "push", "rollback")
 OPTION_RANGES = {"canary": (0, 1000), "max_failures": (0, 100_000), "workers": (1, 200)}
 JOB_FIELDS = ("operation", "target", "dry_run", "version", *OPTION_RANGES)
 #: What `redact_variables` shows instead of a passphrase; never stored as one.
-MASK = "********"
+MASK = variables.MASK
 #: Variables the inventory supplies under every layer.
 INVENTORY_KEYS = ("hostname", "ap_name", "site", "mgmt_ip")
 
@@ -126,79 +123,16 @@ def variable_layers(user: Engineer, ap_ref: object) -> dict:
                        for scope, data in layers]}
 
 
-def _refuse_masked(value: object, path: str) -> None:
-    """A passphrase sent back as the mask would silently become the password "********"."""
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if key == "passphrase" and inner == MASK:
-                raise InventoryError("masked_secret", "this is the masked value; send the "
-                                     "passphrase itself (or leave the entry out)", where)
-            _refuse_masked(inner, where)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            _refuse_masked(inner, f"{path}[{index}]")
-
-
-def _affected(scope: str, ref: object) -> list[dict]:
-    store = service().store
-    if scope == "global":
-        return inventory.list_aps(store)
-    if scope == "site":
-        return inventory.list_aps(store, ref)
-    if scope == "group":
-        return variables.group_members(store, ref)
-    if scope == "ap":
-        return [inventory.get_ap(store, ref)]
-    raise InventoryError("invalid_field", f"scope must be one of {', '.join(variables.SCOPES)}",
-                         "scope")
-
-
-def _top_key(field: str) -> str:
-    return re.split(r"[.\[]", field, maxsplit=1)[0]
-
-
-def layer_problems(scope: str, ref: object, data: Mapping) -> list[Problem]:
-    """What ``data`` as the new ``scope`` layer would break, checked on every AP it applies to.
-
-    Only problems under keys this layer sets count: a site layer that sets the radios is not
-    refused because no layer defines an SSID yet. With no AP under the layer yet, it is checked
-    over the global layer alone.
-    """
-    svc = service()
-    touched = set(data)
-    candidates: list[tuple[str | None, dict]] = []
-    for ap in _affected(scope, ref):
-        existing = dict(variables.layers_for(svc.store, svc.box, ap)) | {scope: data}
-        merged: dict = {"hostname": ap["name"], "ap_name": ap["name"], "site": ap["site"],
-                        "mgmt_ip": ap["mgmt_ip"]}
-        for name in variables.SCOPES:
-            merged = variables.merge(merged, existing.get(name, {}))
-        candidates.append((ap["platform"], merged))
-    if not candidates:
-        base = variables.get_layer(svc.store, svc.box, "global", None) if scope != "global" else {}
-        candidates.append((None, variables.merge(base, data)))
-    found: list[Problem] = []
-    for platform, merged in candidates:
-        try:
-            problems = (render_problems(get_platform(platform), merged) if platform
-                        else validate_problems(merged))
-        except NotProvisionable:
-            continue
-        found += [p for p in problems if _top_key(p.field) in touched and p not in found]
-    return found
-
-
 def set_layer(user: Engineer, scope: str, ref: object, data: object) -> None:
-    """Replace one layer after checking it; nothing is written when anything is refused."""
+    """Replace one layer after the checks the CLI shares (`netconfig.variables.check_layer`);
+    nothing is written when anything is refused."""
     require(user, CHANGE)
     if not isinstance(data, Mapping):
         raise InventoryError("invalid_body", "variables must be a JSON object", None)
-    _refuse_masked(data, "")
-    found = layer_problems(scope, ref, data)
-    if found:
-        raise ConfigRefused(found)
-    service().set_variables(user, scope, None if scope == "global" else ref, data)
+    try:
+        service().set_variables(user, scope, None if scope == "global" else ref, data)
+    except ValidationFailed as exc:
+        raise ConfigRefused(exc.problems) from None
 
 
 # ---- history and diffs (stored versions only) -------------------------------------------------

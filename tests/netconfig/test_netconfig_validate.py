@@ -64,7 +64,10 @@ def test_channels_follow_the_saudi_rules(band, channel, ok):
     ("2g", 6, 20, 0, True), ("2g", 6, 21, 0, False), ("2g", 6, 17, 3, True),
     ("2g", 6, 18, 3, False), ("5g", 36, 20, 0, True), ("5g", 36, 23, 0, False),
     ("5g", 100, 27, 0, True), ("5g", 100, 28, 0, False), ("5g", "auto", 21, 0, False),
-    ("2g", 6, 0, 0, False)])
+    ("2g", 6, 0, 0, False),
+    # A negative gain used to lift the conducted power past the EIRP limit without bound.
+    ("2g", 6, 117, -100, False), ("2g", 6, 21, -1, False), ("2g", 6, 1, 31, False),
+    ("2g", 6, 17, "3", False), ("2g", 6, 17, 2.5, False)])
 def test_transmit_power_is_within_the_eirp_limit(band, channel, power, gain, ok):
     variables = BASE | {"radios": {band: {"channel": channel, "tx_power": power,
                                           "antenna_gain": gain}}}

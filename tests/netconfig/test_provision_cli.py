@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
+from netconfig import variables
 from tests.netconfig.sim_fleet import SimLab
 
 
@@ -52,8 +53,34 @@ def test_render_push_history_diff_and_jobs(sim_lab: SimLab, oasis):
 def test_invalid_variables_are_listed_by_field(sim_lab: SimLab, oasis, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("radios:\n  2g: {channel: 14, tx_power: 30}\n")
-    assert oasis("vars", "set", "site", sim_lab.aps[0]["site"], "--file", str(bad)).exit_code == 0
+    site = sim_lab.aps[0]["site"]
+    refused = oasis("vars", "set", "site", site, "--file", str(bad))
+    assert refused.exit_code == 1, refused.output     # the same checks as the REST API
+    assert "radios.2g.channel: channel 14 is not allowed" in refused.output
+    assert variables.get_layer(sim_lab.store, sim_lab.box, "site", site) == {}
+    # A layer stored before these checks (or written below the service) is still caught at
+    # validate and push time.
+    variables.set_layer(sim_lab.store, sim_lab.box, "site", site,
+                        {"radios": {"2g": {"channel": 14, "tx_power": 30}}}, "test")
     result = oasis("validate", sim_lab.aps[0]["name"])
     assert result.exit_code == 1
     assert "radios.2g.channel: channel 14 is not allowed" in result.output
     assert "radios.2g.tx_power" in result.output
+
+
+@pytest.mark.parametrize("layer, field", [
+    ("ssids:\n  - {id: public, ssid: Amanah WiFi, vlan: 5000}\n", "ssids[0].vlan"),
+    ("radios:\n  2g: {channel: 14}\n", "radios.2g.channel"),
+    ("ssids:\n  - {id: public, ssid: " + "x" * 63 + "}\n", "ssids[0].ssid"),
+    ("ssids:\n  - {id: public, ssid: Amanah WiFi, passphrase: '********', security: wpa2}\n",
+     "ssids[0].passphrase"),
+])
+def test_vars_set_refuses_what_the_api_refuses(sim_lab: SimLab, oasis, tmp_path, layer, field):
+    # These used to be stored from the shell, and every later push to the site then failed.
+    site = sim_lab.aps[0]["site"]
+    path = tmp_path / "layer.yaml"
+    path.write_text(layer)
+    result = oasis("vars", "set", "site", site, "--file", str(path))
+    assert result.exit_code == 1 and field in result.output, result.output
+    assert variables.get_layer(sim_lab.store, sim_lab.box, "site", site) == {}
+    assert oasis("validate", sim_lab.aps[0]["name"]).exit_code == 0

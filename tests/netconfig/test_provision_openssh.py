@@ -134,6 +134,14 @@ def _base_then(prov, ap, config_file, **change) -> str:
     return base
 
 
+def _fault_script(config_file: Path, text: str) -> str:
+    """A reload command that runs ``text`` on the AP: a reload_command is one plain command
+    (validation refuses shell operators), so a fault that needs them lives in a script."""
+    script = config_file.parent.parent / "fault.sh"
+    script.write_text(text + "\n")
+    return f"sh {script}"
+
+
 def test_timeout_mid_push_rolls_back(linux_ap):
     prov, ap, config_file = linux_ap
     base = _base_then(prov, ap, config_file, reload_command="sleep 30")
@@ -144,8 +152,8 @@ def test_timeout_mid_push_rolls_back(linux_ap):
 
 def test_config_that_does_not_read_back_rolls_back(linux_ap):
     prov, ap, config_file = linux_ap
-    base = _base_then(prov, ap, config_file,
-                      reload_command=f"echo tampered >> {config_file}")
+    base = _base_then(prov, ap, config_file, reload_command=_fault_script(
+        config_file, f"echo tampered >> {config_file}"))
     outcome = prov.push(ap["id"], "engineer")
     assert (outcome.status, outcome.stage) == ("rolled_back", "post-check"), outcome
     assert "differs" in outcome.message and config_file.read_text() == base
@@ -158,8 +166,8 @@ def test_unreachable_after_apply_rolls_back_when_it_returns(linux_ap, openssh):
     # thaws it four seconds later (well past the 1.5 s connect timeout), as a device whose
     # management path flaps after a change would. This session lives in its own sshd child and
     # is not frozen.
-    base = _base_then(prov, ap, config_file, reload_command=(
-        f"kill -STOP {pid}; setsid sh -c 'sleep 4; kill -CONT {pid}' >/dev/null 2>&1 &"))
+    base = _base_then(prov, ap, config_file, reload_command=_fault_script(config_file, (
+        f"kill -STOP {pid}; setsid sh -c 'sleep 4; kill -CONT {pid}' >/dev/null 2>&1 &")))
     outcome = prov.push(ap["id"], "engineer")
     assert (outcome.status, outcome.stage) == ("rolled_back", "post-check"), outcome
     assert config_file.read_text() == base
@@ -177,3 +185,76 @@ def test_changed_host_key_is_refused_until_accepted(linux_ap, openssh):
     hostkeys.accept(prov.store, ap, pending, "engineer")
     assert prov.push(ap["id"], "engineer").status == "succeeded"
     assert "After swap" in config_file.read_text()
+
+
+# --- device inputs that used to reach the file (issue "Hardening", defects 17 and 18) --------
+
+def test_line_separator_in_an_ssid_never_becomes_a_hostapd_setting(linux_ap):
+    prov, ap, config_file = linux_ap
+    assert prov.push(ap["id"], "engineer").status == "succeeded"
+    base = config_file.read_text()
+    set_ap_vars(prov, ap, ssids=[{"id": "public", "ssid": "Amanah\u2028max_num_sta=1"}])
+    outcome = prov.push(ap["id"], "engineer")
+    assert (outcome.status, outcome.stage) == ("failed", "render"), outcome
+    assert "U+2028" in outcome.message
+    assert config_file.read_text() == base
+    assert "max_num_sta" not in base
+
+
+def test_a_separator_already_in_the_file_stays_inside_its_line(linux_ap):
+    # Someone put U+2028 in the SSID by hand: it is one line to hostapd (fgets reads to LF), so
+    # it is one line to the driver too: drift shows it, a push replaces it, nothing is split.
+    prov, ap, config_file = linux_ap
+    assert prov.push(ap["id"], "engineer").status == "succeeded"
+    text = config_file.read_text()
+    config_file.write_text(text.replace('ssid2=P"', 'ssid2=P"x\u2028max_num_sta=1 '))
+    result = drift.check(prov, ap["id"])
+    assert result.drifted
+    assert "\n-ssid2=P\"x\u2028max_num_sta=1 " in result.diff
+    assert "\n-max_num_sta=1" not in result.diff
+    assert prov.push(ap["id"], "engineer").status == "succeeded"
+    assert config_file.read_text() == text
+
+
+def test_passphrase_with_trailing_spaces_is_refused_not_trimmed(linux_ap):
+    prov, ap, config_file = linux_ap
+    assert prov.push(ap["id"], "engineer").status == "succeeded"
+    base = config_file.read_text()
+    set_ap_vars(prov, ap, ssids=[{"id": "public", "ssid": "Amanah", "security": "wpa2",
+                                  "passphrase": "amanah-park-2026  "}])
+    outcome = prov.push(ap["id"], "engineer")
+    assert (outcome.status, outcome.stage) == ("failed", "render"), outcome
+    assert "ssids[0].passphrase" in outcome.message and config_file.read_text() == base
+
+
+# Paths stay inside the test's folder: were the check to regress, a push would write there (a
+# hostapd file over /etc/shadow is exactly what an unrestricted config_path allowed).
+@pytest.mark.parametrize("extra, field", [
+    ({"config_path": "{folder}/shadow"}, "config_path"),
+    ({"config_path": "{folder}/../escaped.conf"}, "config_path"),
+    ({"config_path": "{folder}/with space.conf"}, "config_path"),
+    ({"reload_command": "touch {folder}/ran; touch {folder}/injected"}, "reload_command"),
+    ({"reload_command": "touch {folder}/ran\nmax_num_sta=1"}, "reload_command"),
+    ({"reload_command": "touch {folder}/$(id -u)"}, "reload_command"),
+])
+def test_config_path_and_reload_command_are_restricted(linux_ap, extra, field):
+    prov, ap, config_file = linux_ap
+    folder = config_file.parent
+    set_ap_vars(prov, ap, **{k: v.format(folder=folder) for k, v in extra.items()})
+    outcome = prov.push(ap["id"], "engineer")
+    assert (outcome.status, outcome.stage) == ("failed", "render"), outcome
+    assert outcome.message.startswith(f"{field}:")
+    assert not folder.exists() and not (folder.parent / "escaped.conf").exists()
+
+
+def test_dry_run_commands_mask_the_passphrase(linux_ap):
+    prov, ap, config_file = linux_ap
+    set_ap_vars(prov, ap, ssids=[{"id": "public", "ssid": "Amanah", "security": "wpa2",
+                                  "passphrase": "it's-amanah-2026"}],
+                reload_command="systemctl reload hostapd")
+    outcome = prov.push(ap["id"], "engineer", dry_run=True)
+    assert outcome.status == "dry_run", outcome
+    shown = "\n".join(outcome.commands)
+    assert "'wpa_passphrase=********'" in shown, shown
+    assert "amanah-2026" not in shown and "amanah-2026" not in outcome.diff
+    assert not config_file.exists()

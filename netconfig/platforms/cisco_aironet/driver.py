@@ -16,18 +16,24 @@ from netconfig.platforms.base import CliSession
 
 _MANAGED = ("dot11 ssid ", "interface Dot11Radio")
 _SECRET = re.compile(r"^(\s*wpa-psk ascii \d )\S.*$", re.MULTILINE)
+#: What the IOS CLI cannot take in an SSID or a passphrase typed as a command's last words:
+#: ``?`` opens the CLI's help instead of being typed, ``"`` starts IOS quoting, and the Aironet
+#: configuration guides refuse ``+``, ``]``, ``/`` and tab in SSIDs; ``!``, ``#`` and ``;``
+#: cannot come first (comment and separator characters).
+_CLI_REFUSED = '?"+]/\t'
+_CLI_REFUSED_FIRST = "!#;"
 
 
 def parse_blocks(text: str) -> dict[str, list[str]]:
     """Managed top-level blocks: header -> child lines (stripped, device order)."""
     blocks: dict[str, list[str]] = {}
     current: list[str] | None = None
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if not line.strip() or line.strip() == "!":
             current = None if not line.startswith(" ") else current
             continue
         if not line.startswith(" "):
-            header = line.rstrip()
+            header = line.rstrip(" \r")
             current = blocks.setdefault(header, []) if header.startswith(_MANAGED) else None
         elif current is not None:
             current.append(line.strip())
@@ -92,3 +98,15 @@ class CiscoAironetDriver:
 
     def redact(self, text: str) -> str:
         return _SECRET.sub(r"\1********", text)
+
+    def cli_refusal(self, value: str) -> str | None:
+        refused = sorted({c for c in value if c in _CLI_REFUSED})
+        if refused:
+            shown = ", ".join("tab" if c == "\t" else repr(c) for c in refused)
+            return f"the IOS CLI cannot take {shown} here"
+        if value[:1] in tuple(_CLI_REFUSED_FIRST):
+            return f"the IOS CLI cannot take {value[0]!r} as the first character"
+        if value != value.strip(" ") or "  " in value:
+            # IOS splits the line into words: edge spaces vanish and runs of spaces become one.
+            return "the IOS CLI drops spaces at either end and merges runs of spaces"
+        return None

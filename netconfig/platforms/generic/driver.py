@@ -16,6 +16,9 @@ from netconfig.platforms.base import CliSession
 _PATH = re.compile(r"^# path: (\S+)$", re.MULTILINE)
 _RELOAD = re.compile(r"^# reload: (.+)$", re.MULTILINE)
 _SECRET = re.compile(r"^((?:wpa_passphrase|sae_password)=).*$", re.MULTILINE)
+#: The same line inside a push command, where it is one shell word: ``'wpa_passphrase=...'``
+#: with any ``'`` in it written as ``'"'"'`` (shlex.quote).
+_SECRET_WORD = re.compile(r"""'((?:wpa_passphrase|sae_password)=)(?:[^']|'"'"')*'""")
 DEFAULT_PATH = "/etc/hostapd/oasis.conf"
 #: Longest command line sent: below the 511-column terminal netmiko opens, so the shell's echo
 #: is never wrapped (netmiko matches each command's echo before it goes on).
@@ -41,7 +44,9 @@ class HostapdFileDriver:
         return session.command(f"cat {shlex.quote(path)} 2>/dev/null || true")
 
     def canonical(self, text: str) -> str:
-        lines = [line.rstrip() for line in text.splitlines()]
+        # Only LF ends a line (hostapd reads with fgets), so U+2028 and friends stay inside
+        # their value; trailing spaces are part of a hostapd value and are kept.
+        lines = [line.rstrip("\r") for line in text.split("\n")]
         return "\n".join(line for line in lines if line) + "\n"
 
     def comparable(self, running: str, desired: str) -> str:
@@ -52,7 +57,7 @@ class HostapdFileDriver:
             return []
         path = config_path(desired)
         staging = shlex.quote(path + ".new")
-        lines = self.canonical(desired).splitlines()
+        lines = self.canonical(desired).split("\n")[:-1]
         out = [f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0] or '/')} && : > {staging}"]
         head = "printf '%s\\n'"
         tail = f" >> {staging}"
@@ -79,5 +84,8 @@ class HostapdFileDriver:
             session.configure(commands)
         return commands
 
+    def cli_refusal(self, value: str) -> str | None:
+        return None   # values travel quoted, byte for byte
+
     def redact(self, text: str) -> str:
-        return _SECRET.sub(r"\1********", text)
+        return _SECRET_WORD.sub(r"'\1********'", _SECRET.sub(r"\1********", text))

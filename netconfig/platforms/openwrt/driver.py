@@ -23,6 +23,9 @@ OWNED_TYPES = ("wifi-iface",)
 _LINE = re.compile(r"^(?P<pkg>[A-Za-z0-9_-]+)\.(?P<section>[A-Za-z0-9_@\[\]-]+)"
                    r"(?:\.(?P<option>[A-Za-z0-9_]+))?=(?P<value>.*)$")
 _SECRET_OPTIONS = ("key", "sae_password", "password")
+#: A secret option in ``uci show`` text or in the ``uci set``/``add_list`` command that sets it.
+_SECRET_LINE = re.compile(r"^((?:uci (?:-q )?(?:set|add_list) )?\S+\.(?:"
+                          + "|".join(_SECRET_OPTIONS) + r"))=.*$", re.MULTILINE)
 
 
 @dataclass
@@ -34,7 +37,8 @@ class Section:
 def parse(text: str) -> dict[str, Section]:
     """``uci show`` lines -> sections; lines of other packages and noise are ignored."""
     sections: dict[str, Section] = {}
-    for raw in text.splitlines():
+    # Only LF ends a line: str.splitlines() would also split at U+0085/U+2028 inside a value.
+    for raw in text.split("\n"):
         match = _LINE.match(raw.strip())
         if not match or match["pkg"] != PACKAGE:
             continue
@@ -121,6 +125,8 @@ class OpenWrtDriver:
             session.configure(commands)
         return commands
 
+    def cli_refusal(self, value: str) -> str | None:
+        return None   # values travel quoted, byte for byte
+
     def redact(self, text: str) -> str:
-        pattern = re.compile(r"^(\S+\.(?:%s))=.*$" % "|".join(_SECRET_OPTIONS), re.MULTILINE)
-        return pattern.sub(r"\1='********'", text)
+        return _SECRET_LINE.sub(r"\1='********'", text)
