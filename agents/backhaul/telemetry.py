@@ -23,12 +23,15 @@ from typing import Any
 
 from core.config import MqttConfig
 from core.contracts.backhaul import EVENT_KINDS
+from core.migrate import migrate_file
 from core.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
 
 #: Oldest events are dropped past this many unsent messages (a week of flapping, not a leak).
 SPOOL_LIMIT = 10_000
+#: The spool's migrations (`core.migrate`): a branch router's file upgrades in place.
+MIGRATIONS = {"backhaul": "agents.backhaul.migrations"}
 
 
 def utc_now() -> str:
@@ -49,10 +52,7 @@ class Spool:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " topic TEXT NOT NULL, schema TEXT NOT NULL, payload TEXT NOT NULL,"
-            " retain INTEGER NOT NULL)")
+        migrate_file(self._db, MIGRATIONS)
         self._lock = threading.Lock()
 
     def put(self, topic: str, schema: str, payload: dict[str, Any], retain: bool) -> None:

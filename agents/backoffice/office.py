@@ -22,29 +22,13 @@ from pathlib import Path
 
 from core.config import MqttConfig
 from core.contracts import reports as contract
+from core.migrate import migrate_file
 from core.mqtt import MQTT_V5, InboundMessage, MqttLink, iso_now
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS received (
-    message_id  TEXT PRIMARY KEY,
-    topic       TEXT NOT NULL,
-    tracking    TEXT,
-    payload     TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    copies      INTEGER NOT NULL DEFAULT 1,
-    status      TEXT
-);
-CREATE TABLE IF NOT EXISTS status_outbox (
-    update_id        TEXT PRIMARY KEY,
-    tracking         TEXT NOT NULL,
-    payload          TEXT NOT NULL,
-    acked            INTEGER NOT NULL DEFAULT 0,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  REAL NOT NULL
-);
-"""
+#: The back office's migrations (`core.migrate`): its database upgrades in place.
+MIGRATIONS = {"backoffice": "agents.backoffice.migrations"}
 INBOUND = (contract.TOPIC_NEW, contract.TOPIC_UPDATES, contract.TOPIC_ESCALATIONS)
 
 
@@ -232,7 +216,7 @@ def _open(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(_SCHEMA)
+    migrate_file(db, MIGRATIONS)
     return db
 
 

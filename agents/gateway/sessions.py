@@ -17,23 +17,11 @@ from pathlib import Path
 
 from agents.gateway.ruleset import RateClass
 from core.contracts.gateway import SessionGrant
+from core.migrate import migrate_file
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS clients (
-    mac             TEXT PRIMARY KEY,
-    ip              TEXT NOT NULL UNIQUE,
-    session_id      INTEGER NOT NULL,
-    started_at      REAL NOT NULL,
-    expires_at      REAL NOT NULL,
-    quota_bytes     INTEGER NOT NULL,
-    idle_timeout_s  INTEGER NOT NULL,
-    rate_up_kbps    INTEGER NOT NULL,
-    rate_down_kbps  INTEGER NOT NULL,
-    bytes_up        INTEGER NOT NULL DEFAULT 0,
-    bytes_down      INTEGER NOT NULL DEFAULT 0,
-    last_seen       REAL NOT NULL
-);
-"""
+#: The session book's migrations (`core.migrate`): a gateway's file upgrades in place.
+MIGRATIONS = {"gateway": "agents.gateway.migrations"}
+
 _FIELDS = ("mac", "ip", "session_id", "started_at", "expires_at", "quota_bytes",
            "idle_timeout_s", "rate_up_kbps", "rate_down_kbps", "bytes_up", "bytes_down",
            "last_seen")
@@ -102,7 +90,7 @@ class SessionBook:
         # Written through and read only at start-up: a small page cache is enough (SQLite's
         # default of 2 MB would be a tenth of the agent's memory at 10,000 clients).
         self._db.execute("PRAGMA cache_size=-256")
-        self._db.executescript(_SCHEMA)
+        migrate_file(self._db, MIGRATIONS)
         self._by_mac: dict[str, ClientSession] = {}
         self._mac_by_ip: dict[str, str] = {}
         for row in self._db.execute(f"SELECT {', '.join(_FIELDS)} FROM clients"):

@@ -6,23 +6,21 @@ Each thread opens its own `Store`; SQLite connections are not shared across thre
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import sqlite3
 import time
 from collections.abc import Mapping
-from importlib import resources
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any, overload
 
 import sqlite_utils
 
 from core.files import ensure_private, touch_private
+from core.migrate import (MIGRATIONS_GROUP, RECORD_TABLE, Migration, available_migrations,
+                          migration_folders)
+from core.migrate import apply as apply_migrations
 
-#: Entry-point group under which each package names its migrations folder (a Python package
-#: holding ``NNNN_name.sql`` files): ``<component> = "<package>.migrations"``. The store imports no
-#: package of ours; it learns the folders from the installed distribution's metadata.
-MIGRATIONS_GROUP = "oasis.migrations"
+__all__ = ["MIGRATIONS_GROUP", "Migration", "Store", "available_migrations", "iso",
+           "migration_folders", "now", "with_iso"]
 
 
 def now() -> float:
@@ -53,44 +51,6 @@ def with_iso(row: Mapping[str, Any], *columns: str) -> dict[str, Any]:
     """A copy of ``row`` with the named time columns (unix seconds) as `iso` text, for output
     that showed the store's ISO-8601 text before times became unix seconds."""
     return {**row, **{column: iso(row[column]) for column in columns if column in row}}
-
-
-class Migration(NamedTuple):
-    component: str
-    number: int
-    name: str
-    sql: str
-
-
-@functools.cache
-def migration_folders() -> dict[str, str]:
-    """Component -> migrations package, as registered by the installed distributions."""
-    found = {ep.name: ep.value for ep in entry_points(group=MIGRATIONS_GROUP)}
-    if not found:
-        raise RuntimeError(f"no migrations registered under the entry-point group "
-                           f"{MIGRATIONS_GROUP!r}: is the project installed (pip install -e .)?")
-    return found
-
-
-def available_migrations(folders: Mapping[str, str] | None = None) -> list[Migration]:
-    """Every ``NNNN_name.sql`` of every registered component, in the order they apply.
-
-    Numbers are unique within a component. Across components the number orders them, so a
-    migration that refers to another package's table is numbered above that table's migration.
-    """
-    found = []
-    for component, package in (migration_folders() if folders is None else folders).items():
-        numbers = []
-        for entry in resources.files(package).iterdir():
-            name = entry.name
-            if name.endswith(".sql") and name[:4].isdigit():
-                numbers.append(int(name[:4]))
-                found.append(Migration(component, int(name[:4]), name[5:-4],
-                                       entry.read_text(encoding="utf-8")))
-        if len(set(numbers)) != len(numbers):
-            raise RuntimeError(f"duplicate migration numbers in {package}: {sorted(numbers)}")
-    found.sort(key=lambda m: (m.number, m.component))
-    return found
 
 
 class Store:
@@ -125,21 +85,7 @@ class Store:
         """Apply the migrations not applied yet, each in its own transaction; returns their numbers."""
         available = available_migrations()
         self._upgrade_migration_table(available)
-        applied = []
-        # By (component, number) recorded, not by the highest one: a migration numbered below
-        # one already applied (added on another branch) is still applied.
-        done = set(self.conn.execute("SELECT component, number FROM schema_migrations"))
-        for migration in available:
-            if (migration.component, migration.number) in done:
-                continue
-            with self.transaction():
-                # executescript would commit on its own; run statement by statement instead.
-                for statement in _statements(migration.sql):
-                    self.conn.execute(statement)
-                self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                                  (migration.component, migration.number, migration.name, now()))
-            applied.append(migration.number)
-        return applied
+        return apply_migrations(self.conn, available)
 
     def _upgrade_migration_table(self, available: list[Migration]) -> None:
         """Create the migration record, or bring an older one to the current form.
@@ -155,9 +101,7 @@ class Store:
         with self.transaction():
             if columns:
                 self.conn.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_old")
-            self.conn.execute(
-                "CREATE TABLE schema_migrations (component TEXT NOT NULL, number INTEGER NOT NULL,"
-                " name TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, number))")
+            self.conn.execute(RECORD_TABLE)
             if not columns:
                 return
             component = "component" if "component" in columns else "NULL"
@@ -199,17 +143,3 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into complete statements (sqlite3.complete_statement knows quoting)."""
-    out, buf = [], ""
-    for line in sql.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                out.append(buf.strip())
-            buf = ""
-    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
-        raise RuntimeError(f"incomplete statement at end of migration: {buf[:80]!r}")
-    return out
