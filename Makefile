@@ -2,14 +2,36 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Locked dependencies (docs/install.md): every version pinned with its hashes, written by uv.
+LOCK := requirements.lock
+AGENT_LOCK := dist/agent/requirements.lock
+UV_VERSION := 0.13.9
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command 'make lock'
 
-.PHONY: run test lab-deps bench clean
+.PHONY: run test lab-deps bench clean lock lock-upgrade
 
-$(BIN)/.installed: pyproject.toml
+# The lock installs every package (pip and setuptools included), then the project itself
+# without touching them: no resolver and no build isolation, so nothing unpinned comes in.
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+
+# After a change to the dependencies in pyproject.toml or dist/agent/pyproject.toml: pins that
+# still fit are kept. `make lock-upgrade` moves every pin to the newest release that fits.
+lock: $(BIN)/uv
+	$(UV_COMPILE) --extra test -o $(LOCK) pyproject.toml
+	$(UV_COMPILE) -o $(AGENT_LOCK) dist/agent/pyproject.toml
+
+lock-upgrade: $(BIN)/uv
+	$(UV_COMPILE) --upgrade --extra test -o $(LOCK) pyproject.toml
+	$(UV_COMPILE) --upgrade -o $(AGENT_LOCK) dist/agent/pyproject.toml
 
 run: $(BIN)/.installed
 	$(BIN)/oasis run --demo
