@@ -74,6 +74,29 @@ def _key_token(store: Store, gateway_id: str) -> str | None:
     return None if row is None else row[0]
 
 
+@dataclass(frozen=True)
+class GatewayContact:
+    gateway_id: str
+    name: str
+    registered_at: float
+    #: The newest time the gateway spoke to the controller (unix seconds), as the store can
+    #: tell: a login it acked or its accounting of a client (both set a session's
+    #: ``last_seen``); None when neither has happened.
+    heard_at: float | None
+    #: Its HMAC key as the store holds it (encrypted).
+    key_token: str
+
+
+def last_heard(store: Store) -> list[GatewayContact]:
+    """Every registered gateway with the last time it was heard from, by id."""
+    rows = store.conn.execute(
+        "SELECT g.id, g.name, g.created_at, max(s.last_seen), g.hmac_key_enc "
+        "  FROM portal_gateways g LEFT JOIN portal_sessions s ON s.gateway_id = g.id "
+        " GROUP BY g.id ORDER BY g.id")
+    return [GatewayContact(gid, name, created, heard, token)
+            for gid, name, created, heard, token in rows]
+
+
 class GatewayKeys:
     """The keys of registered gateways as the store holds them now, decrypted once each.
 

@@ -10,6 +10,7 @@ from agents.backoffice.cli import backoffice
 from agents.gateway.cli import gateway
 from captive_portal.cli import portal
 from controller.cli.backup import backup_cmd, restore_cmd
+from controller.cli.check import check_cmd
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
 from controller.cli.inventory import ap, site
@@ -61,6 +62,7 @@ cli.add_command(reports)
 cli.add_command(backoffice)
 cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
+cli.add_command(check_cmd)
 
 
 def main() -> None:

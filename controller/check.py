@@ -1,0 +1,173 @@
+"""``oasis check``: is this node's config valid, and can it reach every peer it names?
+
+Each check gives a `Finding`: ``ok``, ``warn`` (works, but an operator should look) or ``fail``
+(the service would not work as configured). The message names what was checked (the file, the
+key, the host and port) and what went wrong, so the line is enough to act on. Nothing is
+changed: the store is opened without migrating, the key file is not created, no message is
+published and no SMS is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from captive_portal.gateways import last_heard
+from core.config import Config, MqttConfig
+from core.mqtt import MqttLink
+from core.secrets import SecretBox, SecretError
+from core.store import Store, available_migrations, iso
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: str
+    what: str
+    message: str
+
+
+def run_checks(config: Config, *, timeout_s: float = 5.0,
+               gateway_quiet_s: float = 24 * 3600.0) -> Iterator[Finding]:
+    """Every check, in the order a node needs them: store and keys, broker, SMS, gateways."""
+    store_path = config.resolve_path(config.store.path)
+    store = None
+    if not store_path.exists():
+        yield Finding(FAIL, "store", f"{store_path} ([store] path): no such file "
+                                     f"(create it with `oasis migrate`)")
+    else:
+        try:
+            store = Store(store_path, migrate=False)
+            yield _store_finding(store)
+        except Exception as exc:  # sqlite3 and OS errors alike name the cause
+            yield Finding(FAIL, "store", f"{store_path} ([store] path): cannot be read: {exc}")
+    yield from _key_findings(config, store)
+    yield _broker_finding(config.section(MqttConfig), timeout_s)
+    sms = getattr(config, "sms", None)
+    if sms is not None and sms.driver == "http":
+        yield _sms_finding(sms.url, timeout_s)
+    if store is not None:
+        yield from _gateway_findings(store, gateway_quiet_s)
+        store.close()
+
+
+def _store_finding(store: Store) -> Finding:
+    applied = store.schema_versions()
+    newest: dict[str, int] = {}
+    for migration in available_migrations():
+        newest[migration.component] = max(newest.get(migration.component, 0), migration.number)
+    behind = sorted(c for c, n in newest.items() if applied.get(c, 0) < n)
+    versions = ", ".join(f"{c} {n}" for c, n in applied.items()) or "none"
+    if behind:
+        return Finding(WARN, "store", f"{store.path}: schema {versions}; migrations pending for "
+                                      f"{', '.join(behind)} (applied at the next start, or "
+                                      f"`oasis migrate`)")
+    return Finding(OK, "store", f"{store.path}: schema {versions}")
+
+
+def _key_findings(config: Config, store: Store | None) -> Iterator[Finding]:
+    key_path = config.resolve_path(config.store.key_file)
+    try:
+        box = SecretBox.from_key_file(key_path, create=False)
+    except SecretError as exc:
+        yield Finding(FAIL, "keys", f"{exc} ([store] key_file)")
+        return
+    except OSError as exc:
+        yield Finding(FAIL, "keys", f"{key_path} ([store] key_file): {exc}")
+        return
+    if store is None:
+        yield Finding(OK, "keys", f"{key_path}: a valid key")
+        return
+    for gateway in last_heard(store):
+        try:
+            box.decrypt(gateway.key_token)
+        except SecretError:
+            yield Finding(FAIL, "keys", f"{key_path}: the store's secrets do not decrypt with it "
+                                        f"(gateway {gateway.gateway_id}'s key): is it this "
+                                        f"store's key file?")
+            return
+    yield Finding(OK, "keys", f"{key_path}: decrypts the store's secrets")
+
+
+def _reach(host: str, port: int, timeout_s: float) -> str | None:
+    """None if a TCP connection to host:port opens, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within {timeout_s:g}s"
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
+
+
+def _broker_finding(mqtt: MqttConfig, timeout_s: float) -> Finding:
+    if not mqtt.host:
+        return Finding(OK, "broker", f"none configured ([mqtt] host is empty): `oasis run` "
+                                     f"starts the embedded broker on {mqtt.embedded_listen}")
+    where = f"{mqtt.host}:{mqtt.port} ([mqtt] host, port)"
+    problem = _reach(mqtt.host, mqtt.port, timeout_s)
+    if problem:
+        return Finding(FAIL, "broker", f"{where}: {problem}")
+    # A client id of its own: the broker would otherwise drop the running controller's session.
+    link = MqttLink(mqtt, client_id=f"{mqtt.client_id}-check-{os.getpid()}", keepalive=10)
+    link.start()
+    try:
+        connected = link.wait_connected(timeout_s)
+        refused = link.last_connect_error
+        error = link.health().last_error
+    finally:
+        link.stop()
+    if connected:
+        tls = ", TLS" if mqtt.tls else ""
+        return Finding(OK, "broker", f"{where}: MQTT 5 connection accepted{tls}")
+    if refused:
+        return Finding(FAIL, "broker", f"{where}: the broker refused the connection: {refused} "
+                                       f"([mqtt] username, password)")
+    return Finding(FAIL, "broker", f"{where}: no MQTT connection within {timeout_s:g}s"
+                                   f"{': ' + error if error else ''}")
+
+
+def _sms_finding(url: str, timeout_s: float) -> Finding:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    problem = _reach(host, port, timeout_s)
+    if problem:
+        return Finding(FAIL, "sms", f"{url} ([sms] url): {problem}")
+    return Finding(OK, "sms", f"{url} ([sms] url): reachable (nothing sent)")
+
+
+def _gateway_findings(store: Store, quiet_s: float) -> Iterator[Finding]:
+    now = time.time()
+    for gateway in last_heard(store):
+        name = f"{gateway.gateway_id}" + (f" ({gateway.name})" if gateway.name else "")
+        if gateway.heard_at is None:
+            yield Finding(WARN, "gateway", f"{name}: never heard from (no login acked, no "
+                                           f"accounting) since its registration "
+                                           f"{iso(gateway.registered_at)}")
+        elif now - gateway.heard_at > quiet_s:
+            yield Finding(WARN, "gateway", f"{name}: last heard {iso(gateway.heard_at)}, "
+                                           f"{_ago(now - gateway.heard_at)} ago")
+        else:
+            yield Finding(OK, "gateway", f"{name}: last heard {iso(gateway.heard_at)}")
+
+
+def _ago(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def describe_config(config: Config) -> Finding:
+    source = config.source if config.source != "defaults" else "no file (defaults and environment)"
+    return Finding(OK, "config", f"{source}: valid ({len(config.sections())} sections)")
+
