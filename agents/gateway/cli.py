@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from agents.gateway.agent import GatewayAgent
+from agents.gateway.agent import GatewayAgent, read_key
 from agents.gateway.config import ConfigError, GatewayAgentConfig, load_gateway_config
 from agents.gateway.dnsmasq import render_dnsmasq, render_lease_hook
 from agents.gateway.enforcer import Enforcer
@@ -74,6 +74,25 @@ def dnsmasq_config(config_path: str | None, lease_file: str, pid_file: str, leas
         Path(output).write_text(text)
     else:
         click.echo(text, nl=False)
+
+
+@gateway.command("check-config")
+@click.pass_obj
+def check_config(config_path: str | None) -> None:
+    """Validate the agent's file and its HMAC key file; print what the agent would run with."""
+    config = _load(config_path)
+    gw, mqtt = config.gateway, config.mqtt
+    try:
+        read_key(gw.hmac_key_file)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"config error: {config.source}: [gateway] hmac_key_file: "
+                                   f"{exc}") from None
+    click.echo(f"gateway {gw.gateway_id}: visitors on {gw.lan_interface} ({gw.lan_address}), "
+               f"portal {gw.portal_url}")
+    click.echo(f"redirector port {gw.redirect_port}, RFC 8908 API port {gw.api_port}, "
+               f"nft table inet {gw.table}, state {gw.state_db}")
+    click.echo(f"broker {mqtt.host or '(none)'}:{mqtt.port} as {mqtt.client_id}, "
+               f"topics under {mqtt.prefix}")
 
 
 @gateway.command()
