@@ -27,6 +27,11 @@ class PortalConfig:
     threads: int = 8
     #: The portal's public base URL (what gateways redirect to); https in production.
     public_url: str = "http://127.0.0.1:8081/"
+    #: PEM certificate (with its chain) and private key that ``oasis portal serve`` serves
+    #: HTTPS with on ``listen``; both empty: plain HTTP (a lab, or behind a TLS proxy).
+    #: Read again by each worker on SIGHUP (``systemctl reload oasis-portal``).
+    tls_certificate: str = ""
+    tls_key: str = ""
     #: Flask's signing key for cookies and CSRF tokens; created (mode 0600) if missing.
     secret_key_file: str = "var/portal-secret.key"
     #: Mark cookies Secure (the portal is served over HTTPS).
@@ -63,6 +68,8 @@ class PortalConfig:
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"public_url: expected an http(s) URL, got {self.public_url!r}")
+        if bool(self.tls_certificate) != bool(self.tls_key):
+            raise ValueError("tls_certificate, tls_key: set both (HTTPS) or neither (HTTP)")
         if self.default_locale not in LOCALES:
             raise ValueError(f"default_locale: one of {', '.join(LOCALES)}")
         checks = (

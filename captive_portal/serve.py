@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import atexit
 import gc
+import http.client
 import logging
 import os
+import ssl
 import threading
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from core.config import Config, host_port, load_config
 from core.logs import configure as configure_logging
 from core.mqtt import MQTT_V5, MQTT_V311, MqttLink
 from core.secrets import SecretBox
+from core.systemd import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,12 @@ log = logging.getLogger(__name__)
 SHARE_GROUP = "oasis-portal"
 #: Environment a worker process reads its verbosity from (the config comes by OASIS_CONFIG).
 VERBOSITY_ENV = "OASIS_SERVE_VERBOSITY"
+#: Seconds a new worker gets to start before the one it replaces is stopped (on SIGHUP, or
+#: when a worker died); one is up within a second when the broker answers, and the
+#: listening socket holds new connections meanwhile.
+RESPAWN_INTERVAL_S = 1.0
+#: Seconds the watchdog's probe waits for a worker's answer.
+PROBE_TIMEOUT_S = 5.0
 
 
 class PortalRuntime:
@@ -129,7 +138,7 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
     in `worker_app`; a worker that dies is started again.
     """
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels
 
     portal = settings.portal
@@ -137,10 +146,81 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
     if config.source != "defaults":
         os.environ["OASIS_CONFIG"] = str(Path(config.source).resolve())
     os.environ[VERBOSITY_ENV] = str(verbose)
-    Granian("captive_portal.serve:worker_app", address=host, port=port,
-            interface=Interfaces.WSGI, factory=True, workers=portal.workers,
-            blocking_threads=portal.threads, respawn_failed_workers=True,
-            log_level=LogLevels.info if verbose else LogLevels.warning).serve()
+    tls = bool(portal.tls_certificate)
+    service = ServiceNotifier.from_environment()  # before the workers start
+    server = Granian("captive_portal.serve:worker_app", address=host, port=port,
+                     interface=Interfaces.WSGI, factory=True, workers=portal.workers,
+                     blocking_threads=portal.threads, respawn_failed_workers=True,
+                     respawn_interval=RESPAWN_INTERVAL_S,
+                     log_level=LogLevels.info if verbose else LogLevels.warning,
+                     ssl_cert=config.resolve_path(portal.tls_certificate) if tls else None,
+                     ssl_key=config.resolve_path(portal.tls_key) if tls else None,
+                     # TLS 1.2 still: phones of a few years ago are park visitors too.
+                     ssl_protocol_min=SSLProtocols.tls12)
+    watch = PortalWatch(service, host, port, tls=tls)
+    # SIGHUP (`systemctl reload`): granian starts new workers one at a time on the same
+    # listening socket, each reading the certificate files again, and stops the old ones
+    # once the new are up; visitors' sessions are in the store and their cookies signed with
+    # the key file, so nobody is logged out.
+    server.on_reload(watch.reloading)
+    server.on_startup(watch.start)
+    server.on_shutdown(watch.stop)
+    server.serve()
+
+
+class PortalWatch(threading.Thread):
+    """In granian's main process: tells systemd the portal is up, and keeps telling it.
+
+    READY=1 once a worker answers on the listening socket, then WATCHDOG=1 while one keeps
+    answering ``/healthz?scope=local``. Any HTTP answer counts (a 503 says the broker is away,
+    which a restart would not fix); no answer in time stops the pings, and
+    systemd restarts the portal after ``WatchdogSec=``.
+    """
+
+    def __init__(self, service: ServiceNotifier, host: str, port: int, *, tls: bool):
+        super().__init__(name="portal-watch", daemon=True)
+        self.service = service
+        # A wildcard listen address is reached on loopback.
+        self.host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        self.port = port
+        self.tls = tls
+        # An answer later than the next ping is due counts as none.
+        self.timeout = min(PROBE_TIMEOUT_S, max(0.5, service.watchdog_interval))
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.2):
+            if self.probe() is None:
+                self.service.ready(f"portal on {'https' if self.tls else 'http'} port {self.port}")
+                break
+        self.service.serve_until(self._stop_event, self.probe, longest=PROBE_TIMEOUT_S)
+
+    def probe(self) -> str | None:
+        """None if a worker answered over HTTP(S), else what went wrong."""
+        if self.tls:
+            # Loopback, to see that a worker answers: whose certificate it is does not matter.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("GET", "/healthz?scope=local")
+            conn.getresponse().read()
+        except (OSError, http.client.HTTPException) as exc:
+            return f"no worker answers on port {self.port}: {exc}"
+        finally:
+            conn.close()
+        return None
+
+    def reloading(self) -> None:
+        log.info("reload: new workers read the certificate and the config again")
+
+    def stop(self) -> None:
+        self.service.stopping()
+        self._stop_event.set()
 
 
 def worker_app():
@@ -159,4 +239,5 @@ def worker_app():
     return runtime.app
 
 
-__all__ = ["PortalRuntime", "PortalServer", "serve_workers", "start_portal", "worker_app"]
+__all__ = ["PortalRuntime", "PortalServer", "PortalWatch", "serve_workers", "start_portal",
+           "worker_app"]

@@ -107,6 +107,21 @@ class Controller:
             portal_host, _ = host_port(config.portal.listen, "portal.listen")
             self.portal_url = f"http://{portal_host}:{self.portal.port}/"
 
+    def health_problem(self) -> str | None:
+        """The part of this process that has stopped, or None while all run.
+
+        The service's watchdog is pinged only while this is None. A broker, an AP or the back
+        office being away is not a problem here: a restart would not bring them back, and each
+        part reconnects on its own.
+        """
+        threads = (("admin web", self._web_thread), ("provisioning", self.provisioning))
+        for name, thread in threads:
+            if thread is not None and not thread.is_alive():
+                return f"{name} stopped"
+        if self.monitoring is not None and not self.monitoring.alive:
+            return "monitoring stopped"
+        return None
+
     def _hello(self, store_path, message: InboundMessage) -> None:
         """An AP announcing itself over MQTT ({"mac", "mgmt_ip", "platform"?}) is pending
         adoption if its address is in [provisioning] adoption_networks (rare: a store per call)."""

@@ -49,6 +49,12 @@ class MqttConfig:
     username: str = ""
     password: str = ""
     tls: bool = False
+    #: With ``tls``: the CA file (PEM) the broker's certificate is checked against (empty:
+    #: the system's CAs), and a client certificate and key for brokers that ask for one.
+    #: Absolute paths: an agent's file and the controller's share this section.
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     prefix: str = "oasis/"
     client_id: str = "oasis-controller"
     embedded_listen: str = "127.0.0.1:1883"
@@ -56,6 +62,15 @@ class MqttConfig:
     def validate(self) -> None:
         if not 0 < self.port <= 65535:
             raise ValueError("port: must be 1-65535")
+        files = {"tls_ca_file": self.tls_ca_file, "tls_cert_file": self.tls_cert_file,
+                 "tls_key_file": self.tls_key_file}
+        for key, value in files.items():
+            if value and not self.tls:
+                raise ValueError(f"{key}: set tls = true to use it")
+            if value and not os.path.isabs(value):
+                raise ValueError(f"{key}: must be an absolute path ({value!r})")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file, tls_key_file: set both or neither")
         if not self.prefix or not self.prefix.endswith("/") or any(c in self.prefix for c in "#+"):
             raise ValueError("prefix: must end with '/' and contain no wildcards")
         host_port(self.embedded_listen, "embedded_listen")

@@ -315,7 +315,12 @@ class MqttLink:
         if config.username:
             self._client.username_pw_set(config.username, config.password or None)
         if config.tls:
-            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            # The broker's certificate is always checked (against tls_ca_file, else the
+            # system's CAs), and so is its name; a client certificate only if configured.
+            self._client.tls_set(ca_certs=config.tls_ca_file or None,
+                                 certfile=config.tls_cert_file or None,
+                                 keyfile=config.tls_key_file or None,
+                                 cert_reqs=ssl.CERT_REQUIRED)
         # paho annotates the delays as int but only sleeps on them; sub-second delays work.
         self._client.reconnect_delay_set(min_delay=reconnect_min_s,  # type: ignore[arg-type]
                                          max_delay=reconnect_max_s)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ peers=(
   nft:nftables ip:iproute2 dnsmasq:dnsmasq-base curl:curl busybox:busybox
   chromium:chromium conntrack:conntrack
   prometheus-snmp-exporter:prometheus-snmp-exporter
+  systemd-analyze:systemd haproxy:haproxy
 )
 # Arabic glyphs in the browser screenshots (no executable to look for).
 fonts=(fonts-noto-core)

@@ -30,6 +30,7 @@ from agents.backhaul.netlink import (
 from agents.backhaul.probe import LinkProber
 from agents.backhaul.telemetry import Spool, TelemetrySender, new_event, utc_now
 from core.contracts.backhaul import EVENT_SCHEMA, STATE_SCHEMA, event_topic, state_topic
+from core.systemd import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,13 @@ class BackhaulAgent:
 
     # -- the probe loop --------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set; routes are left as they are (traffic keeps flowing)."""
+    def run(self, stop: threading.Event, service: ServiceNotifier | None = None) -> None:
+        """Run until ``stop`` is set; routes are left as they are (traffic keeps flowing).
+
+        ``service`` (under systemd) hears READY=1 once the routes are programmed and the
+        probes go out, and WATCHDOG=1 from the probe loop itself: a loop that stops turning
+        stops the pings.
+        """
         interval = self.policy.interval_ms / 1000.0
         now = time.monotonic()
         with self._lock:
@@ -173,8 +179,12 @@ class BackhaulAgent:
             poller.register(prober.fileno(), select.POLLIN)
         next_tick = now
         next_state = now + self.policy.state_every_s
+        if service is not None:
+            service.ready(f"branch {self.policy.branch} on {self._paths.active}")
         try:
             while not stop.is_set():
+                if service is not None:
+                    service.watchdog()
                 now = time.monotonic()
                 if now >= next_tick:
                     self._tick(probers, now)

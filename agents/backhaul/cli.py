@@ -16,6 +16,7 @@ from agents.backhaul.probe import EchoResponder
 from core.config import host_port
 from core.contracts.backhaul import payload_schema
 from core.logs import FORMAT as LOG_FORMAT
+from core.systemd import ServiceNotifier
 
 DEFAULT_CONFIG = "/etc/oasis/backhaul.toml"
 
@@ -56,9 +57,13 @@ def run(config_path: str, responder_listen: str | None, verbose: bool) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     stop = _stop_on_signals()
+    service = ServiceNotifier.from_environment()
     if responder_listen:
         _start_responder(responder_listen, stop)
-    BackhaulAgent(config).run(stop)
+    try:
+        BackhaulAgent(config).run(stop, service)
+    finally:
+        service.stopping()
 
 
 @backhaul.command("responder")
@@ -68,9 +73,16 @@ def responder(listen: str, verbose: bool) -> None:
     """Answer the branches' probes (run at headquarters, the far end of every link)."""
     _logging(verbose)
     stop = _stop_on_signals()
+    service = ServiceNotifier.from_environment()
     thread = _start_responder(listen, stop)
+    service.ready(f"answering probes on {listen}")
+    # The echo thread is the service: while it runs the watchdog hears from us, and should it
+    # ever end the process ends too (and systemd starts it again).
     while thread.is_alive():
-        thread.join(0.5)
+        thread.join(service.wait_interval(0.5))
+        if thread.is_alive():
+            service.watchdog()
+    service.stopping()
 
 
 def _start_responder(listen: str, stop: threading.Event) -> threading.Thread:

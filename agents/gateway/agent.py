@@ -25,6 +25,7 @@ from agents.gateway.nft import Nftables
 from agents.gateway.redirector import HttpSide, PortalLinks
 from agents.gateway.sessions import SessionBook
 from core.mqtt import MqttLink
+from core.systemd import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +92,21 @@ class GatewayAgent:
         log.info("gateway %s enforcing with %d authorised clients", self.config.gateway.gateway_id,
                  len(self.book))
 
-    def run(self) -> None:
+    def run(self, service: ServiceNotifier | None = None) -> None:
         """Enforce limits and report accounting until `stop`.
 
         The heap is trimmed after each sweep, and between sweeps once a second while commands
         come in: a burst of logins then gives its garbage back within a second, not at the
-        next sweep.
+        next sweep. ``service`` (under systemd) is pinged from here while the redirector and
+        the API still serve, so a stuck sweep or a dead HTTP side stops the pings.
         """
         gw = self.config.gateway
         next_accounting = self.clock() + gw.accounting_interval_s
         next_sweep = time.monotonic() + gw.enforce_interval_s
         trimmed_at_command = self.control.commands_applied
         while not self._stop.wait(min(TRIM_INTERVAL_S, max(0.0, next_sweep - time.monotonic()))):
+            if service is not None and self.http.alive():
+                service.watchdog()
             if time.monotonic() < next_sweep:
                 if self.control.commands_applied != trimmed_at_command:
                     trimmed_at_command = self.control.commands_applied

@@ -15,6 +15,7 @@ from agents.gateway.enforcer import Enforcer
 from agents.gateway.nft import Nftables
 from agents.gateway.sessions import SessionBook
 from core.logs import configure as configure_logging
+from core.systemd import ServiceNotifier
 
 
 def _load(config_path: str | None) -> GatewayAgentConfig:
@@ -39,14 +40,18 @@ def gateway(ctx: click.Context, config_path: str | None) -> None:
 def run(config_path: str | None, verbose: int) -> None:
     """Install the table and enforce until SIGTERM/SIGINT (authorised clients stay)."""
     configure_logging(verbose)
+    service = ServiceNotifier.from_environment()  # before `nft` and friends are started
     agent = GatewayAgent(_load(config_path))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent._stop.set())
     agent.start()
-    click.echo(f"gateway {agent.config.gateway.gateway_id} ready", err=True)
+    gateway_id = agent.config.gateway.gateway_id
+    click.echo(f"gateway {gateway_id} ready", err=True)
+    service.ready(f"gateway {gateway_id} enforcing, {len(agent.book)} authorised clients")
     try:
-        agent.run()
+        agent.run(service)
     finally:
+        service.stopping()
         agent.stop()
 
 

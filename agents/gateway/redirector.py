@@ -172,6 +172,10 @@ class HttpSide:
         for thread in self._threads:
             thread.start()
 
+    def alive(self) -> bool:
+        """True while both servers' threads run."""
+        return all(thread.is_alive() for thread in self._threads)
+
     def stop(self) -> None:
         for server in (self.redirector, self.api):
             server.shutdown()

@@ -10,6 +10,7 @@ import click
 from controller import demo
 from controller.cli.context import CliContext
 from controller.runtime import Controller
+from core.systemd import ServiceNotifier
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -29,6 +30,7 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
         added = demo.seed(config)
         login = demo.admin_login(config)
     controller = Controller(config, serve_portal=not no_portal)
+    service = ServiceNotifier.from_environment()  # before the demo's children start
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
@@ -61,8 +63,10 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
                        "`oasis backoffice move` changes a report's status)")
             click.echo(f"  demo login  {login[0]} / {login[1]}")
         click.echo("Ctrl-C stops.")
-        stopping.wait()
+        service.ready(f"admin on {controller.admin_url}")
+        service.serve_until(stopping, controller.health_problem)
     finally:
+        service.stopping()
         click.echo("stopping...")
         for child in children:
             child.terminate()

@@ -78,6 +78,11 @@ class MonitoringService:
         if self._error is not None:
             raise self._error
 
+    @property
+    def alive(self) -> bool:
+        """True while the poller's thread runs (the service watchdog asks)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
