@@ -14,9 +14,11 @@ peers=(
   chromium:chromium conntrack:conntrack
   prometheus-snmp-exporter:prometheus-snmp-exporter
   systemd-analyze:systemd haproxy:haproxy
+  vagrant:vagrant
 )
-# Arabic glyphs in the browser screenshots (no executable to look for).
-fonts=(fonts-noto-core)
+# Arabic glyphs in the browser screenshots; the libvirt provider `vagrant validate` checks the
+# lab's Vagrantfile against (no executable to look for).
+packages=(fonts-noto-core vagrant-libvirt)
 if [ "${BENCH:-}" = 1 ]; then
   peers+=(keepalived:keepalived bfdd:frr ping:iputils-ping)
 fi
@@ -27,7 +29,7 @@ for pair in "${peers[@]}"; do
   bin=${pair%%:*}; pkg=${pair##*:}
   have "$bin" || need+=("$pkg")
 done
-for pkg in "${fonts[@]}"; do
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
