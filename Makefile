@@ -43,7 +43,7 @@ test: $(BIN)/.installed lab-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
-	BENCH=1 bash tests/install-lab-deps.sh
+	bash tests/install-lab-deps.sh
 	$(BIN)/python bench/poll_cycle.py
 
 clean:

@@ -9,6 +9,7 @@ failovers, and the agent's CPU at 20 ms probes. Needs root, nft, keepalived, frr
 
     sudo .venv/bin/python bench/backhaul_failover.py               # the full run (~25 min)
     sudo .venv/bin/python bench/backhaul_failover.py --trials 3 --loss-minutes 0.5   # quick
+    sudo .venv/bin/python bench/backhaul_failover.py --tiny     # seconds: what the suite runs
 """
 
 from __future__ import annotations
@@ -235,7 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default="agent,keepalived,frr")
     parser.add_argument("--cpu-seconds", type=float, default=30.0)
     parser.add_argument("--json", help="write all results here")
+    parser.add_argument("--tiny", action="store_true",
+                        help="one trial per system and a few seconds of loss, in well under a "
+                             "minute: the test suite runs it so the benchmark keeps working")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.trials, args.loss_minutes, args.cpu_seconds = 1, 0.05, 1.0
     names = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(names) - set(SYSTEMS)
     if unknown:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/poll_cycle.py                       # 500 and 2,000 APs, v2c + v3
     .venv/bin/python bench/poll_cycle.py --counts 2000 --cycles 5 --json out.json
+    .venv/bin/python bench/poll_cycle.py --tiny          # seconds: what the test suite runs
 
 For each AP count it starts the simulator as its own process (``python -m controller apsim run
 --count N --no-traps``, loopback only), then:
@@ -183,7 +184,12 @@ def main() -> None:
     parser.add_argument("--exporter", default=DEFAULT_BINARY)
     parser.add_argument("--no-exporter", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--tiny", action="store_true",
+                        help="4 APs, 2 cycles, v2c and v3, in seconds: the test suite runs it "
+                             "so the benchmark keeps working")
     args = parser.parse_args()
+    if args.tiny:
+        args.counts, args.v3_counts, args.cycles = "4", "4", 2
     counts = [int(c) for c in args.counts.split(",") if c]
     v3_counts = {int(c) for c in args.v3_counts.split(",") if c}
     if not args.first_address.startswith("127.") or any(not 0 < c <= MAX_COUNT for c in counts):

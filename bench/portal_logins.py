@@ -9,6 +9,7 @@ with 10 clients already authorised and once with 10,000, reads the nft time the 
 in each ack, and the agent's resident memory.
 
     sudo .venv/bin/python bench/portal_logins.py [--logins 2000] [--concurrency 8] [--json out]
+    sudo .venv/bin/python bench/portal_logins.py --tiny     # seconds: what the test suite runs
 
 Targets (issue 3): >= 300 logins/s, p99 <= 100 ms, p99 at 10,000 within 10 % of p99 at 10,
 agent RSS <= 60 MB with 10,000 clients.
@@ -175,7 +176,7 @@ def drive(args) -> None:
     results: dict = {"concurrency": args.concurrency, "agent_rss_mb_start": rss_mb(args.agent_pid)}
     next_client = 1
     warm_up = 60_000  # one identity logging in again and again: caches, connections
-    for authorised in (10, 10_000):
+    for authorised in args.authorised:
         preauthorise(tap, next_client, authorised - (next_client - 1))
         next_client = authorised + 1
         for _ in range(args.concurrency):
@@ -196,7 +197,7 @@ def drive(args) -> None:
     # Resident size over the next sweeps (the agent trims its heap after each one): the
     # peak right after the logins and where it settles.
     samples = []
-    deadline = time.monotonic() + 12
+    deadline = time.monotonic() + args.rss_seconds
     while time.monotonic() < deadline:
         samples.append(rss_mb(args.agent_pid))
         time.sleep(0.5)
@@ -271,6 +272,8 @@ port = {MQTT_PORT}
                                   check=False).returncode == 0, 20, "the agent")
         result = ns.run(sys.executable, str(Path(__file__).resolve()), "--drive",
                         "--logins", str(args.logins), "--concurrency", str(args.concurrency),
+                        "--authorised", ",".join(map(str, args.authorised)),
+                        "--rss-seconds", str(args.rss_seconds),
                         "--agent-pid", str(agent.pid), "--portal-pid", str(portal.pid),
                         "--broker-pid", str(broker.pid), timeout=900)
         figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -279,16 +282,32 @@ port = {MQTT_PORT}
     return figures
 
 
+def _counts(text: str) -> list[int]:
+    counts = [int(c) for c in text.split(",") if c]
+    if counts != sorted(set(counts)) or counts[0] < 1:
+        raise argparse.ArgumentTypeError("increasing positive counts, e.g. 10,10000")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--logins", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--authorised", type=_counts, default=[10, 10_000],
+                        help="clients already authorised in each run, comma separated")
+    parser.add_argument("--rss-seconds", type=float, default=12.0,
+                        help="how long the agent's memory is watched after the logins")
+    parser.add_argument("--tiny", action="store_true",
+                        help="a few logins with 10 and 60 clients authorised, in seconds: the "
+                             "test suite runs it so the benchmark keeps working")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agent-pid", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--portal-pid", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--broker-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tiny:
+        args.logins, args.concurrency, args.authorised, args.rss_seconds = 20, 2, [10, 60], 1.0
     if args.drive:
         drive(args)
         return

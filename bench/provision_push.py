@@ -1,6 +1,7 @@
 """Benchmark: push a config change to N simulated APs with every check on.
 
     .venv/bin/python bench/provision_push.py --aps 200 500 [--workers 48]
+    .venv/bin/python bench/provision_push.py --tiny     # seconds: what the test suite runs
 
 The simulator (SNMP and SSH for every AP) runs in its own process, as real APs would be other
 machines; the controller side is this process: a batch job through `BatchRunner` exactly as
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -126,7 +128,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aps", type=int, nargs="+", default=[200, 500])
     parser.add_argument("--workers", type=int, default=48)
+    parser.add_argument("--tiny", action="store_true",
+                        help="2 APs, 2 workers, in seconds: the test suite runs it so the "
+                             "benchmark keeps working")
     args = parser.parse_args()
+    if args.tiny:
+        args.aps, args.workers = [2], 2
+    print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{platform.machine()}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         rows = [row for count in args.aps for row in run_size(count, args.workers, Path(folder))]
     print("\n| APs | round | workers | status | failed | wall s | APs/s | per AP p50 s | "

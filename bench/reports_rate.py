@@ -13,6 +13,7 @@
     .venv/bin/python bench/reports_rate.py intake --reports 5000 --clients 8
     .venv/bin/python bench/reports_rate.py forward --reports 20000 [--broker-save interval]
     .venv/bin/python bench/reports_rate.py fault --reports 20000 --restart-every 3
+    .venv/bin/python bench/reports_rate.py {intake,forward,fault} --tiny   # seconds: the suite's
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from captive_portal.reports.config import ReportsConfig  # noqa: E402
 from captive_portal.reports.intake import NewReport, file_report  # noqa: E402
-from captive_portal.reports.outbox import TOPIC_NEW  # noqa: E402
 from captive_portal.reports.service import ReportsService  # noqa: E402
 from core.config import MqttConfig  # noqa: E402
+from core.contracts.reports import TOPIC_NEW  # noqa: E402
 from core.store import Store  # noqa: E402
 from tests.mosquitto import MosquittoBroker  # noqa: E402
 from tests.support import free_port, wait_for_tcp  # noqa: E402
@@ -211,6 +212,10 @@ def main() -> None:
         p.add_argument("--reports", type=int, default=20000)
         p.add_argument("--broker-save", choices=sorted(BROKER_SAVE), default="changes")
         p.add_argument("--window", type=int, default=2000)
+    for p in (p_intake, p_forward, p_fault):
+        p.add_argument("--tiny", action="store_true",
+                       help="a few hundred reports at most, in seconds: the test suite runs it "
+                            "so the benchmark keeps working")
     p_serve = sub.add_parser("serve")
     p_serve.add_argument("--store", required=True)
     p_serve.add_argument("--port", type=int, required=True)
@@ -218,6 +223,14 @@ def main() -> None:
     if args.command == "serve":
         serve(args.store, args.port)
         return
+    if args.tiny:
+        args.reports = {"intake": 20, "forward": 50, "fault": 300}[args.command]
+        if args.command == "intake":
+            args.clients = 2
+        else:
+            args.window = 20 if args.command == "forward" else 50
+        if args.command == "fault":
+            args.restart_every = 0.5
     with tempfile.TemporaryDirectory(prefix="oasis-bench-") as folder:
         if args.command == "intake":
             result = intake(args.reports, args.clients, Path(folder))

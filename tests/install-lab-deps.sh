@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to (Debian packages). As root it installs what is
 # missing; otherwise it only reports, and the tests that need a missing peer skip -- unless
-# CI=true, where they fail. `BENCH=1` adds the comparison peers the benchmarks run
-# (keepalived, FRR).
+# CI=true, where they fail. The benchmarks' comparison peers (keepalived, FRR) are among them:
+# the suite runs every benchmark's tiny mode (tests/test_bench_tiny.py).
 set -uo pipefail
 
 # executable:package -- what the tests call, and the package that ships it.
@@ -15,13 +15,11 @@ peers=(
   prometheus-snmp-exporter:prometheus-snmp-exporter
   systemd-analyze:systemd haproxy:haproxy
   vagrant:vagrant
+  keepalived:keepalived bfdd:frr vtysh:frr ping:iputils-ping
 )
 # Arabic glyphs in the browser screenshots; the libvirt provider `vagrant validate` checks the
 # lab's Vagrantfile against (no executable to look for).
 packages=(fonts-noto-core vagrant-libvirt)
-if [ "${BENCH:-}" = 1 ]; then
-  peers+=(keepalived:keepalived bfdd:frr ping:iputils-ping)
-fi
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/frr/$1" ]; }
 need=()

@@ -1,0 +1,104 @@
+"""Every benchmark in bench/ runs in its tiny mode (``--tiny``: seconds), so a change that breaks
+one (an import moved, an API renamed, a peer's config no longer accepted) fails the suite
+instead of the next person who measures. The figures are not checked against targets (a tiny
+run measures little), only that the run completes, reports its machine and its figures, and
+loses nothing.
+
+The helper modules (poll_controller, poll_exporter, poll_procs, backhaul_systems) run inside
+the scripts that use them; `test_every_bench_script_is_covered` keeps the list complete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import require_root, require_tool
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+#: Modules that are parts of a benchmark, run by the script named.
+HELPERS = {"poll_controller.py": "poll_cycle.py", "poll_exporter.py": "poll_cycle.py",
+           "poll_procs.py": "poll_cycle.py", "backhaul_systems.py": "backhaul_failover.py"}
+#: The scripts this module runs in tiny mode (kept in step with the tests below).
+COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
+           "backhaul_failover.py"}
+
+
+def bench(*argv: str, timeout: float = 180) -> str:
+    result = subprocess.run([sys.executable, *argv, "--tiny"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def last_json(out: str) -> dict:
+    start = out.rindex("\n{") + 1 if "\n{" in out else out.index("{")
+    return json.loads(out[start:])
+
+
+def test_every_bench_script_is_covered():
+    scripts = {path.name for path in BENCH.glob("*.py") if path.name != "__init__.py"}
+    assert scripts - set(HELPERS) == COVERED
+    for script in scripts - set(HELPERS):
+        assert "--tiny" in (BENCH / script).read_text(), f"{script} has no --tiny mode"
+
+
+def test_poll_cycle_tiny():
+    require_tool("prometheus-snmp-exporter")
+    out = bench("bench/poll_cycle.py")
+    assert out.startswith("machine:")
+    assert "4/4 answered" in out
+    assert re.search(r"4 APs: ours [\d.]+ polls/s .* -> ratio [\d.]+", out), out[-1500:]
+    assert "SNMPv3 authPriv" in out
+
+
+def test_provision_push_tiny():
+    out = bench("bench/provision_push.py")
+    assert out.startswith("machine:")
+    rows = [line for line in out.splitlines() if line.startswith("| 2 |")]
+    assert len(rows) == 2, out[-1500:]  # the first provisioning, then a change
+    assert all("| succeeded | 0 |" in row for row in rows)
+
+
+@pytest.mark.parametrize("mode", ["intake", "forward", "fault"])
+def test_reports_rate_tiny(mode):
+    require_tool("mosquitto")
+    result = last_json(bench("bench/reports_rate.py", mode))
+    assert result["bench"] == mode and result["cpus"] and result["python"]
+    if mode == "intake":
+        assert result["errors"] == 0 and result["stored"] == result["reports"]
+    else:
+        assert result["lost"] == 0 and result["duplicates_after_dedup"] == 0
+        assert result["outbox"] == {"acknowledged": result["reports"]}
+
+
+@pytest.mark.lab
+def test_portal_logins_tiny():
+    require_root()
+    for tool in ("mosquitto", "nft", "curl"):
+        require_tool(tool)
+    result = last_json(bench("bench/portal_logins.py"))
+    assert result["failed_acks"] == 0
+    for run in ("authorised_10", "authorised_60"):
+        assert result[run]["logins"] == 20 and result[run]["p99_ms"] > 0
+    assert result["elements_in_up_set"] >= 60
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_backhaul_failover_tiny():
+    require_root()
+    for tool in ("nft", "keepalived", "ping"):
+        require_tool(tool)
+    require_tool("vtysh")
+    out = bench("bench/backhaul_failover.py", timeout=240)
+    assert out.startswith("machine:")
+    table = dict(re.findall(r"^(errors|failback trials)\s+(.*)$", out, re.M))
+    assert table["errors"].split() == ["0", "0", "0"], out[-2000:]
+    assert table["failback trials"].split() == ["2", "2", "2"]
