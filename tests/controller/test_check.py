@@ -3,6 +3,7 @@ and an SMS provider that does not answer: each failure is named, and the exit co
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -15,7 +16,8 @@ from controller.cli import cli
 from core.contracts.signature import ClientClaim
 from core.secrets import SecretBox
 from core.store import Store
-from tests.support import free_port
+from tests.mosquitto import MosquittoBroker
+from tests.support import free_port, require_tool
 
 
 def write_config(tmp_path, *, broker_port: int, extra: str = "") -> str:
@@ -25,8 +27,9 @@ def write_config(tmp_path, *, broker_port: int, extra: str = "") -> str:
     return str(path)
 
 
-def check(config_path: str, *args: str):
-    result = CliRunner().invoke(cli, ["--config", config_path, "check", "--timeout", "3", *args])
+def check(config_path: str, *args: str, timeout: float = 3):
+    result = CliRunner().invoke(cli, ["--config", config_path, "check", "--timeout",
+                                      str(timeout), *args])
     lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.strip()}
     return result, lines
 
@@ -80,6 +83,31 @@ def test_broker_stopped_after_start_is_caught(tmp_path, mosquitto, migrated):
     mosquitto.stop()
     result, lines = check(config)
     assert result.exit_code == 1 and lines["broker"].startswith("FAIL")
+
+
+def test_broker_refusing_the_credentials_fails_naming_them(tmp_path, migrated):
+    passwd = tmp_path / "passwd"
+    passwd.write_text("")
+    subprocess.run([require_tool("mosquitto_passwd"), "-b", str(passwd), "controller", "right"],
+                   check=True, capture_output=True)
+    broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / "auth-broker",
+                             extra_config=f"password_file {passwd}\n")
+    broker.start()
+    try:
+        wrong = '\nusername = "controller"\npassword = "wrong"\n'
+        result, lines = check(write_config(tmp_path, broker_port=broker.port, extra=wrong),
+                              timeout=1)
+        assert result.exit_code == 1
+        assert lines["broker"].startswith("FAIL")
+        assert "refused the connection" in lines["broker"]
+        assert "[mqtt] username, password" in lines["broker"]
+        assert "wrong" not in result.output  # never the password
+        right = '\nusername = "controller"\npassword = "right"\n'
+        result, lines = check(write_config(tmp_path, broker_port=broker.port, extra=right))
+        assert result.exit_code == 0, result.output
+        assert lines["broker"].startswith("ok")
+    finally:
+        broker.stop()
 
 
 def test_quiet_and_silent_gateways_warn_without_failing(tmp_path, mosquitto, migrated):
