@@ -59,7 +59,7 @@ def _ack_of(payload: dict[str, Any]) -> Ack:
     error = payload.get("error")
     nft_ms = payload.get("nft_ms")
     if isinstance(nft_ms, bool) or not isinstance(nft_ms, (int, float)) \
-            or not math.isfinite(nft_ms):
+            or not 0 <= nft_ms <= 1e9 or not math.isfinite(nft_ms):  # compared before converted
         nft_ms = None
     return Ack(payload.get("ok") is True, error[:ERROR_MAX] if isinstance(error, str) else None,
                None if nft_ms is None else float(nft_ms))

@@ -81,8 +81,9 @@ def _time(value: Any, name: str) -> float | None:
     """A unix time from a gateway, or None when absent; ValueError when not a finite number."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or abs(value) > 1e11:
+    # Compared before any conversion: float() of a huge integer raises.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 1e11 \
+            or not math.isfinite(value):
         raise ValueError(f"{name}: expected unix seconds")
     return float(value)
 

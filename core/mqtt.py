@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -86,6 +87,9 @@ class InboundMessage:
 Handler = Callable[[InboundMessage], None]
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 class PayloadRejected(ValueError):
     """A payload the link does not hand to any handler (too big, not UTF-8, not JSON, too deep)."""
 
@@ -110,6 +114,13 @@ def decode_payload(data: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTE
     # Counting brackets is cheap and bounds the depth; walk the value only when it could be deep.
     if data.count(b"[") + data.count(b"{") > max_depth and _deeper_than(value, max_depth):
         raise PayloadRejected(f"nested deeper than {max_depth} levels")
+    # JSON may escape half a surrogate pair ("\ud800"), which no UTF-8 text (a store, a log
+    # line, a reply) can hold; look closer only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadRejected("a lone surrogate (\\ud800-\\udfff) in a string") from None
     return value
 
 
@@ -162,6 +173,8 @@ class LinkHealth:
     since: float
     last_error: str | None
     last_error_at: float | None
+    #: Messages that arrived on the link's subscriptions, whatever became of them.
+    received: int
     #: Messages dropped undecoded, and handler calls that raised.
     dropped: int
     handler_errors: int
@@ -171,7 +184,8 @@ class LinkHealth:
     def as_dict(self) -> dict[str, Any]:
         return {"client_id": self.client_id, "broker": self.broker, "connected": self.connected,
                 "since": _iso(self.since), "last_error": self.last_error,
-                "last_error_at": _iso(self.last_error_at), "dropped_messages": self.dropped,
+                "last_error_at": _iso(self.last_error_at), "received_messages": self.received,
+                "dropped_messages": self.dropped,
                 "handler_errors": self.handler_errors, "loop_restarts": self.loop_restarts}
 
 
@@ -299,6 +313,7 @@ class MqttLink:
         self.max_payload_bytes = max_payload_bytes
         self.max_depth = max_depth
         self.loop_restarts = 0
+        self.received = 0  # written by the network thread only
         self._since = time.time()
         self._last_error: tuple[str, float] | None = None
         self._dropped = _RateLimitedLog()
@@ -380,7 +395,7 @@ class MqttLink:
     def health(self) -> LinkHealth:
         error, error_at = self._last_error or (None, None)
         return LinkHealth(self.client_id, f"{self.host}:{self.port}", self.connected,
-                          self._since, error, error_at, self._dropped.count,
+                          self._since, error, error_at, self.received, self._dropped.count,
                           self._handler_failures.count, self.loop_restarts)
 
     def _set_connected(self, connected: bool) -> None:
@@ -545,6 +560,7 @@ class MqttLink:
                 subscription._active.set()
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        self.received += 1
         try:
             topic = message.topic
         except UnicodeDecodeError:  # brokers refuse such topics; paho would hand it on

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 #: The back office's migrations (`core.migrate`): its database upgrades in place.
 MIGRATIONS = {"backoffice": "agents.backoffice.migrations"}
 INBOUND = (contract.TOPIC_NEW, contract.TOPIC_UPDATES, contract.TOPIC_ESCALATIONS)
+#: Longest message id kept (ours are tracking numbers and update ids, under 64 characters).
+ID_MAX = 200
 
 
 class BackOffice:
@@ -149,8 +151,8 @@ class BackOffice:
                 self._store_and_ack(batch)
                 self._apply_status_acks()
                 self._send_due_status()
-            except sqlite3.Error:  # unacked messages come again; nothing is lost
-                log.exception("back office pass failed")
+            except Exception:  # unacked messages come again; nothing is lost, and the worker
+                log.exception("back office pass failed")  # lives on whatever arrived
 
     def _store_and_ack(self, batch: list[InboundMessage]) -> None:
         if not batch:
@@ -161,14 +163,15 @@ class BackOffice:
             for message in batch:
                 payload = message.payload if isinstance(message.payload, dict) else {}
                 message_id = payload.get("id")
-                if not isinstance(message_id, str):
-                    log.warning("message without id on %s", message.topic)
+                if not isinstance(message_id, str) or not 0 < len(message_id) <= ID_MAX:
+                    log.warning("message without a usable id on %s", message.topic)
                     continue
+                tracking = payload.get("tracking")
                 cursor = self._db.execute(
                     "INSERT INTO received (message_id, topic, tracking, payload, received_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
                     "copies = copies + 1 RETURNING copies",
-                    (message_id, message.topic, payload.get("tracking"),
+                    (message_id, message.topic, tracking if isinstance(tracking, str) else None,
                      json.dumps(payload, ensure_ascii=False), now))
                 if cursor.fetchone()[0] == 1 and message.topic == contract.TOPIC_NEW:
                     new_reports.append(message_id)

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Clients per accounting message (keeps each message well under broker limits).
 ACCOUNTING_CHUNK = 1000
+#: Longest command id echoed in an ack (the portal's are 32 hex digits).
+COMMAND_ID_MAX = 64
 
 
 def client_entry(session: ClientSession) -> dict:
@@ -53,33 +55,41 @@ class GatewayControlChannel:
         self.link.subscribe(topic(self.gateway_id, "command"), self.on_command, qos=1)
 
     def on_command(self, message: InboundMessage) -> None:
+        """Apply a command and ack it. Whatever arrives (any JSON value) gets an ack that
+        follows ``gateway-ack/1``: odd fields are not echoed back as they came."""
         payload = message.payload if isinstance(message.payload, dict) else {}
-        command_id = str(payload.get("command_id", ""))
+        command_id = payload.get("command_id")
+        command_id = command_id[:COMMAND_ID_MAX] if isinstance(command_id, str) else ""
         action = payload.get("action")
+        action = action if action in (ALLOW, DENY) else None
         session_id = payload.get("session_id")
+        if isinstance(session_id, bool) or not isinstance(session_id, int) \
+                or not 0 <= session_id < 2 ** 63:
+            session_id = None
         ack: dict = {"command_id": command_id, "session_id": session_id, "action": action,
                      "ok": False, "error": None, "nft_ms": None}
         try:
             if payload.get("schema") != COMMAND_SCHEMA or not command_id:
-                raise GrantError("bad_command", f"schema {payload.get('schema')!r}")
+                raise GrantError("bad_command", "schema or command_id")
             if action == ALLOW:
                 if float(payload.get("valid_until", 0)) < self.clock():
                     raise GrantError("stale")
                 _, ack["nft_ms"] = self.enforcer.allow(payload)
             elif action == DENY:
+                ip = payload.get("ip")
                 started = time.perf_counter()
-                self.enforcer.deny(str(payload.get("mac", "")), payload.get("ip"))
+                self.enforcer.deny(str(payload.get("mac", "")), ip if isinstance(ip, str) else None)
                 ack["nft_ms"] = (time.perf_counter() - started) * 1000
             else:
-                raise GrantError("bad_command", f"action {action!r}")
+                raise GrantError("bad_command", "action")
             ack["ok"] = True
             self.commands_applied += 1
         except GrantError as exc:
             ack["error"] = exc.code
-            log.warning("command %s (%s) refused: %s", command_id, action, exc)
-        except (TypeError, ValueError) as exc:
+            log.warning("command %r (%s) refused: %s", command_id, action, exc)
+        except (TypeError, ValueError, ArithmeticError) as exc:
             ack["error"] = "bad_command"
-            log.warning("command %s malformed: %s", command_id, exc)
+            log.warning("command %r malformed: %s", command_id, str(exc)[:200])
         self.link.publish_json(topic(self.gateway_id, "ack"), ack, qos=1, schema=ACK_SCHEMA)
 
     def publish_ends(self, ends: Iterable[SessionEnd]) -> None:

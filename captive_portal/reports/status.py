@@ -69,13 +69,30 @@ class StatusConsumer:
                     except queue.Empty:
                         break
                 try:
-                    self.apply(store, [u for u in batch if u])
+                    self.apply_each(store, [u for u in batch if u])
                     if notifier is not None:
                         notifier.deliver_pending()
                 except Exception:  # keep consuming; the back office re-sends unacked updates
                     log.exception("status pass failed")
         finally:
             store.close()
+
+    def apply_each(self, store: Store, updates: list[dict]) -> None:
+        """`apply` the batch; should it fail, each update on its own, so that one update the
+        store cannot take costs only itself (it stays unacked and is logged)."""
+        try:
+            self.apply(store, updates)
+        except Exception:
+            if len(updates) == 1:
+                raise
+            log.exception("status batch of %d failed; applying its updates one by one",
+                          len(updates))
+            for update in updates:
+                try:
+                    self.apply(store, [update])
+                except Exception:
+                    log.exception("status update %r not applied",
+                                  str(update.get("update_id"))[:100])
 
     def apply(self, store: Store, updates: list[dict]) -> list[str]:
         """Apply ``updates`` in one transaction, then ack their ids; returns the outcomes."""

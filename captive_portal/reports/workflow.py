@@ -21,6 +21,9 @@ from captive_portal.reports.records import SELECT, Report
 from core.contracts import reports as contract
 from core.store import Store, iso
 
+#: Longest back-office update id taken (the reference back office's are 32 hex digits).
+UPDATE_ID_MAX = 200
+
 
 def _load(conn: sqlite3.Connection, tracking: str) -> Report | None:
     row = conn.execute(f"{SELECT} WHERE r.tracking = ?", (tracking,)).fetchone()
@@ -118,7 +121,8 @@ def apply_status_update(conn: sqlite3.Connection, update: dict, *, now: float,
     update_id = update.get("update_id")
     tracking = update.get("id") or update.get("tracking")
     status = update.get("status")
-    if not isinstance(update_id, str) or not isinstance(tracking, str) or status not in STATUSES:
+    if not isinstance(update_id, str) or not 0 < len(update_id) <= UPDATE_ID_MAX \
+            or not isinstance(tracking, str) or status not in STATUSES:
         return "malformed"
     if conn.execute("SELECT 1 FROM report_status_updates WHERE update_id = ?",
                     (update_id,)).fetchone():

@@ -16,6 +16,7 @@ gateway reads hundreds of commands a second, and tests hold these fields to the 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ COMMAND_SCHEMA = "gateway-command/1"
 ACK_SCHEMA = "gateway-ack/1"
 ACCOUNTING_SCHEMA = "gateway-accounting/1"
 SESSION_END_SCHEMA = "gateway-session-end/1"
+
+#: The largest count or id either side stores (SQLite's INTEGER).
+_INT_MAX = 2 ** 63 - 1
 
 #: What a gateway id may look like (it is a topic level and a file name on the gateway).
 GATEWAY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -70,16 +74,27 @@ class SessionGrant:
     def from_payload(cls, payload: Mapping[str, Any]) -> SessionGrant:
         """The grant an allow command carries.
 
-        KeyError, TypeError or ValueError when a field is missing, of the wrong type, or the
-        MAC or IPv4 address is not one; a MAC in another usual spelling is normalised.
+        KeyError, TypeError or ValueError when a field is missing, of the wrong type or out of
+        range (times finite, counts from 0 to 2^63-1), or the MAC or IPv4 address is not one; a
+        MAC in another usual spelling is normalised.
         """
-        return cls(session_id=int(payload["session_id"]),
-                   mac=normalise_mac(str(payload["mac"])), ip=ipv4(str(payload["ip"])),
-                   expires_at=float(payload["expires_at"]),
-                   quota_bytes=int(payload["quota_bytes"]),
-                   idle_timeout_s=int(payload["idle_timeout_s"]),
-                   rate_up_kbps=int(payload["rate_up_kbps"]),
-                   rate_down_kbps=int(payload["rate_down_kbps"]))
+        try:
+            grant = cls(session_id=int(payload["session_id"]),
+                        mac=normalise_mac(str(payload["mac"])), ip=ipv4(str(payload["ip"])),
+                        expires_at=float(payload["expires_at"]),
+                        quota_bytes=int(payload["quota_bytes"]),
+                        idle_timeout_s=int(payload["idle_timeout_s"]),
+                        rate_up_kbps=int(payload["rate_up_kbps"]),
+                        rate_down_kbps=int(payload["rate_down_kbps"]))
+        except OverflowError as exc:  # int(inf), float() of a huge integer
+            raise ValueError(str(exc)) from None
+        if not math.isfinite(grant.expires_at):
+            raise ValueError("expires_at: not a finite time")
+        for name in ("session_id", "quota_bytes", "idle_timeout_s", "rate_up_kbps",
+                     "rate_down_kbps"):
+            if not 0 <= getattr(grant, name) <= _INT_MAX:
+                raise ValueError(f"{name}: out of range")
+        return grant
 
 
 def allow_command(command_id: str, grant: SessionGrant, valid_until: float) -> dict[str, Any]:

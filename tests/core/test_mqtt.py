@@ -278,6 +278,7 @@ POISON = {
     "2 MB": b'{"s": "' + b"x" * 2_000_000 + b'"}',
     "invalid UTF-8": b'{"s": "\xc3\x28"}',
     "a lone surrogate as UTF-8": b'{"s": "\xed\xa0\x80"}',
+    "an escaped lone surrogate": b'{"s": "\\ud800"}',
     "truncated": b'{"a": [1, 2',
     "empty": b"",
 }
@@ -293,6 +294,7 @@ def test_decode_payload_keeps_odd_but_valid_json():
     assert decode_payload(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None  # at the limit
     assert decode_payload(b'{"n": ' + b"9" * 4000 + b"}")["n"] > 10 ** 3999
     assert decode_payload(b"1e400") == float("inf")  # a number, not a constant
+    assert decode_payload(b'"\\ud83d\\ude00"') == "\U0001f600"  # a whole pair is fine
     for odd in (b"null", b'"text"', b"[]", b"3", b"true"):
         decode_payload(odd)
 
@@ -311,7 +313,7 @@ def test_no_payload_stops_the_link(mosquitto, links, caplog):
     assert received.empty()
     health = receiver.health()
     assert health.connected and health.loop_restarts == 0
-    assert health.dropped == len(POISON)
+    assert (health.received, health.dropped) == (len(POISON) + 1, len(POISON))
     assert caplog.text.count("dropped message") == 1
 
 
