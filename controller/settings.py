@@ -17,11 +17,15 @@ class AdminConfig:
     #: Set true when the admin app is served over HTTPS (marks cookies Secure).
     secure_cookies: bool = False
     session_hours: int = 12
+    #: Lifetime of a new API token unless it is made with another (``--expires-in``, or "never").
+    token_days: int = 90
 
     def validate(self) -> None:
         host_port(self.listen, "listen")
         if self.session_hours <= 0:
             raise ValueError("session_hours: must be positive")
+        if not 0 < self.token_days <= 3650:
+            raise ValueError("token_days: must be between 1 and 3650")
 
 
 @dataclass

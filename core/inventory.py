@@ -79,7 +79,9 @@ def _text(data: Mapping, field: str, *, required: bool = True, limit: int = 200)
     if not isinstance(value, str):
         raise InventoryError("invalid_field", f"{field} must be text", field)
     value = value.strip()
-    if len(value) > limit or any(ord(c) < 32 for c in value):
+    # A lone surrogate (from JSON's "\ud800", or an argument that was not UTF-8) is no
+    # character: the store could not even encode it.
+    if len(value) > limit or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise InventoryError("invalid_field",
                              f"{field} must be at most {limit} printable characters", field)
     return value
@@ -172,10 +174,29 @@ def remove_site(store: Store, ref: object, actor: str) -> None:
         audit.record(conn, actor, "site.delete", "site", site["slug"], None)
 
 
+def row_id(ref: object) -> int | None:
+    """``ref`` as a row id when it is one (an int, or ASCII digits); None when it is a name.
+
+    An id the store cannot hold (beyond 64 bits) is -1, which no row has: looking it up is a
+    plain "not found", not an overflow in the driver.
+    """
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, int):
+        number = ref
+    else:
+        text = str(ref).strip()
+        if not (text.isascii() and text.isdigit()):
+            return None
+        number = int(text) if len(text) <= 19 else -1
+    return number if 0 <= number < 2 ** 63 else -1
+
+
 def get_site(store: Store, ref: object) -> dict:
     """A site by id (int or digits) or slug."""
-    column = "id" if isinstance(ref, int) or str(ref).isdigit() else "slug"
-    rows = list(store.db.query(f"SELECT * FROM sites WHERE {column} = ?", [ref]))
+    found = row_id(ref)
+    column, arg = ("id", found) if found is not None else ("slug", ref)
+    rows = list(store.db.query(f"SELECT * FROM sites WHERE {column} = ?", [arg]))
     if not rows:
         raise NotFound("site", ref)
     return rows[0]
@@ -340,8 +361,9 @@ def _ap_row(store: Store, ref: object) -> dict:
     """The stored row (with encrypted columns) by id, name, MAC or management IP."""
     text = str(ref).strip()
     arg: int | str
-    if isinstance(ref, int) or text.isdigit():
-        clause, arg = "a.id = ?", int(text)
+    found = row_id(ref)
+    if found is not None:
+        clause, arg = "a.id = ?", found
     else:
         clause, arg = "a.name = ?", text
         try:

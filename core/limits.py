@@ -46,6 +46,20 @@ def recent(conn: sqlite3.Connection, key: str, window_s: float, now: float) -> i
                         (key, now - window_s)).fetchone()[0]
 
 
+def wait(conn: sqlite3.Connection, key: str, limit: int, window_s: float, now: float) -> float:
+    """Seconds until ``key`` may count another event (0.0 when it may now): when the oldest
+    event that keeps it at ``limit`` leaves the window. For a ``Retry-After`` answer."""
+    row = conn.execute("SELECT at FROM rate_limit_events WHERE key = ? AND at > ? ORDER BY at DESC"
+                       " LIMIT 1 OFFSET ?", (key, now - window_s, limit - 1)).fetchone()
+    return 0.0 if row is None else max(0.0, row[0] + window_s - now)
+
+
+def clear(conn: sqlite3.Connection, key: str) -> None:
+    """Forget every event of ``key`` (e.g. a user's failed sign-ins once the right password
+    came from that address)."""
+    conn.execute("DELETE FROM rate_limit_events WHERE key = ?", (key,))
+
+
 class RateLimit:
     """``limit`` events per ``window_s`` seconds per key, under the name ``name``.
 
@@ -73,4 +87,4 @@ class RateLimit:
         return recent(self.stores().conn, f"{self.name}:{key}", self.window_s, self.clock())
 
 
-__all__ = ["RateLimit", "hit", "recent"]
+__all__ = ["RateLimit", "clear", "hit", "recent", "wait"]

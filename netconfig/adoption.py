@@ -91,8 +91,9 @@ def get_pending(store: Store, ref: object) -> dict:
     """A pending AP by id, MAC or address."""
     text = str(ref).strip()
     value: int | str
-    if isinstance(ref, int) or text.isdigit():
-        column, value = "id", int(text)
+    pending_id = inventory.row_id(ref)  # an id beyond 64 bits is one no row has, not an overflow
+    if pending_id is not None:
+        column, value = "id", pending_id
     else:
         try:
             column, value = "mac", inventory.normalise_mac(text)

@@ -17,7 +17,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from controller.monitoring.snapshot import Snapshot
-from controller.web import context, errors, formatting, security
+from controller.web import context, errors, formatting, params, security
 from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
@@ -28,12 +28,14 @@ from controller.web.views import (
     auth,
     branches,
     dashboard,
+    health,
     metrics,
     provisioning,
     sites,
     users,
 )
 from core.config import Config
+from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 from core.store import Store
 
@@ -46,15 +48,18 @@ MqttPublish = Callable[[str, dict[str, Any]], object]
 def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
                mqtt_publish: MqttPublish | None = None,
                store_path: str | Path | None = None,
-               provisioning_wake: Callable[[], None] | None = None) -> Flask:
+               provisioning_wake: Callable[[], None] | None = None,
+               links: Callable[[], list[LinkHealth]] | None = None) -> Flask:
     """The admin app for ``config``.
 
     ``snapshot`` is the poller's (read only here); ``secret_box`` encrypts device secrets on their
     way into the store; ``mqtt_publish(topic_suffix, payload)``, when given, announces inventory
     changes so the poller can reload; ``store_path`` overrides ``config.store.path``;
-    ``provisioning_wake()``, when given, tells the provisioning worker a job was just queued.
+    ``provisioning_wake()``, when given, tells the provisioning worker a job was just queued;
+    ``links()`` gives the health of the process's MQTT links (``/healthz``, ``/metrics``).
     """
     app = Flask(__name__)
+    app.url_map.converters["int"] = params.StoreInt  # before any route: ids the store can hold
     path = Path(store_path) if store_path else config.resolve_path(config.store.path)
     Store(path).close()  # apply migrations once, before the first request
     app.config.update(
@@ -70,8 +75,8 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     )
     app.extensions["oasis"] = context.Runtime(
         config=config, snapshot=snapshot, secret_box=secret_box, store_path=path,
-        mqtt_publish=mqtt_publish, login_limiter=security.LoginLimiter(),
-        provisioning_wake=provisioning_wake)
+        mqtt_publish=mqtt_publish, login_limiter=security.LoginGuard(),
+        provisioning_wake=provisioning_wake, links=links or list)
 
     csrf = CSRFProtect()
     csrf.init_app(app)
@@ -83,7 +88,8 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
-                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, api_bp):
+                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, health.bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     return app
 

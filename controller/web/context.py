@@ -16,7 +16,9 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from controller import auth
 from controller.monitoring.snapshot import Snapshot
+from controller.web.security import LoginGuard
 from core.config import Config
+from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 from core.store import Store
 
@@ -29,9 +31,11 @@ class Runtime:
     secret_box: SecretBox
     store_path: Path
     mqtt_publish: Callable[[str, dict[str, Any]], object] | None
-    login_limiter: Any
+    login_limiter: LoginGuard
     #: Wakes the provisioning worker after a job is queued (None: it finds the job by polling).
     provisioning_wake: Callable[[], None] | None = None
+    #: The health of the process's MQTT links, for /healthz and /metrics (none in an app alone).
+    links: Callable[[], list[LinkHealth]] = list
 
 
 def runtime() -> Runtime:
@@ -51,11 +55,15 @@ def _close_store(_exc: BaseException | None) -> None:
         opened.close()
 
 
+#: The session cookie's key for the session's id (the store keeps its SHA-256).
+SESSION_ID = "sid"
+
+
 def session_user() -> auth.User | None:
-    """The user of the session cookie, re-read each request so role changes apply at once."""
+    """The user of the session cookie, looked up in the store each request: a session signed
+    out (in any worker) is refused at once, and role changes apply at the next click."""
     if "session_user" not in g:
-        user_id = session.get("user_id")
-        g.session_user = auth.get_user(store(), user_id) if isinstance(user_id, int) else None
+        g.session_user = auth.session_user(store(), session.get(SESSION_ID))
     return g.session_user
 
 

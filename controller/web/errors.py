@@ -20,6 +20,7 @@ STATUS_FOR_CODE = {
     "bad_json": 400,
     "forbidden": 403,
     "unauthorized": 401,
+    "token_expired": 401,
     "unsupported_media_type": 415,
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

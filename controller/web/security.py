@@ -1,20 +1,25 @@
-"""Session secret, login rate limiting and the security headers of every response."""
+"""Session secret, sign-in lockouts, the return address after sign-in, and the security headers
+of every response."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-import threading
 import time
-from collections import deque
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response
 
+from controller import auth
+from core import limits
 from core.config import Config
+from core.files import create_private, ensure_private
+from core.store import Store
 
 #: No inline script or style anywhere: charts are inline SVG with presentation attributes.
 CONTENT_SECURITY_POLICY = (
@@ -33,64 +38,144 @@ def session_secret(config: Config) -> bytes:
     """
     key_file = config.resolve_path(config.store.key_file)
     if key_file.exists():
+        ensure_private(key_file)
         return hmac.new(key_file.read_bytes().strip(), _SESSION_KEY_LABEL, hashlib.sha256).digest()
     return _own_session_key(key_file.with_name(key_file.name + ".session"))
 
 
 def _own_session_key(path: Path) -> bytes:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
+    # False from create_private: another process created it first, and theirs is used.
+    if path.exists() or not create_private(path, secrets.token_bytes(32)):
+        ensure_private(path)
     return path.read_bytes()
 
 
-class LoginLimiter:
-    """Counts failed logins per client IP and per username in a sliding window.
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many wrong passwords the sign-in page tolerates, and from whom.
 
-    Keyed both ways so that one address cannot try many usernames and many addresses cannot
-    hammer one username. Owned by the app (one per process); a successful login clears the
-    username's count but not the address's.
+    A lockout is per user *and* address: someone elsewhere typing the admin's name with wrong
+    passwords locks only themselves out, never the admin. One address trying many usernames is
+    locked on its own count. Many addresses guessing one user's password (a botnet, each
+    address below its own lockout) meet a ceiling per user: past it, sign-ins to that user from
+    addresses it has not signed in from lately are slowed to one attempt per ``slow_interval_s``
+    for all of them together, not locked; its usual addresses are not slowed at all.
     """
+    pair_failures: int = 5
+    pair_window_s: float = 300.0
+    address_failures: int = 20
+    address_window_s: float = 300.0
+    user_ceiling: int = 20
+    user_window_s: float = 3600.0
+    slow_interval_s: float = 30.0
+    #: Where a user signed in successfully within this long is "their usual address".
+    known_address_s: float = 30 * 86400.0
 
-    def __init__(self, max_failures: int = 5, window_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.max_failures = max_failures
-        self.window_s = window_s
+
+#: A user's failures keep being counted past the ceiling (so a sustained guess stays slowed),
+#: up to this many rows a user.
+_USER_COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a sign-in attempt is not even checked, and when to try again."""
+    message: str
+    retry_after_s: float
+
+
+class LoginGuard:
+    """The sign-in page's lockouts, counted in the store (`core.limits`) so that they hold
+    across the admin app's worker threads and processes, and across nodes sharing a store."""
+
+    def __init__(self, policy: LoginPolicy = LoginPolicy(),
+                 clock: Callable[[], float] = time.time):
+        self.policy = policy
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        stamps = self._failures.get(key)
-        if stamps is None:
-            return deque()
-        while stamps and now - stamps[0] > self.window_s:
-            stamps.popleft()
-        if not stamps:
-            del self._failures[key]
-        return stamps
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
+        return (f"admin-login-pair:{username}|{address}", f"admin-login-address:{address}",
+                f"admin-login-user:{username}")
 
-    def blocked(self, ip: str, username: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            return any(len(self._recent(key, now)) >= self.max_failures
-                       for key in (f"ip:{ip}", f"user:{username.strip().lower()}"))
+    def check(self, store: Store, username: str, address: str) -> Refusal | None:
+        """None when this attempt may have its password checked; else why not.
 
-    def failed(self, ip: str, username: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in (f"ip:{ip}", f"user:{username.strip().lower()}"):
-                self._recent(key, now)
-                self._failures.setdefault(key, deque()).append(now)
+        A slowed attempt takes the user's one slot of the interval whatever its password.
+        """
+        p, now = self.policy, self._clock()
+        pair, by_address, by_user = self._keys(username, address)
+        known = auth.known_address(store, username, address, p.known_address_s)
+        with store.transaction() as conn:
+            if limits.recent(conn, pair, p.pair_window_s, now) >= p.pair_failures:
+                return Refusal("Too many failed sign-ins for this user from this address; "
+                               "wait a few minutes.",
+                               limits.wait(conn, pair, p.pair_failures, p.pair_window_s, now))
+            if limits.recent(conn, by_address, p.address_window_s, now) >= p.address_failures:
+                return Refusal("Too many failed sign-ins from this address; wait a few minutes.",
+                               limits.wait(conn, by_address, p.address_failures,
+                                           p.address_window_s, now))
+            if (not known and limits.recent(conn, by_user, p.user_window_s, now) >= p.user_ceiling
+                    and not limits.hit(conn, f"admin-login-slow:{username}", 1,
+                                       p.slow_interval_s, now)):
+                wait = limits.wait(conn, f"admin-login-slow:{username}", 1, p.slow_interval_s, now)
+                return Refusal(f"Many failed sign-ins for this user from other addresses: from a "
+                               f"new address one attempt is allowed every "
+                               f"{p.slow_interval_s:.0f} s. Try again in {max(1, round(wait))} s.",
+                               wait)
+        return None
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{username.strip().lower()}", None)
+    def failed(self, store: Store, username: str, address: str) -> None:
+        p, now = self.policy, self._clock()
+        pair, by_address, by_user = self._keys(username, address)
+        with store.transaction() as conn:
+            limits.hit(conn, pair, p.pair_failures, p.pair_window_s, now)
+            limits.hit(conn, by_address, p.address_failures, p.address_window_s, now)
+            limits.hit(conn, by_user, _USER_COUNT_CAP, p.user_window_s, now)
+
+    def succeeded(self, store: Store, username: str, address: str) -> None:
+        """The right password: this pair's failures are forgiven (not the user's ceiling,
+        which counts the guesses from elsewhere)."""
+        with store.transaction() as conn:
+            limits.clear(conn, self._keys(username, address)[0])
+
+
+#: Longer than any page address of this app with its filters.
+_MAX_NEXT = 2000
+
+
+def _same_site_path(target: str) -> bool:
+    # Browsers read "//host" and "/\\host" as another host, and drop tab, CR and LF before they
+    # look ("/<tab>/evil" becomes "//evil"). No address of this app holds a backslash, a
+    # control, an invisible format character or a line separator, so any of them refuses it.
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or "\\" in target:
+        return False
+    if any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+           for c in target):
+        return False
+    parts = urlsplit(target)
+    # "//" inside a path is in no address of ours either; "/.//evil" normalises to "//evil".
+    return not parts.scheme and not parts.netloc and "//" not in parts.path
+
+
+def safe_next(target: object) -> str | None:
+    """``target`` when it is a path on this site; None for anything a browser might take
+    elsewhere (after sign-in, an open redirect would lend the login page to phishing).
+
+    Checked as given and again percent-decoded (up to three times), so that an encoded
+    ``%2F%2Fevil``, ``%5C`` or ``%09`` cannot turn into another host on some client's way.
+    """
+    if not isinstance(target, str) or not 0 < len(target) <= _MAX_NEXT:
+        return None
+    decoded = target
+    for _ in range(4):
+        if not _same_site_path(decoded):
+            return None
+        once = unquote(decoded)
+        if once == decoded:
+            return target
+        decoded = once
+    return None  # still changing after three decodings: nothing of ours is encoded so deep
 
 
 def _security_headers(response: Response) -> Response:

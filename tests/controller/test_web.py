@@ -10,7 +10,6 @@ import pytest
 from controller import auth
 from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState
-from controller.web.security import LoginLimiter
 from core import audit, inventory
 from core.secrets import SecretBox
 from tests.controller.web_harness import (
@@ -91,7 +90,8 @@ def test_sign_in_does_not_redirect_off_site(client, store):
     token = csrf_token(client)
     response = client.post("/login", data={"username": "olga", "password": PASSWORD,
                                            "csrf_token": token, "next": "//evil.example/x"})
-    assert response.headers["Location"] == "/"
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert client.get("/").status_code == 302  # not signed in by a sign-in meant for elsewhere
 
 
 def test_repeated_failures_block_even_the_right_password(client, store):
@@ -99,25 +99,6 @@ def test_repeated_failures_block_even_the_right_password(client, store):
     for _ in range(5):
         assert login(client, "olga", "wrong password").status_code == 401
     assert login(client, "olga").status_code == 429
-
-
-def test_login_limiter_counts_per_address_and_username_within_its_window():
-    now = [1000.0]
-    limiter = LoginLimiter(max_failures=3, window_s=60, clock=lambda: now[0])
-    for name in ("a", "b", "c"):  # one address trying many usernames
-        limiter.failed("192.0.2.1", name)
-    assert limiter.blocked("192.0.2.1", "d")
-    assert not limiter.blocked("192.0.2.2", "d")
-    for ip in ("192.0.2.7", "192.0.2.8", "192.0.2.9"):  # many addresses, one username
-        limiter.failed(ip, "Eve")
-    assert limiter.blocked("198.51.100.1", "eve")
-    now[0] += 61
-    assert not limiter.blocked("192.0.2.1", "d") and not limiter.blocked("198.51.100.1", "eve")
-
-
-def test_two_apps_keep_separate_limiters(config, secrets, store):
-    first, second = build_app(config, secrets), build_app(config, secrets)
-    assert first.extensions["oasis"].login_limiter is not second.extensions["oasis"].login_limiter
 
 
 def test_session_key_comes_from_the_key_file(config, secrets, tmp_path):

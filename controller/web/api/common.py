@@ -17,6 +17,7 @@ from flask import g, request
 from controller import auth
 from controller.web import context
 from controller.web.errors import ApiError
+from controller.web.params import MAX_NESTING, JsonContentError, check_json_content
 
 #: Integers beyond this are refused: no inventory field needs them, and converting them to float
 #: would overflow.
@@ -30,7 +31,10 @@ def authenticate() -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "use 'Authorization: Bearer <token>'")
-        user = auth.user_for_token(context.store(), token.strip())
+        try:
+            user = auth.user_for_token(context.store(), token.strip())
+        except auth.TokenExpired as exc:
+            raise ApiError(401, exc.code, exc.message) from None
         if user is None:
             raise ApiError(401, "unauthorized", "the token is not valid (revoked or mistyped)")
         g.api_user = user
@@ -67,8 +71,14 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-def json_object() -> dict:
-    """The request body as a JSON object of scalar values, or an ApiError saying what is wrong."""
+def json_body(max_depth: int = MAX_NESTING) -> dict:
+    """The request body as a JSON object, or an ApiError saying what is wrong.
+
+    Refused: a body not declared as JSON (415); bad UTF-8, bad syntax, NaN/Infinity, integers
+    of more than 4300 digits (400); a lone surrogate escape such as ``"\\ud800"`` (400: valid
+    JSON syntax, but no character, and the store could not encode it); anything but an object,
+    or objects and arrays nested deeper than ``max_depth`` (422).
+    """
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = request.get_data(cache=False)
@@ -78,6 +88,16 @@ def json_object() -> dict:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_body", "the body must be a JSON object")
+    try:
+        check_json_content(data, max_depth)
+    except JsonContentError as exc:
+        raise ApiError(exc.status, exc.code, exc.message, exc.field) from None
+    return data
+
+
+def json_object() -> dict:
+    """The request body as a JSON object of scalar values, or an ApiError saying what is wrong."""
+    data = json_body()
     for field, value in data.items():
         _check_scalar(field, value)
     return data

@@ -3,18 +3,16 @@
 Reads come from the store; every device operation is a job for the provisioning worker, so a
 request that starts one answers 202 with the job's address and returns at once. Bodies here
 carry nested variables and booleans, so they are parsed with `json_document` rather than the
-scalar-only `json_object` the inventory uses.
+scalar-only `json_object` the inventory uses (both decode through `json_body`).
 """
 
 from __future__ import annotations
-
-import json
 
 from flask import Blueprint, jsonify, request, url_for
 
 from controller.web import context
 from controller.web import provisioning as prov
-from controller.web.api.common import caller, int_arg, json_object, require
+from controller.web.api.common import caller, int_arg, json_body, json_object, require
 from controller.web.errors import ApiError
 from core import inventory
 from netconfig.render import redact_variables
@@ -29,32 +27,9 @@ def _engineer() -> prov.Engineer:
     return prov.Engineer(caller())
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _depth(value: object, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
-
-
 def json_document() -> dict:
     """The body as a JSON object (nesting allowed, NaN/Infinity not), or an ApiError."""
-    if request.mimetype != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    try:
-        data = json.loads(request.get_data(cache=False).decode("utf-8"),
-                          parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "invalid_body", "the body must be a JSON object")
-    if _depth(data) > MAX_DEPTH:
-        raise ApiError(422, "invalid_body", f"the body nests deeper than {MAX_DEPTH} levels")
-    return data
+    return json_body(MAX_DEPTH)
 
 
 def _accepted(job_id: int, **extra):

@@ -12,8 +12,9 @@ from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from controller import auth
-from controller.web import context, readers
+from controller.web import context, health, readers
 from controller.web.errors import error_response
+from controller.web.health import HealthCollector
 from controller.web.prometheus import SnapshotCollector
 from core import inventory
 
@@ -33,10 +34,15 @@ def scrape():
     if not _loopback(request.remote_addr):
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        if auth.user_for_token(store, token) is None:
+        try:
+            user = auth.user_for_token(store, token)
+        except auth.TokenExpired as exc:
+            return error_response(401, exc.code, exc.message)
+        if user is None:
             return error_response(401, "unauthorized", "a bearer API token is needed from "
                                   "addresses other than loopback")
     registry = CollectorRegistry(auto_describe=False)
+    registry.register(HealthCollector(*health.current(store, context.runtime().links())))
     registry.register(SnapshotCollector(context.runtime().snapshot, inventory.list_aps(store),
                                         readers.open_alert_counts(store)))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -16,6 +16,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from controller.web import context
 from controller.web import provisioning as prov
 from controller.web.context import page_role
+from controller.web.api.provisioning import MAX_DEPTH
+from controller.web.params import check_json_content, page_int_arg
+from controller.web.security import safe_next
 from core import inventory
 from core.inventory import InventoryError
 
@@ -23,10 +26,16 @@ bp = Blueprint("provisioning", __name__, url_prefix="/config")
 
 #: Seconds between reloads of a running job's page.
 REFRESH_SECONDS = 3
+#: Stored config versions are numbered from 1; the API takes the same range.
+VERSION_MAX = 2 ** 31
 
 
 def _engineer() -> prov.Engineer:
     return prov.Engineer(context.signed_in_user())
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not allowed")
 
 
 def _refused(exc: InventoryError) -> str:
@@ -64,9 +73,13 @@ def ap_variables(ref: str):
     """Replace the AP's own layer from a JSON text area; a refusal names the variable."""
     ap = inventory.get_ap(context.store(), ref)
     try:
-        data = json.loads(request.form.get("variables", "") or "{}")
+        data = json.loads(request.form.get("variables", "") or "{}",
+                          parse_constant=_refuse_constant)
+        if not isinstance(data, dict):
+            raise ValueError("the variables must be a JSON object")
+        check_json_content(data, MAX_DEPTH)  # the API's limits: no surrogates, 8 levels
         prov.set_layer(_engineer(), "ap", ap["id"], data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         message = _refused(exc) if isinstance(exc, InventoryError) else f"not JSON: {exc}"
         flash(f"Variables not saved: {message}", "error")
     else:
@@ -78,8 +91,8 @@ def ap_variables(ref: str):
 @page_role("viewer")
 def ap_diff(ref: str):
     ap = inventory.get_ap(context.store(), ref)
-    old = request.args.get("from", type=int)
-    new = request.args.get("to", type=int)
+    old = page_int_arg("from", 1, VERSION_MAX)
+    new = page_int_arg("to", 1, VERSION_MAX)
     try:
         result = prov.stored_diff(_engineer(), ap["id"], old, new)
     except InventoryError as exc:
@@ -122,14 +135,12 @@ def create_job():
     for name in ("version", *prov.OPTION_RANGES):
         raw = form.get(name, "").strip()
         if raw:
-            body[name] = int(raw) if raw.isdigit() else raw
+            body[name] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else raw
     try:
         job_id = prov.enqueue(_engineer(), body)
     except InventoryError as exc:
         flash(f"Not queued: {_refused(exc)}", "error")
-        back = form.get("back", "")
-        return redirect(back if back.startswith("/") and not back.startswith("//")
-                        else url_for("provisioning.jobs"))
+        return redirect(safe_next(form.get("back")) or url_for("provisioning.jobs"))
     return redirect(url_for("provisioning.job", job_id=job_id))
 
 

@@ -1,4 +1,5 @@
-"""User management (admins only): add users, change roles and passwords, API tokens.
+"""User management (admins only): add users, change roles and passwords, sign users out, API
+tokens (each with its expiry, revoked one by one or all at once).
 
 A new API token is shown once, in the response to the request that made it; it is never flashed,
 because flashed messages travel in the (signed, not encrypted) session cookie.
@@ -6,18 +7,31 @@ because flashed messages travel in the (signed, not encrypted) session cookie.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import time
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from controller import auth
 from controller.auth import ROLES, AuthError
 from controller.web import context
-from controller.web.context import page_role
+from controller.web.context import SESSION_ID, page_role
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
 
+def _lifetimes() -> list[str]:
+    """The lifetimes a new token may be given on this page; the first is admin.token_days."""
+    default = f"{context.runtime().config.admin.token_days}d"
+    return [default, *(x for x in ("30d", "90d", "365d", "never") if x != default)]
+
+
 def _page(status: int = 200, **extra):
-    return render_template("users.html", users=auth.list_users(context.store()), roles=ROLES,
+    store = context.store()
+    tokens: dict[str, list[auth.Token]] = {}
+    for token in auth.list_tokens(store):
+        tokens.setdefault(token.username, []).append(token)
+    return render_template("users.html", users=auth.list_users(store), roles=ROLES,
+                           tokens=tokens, lifetimes=_lifetimes(), now=time.time(),
                            errors=extra.pop("errors", {}), **extra), status
 
 
@@ -64,12 +78,23 @@ def role(username: str):
 @bp.route("/<username>/password", methods=["POST"])
 @page_role("admin")
 def password(username: str):
+    """A new password signs the user out everywhere, but for the admin's own session here."""
     try:
-        auth.set_password(context.store(), username, request.form.get("password", ""), _actor())
+        auth.set_password(context.store(), username, request.form.get("password", ""), _actor(),
+                          keep_session=session.get(SESSION_ID))
     except AuthError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Password of {username} changed.")
+        flash(f"Password of {username} changed; their other sessions are signed out.")
+    return redirect(url_for("users.index"))
+
+
+@bp.route("/<username>/sessions/end", methods=["POST"])
+@page_role("admin")
+def end_sessions(username: str):
+    count = auth.end_sessions(context.store(), username, _actor(),
+                              keep=session.get(SESSION_ID))
+    flash(f"Signed {username} out of {count} session(s).")
     return redirect(url_for("users.index"))
 
 
@@ -77,10 +102,24 @@ def password(username: str):
 @page_role("admin")
 def create_token(username: str):
     try:
-        token = auth.create_token(context.store(), username, request.form.get("name", ""), _actor())
+        lifetime = auth.parse_lifetime(request.form.get("expires_in", "") or _lifetimes()[0])
+        token = auth.create_token(context.store(), username, request.form.get("name", ""),
+                                  _actor(), lifetime)
     except AuthError as exc:
         return _page(422, errors={"token": exc.message})
     return _page(new_token={"username": username, "token": token})
+
+
+@bp.route("/<username>/tokens/<int:token_id>/revoke", methods=["POST"])
+@page_role("admin")
+def revoke_token(username: str, token_id: int):
+    try:
+        auth.revoke_token(context.store(), username, token_id, _actor())
+    except AuthError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Token {token_id} of {username} revoked.")
+    return redirect(url_for("users.index"))
 
 
 @bp.route("/<username>/tokens/revoke", methods=["POST"])
