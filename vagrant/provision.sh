@@ -23,6 +23,9 @@ if [ "$role" != client ] && [ "$role" != branchhost ] && [ ! -x /opt/oasis-venv/
   else
     /opt/oasis-venv/bin/pip install -q -e /opt/oasis-edge
   fi
-  ln -sf /opt/oasis-venv/bin/oasis /usr/local/bin/oasis
+  # The units run /usr/local/bin/oasis, oasis-gateway and oasis-backhaul.
+  for command in oasis oasis-gateway oasis-backhaul; do
+    ln -sf "/opt/oasis-venv/bin/$command" "/usr/local/bin/$command"
+  done
 fi
 echo "provisioned $role"

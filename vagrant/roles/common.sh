@@ -64,5 +64,10 @@ service_user() {
   [ "$OASIS_LAB_MODE" = vm ] || return 0
   id oasis >/dev/null 2>&1 || useradd --system --home-dir /var/lib/oasis --shell /usr/sbin/nologin oasis
   chown -R oasis:oasis "$OASIS_LAB_STATE"
-  chgrp -R oasis "$OASIS_LAB_ETC"; chmod -R g+rX "$OASIS_LAB_ETC"
+  # Configs root's, readable by the service's group; key files the service's own, 0600.
+  chgrp -R oasis "$OASIS_LAB_ETC"; chmod -R g+rX,o-rwx "$OASIS_LAB_ETC"
+  for key in "$OASIS_LAB_ETC"/*.key; do
+    [ -e "$key" ] && chown oasis "$key" && chmod 0600 "$key"
+  done
+  return 0
 }

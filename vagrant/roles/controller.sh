@@ -37,16 +37,15 @@ broker_conf=$OASIS_LAB_ETC/mosquitto-oasis.conf
 cat > "$broker_conf" <<CONF
 listener $OASIS_LAB_MQTT_PORT $ctl
 allow_anonymous true
-persistence true
-persistence_location $OASIS_LAB_STATE/mosquitto/
 CONF
-mkdir -p "$OASIS_LAB_STATE/mosquitto"
 if [ "$OASIS_LAB_MODE" = vm ]; then
+  # Debian's mosquitto.conf already keeps persistence in /var/lib/mosquitto.
   install -m 0644 "$broker_conf" /etc/mosquitto/conf.d/oasis.conf
-  chown mosquitto "$OASIS_LAB_STATE/mosquitto"
   systemctl restart mosquitto
 else
-  echo "user root" >> "$broker_conf"
+  mkdir -p "$OASIS_LAB_STATE/mosquitto"
+  printf 'persistence true\npersistence_location %s/\nuser root\n' \
+    "$OASIS_LAB_STATE/mosquitto" >> "$broker_conf"
   start mosquitto "" "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$broker_conf"
 fi
 wait_until 20 "broker on $ctl:$OASIS_LAB_MQTT_PORT" tcp_open "$ctl" "$OASIS_LAB_MQTT_PORT"
