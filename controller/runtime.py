@@ -23,7 +23,7 @@ from controller.provisioning import ProvisioningWorker, SnmpReachability
 from controller.web import create_app
 from core.config import Config, host_port
 from core.contracts.monitoring import HELLO_TOPIC, INVENTORY_SCHEMA
-from core.mqtt import MQTT_V5, InboundMessage, MqttLink
+from core.mqtt import MQTT_V5, InboundMessage, LinkHealth, MqttLink
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import adoption
@@ -80,7 +80,8 @@ class Controller:
         self.link.subscribe(HELLO_TOPIC, lambda message: self._hello(store_path, message))
 
         app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
-                         mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake)
+                         mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake,
+                         links=self.link_health)
         web_host, web_port = host_port(config.admin.listen, "admin.listen")
         self._web = web = create_server(app, host=web_host, port=web_port, threads=8,
                                         ident="oasis-edge")
@@ -138,6 +139,12 @@ class Controller:
                               source="mqtt", detail={"topic": message.topic})
         finally:
             store.close()
+
+    def link_health(self) -> list[LinkHealth]:
+        """Every MQTT link of this process: the controller's, the forwarder's, the portal's."""
+        links = [self.link, self.reports.link if self.reports else None,
+                 self.portal.link if self.portal else None]
+        return [link.health() for link in links if link is not None]
 
     def _announce(self, topic_suffix: str, payload: dict) -> None:
         """Inventory changes from the admin app, on MQTT with the project's schema tag."""
