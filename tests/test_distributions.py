@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -19,6 +20,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from agents.backhaul.probe import encode
+from tests.support import free_udp_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT_DIST = ROOT / "dist" / "agent"
@@ -189,3 +193,23 @@ def test_backhaul_agent_runs_from_the_agent_wheel(agent_venv):
     assert "primary: eth1 via 10.20.1.1" in out
     assert '"$id"' in in_venv(agent_venv, "oasis-backhaul", "schema", "state").stdout
 
+
+
+def test_hq_responder_answers_probes_from_the_agent_wheel(agent_venv):
+    port = free_udp_port()
+    responder = subprocess.Popen(
+        [str(agent_venv / "bin" / "oasis-backhaul"), "responder", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={"PATH": f"{agent_venv / 'bin'}:/usr/bin:/bin", "HOME": str(agent_venv)})
+    try:
+        assert responder.stderr is not None
+        first = responder.stderr.readline()  # its readiness line, once the socket is bound
+        assert f"answering probes on 127.0.0.1:{port}" in first, first
+        probe = encode(7, 123456789)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
+            sock.sendto(probe, ("127.0.0.1", port))
+            assert sock.recvfrom(64)[0] == probe
+    finally:
+        responder.terminate()
+        responder.wait(10)
