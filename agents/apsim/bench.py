@@ -7,34 +7,25 @@ The simulator runs in its own process (``oasis apsim run``); this process is the
 prints responses per wall-clock second and per CPU-second of the simulator process (read from
 its control endpoint), the figure that says what one core can serve. The v2c load is generated
 from pre-encoded requests (only the request-id changes) so the manager is not the bottleneck;
-the v3 load uses pysnmp's manager, which is slower than the agent side and shares the machine.
+the v3 load (SHA/AES authPriv, the simulator's default user) first discovers every AP's engine,
+then sends the same GETBULKs through core's USM (``core/snmp_v3.py``), each encrypted and
+signed for its AP.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import socket
 import subprocess
 import sys
 import time
 
-from pysnmp.hlapi.v3arch.asyncio import (
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    usmAesCfb128Protocol,
-    usmHMACSHAAuthProtocol,
-)
-
 from agents.apsim.control import send_command
 from agents.apsim.inventory import plan_aps
 from agents.apsim.mib import oid
 from core import snmp_ber as ber
+from core import snmp_v3 as v3
+from core.snmp_usm import UsmUser
 
 SYSTEM_PREFIXES = ("1.3.6.1.2.1.1.1", "1.3.6.1.2.1.1.3", "1.3.6.1.2.1.1.5")
 OPENWRT_CLIENTS_NEXT = "1.3.6.1.4.1.8072.1.3.2.3.1.1.7.99.108.105.101.110.116.114.4294967295"
@@ -98,31 +89,44 @@ def load_v2c(targets: list[tuple[str, str]], port: int, seconds: float, window: 
     return answered, lost
 
 
-async def load_v3(targets: list[tuple[str, str]], port: int, seconds: float, window: int,
-                  user: str, auth_key: str, priv_key: str) -> tuple[int, int]:
-    """The same poll over SNMPv3 authPriv with pysnmp's manager, ``window`` APs at a time."""
-    engine = SnmpEngine()
-    auth = UsmUserData(user, auth_key, priv_key, authProtocol=usmHMACSHAAuthProtocol,
-                       privProtocol=usmAesCfb128Protocol)
+def load_v3(targets: list[tuple[str, str]], port: int, seconds: float, window: int,
+            user: UsmUser) -> tuple[int, int]:
+    """The same polls over SNMPv3 at ``user``'s level; (answered, lost). Every AP's engine is
+    discovered first (not timed), as a manager does once per agent."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.settimeout(2.0)
+    engines: dict[str, tuple[bytes, int, int, float]] = {}
+    for position, (address, _) in enumerate(targets):
+        sock.sendto(v3.discovery_request(position + 1, position + 1), (address, port))
+        report = v3.decode_message(sock.recv(65535))
+        engines[address] = (report.engine_id, report.boots, report.engine_time, time.monotonic())
+    pdus = {p: ber.encode_getbulk_pdu(len(nr), MAX_REPETITIONS, [oid(o) for o in nr + rep])
+            for p in {p for _, p in targets} for nr, rep in [poll_shape(p)]}
+    sock.settimeout(1.0)
+    answered = lost = in_flight = 0
+    msg_id = ber.REQUEST_ID_MIN
     deadline = time.monotonic() + seconds
-    counts = [0, 0]
-
-    async def worker(offset: int) -> None:
-        position = offset
-        while time.monotonic() < deadline:
+    position = 0
+    while time.monotonic() < deadline:
+        while in_flight < window:
             address, platform = targets[position % len(targets)]
-            position += window
-            non_repeaters, repeaters = poll_shape(platform)
-            target = await UdpTransportTarget.create((address, port), timeout=2, retries=0)
-            error, status, _, _ = await bulk_cmd(
-                engine, auth, target, ContextData(), len(non_repeaters), MAX_REPETITIONS,
-                *[ObjectType(ObjectIdentity(o)) for o in non_repeaters + repeaters],
-                lookupMib=False)
-            counts[0 if not error and not status else 1] += 1
-
-    await asyncio.gather(*(worker(i) for i in range(window)))
-    engine.close_dispatcher()
-    return counts[0], counts[1]
+            position += 1
+            msg_id = msg_id + 1 if msg_id < ber.REQUEST_ID_MAX else ber.REQUEST_ID_MIN
+            engine, boots, engine_time, at = engines[address]
+            sock.sendto(v3.encode_request(msg_id, user, engine, boots,
+                                          engine_time + int(time.monotonic() - at), b"",
+                                          pdus[platform].message(msg_id)), (address, port))
+            in_flight += 1
+        try:
+            sock.recv(65535)
+            answered += 1
+            in_flight -= 1
+        except socket.timeout:
+            lost += in_flight
+            in_flight = 0
+    sock.close()
+    return answered, lost
 
 
 def _server_cpu(control: tuple[str, int]) -> float:
@@ -157,8 +161,9 @@ def main(argv: list[str] | None = None) -> None:
         targets = [(p.mgmt_ip, p.platform) for p in plan_aps(args.count, args.first_address)]
         started = time.monotonic()
         if args.v3:
-            answered, lost = asyncio.run(load_v3(targets, args.port, args.seconds, args.window,
-                                                 "oasis", "oasis-auth-key", "oasis-priv-key"))
+            user = UsmUser.from_passphrases("oasis", "SHA", "oasis-auth-key", "AES",
+                                            "oasis-priv-key")
+            answered, lost = load_v3(targets, args.port, args.seconds, args.window, user)
         else:
             answered, lost = load_v2c(targets, args.port, args.seconds, args.window)
         wall = time.monotonic() - started

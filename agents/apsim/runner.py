@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import signal
 import threading
+import time
 from typing import Any, Callable
 
 from agents.apsim.control import serve_control
@@ -44,10 +45,11 @@ async def run_forever(settings: SimulatorSettings, control: tuple[str, int] | No
 class SimulatorThread:
     """``with SimulatorThread(settings) as sim: sim.call(lambda s: s.reboot("AW-AP-01"))``."""
 
-    def __init__(self, settings: SimulatorSettings, control: tuple[str, int] | None = None):
+    def __init__(self, settings: SimulatorSettings, control: tuple[str, int] | None = None,
+                 *, engine_clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.control = control
-        self.simulator = ApSimulator(settings)
+        self.simulator = ApSimulator(settings, engine_clock=engine_clock)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="apsim", daemon=True)
         self._server: asyncio.AbstractServer | None = None

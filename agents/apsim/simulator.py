@@ -2,10 +2,11 @@
 
 Every AP owns one UDP socket bound to (its loopback address, the common port). Replies and traps
 leave through that socket, so the controller sees each AP's own source address, exactly as with
-real hardware. v2c is answered on a hand-written fast path (``ber`` + ``mib``); v3 datagrams go
-to pysnmp's USM (``usm``). Control operations (reboot, links, reachability, traps) are plain
-methods, to be called on the simulator's event loop (``SimulatorThread`` and the control
-endpoint make sure of that).
+real hardware. Both v2c and v3 are answered on the fast path (``core/snmp_ber.py`` + ``mib``;
+for v3 with USM from ``core/snmp_usm.py`` around it, ``usm``), so a v3 answer costs about what
+a v2c one does. Control operations (reboot, links, reachability, traps) are plain methods, to be
+called on the simulator's event loop (``SimulatorThread`` and the control endpoint make sure of
+that).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from agents.apsim.mib import answer, build_tables
 from agents.apsim.settings import ApsimConfig
 from agents.apsim.ssh_server import ApServers, attach_to_simulator
 from agents.apsim.traffic import DayProfile
-from agents.apsim.traps import ON_DEMAND, encode_trap, trap_varbinds
-from agents.apsim.usm import UsmResponder
+from agents.apsim.traps import ON_DEMAND, encode_trap, encode_varbinds, trap_varbinds
+from agents.apsim.usm import V3Responder, first_boots
 from core import snmp_ber as ber
 from core.config import host_port
+from core.snmp_usm import UsmUser
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,14 @@ class SimulatorSettings:
     v3_user: str = _APSIM.v3_user
     v3_auth_key: str = _APSIM.v3_auth_key
     v3_priv_key: str = _APSIM.v3_priv_key
+    v3_auth_proto: str = _APSIM.v3_auth_proto
+    v3_priv_proto: str = _APSIM.v3_priv_proto
+    v3_context: str = _APSIM.v3_context
     #: Where traps go (the controller's trap receiver); None sends none.
     trap_target: tuple[str, int] | None = ("127.0.0.1", 1162)
     trap_community: str = "public"
+    #: "2c" (community ``trap_community``) or "3" (the v3 user, from each AP's engine).
+    trap_version: str = "2c"
     #: Send authenticationFailure when a request carries the wrong community.
     auth_failure_traps: bool = True
     #: AP names whose HC counters start just below 2**64, to exercise the poller's wrap logic.
@@ -66,6 +73,8 @@ class SimulatorSettings:
         values = dict(count=apsim.count, first_address=apsim.first_address, port=apsim.port,
                       community=apsim.community, v3_user=apsim.v3_user,
                       v3_auth_key=apsim.v3_auth_key, v3_priv_key=apsim.v3_priv_key,
+                      v3_auth_proto=apsim.v3_auth_proto, v3_priv_proto=apsim.v3_priv_proto,
+                      v3_context=apsim.v3_context, trap_version=apsim.trap_version,
                       trap_target=host_port(config.snmp.trap_listen, "snmp.trap_listen"),
                       trap_community=config.snmp.trap_community)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -112,7 +121,11 @@ def raise_open_file_limit(needed: int) -> None:
 
 
 class ApSimulator:
-    def __init__(self, settings: SimulatorSettings, clock: Callable[[], float] = time.time):
+    def __init__(self, settings: SimulatorSettings, clock: Callable[[], float] = time.time,
+                 engine_clock: Callable[[], float] = time.monotonic):
+        """``clock`` drives what the APs show (uptime, counters); ``engine_clock`` their SNMPv3
+        engine time (monotonic: a wall-clock step must not throw managers out of the time
+        window). Tests may pass their own of either."""
         self.settings = settings
         self.clock = clock
         self.tables = build_tables()
@@ -129,8 +142,14 @@ class ApSimulator:
         self._endpoints: dict[str, _ApEndpoint] = {}
         self._oid_cache: dict[bytes, tuple[int, ...]] = {}
         self._trap_request_id = 0
-        self._usm: UsmResponder | None = None
-        self._ticker: asyncio.Task | None = None
+        self._v3: V3Responder | None = None
+        if settings.v3 or settings.trap_version == "3":
+            # Raises ValueError naming a wrong protocol or a short pass phrase, before binding.
+            user = UsmUser.from_passphrases(
+                settings.v3_user, settings.v3_auth_proto, settings.v3_auth_key or None,
+                settings.v3_priv_proto, settings.v3_priv_key or None)
+            self._v3 = V3Responder(user, settings.v3_context.encode(), first_boots(now),
+                                   engine_clock)
         self.ssh: ApServers | None = None
 
     # -- life cycle --------------------------------------------------------------------------
@@ -150,10 +169,6 @@ class ApSimulator:
             await self.stop()
             raise OSError(exc.errno, f"cannot bind {ap.address}:{self.settings.port} "
                                      f"for {ap.name}: {exc.strerror}") from exc
-        if self.settings.v3:
-            self._usm = UsmResponder(self.settings.v3_user, self.settings.v3_auth_key,
-                                     self.settings.v3_priv_key, self._answer_v3, self._send_from)
-            self._ticker = loop.create_task(self._tick_usm(self._usm))
         if self.settings.ssh_port:
             self.ssh = await attach_to_simulator(self, self.settings.ssh_port)
 
@@ -161,18 +176,10 @@ class ApSimulator:
         if self.ssh is not None:
             await self.ssh.close()
             self.ssh = None
-        if self._ticker:
-            self._ticker.cancel()
-            self._ticker = None
         for endpoint in self._endpoints.values():
             if endpoint.transport:
                 endpoint.transport.close()
         self._endpoints.clear()
-
-    async def _tick_usm(self, usm: UsmResponder) -> None:
-        while True:
-            await asyncio.sleep(1.0)  # a timer, not synchronisation: USM cache housekeeping
-            usm.tick(time.time())
 
     @property
     def address_range(self) -> str:
@@ -189,13 +196,13 @@ class ApSimulator:
             return
         try:
             version = ber.message_version(data)
-            if version == ber.SNMP_V3 and self._usm is not None:
+            if version == ber.SNMP_V3 and self.settings.v3 and self._v3 is not None:
                 self.stats.v3_requests += 1
-                self._usm.receive(data, peer, (ap.address, self.settings.port))
-                return
-            if version != ber.SNMP_V2C:
+                reply = self._v3.answer(ap, data, self._response_pdu, MAX_RESPONSE_BYTES)
+            elif version == ber.SNMP_V2C:
+                reply = self._answer_v2c(ap, ber.decode_request(data, self._oid_cache))
+            else:
                 return  # SNMPv1 is not offered by these APs
-            reply = self._answer_v2c(ap, ber.decode_request(data, self._oid_cache))
         except ber.BerError:
             self.stats.malformed += 1
             return
@@ -209,43 +216,38 @@ class ApSimulator:
                 self.send_trap(ap.name, "authenticationFailure")
             return None  # a real agent stays silent: the manager sees a timeout
         self.stats.v2c_requests += 1
-
-        def reply(status: int, index: int, varbinds: list[bytes]) -> bytes:
-            return ber.encode_message(request.version, request.community, ber.RESPONSE,
-                                      request.request_id_tlv, status, index, varbinds)
-
-        if request.pdu_type not in _READ_PDUS:
-            if request.pdu_type == ber.SET:  # read-only community
-                return reply(ber.NO_ACCESS, 1, _echo(request))
+        if request.pdu_type not in _READ_PDUS and request.pdu_type != ber.SET:
             return None
+        pdu = self._response_pdu(ap, request.pdu_type, request.request_id_tlv, request.varbinds,
+                                 request.non_repeaters, request.max_repetitions,
+                                 MAX_RESPONSE_BYTES - 64 - len(request.community))
+        return ber.tlv(ber.SEQUENCE, ber.tlv(ber.INTEGER, ber.encode_signed(request.version))
+                       + ber.tlv(ber.OCTET_STRING, request.community) + pdu)
+
+    def _response_pdu(self, ap: SimulatedAp, pdu_type: int, request_id_tlv: bytes,
+                      varbinds: tuple[tuple[tuple[int, ...], bytes], ...], non_repeaters: int,
+                      max_repetitions: int, budget: int) -> bytes:
+        """The Response PDU to a read (or a refused SET), GETBULK rows trimmed to ``budget``
+        octets of varbinds; the same for v2c and v3."""
+        def reply(status: int, index: int, encoded: list[bytes]) -> bytes:
+            return ber.encode_pdu(ber.RESPONSE, request_id_tlv, status, index, encoded)
+
+        if pdu_type not in _READ_PDUS:   # SET: read-only
+            return reply(ber.NO_ACCESS, 1, _echo(varbinds))
         reading = Reading(ap, self.clock())
-        answers = answer(self.tables[ap.plan.platform], reading, request.pdu_type,
-                         request.varbinds, request.non_repeaters, request.max_repetitions)
+        answers = answer(self.tables[ap.plan.platform], reading, pdu_type, varbinds,
+                         non_repeaters, max_repetitions)
         encoded: list[bytes] = []
         size = 0
         for oid_tlv, _, tag, value in answers:
             varbind = ber.encode_varbind(oid_tlv, tag, value)
             size += len(varbind)
-            if size > MAX_RESPONSE_BYTES - 64 - len(request.community):
-                if request.pdu_type != ber.GETBULK or len(encoded) < len(request.varbinds):
-                    return reply(ber.TOO_BIG, 0, _echo(request))
+            if size > budget:
+                if pdu_type != ber.GETBULK or len(encoded) < len(varbinds):
+                    return reply(ber.TOO_BIG, 0, _echo(varbinds))
                 break
             encoded.append(varbind)
         return reply(ber.NO_ERROR, 0, encoded)
-
-    def _answer_v3(self, local_ip: str, pdu_type: int, varbinds, non_repeaters: int,
-                   max_repetitions: int):
-        endpoint = self._endpoints.get(local_ip)
-        if endpoint is None:
-            return None
-        oid_tlvs = tuple((oid, ber.encode_oid(oid)) for oid, _ in varbinds)
-        return answer(self.tables[endpoint.ap.plan.platform], Reading(endpoint.ap, self.clock()),
-                      pdu_type, oid_tlvs, non_repeaters, max_repetitions, max_varbinds=1024)
-
-    def _send_from(self, local_ip: str, data: bytes, peer: tuple[str, int]) -> None:
-        endpoint = self._endpoints.get(local_ip)
-        if endpoint is not None and endpoint.transport is not None:
-            endpoint.transport.sendto(data, peer)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -261,6 +263,8 @@ class ApSimulator:
         """Uptime and counters restart from zero; a coldStart trap follows, as after power-up."""
         ap = self.ap(name)
         ap.reboot(self.clock())
+        if self._v3 is not None:
+            self._v3.reboot(ap)
         self.send_trap(name, "coldStart")
         return self.describe(name)
 
@@ -298,9 +302,12 @@ class ApSimulator:
         endpoint = self._endpoints.get(ap.address)
         if target is None or not ap.reachable or endpoint is None or endpoint.transport is None:
             return False
-        self._trap_request_id = (self._trap_request_id + 1) & 0x7FFFFFFF
-        message = encode_trap(self._trap_community, self._trap_request_id,
-                              trap_varbinds(ap, kind, self.clock(), if_index))
+        varbinds = trap_varbinds(ap, kind, self.clock(), if_index)
+        if self.settings.trap_version == "3" and self._v3 is not None:
+            message = self._v3.notification(ap, encode_varbinds(varbinds))
+        else:
+            self._trap_request_id = (self._trap_request_id + 1) & 0x7FFFFFFF
+            message = encode_trap(self._trap_community, self._trap_request_id, varbinds)
         endpoint.transport.sendto(message, target)
         self.stats.traps_sent += 1
         return True
@@ -320,6 +327,6 @@ class ApSimulator:
         }
 
 
-def _echo(request: ber.V2cRequest) -> list[bytes]:
+def _echo(varbinds: tuple[tuple[tuple[int, ...], bytes], ...]) -> list[bytes]:
     """The request's varbinds with NULL values, for error responses."""
-    return [ber.tlv(ber.SEQUENCE, oid_tlv + b"\x05\x00") for _, oid_tlv in request.varbinds]
+    return [ber.tlv(ber.SEQUENCE, oid_tlv + b"\x05\x00") for _, oid_tlv in varbinds]

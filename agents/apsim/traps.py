@@ -1,4 +1,4 @@
-"""SNMPv2c notifications a simulated AP sends (SNMPv2-MIB and IF-MIB standard traps)."""
+"""Notifications a simulated AP sends (SNMPv2-MIB and IF-MIB standard traps), v2c or v3."""
 
 from __future__ import annotations
 
@@ -41,9 +41,13 @@ def trap_varbinds(ap: SimulatedAp, kind: str, now: float, if_index: int | None =
     return varbinds
 
 
+def encode_varbinds(varbinds: list[tuple[Oid, int, object]]) -> list[bytes]:
+    return [ber.encode_varbind(ber.encode_oid(o), tag, value) for o, tag, value in varbinds]
+
+
 def encode_trap(community: bytes, request_id: int, varbinds: list[tuple[Oid, int, object]]
                 ) -> bytes:
-    """An SNMPv2-Trap-PDU in a v2c message."""
-    encoded = [ber.encode_varbind(ber.encode_oid(o), tag, value) for o, tag, value in varbinds]
+    """An SNMPv2-Trap-PDU in a v2c message (``usm.V3Responder.notification`` sends v3 ones)."""
     request_id_tlv = ber.tlv(ber.INTEGER, ber.encode_signed(request_id))
-    return ber.encode_message(ber.SNMP_V2C, community, ber.TRAP_V2, request_id_tlv, 0, 0, encoded)
+    return ber.encode_message(ber.SNMP_V2C, community, ber.TRAP_V2, request_id_tlv, 0, 0,
+                              encode_varbinds(varbinds))
