@@ -167,7 +167,8 @@ def create_token(store: Store, username: str, name: str, actor: str,
     (``admin.token_days``) unless someone asked for "never".
     """
     name = (name or "").strip()
-    if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
+    # A lone surrogate is what a command-line argument that was not UTF-8 becomes.
+    if not name or len(name) > 64 or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
         raise AuthError("invalid_field", "token name: 1-64 characters", "name")
     if lifetime_s is not None and not 0 < lifetime_s <= MAX_TOKEN_LIFETIME_S:
         raise AuthError("invalid_field", "expires in: more than nothing, at most ten years",

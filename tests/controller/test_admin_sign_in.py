@@ -337,6 +337,15 @@ def test_cli_tokens_expire_after_token_days_unless_told(oasis):
     assert refused.exit_code != 0 and "expires in" in refused.output
 
 
+def test_cli_arguments_that_were_not_utf8_are_refused_not_a_traceback(oasis):
+    """Linux hands Python a non-UTF-8 argument as lone surrogates (surrogateescape)."""
+    token = oasis("token", "create", "eng", "--name", "ci\udcff")
+    assert token.exit_code == 1 and "token name" in token.output
+    site = oasis("site", "add", "kap", "--name-ar", "\udcff", "--name-en", "Park", "--kind", "park")
+    assert site.exit_code == 1 and "name_ar" in site.output
+    assert json.loads(oasis("token", "list", "--json").output) == []
+
+
 def test_cli_revokes_one_token_by_id(oasis):
     oasis("token", "create", "eng", "--name", "keep")
     oasis("token", "create", "eng", "--name", "drop")
