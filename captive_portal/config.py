@@ -32,6 +32,10 @@ class PortalConfig:
     #: Read again by each worker on SIGHUP (``systemctl reload oasis-portal``).
     tls_certificate: str = ""
     tls_key: str = ""
+    #: Reverse proxies in front of the portal that set X-Forwarded-For and -Proto (HAProxy
+    #: terminating TLS: 1). The portal then takes each visitor's address (its per-address
+    #: limits) and the scheme from them; keep 0 unless only the proxy can reach ``listen``.
+    proxy_hops: int = 0
     #: Flask's signing key for cookies and CSRF tokens; created (mode 0600) if missing.
     secret_key_file: str = "var/portal-secret.key"
     #: Mark cookies Secure (the portal is served over HTTPS).
@@ -88,6 +92,7 @@ class PortalConfig:
             ("otp_resend_after_s", self.otp_resend_after_s >= 0),
             ("posts_per_minute", self.posts_per_minute >= 1),
             ("workers", 1 <= self.workers <= 64),
+            ("proxy_hops", 0 <= self.proxy_hops <= 4),
             ("threads", 1 <= self.threads <= 256),
         )
         for key, ok in checks:

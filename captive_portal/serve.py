@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 from waitress.server import create_server
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from captive_portal import create_app
 from captive_portal.config import PortalSettings
@@ -76,6 +77,10 @@ class PortalRuntime:
         self.gateways = MqttGatewayControl(self.link, self._report_stores, share=share)
         self.app = create_app(settings, store_path=store_path, secret_box=secret_box,
                               gateway=self.gateways, links=lambda: [self.link.health()])
+        hops = settings.portal.proxy_hops
+        if hops:  # behind a TLS proxy: the visitor's address and scheme are in its headers
+            self.app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+                self.app.wsgi_app, x_for=hops, x_proto=hops)
         # The [reports] section (categories' limits, Open311 keys...); the controller's forwarder
         # picks up what is filed here from the shared store's outbox.
         configure_reports(self.app, config.reports)

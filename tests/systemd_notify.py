@@ -8,9 +8,11 @@ The tests start the real daemons with them, as the units do, and read what they 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,8 +22,13 @@ from tests.support import free_port, free_udp_port
 
 
 class NotifyListener:
-    def __init__(self, folder: Path):
-        self.path = folder / "notify.sock"
+    def __init__(self, folder: Path | None = None):
+        # A socket's path has at most 107 bytes, and pytest's folders are named after the test:
+        # a folder of its own under /tmp, unless the caller gives one.
+        self._own = None if folder is not None else Path(tempfile.mkdtemp(prefix="sd-"))
+        where = folder if folder is not None else self._own
+        assert where is not None
+        self.path = where / "notify.sock"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(self.path))
         #: Every datagram received, in order, as its ``KEY=value`` lines.
@@ -67,6 +74,8 @@ class NotifyListener:
 
     def close(self) -> None:
         self.sock.close()
+        if self._own is not None:
+            shutil.rmtree(self._own, ignore_errors=True)
 
 
 def write_oasis_config(folder: Path, mosquitto, portal: str = "") -> Path:

@@ -85,6 +85,10 @@ class GatewayAgent:
         # The book's sessions live for hours: keep what start-up built out of full collections.
         gc.collect()
         gc.freeze()
+        if not self.config.gateway.portal_url.startswith("https://"):
+            # RFC 8908 wants user-portal-url over TLS; only the redirect of port 80 is HTTP.
+            log.warning("portal_url %s is not https: phones are handed a plain-HTTP portal "
+                        "(a lab only)", self.config.gateway.portal_url)
         self.http.start()
         self.control.start()
         self.link.start()

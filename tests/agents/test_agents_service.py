@@ -4,6 +4,7 @@ it, the gateway and backhaul agents in a network namespace of their own (nftable
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ GATEWAY_KEY = "service-test-gateway-key-0123456789abcdef"
 
 @pytest.fixture
 def listener(tmp_path):
-    listener = NotifyListener(tmp_path)
+    listener = NotifyListener()
     yield listener
     listener.close()
 
@@ -41,9 +42,11 @@ def _link(ns, name: str) -> None:
     ns.ip("link", "set", f"{name}p", "up")
 
 
-def _run_until_pinged(listener: NotifyListener, process: subprocess.Popen) -> dict[str, str]:
+def _run_until_pinged(listener: NotifyListener, process: subprocess.Popen,
+                      while_running=lambda: None) -> dict[str, str]:
     try:
         ready = assert_ready_then_pinged(listener, process.pid)
+        while_running()
     finally:
         code = stop_daemon(process)
     listener.wait_for("STOPPING", timeout=5)
@@ -85,7 +88,15 @@ port = {free_port()}
 """)
     process = ns.popen(GATEWAY, "--config", str(config), "run",
                        env=listener.environment(watchdog_s=1.0))
-    ready = _run_until_pinged(listener, process)
+    answers = []
+
+    def ask_the_api():
+        """RFC 8908: the API hands out the portal's HTTPS URL (HTTP is only the redirect)."""
+        reply = ns.run(require_tool("curl"), "-s", "http://10.77.0.1:8908/captive-portal/api")
+        answers.append(json.loads(reply.stdout))
+
+    ready = _run_until_pinged(listener, process, ask_the_api)
+    assert answers == [{"captive": True, "user-portal-url": "https://10.77.0.2/"}]
     assert ready["STATUS"] == "gateway gw-sd enforcing, 0 authorised clients"
 
 
