@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -82,7 +83,7 @@ class Manifest:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Manifest":
+    def from_json(cls, data: bytes) -> Manifest:
         try:
             raw = json.loads(data)
             if raw.get("format") != FORMAT:
@@ -250,7 +251,7 @@ def _unpack(tar: tarfile.TarFile, manifest: Manifest, into: Path) -> dict[str, P
         digest, size = hashlib.sha256(), 0
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
         with os.fdopen(fd, "wb") as sink:
-            for block in iter(lambda: fh.read(1 << 20), b""):
+            for block in iter(functools.partial(fh.read, 1 << 20), b""):
                 digest.update(block)
                 size += len(block)
                 sink.write(block)
@@ -358,5 +359,5 @@ def _write_private(path: Path, data: bytes, *, replace: bool) -> None:
         raise
 
 
-__all__ = ["BackupError", "Entry", "FORMAT", "Manifest", "Restored", "copy_store", "create",
+__all__ = ["FORMAT", "BackupError", "Entry", "Manifest", "Restored", "copy_store", "create",
            "read_manifest", "restore"]

@@ -127,5 +127,5 @@ def statements(sql: str) -> list[str]:
     return out
 
 
-__all__ = ["MIGRATIONS_GROUP", "Migration", "RECORD_TABLE", "apply", "available_migrations", "migrate_file",
-           "migration_folders", "schema_versions", "statements"]
+__all__ = ["MIGRATIONS_GROUP", "RECORD_TABLE", "Migration", "apply", "available_migrations",
+           "migrate_file", "migration_folders", "schema_versions", "statements"]

@@ -29,7 +29,7 @@ PASSWORD = "a long documented password"
 
 def block(marker: str) -> str:
     """The code block after ``<!-- ops:MARKER -->`` in docs/operations.md."""
-    found = re.search(rf"<!-- ops:{re.escape(marker)} -->\n```\w*\n(.*?)\n```", DOC, re.S)
+    found = re.search(rf"<!-- ops:{re.escape(marker)} -->\n```\w*\n(.*?)\n```", DOC, re.DOTALL)
     assert found, f"docs/operations.md has no block marked ops:{marker}"
     return found.group(1)
 

@@ -78,7 +78,7 @@ def running(tmp_path):
 
 
 def test_a_backup_taken_while_writing_restores_everything_on_a_fresh_folder(running, tmp_path):
-    home, store, box, gateway_key = running
+    home, _store, box, gateway_key = running
     stop, written = threading.Event(), {"reports": 0, "aps": 0}
 
     def writer() -> None:  # the portal and an operator at work while the backup runs

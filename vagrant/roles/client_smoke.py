@@ -31,8 +31,8 @@ def fail(message: str) -> None:
 
 
 def main(lease_path: str) -> None:
-    lease = dict(line.split("=", 1) for line in open(lease_path, encoding="utf-8").read()
-                 .splitlines() if "=" in line)
+    with open(lease_path, encoding="utf-8") as fh:
+        lease = dict(line.split("=", 1) for line in fh.read().splitlines() if "=" in line)
     if "opt114" not in lease:
         fail(f"no DHCP option 114 in the lease: {sorted(lease)}")
     api = bytes.fromhex(lease["opt114"]).decode()  # busybox gives unnamed options as hex
@@ -65,7 +65,7 @@ def main(lease_path: str) -> None:
     step(f"redirected to {portal.split('?')[0]}")
 
     status, _, page = get(portal + "&lang=en")
-    form = re.search(r'<form method="post" action="/login/terms">(.*?)</form>', page, re.S)
+    form = re.search(r'<form method="post" action="/login/terms">(.*?)</form>', page, re.DOTALL)
     if status != 200 or not form:
         fail(f"no terms form on the landing page ({status})")
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
