@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,12 +108,39 @@ def _reach(host: str, port: int, timeout_s: float) -> str | None:
         return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
 
 
+def _tls_handshake(mqtt: MqttConfig, timeout_s: float) -> str | None:
+    """None if a TLS session with the broker opens as the link would open it, else why not:
+    a certificate the configured CA does not vouch for is named as such, before MQTT."""
+    try:
+        context = ssl.create_default_context(cafile=mqtt.tls_ca_file or None)
+        if mqtt.tls_cert_file:
+            context.load_cert_chain(mqtt.tls_cert_file, mqtt.tls_key_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        return f"cannot load the TLS files ([mqtt] tls_ca_file, tls_cert_file, tls_key_file): {exc}"
+    try:
+        with socket.create_connection((mqtt.host, mqtt.port), timeout=timeout_s) as raw, \
+                context.wrap_socket(raw, server_hostname=mqtt.host):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return (f"the broker's certificate is not trusted: {exc.verify_message} "
+                f"([mqtt] tls_ca_file)")
+    except ssl.SSLError as exc:
+        return f"TLS handshake failed: {exc.reason or exc}"
+    except socket.gaierror as exc:
+        return f"cannot resolve {mqtt.host}: {exc.strerror}"
+    except TimeoutError:
+        return f"no answer from {mqtt.host}:{mqtt.port} within {timeout_s:g}s"
+    except OSError as exc:
+        return f"cannot connect to {mqtt.host}:{mqtt.port}: {exc.strerror or exc}"
+
+
 def _broker_finding(mqtt: MqttConfig, timeout_s: float) -> Finding:
     if not mqtt.host:
         return Finding(OK, "broker", f"none configured ([mqtt] host is empty): `oasis run` "
                                      f"starts the embedded broker on {mqtt.embedded_listen}")
     where = f"{mqtt.host}:{mqtt.port} ([mqtt] host, port)"
-    problem = _reach(mqtt.host, mqtt.port, timeout_s)
+    problem = (_tls_handshake(mqtt, timeout_s) if mqtt.tls
+               else _reach(mqtt.host, mqtt.port, timeout_s))
     if problem:
         return Finding(FAIL, "broker", f"{where}: {problem}")
     # A client id of its own: the broker would otherwise drop the running controller's session.

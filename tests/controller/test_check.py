@@ -18,6 +18,7 @@ from core.secrets import SecretBox
 from core.store import Store
 from tests.mosquitto import MosquittoBroker
 from tests.support import free_port, require_tool
+from tests.tls_certs import TestCA
 
 
 def write_config(tmp_path, *, broker_port: int, extra: str = "") -> str:
@@ -156,3 +157,33 @@ def test_invalid_config_names_the_key_and_exits_non_zero(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(path), "check"])
     assert result.exit_code != 0
     assert "[mqtt] port" in result.output and str(path) in result.output
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    """A Mosquitto TLS listener with a certificate from a throwaway CA."""
+    ca = TestCA(tmp_path / "pki")
+    server = ca.issue("broker", hosts=("127.0.0.1", "localhost"))
+    tls_port = free_port()
+    broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / "tls-broker", extra_config=(
+        f"listener {tls_port} 127.0.0.1\ncafile {ca.path}\ncertfile {server.certificate}\n"
+        f"keyfile {server.key}\ntls_version tlsv1.2\n"))
+    broker.start()
+    yield ca, tls_port
+    broker.stop()
+
+
+def test_tls_broker_with_its_ca_is_ok_and_another_ca_fails_naming_it(tmp_path, migrated,
+                                                                        tls_broker):
+    ca, tls_port = tls_broker
+    trusted = f'\ntls = true\ntls_ca_file = "{ca.path}"\n'
+    result, lines = check(write_config(tmp_path, broker_port=tls_port, extra=trusted))
+    assert result.exit_code == 0, result.output
+    assert lines["broker"].startswith("ok") and "TLS" in lines["broker"]
+    stranger = TestCA(tmp_path / "stranger", name="Someone else's CA")
+    untrusted = f'\ntls = true\ntls_ca_file = "{stranger.path}"\n'
+    result, lines = check(write_config(tmp_path, broker_port=tls_port, extra=untrusted))
+    assert result.exit_code == 1
+    assert lines["broker"].startswith("FAIL")
+    assert "certificate is not trusted" in lines["broker"]
+    assert "[mqtt] tls_ca_file" in lines["broker"]
