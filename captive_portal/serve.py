@@ -107,6 +107,10 @@ class PortalServer(PortalRuntime):
     def __init__(self, config: Config, settings: PortalSettings, *, threads: int | None = None,
                  mqtt_protocol: str | None = None):
         super().__init__(config, settings, mqtt_protocol=mqtt_protocol)
+        if settings.portal.tls_certificate:
+            log.warning("the portal inside `oasis run` serves plain HTTP on %s: HTTPS is "
+                        "`oasis portal serve` (portal.tls_certificate) or a TLS proxy",
+                        settings.portal.listen)
         listen_host, listen_port = host_port(settings.portal.listen, "portal.listen")
         self.server = create_server(self.app, host=listen_host, port=listen_port,
                                     threads=threads or settings.portal.threads,
