@@ -213,3 +213,19 @@ def test_hq_responder_answers_probes_from_the_agent_wheel(agent_venv):
     finally:
         responder.terminate()
         responder.wait(10)
+
+
+def test_edge_databases_are_created_by_their_migrations_from_the_agent_wheel(agent_venv,
+                                                                             tmp_path):
+    """The session book and the branch spool carry their migrations as package data."""
+    code = ("import sys, sqlite3\n"
+            "from agents.gateway.sessions import SessionBook\n"
+            "from agents.backhaul.telemetry import Spool\n"
+            "SessionBook(sys.argv[1]); Spool(sys.argv[2])\n"
+            "for path in sys.argv[1:]:\n"
+            "    db = sqlite3.connect(path)\n"
+            "    print(sorted(c for (c,) in db.execute("
+            "'SELECT DISTINCT component FROM schema_migrations')))\n")
+    out = in_venv(agent_venv, "python", "-c", code, str(tmp_path / "gateway.db"),
+                  str(tmp_path / "spool.db")).stdout.splitlines()
+    assert len(out) == 2 and all(line not in ("", "[]") for line in out), out
