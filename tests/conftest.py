@@ -1,8 +1,10 @@
 import pytest
 
 # Real peers and the simulated fleet, served as fixtures to every package's tests: Mosquitto,
-# net-snmp snmpd and snmpsim, the AP simulator seeded into a store (sim_lab).
-pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.netconfig.sim_fleet"]
+# net-snmp snmpd and snmpsim (with device recordings), the AP simulator seeded into a store
+# (sim_lab).
+pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.peers_recordings",
+                  "tests.netconfig.sim_fleet"]
 
 from core import store as store_module
 from core.config import load_config

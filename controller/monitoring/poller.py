@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Callable, Iterable, cast
+from typing import Callable, Iterable
 
 from controller.monitoring import rates
 from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
@@ -24,6 +24,7 @@ from controller.snmp.engine import (
     Credentials,
     PollResult,
     PollTarget,
+    SnmpAgentError,
     SnmpAuthError,
     SnmpClient,
     SnmpError,
@@ -69,14 +70,19 @@ class Poller:
 
     def __init__(self, targets_provider: Callable[[], Iterable[PollTarget]],
                  snmp_config: SnmpConfig, snapshot: Snapshot,
-                 on_cycle: CycleListener | None = None, *, client: SnmpClient | None = None):
+                 on_cycle: CycleListener | None = None, *, client: SnmpClient | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.targets_provider = targets_provider
         self.config = snmp_config
         self.snapshot = snapshot
         self.on_cycle = on_cycle
         self.client = client or SnmpClient(timeout=snmp_config.timeout, retries=snmp_config.retries)
         self._samples: dict[int, _Sample] = {}
+        #: The clock rates are computed with (a test sets the time between two polls).
+        self.clock = clock
         self._stopping = asyncio.Event()
+        #: APs whose interface table was cut, logged once until it reads whole again.
+        self._truncated: set[int] = set()
 
     async def run(self) -> None:
         """Poll every ``interval`` seconds (start to start) until `stop()` is called."""
@@ -139,6 +145,9 @@ class Poller:
             result = await self.client.poll(target)
         except SnmpAuthError as exc:
             status = self._failed(previous, ApState.AUTH_FAILED, 0, f"auth: {exc}")
+        except SnmpAgentError as exc:
+            # It answered, with an error for every object: degraded, never down.
+            status = self._failed(previous, ApState.DEGRADED, 0, f"agent: {exc}")
         except SnmpTimeout as exc:
             status = self._timed_out(previous, f"timeout: {exc}")
         except SnmpError as exc:
@@ -146,7 +155,7 @@ class Poller:
         except UnknownPlatform as exc:
             status = self._failed(previous, ApState.UNKNOWN, previous.consecutive_failures, str(exc))
         else:
-            status = self._answered(target, previous, result, polled_at, time.monotonic())
+            status = self._answered(target, previous, result, polled_at, self.clock())
         status = dataclasses.replace(status, name=target.name, polled_at=polled_at,
                                      poll_ms=(time.monotonic() - started) * 1000.0)
         self.snapshot.put(status)
@@ -184,9 +193,11 @@ class Poller:
         self._samples[target.ap_id] = _Sample(now, result.uptime_ticks, result.interfaces)
         counted = [i for index, i in zip(sorted(result.interfaces), interfaces)
                    if result.interfaces[index].get("if_type") != IF_TYPE_SOFTWARE_LOOPBACK]
+        self._note_truncation(target, result)
+        missing = tuple(f"{name}: {reason}" for name, reason in sorted(result.missing.items()))
         return ApStatus(
             ap_id=target.ap_id, name=target.name, state=ApState.UP, answered_at=polled_at,
-            consecutive_failures=0, last_error=None, sys_descr=result.sys_descr,
+            consecutive_failures=0, sys_descr=result.sys_descr,
             sys_name=result.sys_name,
             uptime_s=None if result.uptime_ticks is None else result.uptime_ticks / 100.0,
             rebooted=restarted, clients=client_count(target.platform, result),
@@ -195,36 +206,83 @@ class Poller:
             out_bps=rates.sum_rates(i.out_bps for i in counted),
             in_pps=rates.sum_rates(i.in_pps for i in counted),
             out_pps=rates.sum_rates(i.out_pps for i in counted),
-            errors_ps=rates.sum_rates(i.errors_ps for i in counted))
+            errors_ps=rates.sum_rates(i.errors_ps for i in counted),
+            last_error=f"partial: {', '.join(missing)}" if any(
+                not m.endswith(": absent") for m in missing) else None,
+            missing=missing, interfaces_truncated=result.truncated)
+
+    def _note_truncation(self, target: PollTarget, result: PollResult) -> None:
+        """Log once when an AP's interface table starts being cut, and once when it is whole."""
+        if result.truncated and target.ap_id not in self._truncated:
+            self._truncated.add(target.ap_id)
+            log.warning("AP %s: interface table cut at %d interfaces after %d requests; the "
+                        "rest are not polled (snapshot interfaces_truncated, metric "
+                        "oasis_ap_interfaces_truncated)", target.name, len(result.interfaces),
+                        result.requests)
+        elif not result.truncated and target.ap_id in self._truncated:
+            self._truncated.discard(target.ap_id)
+            log.info("AP %s: interface table read whole again (%d interfaces)", target.name,
+                     len(result.interfaces))
 
 
 def _counter(row: Mapping[str, int | str], column: str) -> int | None:
-    """A counter column of an interface row: every column but if_name is read as an int."""
-    return cast("int | None", row.get(column))
+    """A counter column of an interface row as an int; None when absent or, from an agent that
+    answers a counter with another type (text, an address), not a number."""
+    value = row.get(column)
+    return value if isinstance(value, int) else None
+
+
+#: Counter column -> (its 32-bit ifTable fallback, the counter kind for rates.MAX_PER_SECOND).
+_TRAFFIC = {"in_octets": ("in_octets32", "octets"), "out_octets": ("out_octets32", "octets"),
+            "in_packets": ("in_packets32", "packets"),
+            "out_packets": ("out_packets32", "packets")}
+
+
+def _source(counters: Mapping[str, int | str], column: str) -> tuple[str | None, int]:
+    """Which column holds ``column``'s value on this row: the HC one, else its 32-bit fallback."""
+    if column in counters:
+        return column, rates.COUNTER64
+    fallback = _TRAFFIC[column][0]
+    return (fallback, rates.COUNTER32) if fallback in counters else (None, rates.COUNTER64)
 
 
 def interface_status(index: int, counters: Mapping[str, int | str],
                      before: Mapping[str, int | str] | None, elapsed: float,
                      restarted: bool) -> InterfaceStatus:
-    """One interface's counters and, given the previous poll's, its rates."""
-    def rate(column: str, width: int = rates.COUNTER64) -> float | None:
+    """One interface's counters and, given the previous poll's, its rates.
+
+    Octets and packets come from the HC counters, or the 32-bit ifTable ones on agents without
+    them (a rate only when both polls read the same one); the name from ifName, else ifDescr.
+    """
+    def rate(column: str, width: int, kind: str) -> float | None:
         if before is None:
             return None
         return rates.per_second(_counter(before, column), _counter(counters, column), elapsed,
-                                width=width, restarted=restarted)
+                                width=width, restarted=restarted, kind=kind)
 
-    in_octets, out_octets = rate("in_octets"), rate("out_octets")
-    in_errors, out_errors = rate("in_errors", rates.COUNTER32), rate("out_errors", rates.COUNTER32)
+    values: dict[str, int | None] = {}
+    per_second: dict[str, float | None] = {}
+    bits = None
+    for column, (_, kind) in _TRAFFIC.items():
+        source, width = _source(counters, column)
+        values[column] = _counter(counters, source) if source else None
+        same = before is not None and source is not None and source in before
+        per_second[column] = rate(source, width, kind) if same and source else None
+        if source and column == "in_octets":
+            bits = width
+    in_errors = rate("in_errors", rates.COUNTER32, "errors")
+    out_errors = rate("out_errors", rates.COUNTER32, "errors")
+    name = counters.get("if_name") or counters.get("if_descr") or index
     return InterfaceStatus(
-        index=index, name=str(counters.get("if_name") or index),
-        in_octets=_counter(counters, "in_octets"), out_octets=_counter(counters, "out_octets"),
-        in_packets=_counter(counters, "in_packets"),
-        out_packets=_counter(counters, "out_packets"),
+        index=index, name=str(name),
+        in_octets=values["in_octets"], out_octets=values["out_octets"],
+        in_packets=values["in_packets"], out_packets=values["out_packets"],
         in_errors=_counter(counters, "in_errors"), out_errors=_counter(counters, "out_errors"),
-        in_bps=None if in_octets is None else in_octets * 8,
-        out_bps=None if out_octets is None else out_octets * 8,
-        in_pps=rate("in_packets"), out_pps=rate("out_packets"),
-        errors_ps=None if in_errors is None or out_errors is None else in_errors + out_errors)
+        in_bps=None if per_second["in_octets"] is None else per_second["in_octets"] * 8,
+        out_bps=None if per_second["out_octets"] is None else per_second["out_octets"] * 8,
+        in_pps=per_second["in_packets"], out_pps=per_second["out_packets"],
+        errors_ps=None if in_errors is None or out_errors is None else in_errors + out_errors,
+        counter_bits=bits)
 
 
 def client_count(platform: str, result: PollResult) -> int | None:

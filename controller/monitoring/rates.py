@@ -15,6 +15,17 @@ TIMETICKS_MODULUS = 2 ** 32          # sysUpTime is TimeTicks (hundredths of a s
 #: 400 Gbit/s in octets leaves headroom over any AP uplink; callers may pass their own.
 DEFAULT_MAX_PER_SECOND = 400e9 / 8
 
+#: The most each kind of interface counter can plausibly count per second; above it, a delta is
+#: a discontinuity. One limit for all kinds (octets) let an error counter that reset from 7,912
+#: to 161 read as a Counter32 wrap: 865,583,610 errors/s stored and alerted.
+#: - octets: 400 Gbit/s, as above;
+#: - packets: 400 Gbit/s of minimum-size frames (84 bytes on the wire with preamble and gap);
+#: - errors: ten million bad frames a second, more than a 10 Gbit/s port carries in
+#:   minimum-size frames of which most are bad; a Counter32 error counter that "wraps" from a
+#:   small value implies more than that for any poll interval under about seven minutes.
+MAX_PER_SECOND = {"octets": DEFAULT_MAX_PER_SECOND, "packets": 400e9 / (84 * 8),
+                  "errors": 1e7}
+
 #: Clock slack when comparing the AP's uptime with our own elapsed time (seconds).
 UPTIME_SLACK_S = 2.0
 
@@ -59,20 +70,26 @@ def rebooted(previous_ticks: int | None, current_ticks: int | None, elapsed_s: f
 
 
 def per_second(previous: int | None, current: int | None, elapsed_s: float, *,
-               width: int = COUNTER64, restarted: bool = False,
-               max_per_second: float = DEFAULT_MAX_PER_SECOND) -> float | None:
+               width: int = COUNTER64, restarted: bool = False, kind: str = "octets",
+               max_per_second: float | None = None) -> float | None:
     """Rate of a counter between two polls, or None when it cannot be trusted.
 
-    None when: either value is missing, no time passed, the AP restarted (counters started
-    again from zero, so the delta is meaningless), or the delta implies more than
-    ``max_per_second`` (a counter reset without a restart, such as an interface re-created,
-    reads as a near-full wrap).
+    None when: either value is missing or outside the counter's width (a malformed answer), no
+    time passed, the AP restarted (counters started again from zero, so the delta is
+    meaningless), or the delta implies more than the counter ``kind`` allows
+    (`MAX_PER_SECOND`, or ``max_per_second``). A counter that went down is a wrap only when the
+    wrapped delta is plausible for its kind; otherwise it was reset without a restart (an
+    interface re-created, a driver that clears its error counts) and the poll has no rate.
     """
     if previous is None or current is None or restarted or elapsed_s <= 0:
         return None
+    limit = MAX_PER_SECOND[kind] if max_per_second is None else max_per_second
+    modulus = 2 ** width
+    if not (0 <= previous < modulus and 0 <= current < modulus):
+        return None
     delta = counter_delta(previous, current, width)
     rate = delta / elapsed_s
-    if rate > max_per_second:
+    if rate > limit:
         return None
     return rate
 
@@ -82,7 +99,7 @@ def bits_per_second(previous_octets: int | None, current_octets: int | None, ela
                     max_bps: float = DEFAULT_MAX_PER_SECOND * 8) -> float | None:
     """Octet counter (HC, Counter64) rate in bits per second."""
     octets = per_second(previous_octets, current_octets, elapsed_s, width=COUNTER64,
-                        restarted=restarted, max_per_second=max_bps / 8)
+                        restarted=restarted, kind="octets", max_per_second=max_bps / 8)
     return None if octets is None else octets * 8
 
 
@@ -92,5 +109,5 @@ def sum_rates(rates) -> float | None:
     return sum(known) if known else None
 
 
-__all__ = ["COUNTER32", "COUNTER64", "DEFAULT_MAX_PER_SECOND", "bits_per_second",
+__all__ = ["COUNTER32", "COUNTER64", "DEFAULT_MAX_PER_SECOND", "MAX_PER_SECOND", "bits_per_second",
            "counter_delta", "per_second", "rebooted", "sum_rates", "uptime_delta_s"]

@@ -121,7 +121,8 @@ class MonitoringService:
         host, port = host_port(self.config.snmp.trap_listen, "snmp.trap_listen")
         handler = TrapHandler(targets.ap_by_ip, self.snapshot, on_event, on_unknown=on_unknown)
         receiver = TrapReceiver(handler,
-                                host=host, port=port, community=self.config.snmp.trap_community)
+                                host=host, port=port, community=self.config.snmp.trap_community,
+                                on_drop=self.snapshot.count_dropped_trap)
         try:
             await receiver.start()
             self.trap_port = receiver.port

@@ -22,7 +22,7 @@ class ApState(str, enum.Enum):
 class InterfaceStatus:
     index: int
     name: str
-    in_octets: int | None = None      # raw HC counters as last read
+    in_octets: int | None = None      # raw counters as last read (HC, or 32-bit: counter_bits)
     out_octets: int | None = None
     in_packets: int | None = None
     out_packets: int | None = None
@@ -33,6 +33,8 @@ class InterfaceStatus:
     in_pps: float | None = None
     out_pps: float | None = None
     errors_ps: float | None = None
+    #: 64: octets and packets from the ifXTable HC counters; 32: from the ifTable (no HC).
+    counter_bits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class ApStatus:
     out_pps: float | None = None
     errors_ps: float | None = None
     poll_ms: float | None = None              # duration of the last poll
+    #: Objects the AP did not give at the last poll, each as "object: reason" (reason: the
+    #: agent's error-status such as genErr, or "absent"); the rest of the poll counts.
+    missing: tuple[str, ...] = ()
+    #: The interface table did not end within the poll's limits: interfaces are missing.
+    interfaces_truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ class Snapshot:
     cycles: int = 0
     traps_received: int = 0
     traps_unknown_source: int = 0
+    #: Datagrams the trap receiver dropped: undecodable, and with the wrong community.
+    traps_malformed: int = 0
+    traps_bad_community: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def put(self, status: ApStatus) -> None:
@@ -104,3 +114,11 @@ class Snapshot:
             self.traps_received += 1
             if not known:
                 self.traps_unknown_source += 1
+
+    def count_dropped_trap(self, reason: str) -> None:
+        """The receiver's ``on_drop``: ``malformed`` or ``bad_community``."""
+        with self._lock:
+            if reason == "malformed":
+                self.traps_malformed += 1
+            else:
+                self.traps_bad_community += 1

@@ -56,6 +56,7 @@ from controller.snmp.poll import (
     SYSTEM_OIDS,
     PollPlan,
     PollResult,
+    SnmpAgentError,
     SnmpAuthError,
     SnmpError,
     SnmpTimeout,
@@ -67,6 +68,7 @@ from controller.snmp.poll import (
 )
 from controller.snmp.v2c import V2cStats, V2cTransport
 from core import snmp_ber
+from core.logs import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,8 @@ class _ApSession:
     family: int = socket.AF_INET
     community: bytes = b""
     template: snmp_ber.GetBulkTemplate | None = None
-    template_repetitions: int = 0
+    #: (max-repetitions, OIDs) the template encodes; the plan's columns adapt to the agent.
+    template_key: tuple = ()
 
 
 class SnmpClient:
@@ -218,11 +221,12 @@ class SnmpClient:
         oids = [*non_repeaters, *repeaters]
         first = len(non_repeaters) == len(session.plan.non_repeaters) and \
             len(repeaters) == len(session.plan.columns)
-        if first:   # the every-cycle request: reuse its encoding while max-repetitions holds
-            if session.template is None or session.template_repetitions != max_repetitions:
+        if first:   # the every-cycle request: reuse its encoding while it asks the same
+            key = (max_repetitions, tuple(oids))
+            if session.template is None or session.template_key != key:
                 session.template = snmp_ber.encode_getbulk(
                     session.community, len(non_repeaters), max_repetitions, oids)
-                session.template_repetitions = max_repetitions
+                session.template_key = key
             template = session.template
         else:
             template = snmp_ber.encode_getbulk(session.community, len(non_repeaters),
@@ -244,8 +248,8 @@ class SnmpClient:
             elif int(error_status) == snmp_ber.TOO_BIG:
                 future.set_exception(SnmpTooBig("agent tooBig"))
             elif error_status:
-                future.set_exception(SnmpError(f"agent {error_status.prettyPrint()}"
-                                               f" at varbind {int(error_index)}"))
+                future.set_exception(SnmpAgentError(error_status.prettyPrint(),
+                                                    int(error_index)))
             else:
                 future.set_result([_pysnmp_varbind(oid, value) for oid, value in varbinds])
 
@@ -394,18 +398,34 @@ def decode_notification(datagram: bytes) -> tuple[str, str, str, dict, bytes | N
 
 class TrapReceiver(asyncio.DatagramProtocol):
     """Receives v1/v2c traps and informs on UDP and hands them to ``on_trap(source_ip, name,
-    varbinds)``. Garbage and wrong communities are counted and logged, never fatal."""
+    varbinds)``. Garbage and wrong communities are counted (and told to ``on_drop(reason)``,
+    ``malformed`` or ``bad_community``, for the metrics) and logged at most once per reason
+    every ``log_every_s`` seconds, never fatal."""
 
     def __init__(self, on_trap: TrapCallback, *, host: str = "127.0.0.1", port: int = 1162,
-                 community: str = "public"):
+                 community: str = "public", on_drop: Callable[[str], None] | None = None,
+                 log_every_s: float = 60.0):
         self.on_trap = on_trap
         self.host = host
         self.port = port
         self.community = community
+        self.on_drop = on_drop
         self.received = 0
         self.malformed = 0
         self.bad_community = 0
+        self._throttle = Throttle(log_every_s)
         self._transport: asyncio.DatagramTransport | None = None
+
+    def _dropped(self, reason: str, message: str, *args: object) -> None:
+        if self.on_drop is not None:
+            try:
+                self.on_drop(reason)
+            except Exception:  # a faulty counter must not stop the receiver
+                log.exception("trap drop counter failed")
+        held = self._throttle.allow(reason)
+        if held is not None:
+            log.warning(message + (f" ({held} more dropped as {reason} since the last line)"
+                                   if held else ""), *args)
 
     async def start(self) -> "TrapReceiver":
         loop = asyncio.get_running_loop()
@@ -424,13 +444,16 @@ class TrapReceiver(asyncio.DatagramProtocol):
         source_ip = addr[0]
         try:
             community, name, _, varbinds, response = decode_notification(data)
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the decoder raises, it is garbage
+            # An exception out of datagram_received would close the transport for good.
             self.malformed += 1
-            log.warning("dropped malformed datagram from %s (%d bytes): %s", source_ip, len(data), exc)
+            self._dropped("malformed", "dropped malformed datagram from %s (%d bytes): %s",
+                          source_ip, len(data), exc)
             return
         if community != self.community:
             self.bad_community += 1
-            log.warning("dropped %s from %s: wrong community", name, source_ip)
+            self._dropped("bad_community", "dropped %s from %s: wrong community", name,
+                          source_ip)
             return
         self.received += 1
         if response is not None and self._transport is not None:
@@ -443,6 +466,6 @@ class TrapReceiver(asyncio.DatagramProtocol):
 
 __all__ = ["AUTH_PROTOCOLS", "CLIENT_COLUMN", "INTERFACE_COLUMNS", "MAX_MAX_REPETITIONS",
            "MAX_REQUESTS_PER_POLL", "PRIV_PROTOCOLS", "SYSTEM_OIDS", "Credentials", "PollResult",
-           "PollTarget", "SnmpAuthError", "SnmpClient", "SnmpError", "SnmpTimeout", "SnmpTooBig",
-           "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials", "decode_notification",
+           "PollTarget", "SnmpAgentError", "SnmpAuthError", "SnmpClient", "SnmpError",
+           "SnmpTimeout", "SnmpTooBig", "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials", "decode_notification",
            "scalar_request_oid"]

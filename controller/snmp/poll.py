@@ -35,10 +35,28 @@ INTERFACE_COLUMNS = {
     "out_octets": "1.3.6.1.2.1.31.1.1.1.10",
     "out_packets": "1.3.6.1.2.1.31.1.1.1.11",
 }
+#: ifTable columns read instead, per AP, once a poll shows interfaces without ifXTable values:
+#: devices without 64-bit counters (ubiquiti-m5, Windows XP) and agents without ifName.
+LEGACY_COLUMNS = {
+    "if_descr": "1.3.6.1.2.1.2.2.1.2",
+    "in_octets32": "1.3.6.1.2.1.2.2.1.10",
+    "in_packets32": "1.3.6.1.2.1.2.2.1.11",
+    "out_octets32": "1.3.6.1.2.1.2.2.1.16",
+    "out_packets32": "1.3.6.1.2.1.2.2.1.17",
+}
+#: What each ifXTable column falls back to when an interface has no value in it.
+_FALLBACKS = {"if_name": ("if_descr",),
+              "in_octets": ("in_octets32", "in_packets32", "out_octets32", "out_packets32")}
+_HC_COLUMNS = ("in_octets", "in_packets", "out_octets", "out_packets")
 CLIENT_COLUMN = "clients"
 DEFAULT_MAX_REPETITIONS = 8
 MAX_MAX_REPETITIONS = 48          # keeps a response under a typical 1,500-byte-ish MTU budget
-MAX_REQUESTS_PER_POLL = 16        # guards against agents that never end a table
+#: A poll stops asking after this many requests or rows per column (agents that never end a
+#: table); a table cut there is reported (`PollResult.truncated`), never silently short.
+#: snmpsim answers at most 64 varbinds: 8 interfaces per request, so a WLAN controller's 3,271
+#: interfaces (ruijie-m18000) take 409 requests.
+MAX_REQUESTS_PER_POLL = 1024
+MAX_TABLE_ROWS = 10_000
 _END_OF_COLUMN = ber.EXCEPTIONS | {ber.NULL}
 
 
@@ -59,6 +77,15 @@ class SnmpAuthError(SnmpError):
     """The agent answered with a USM error: unknown user, wrong digest, undecryptable, ..."""
 
 
+class SnmpAgentError(SnmpError):
+    """The agent answered with an error-status (genErr, authorizationError, ...) and the
+    error-index of the varbind it blames (1-based, 0 when it names none)."""
+
+    def __init__(self, status: str, index: int):
+        super().__init__(f"agent {status} at varbind {index}")
+        self.status, self.index = status, index
+
+
 @dataclass
 class PollResult:
     """What one poll read, as plain values. Missing objects are None / absent keys."""
@@ -68,9 +95,21 @@ class PollResult:
     sys_name: str | None = None
     client_scalar: int | str | None = None       # the platform's scalar, raw (int or text)
     client_column: dict[int, int] = field(default_factory=dict)   # row index -> value
-    #: ifIndex -> column -> value (ints, and text for if_name)
+    #: ifIndex -> column -> value (ints, and text for if_name / if_descr)
     interfaces: dict[int, dict[str, int | str]] = field(default_factory=dict)
     requests: int = 0
+    #: Objects the agent did not give, and why: an error-status it answered for that object
+    #: (``genErr``, ``authorizationError``...), or ``absent`` (not in its MIB view).
+    missing: dict[str, str] = field(default_factory=dict)
+    #: A table did not end within MAX_REQUESTS_PER_POLL requests / MAX_TABLE_ROWS rows.
+    truncated: bool = False
+
+    @property
+    def answered_nothing(self) -> bool:
+        """Every object was refused with an error-status: the agent answers, but nothing."""
+        return bool(self.missing) and all(v != "absent" for v in self.missing.values()) and \
+            self.sys_descr is None and self.uptime_ticks is None and self.sys_name is None \
+            and self.client_scalar is None and not self.client_column and not self.interfaces
 
 
 def scalar_request_oid(oid: Oid) -> Oid:
@@ -126,6 +165,9 @@ class PollPlan:
     max_repetitions: int = DEFAULT_MAX_REPETITIONS
     #: Lowered when the agent answers tooBig, so learning never climbs back above what fits.
     repetitions_ceiling: int = MAX_MAX_REPETITIONS
+    #: Objects the agent answered an error-status for (name -> status): asked alone each poll
+    #: until they answer again, so they cannot fail the shared request.
+    refused: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_platform(cls, platform: str, max_repetitions: int) -> "PollPlan":
@@ -146,46 +188,158 @@ class PollPlan:
         """(non-repeaters, repeaters) of the first GETBULK of a poll."""
         return [oid for _, oid in self.non_repeaters], [oid for _, oid in self.columns]
 
+    def learn_columns(self, result: PollResult) -> list[tuple[str, Oid]]:
+        """Adapt the interface columns to what the agent has; returns the columns added.
+
+        An interface row without an ifXTable value (ifName, HC counters) makes the plan also
+        read its ifTable fallback (ifDescr, 32-bit counters) from now on; an ifXTable column
+        that no row has is no longer asked for (its GETBULK rows were all beyond the table).
+        """
+        rows = [row for row in result.interfaces.values() if "if_type" in row]
+        if not rows:
+            return []
+        have = {name for name, _ in self.columns}
+        added: list[tuple[str, Oid]] = []
+        dropped: set[str] = set()
+        for column, fallbacks in _FALLBACKS.items():
+            # An empty ifName names nothing; a counter of 0 is a value.
+            lacking = [row for row in rows if (not row.get(column) if column == "if_name"
+                                               else column not in row)]
+            if not lacking:
+                continue
+            added += [(name, _oid(LEGACY_COLUMNS[name])) for name in fallbacks
+                      if name not in have]
+            if len(lacking) == len(rows):
+                dropped |= set(_HC_COLUMNS if column == "in_octets" else (column,))
+        if added or dropped:
+            self.columns = tuple(c for c in self.columns if c[0] not in dropped) + tuple(added)
+        return added
+
 
 async def run_poll(plan: PollPlan, getbulk: GetBulk) -> PollResult:
-    """One poll: a GETBULK, then more only for columns that did not end inside it."""
+    """One poll: a GETBULK, then more only for columns that did not end inside it.
+
+    An error-status (genErr, authorizationError, ...) fails one request, not the poll: the
+    objects still pending are then asked one by one, so only the ones the agent refuses are
+    missing (their error-index is not trusted: snmpsim, for one, blames the first varbind of
+    any GETBULK). Refused objects stay out of the shared request and are asked alone once per
+    poll until they answer. Last, the ifTable fallbacks the answer showed are needed are read.
+    """
     result = PollResult()
-    columns = plan.columns
-    non_repeaters, starts = plan.request_oids
-    rows_seen = 0
-    while True:
-        result.requests += 1
-        try:
-            varbinds = await getbulk(non_repeaters, starts, plan.max_repetitions)
-        except SnmpTooBig:
-            # Agents may refuse a GETBULK they cannot fit instead of truncating it.
-            if plan.max_repetitions == 1 or result.requests >= MAX_REQUESTS_PER_POLL:
-                raise
-            plan.max_repetitions //= 2
-            plan.repetitions_ceiling = plan.max_repetitions
-            continue
-        head, rows = varbinds[:len(non_repeaters)], varbinds[len(non_repeaters):]
-        if non_repeaters:
-            _read_non_repeaters(plan, head, result)
-            non_repeaters = []
-        pending, starts, rows_seen = _read_columns(columns, starts, rows, result, rows_seen)
-        if not pending or result.requests >= MAX_REQUESTS_PER_POLL:
-            break
-        columns = pending
-    # One spare row makes the end of the table visible inside the same response.
-    plan.max_repetitions = max(1, min(plan.repetitions_ceiling, rows_seen + 1))
+    asked = [c for c in plan.non_repeaters if c[0] not in plan.refused]
+    columns = [(name, oid, oid) for name, oid in plan.columns if name not in plan.refused]
+    failed = await _walk(plan, getbulk, asked, columns, result)
+    if failed is not None:
+        await _one_by_one(plan, getbulk, failed[1], failed[2], result)
+    retry = [name for name in plan.refused if name not in result.missing]
+    if retry:
+        for name in retry:
+            del plan.refused[name]
+        await _one_by_one(plan, getbulk, [c for c in plan.non_repeaters if c[0] in retry],
+                          [(n, o, o) for n, o in plan.columns if n in retry], result)
+    added = plan.learn_columns(result)
+    if added and not result.truncated:
+        await _one_by_one(plan, getbulk, [], [(n, o, o) for n, o in added], result,
+                          together=True)
+    if plan.client_source is not None and plan.client_source.kind == "column_sum" \
+            and not result.client_column:
+        result.missing.setdefault(CLIENT_COLUMN, "absent")
+    if result.answered_nothing:
+        raise _refused_everything(result)
     return result
 
 
-def _read_non_repeaters(plan: PollPlan, head: list[Varbind], result: PollResult) -> None:
-    for (name, _), (oid, tag, value) in zip(plan.non_repeaters, head):
+#: A column being walked: (name, column OID, the OID to continue after).
+_Column = tuple[str, Oid, Oid]
+
+
+async def _one_by_one(plan: PollPlan, getbulk: GetBulk, asked: list[tuple[str, Oid]],
+                      columns: list[_Column], result: PollResult, *,
+                      together: bool = False) -> None:
+    """Ask each object alone (or, ``together``, all in one walk, alone only after an error);
+    an object the agent answers an error-status for is missing and `PollPlan.refused`."""
+    if together:
+        failed = await _walk(plan, getbulk, asked, columns, result)
+        if failed is None:
+            return
+        asked, columns = failed[1], failed[2]
+    for single_asked, single_columns in [([c], []) for c in asked] + [([], [c]) for c in columns]:
+        failed = await _walk(plan, getbulk, single_asked, single_columns, result)
+        if failed is not None and failed[2]:
+            # GETBULK rows run on past a column's end: the error may belong to an object
+            # beyond it. Step one row at a time from where it stopped to tell.
+            failed = await _walk(plan, getbulk, [], failed[2], result, step=True)
+        if failed is not None:
+            name = (single_asked or single_columns)[0][0]
+            result.missing[name] = plan.refused[name] = failed[0]
+
+
+async def _walk(plan: PollPlan, getbulk: GetBulk, asked: list[tuple[str, Oid]],
+                columns: list[_Column], result: PollResult, *, step: bool = False
+                ) -> tuple[str, list[tuple[str, Oid]], list[_Column]] | None:
+    """GETBULKs until every column ended (or the caps). On an error-status, stops and returns
+    (the status, the objects still pending) for the caller to ask one by one; else None.
+    ``step``: one row per request (a GETNEXT walk), learning nothing."""
+    names = [(name, oid) for name, oid, _ in columns]
+    starts = [start for _, _, start in columns]
+    rows_seen = 0
+    repetitions = 1 if step else plan.max_repetitions
+    table = bool(names) and not step
+    while asked or names:
+        if result.requests >= MAX_REQUESTS_PER_POLL:
+            result.truncated = result.truncated or bool(names)
+            break
+        result.requests += 1
+        try:
+            varbinds = await getbulk([oid for _, oid in asked], starts,
+                                     repetitions if names else 0)
+        except SnmpTooBig:
+            # Agents may refuse a GETBULK they cannot fit instead of truncating it.
+            if repetitions <= 1:
+                raise
+            repetitions = plan.max_repetitions = repetitions // 2
+            plan.repetitions_ceiling = repetitions
+            continue
+        except SnmpAgentError as exc:
+            return exc.status, asked, [(n, o, s) for (n, o), s in zip(names, starts)]
+        head, rows = varbinds[:len(asked)], varbinds[len(asked):]
+        _read_non_repeaters(plan, asked, head, result)
+        asked = []
+        if not names:
+            break
+        names, starts, rows_seen = _read_columns(names, starts, rows, result, rows_seen)
+        if rows_seen >= MAX_TABLE_ROWS:
+            result.truncated = result.truncated or bool(names)
+            break
+        # A long table: ask for more rows per request as it goes on (up to what fits).
+        repetitions = repetitions if step else min(plan.repetitions_ceiling, repetitions * 2)
+    if table:
+        # One spare row makes the end of the table visible inside the same response.
+        plan.max_repetitions = max(1, min(plan.repetitions_ceiling, rows_seen + 1))
+    return None
+
+
+def _refused_everything(result: PollResult) -> SnmpError:
+    statuses = sorted(set(result.missing.values()))
+    if statuses == ["authorizationError"]:
+        return SnmpAuthError("authorizationError for every object: the agent's access control "
+                             "(VACM view) gives this user nothing to read")
+    return SnmpAgentError(", ".join(statuses), 0)
+
+
+def _read_non_repeaters(plan: PollPlan, asked: list[tuple[str, Oid]], head: list[Varbind],
+                        result: PollResult) -> None:
+    for (name, _), (oid, tag, value) in zip(asked, head):
         if name == CLIENT_COLUMN:
             wanted = plan.scalar_oid
-            if wanted and oid[:len(wanted)] == wanted:
+            if wanted and oid[:len(wanted)] == wanted and tag not in _END_OF_COLUMN:
                 result.client_scalar = python_value(tag, value)
+            else:
+                result.missing[name] = "absent"
             continue
         prefix = _SYSTEM_PREFIXES[name]
-        if oid[:len(prefix)] != prefix:
+        if oid[:len(prefix)] != prefix or tag in _END_OF_COLUMN:
+            result.missing[name] = "absent"
             continue
         setattr(result, name if name != "uptime" else "uptime_ticks", python_value(tag, value))
 
@@ -196,7 +350,6 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
     width = len(columns)
     ended = [False] * width
     last = list(starts)
-    counts = [0] * width
     for position, (oid, tag, value) in enumerate(rows):
         column = position % width
         if ended[column]:
@@ -207,7 +360,6 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
             ended[column] = True
             continue
         last[column] = oid
-        counts[column] += 1
         index = oid[len(prefix)]
         if name == CLIENT_COLUMN:
             if isinstance(value, int):
@@ -221,6 +373,7 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
 
 
 __all__ = ["CLIENT_COLUMN", "DEFAULT_MAX_REPETITIONS", "INTERFACE_COLUMNS", "GetBulk",
-           "MAX_MAX_REPETITIONS", "MAX_REQUESTS_PER_POLL", "PollPlan", "PollResult",
-           "SYSTEM_OIDS", "SnmpAuthError", "SnmpError", "SnmpTimeout", "SnmpTooBig", "Varbind",
-           "python_value", "run_poll", "scalar_request_oid"]
+           "LEGACY_COLUMNS", "MAX_MAX_REPETITIONS", "MAX_REQUESTS_PER_POLL", "MAX_TABLE_ROWS",
+           "PollPlan", "PollResult", "SYSTEM_OIDS", "SnmpAgentError", "SnmpAuthError",
+           "SnmpError", "SnmpTimeout", "SnmpTooBig", "Varbind", "python_value", "run_poll",
+           "scalar_request_oid"]

@@ -20,7 +20,7 @@ import logging
 import socket
 from dataclasses import dataclass
 
-from controller.snmp.poll import SnmpError, SnmpTimeout, SnmpTooBig, Varbind
+from controller.snmp.poll import SnmpAgentError, SnmpError, SnmpTimeout, SnmpTooBig, Varbind
 from core import snmp_ber as ber
 
 log = logging.getLogger(__name__)
@@ -145,8 +145,8 @@ class V2cTransport:
         if response.error_status == ber.TOO_BIG:
             raise SnmpTooBig(f"agent tooBig for {len(response.varbinds)} varbinds")
         if response.error_status:
-            raise SnmpError(f"agent {ber.error_status_name(response.error_status)}"
-                            f" at varbind {response.error_index}")
+            raise SnmpAgentError(ber.error_status_name(response.error_status),
+                                 response.error_index)
         return response.varbinds
 
     def _send(self, endpoint: _Socket, request_id: int, pending: _Pending) -> None:

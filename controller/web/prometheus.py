@@ -40,6 +40,12 @@ class SnapshotCollector(Collector):
                                    labels=AP_LABELS)
         uptime = GaugeMetricFamily("oasis_ap_uptime_seconds", "The AP's sysUpTime in seconds",
                                    labels=AP_LABELS)
+        missing = GaugeMetricFamily("oasis_ap_missing_objects", "Objects the AP did not give at "
+                                    "its last poll, by reason (an error-status such as genErr, "
+                                    "or absent)", labels=(*AP_LABELS, "reason"))
+        truncated = GaugeMetricFamily("oasis_ap_interfaces_truncated", "1 when the AP's "
+                                      "interface table did not end within the poll's limits",
+                                      labels=AP_LABELS)
         for ap in self.aps:
             labels = [ap["name"], ap["site"], ap["platform"]]
             status = self.snapshot.get(ap["id"])
@@ -56,7 +62,15 @@ class SnapshotCollector(Collector):
                                   (uptime, status.uptime_s)):
                 if value is not None:
                     family.add_metric(labels, float(value))
-        yield from (up, state, clients, in_bps, out_bps, errors, uptime)
+            if status.state in (ApState.UP, ApState.DEGRADED):
+                truncated.add_metric(labels, 1.0 if status.interfaces_truncated else 0.0)
+                reasons: dict[str, int] = {}
+                for entry in status.missing:
+                    reason = entry.rsplit(": ", 1)[-1]
+                    reasons[reason] = reasons.get(reason, 0) + 1
+                for reason, count in sorted(reasons.items()):
+                    missing.add_metric([*labels, reason], float(count))
+        yield from (up, state, clients, in_bps, out_bps, errors, uptime, missing, truncated)
         yield from self._poller()
         alerts = GaugeMetricFamily("oasis_alerts_open", "Open alerts by kind", labels=("kind",))
         for kind in sorted(set(ALERT_KINDS) | set(self.open_alerts)):
@@ -78,3 +92,9 @@ class SnapshotCollector(Collector):
         yield CounterMetricFamily("oasis_traps_unknown_source", "SNMP traps from addresses that "
                                   "are not a known AP (counted, not trusted)",
                                   value=self.snapshot.traps_unknown_source)
+        dropped = CounterMetricFamily("oasis_traps_dropped", "Datagrams the trap receiver "
+                                      "dropped: malformed (undecodable) or bad_community",
+                                      labels=("reason",))
+        dropped.add_metric(["malformed"], self.snapshot.traps_malformed)
+        dropped.add_metric(["bad_community"], self.snapshot.traps_bad_community)
+        yield dropped

@@ -94,3 +94,27 @@ def test_sum_rates_ignores_unknown():
     assert sum_rates([1.0, None, 2.5]) == 3.5
     assert sum_rates([None, None]) is None
     assert sum_rates([]) is None
+
+
+def test_error_counter_reset_without_reboot_is_not_a_wrap():
+    # Defect 20: 7,912 -> 161 in 4.96 s read as a Counter32 wrap was 865,583,610 errors/s.
+    assert per_second(7_912, 161, 4.962, width=COUNTER32, kind="errors") is None
+    assert per_second(7_912, 161, 300.0, width=COUNTER32, kind="errors") is None
+    # A counter near the top that wraps with a plausible count is still a wrap.
+    assert per_second(2 ** 32 - 100, 50, 60.0, width=COUNTER32, kind="errors") == 2.5
+
+
+def test_each_counter_kind_has_its_own_limit():
+    wrapped = (2 ** 32 - 7_912 + 161) / 60.0           # ~71.6 M per second
+    assert per_second(7_912, 161, 60.0, width=COUNTER32, kind="octets") == wrapped
+    assert per_second(7_912, 161, 60.0, width=COUNTER32, kind="packets") == wrapped
+    assert per_second(7_912, 161, 60.0, width=COUNTER32, kind="errors") is None
+    assert per_second(0, 60_000_000_000, 1.0, kind="packets") is None
+    with pytest.raises(KeyError):
+        per_second(0, 1, 1.0, kind="furlongs")
+
+
+def test_a_value_outside_the_counter_width_gives_no_rate():
+    # An agent that answers a Counter32 column with a larger number: no rate, no exception.
+    assert per_second(0, 2 ** 32, 60.0, width=COUNTER32) is None
+    assert per_second(-1, 5, 60.0) is None

@@ -140,3 +140,27 @@ def test_handler_failure_is_contained():
             receiver.close()
 
     asyncio.run(main())
+
+
+def test_a_flood_of_bad_datagrams_is_counted_for_metrics_and_logged_once(caplog):
+    # Defect 23: one log line per bad datagram (4,500 lines in 5 s), counts not exported.
+    async def main():
+        async with Harness() as h:
+            h.receiver.on_drop = h.snapshot.count_dropped_trap
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind((STRANGER, 0))
+                # Sent while the loop is not reading: fewer than a socket buffer holds.
+                for n in range(150):
+                    sock.sendto(b"\x30\x03\x02\x01" + bytes([n]), ("127.0.0.1", h.receiver.port))
+            for _ in range(3):
+                await link_down(h.receiver.port, AP_ADDRESS, community="guessed")
+            await link_down(h.receiver.port, AP_ADDRESS)          # ordering marker
+            assert (await h.next_event())[1] == "linkDown"
+            assert h.snapshot.traps_malformed == h.receiver.malformed == 150
+            assert h.snapshot.traps_bad_community == h.receiver.bad_community == 3
+
+    with caplog.at_level(logging.WARNING, logger="controller.snmp.engine"):
+        asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("malformed datagram" in line for line in lines) == 1, lines[:5]
+    assert sum("wrong community" in line for line in lines) == 1

@@ -75,3 +75,22 @@ def test_metrics_from_a_non_loopback_address_need_a_token(client, store):
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert "oasis_traps_received_total" in response.get_data(as_text=True)
+
+
+def test_metrics_say_which_objects_are_missing_which_tables_are_cut_and_traps_dropped(
+        client, store, secrets, snapshot):
+    add_site(store)
+    partial, whole = (add_ap(store, secrets, n) for n in (1, 2))
+    snapshot.put(status(partial, missing=("clients: genErr", "sys_name: absent",
+                                          "if_name: genErr"), interfaces_truncated=True))
+    snapshot.put(status(whole))
+    for reason in ("malformed", "malformed", "bad_community"):
+        snapshot.count_dropped_trap(reason)
+    got = samples(client.get("/metrics").get_data(as_text=True))
+    assert got[("oasis_ap_missing_objects", labels("ap-001", reason="genErr"))] == 2
+    assert got[("oasis_ap_missing_objects", labels("ap-001", reason="absent"))] == 1
+    assert ("oasis_ap_missing_objects", labels("ap-002", reason="genErr")) not in got
+    assert got[("oasis_ap_interfaces_truncated", labels("ap-001"))] == 1
+    assert got[("oasis_ap_interfaces_truncated", labels("ap-002"))] == 0
+    assert got[("oasis_traps_dropped_total", (("reason", "malformed"),))] == 2
+    assert got[("oasis_traps_dropped_total", (("reason", "bad_community"),))] == 1
