@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--custom-compile-command 'make lock'
 
-.PHONY: run test lab-deps bench clean lock lock-upgrade
+.PHONY: run test lab-deps bench clean lock lock-upgrade wheels
 
 # The lock installs every package (pip and setuptools included), then the project itself
 # without touching them: no resolver and no build isolation, so nothing unpinned comes in.
@@ -32,6 +32,10 @@ lock: $(BIN)/uv
 lock-upgrade: $(BIN)/uv
 	$(UV_COMPILE) --upgrade --extra test -o $(LOCK) pyproject.toml
 	$(UV_COMPILE) --upgrade -o $(AGENT_LOCK) dist/agent/pyproject.toml
+
+# Both distributions' wheels (docs/install.md): oasis-edge and the slim oasis-edge-agent.
+wheels: $(BIN)/.installed
+	$(BIN)/pip wheel -q --no-deps --no-build-isolation --no-index -w dist/wheels . dist/agent
 
 run: $(BIN)/.installed
 	$(BIN)/oasis run --demo
