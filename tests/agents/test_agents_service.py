@@ -36,6 +36,15 @@ def lab():
         yield lab
 
 
+def _with_only(*capabilities: str) -> list[str]:
+    """Run a command with no capability but ``capabilities`` and no way to gain one (the
+    unit's CapabilityBoundingSet and NoNewPrivileges). It keeps uid 0: this machine's
+    interpreter lives where only root may read, so the user switch itself is left to systemd."""
+    caps = ",".join(["-all", *(f"+{cap}" for cap in capabilities)])
+    return [require_tool("setpriv"), f"--bounding-set={caps}", f"--inh-caps={caps}",
+            "--no-new-privs", "--"]
+
+
 def _link(ns, name: str) -> None:
     """An interface with carrier: one end of a veth pair whose other end is up too."""
     ns.lab.veth(ns, name, ns, f"{name}p")
@@ -86,7 +95,7 @@ ap_dir = "{tmp_path / 'aps'}"
 host = "127.0.0.1"
 port = {free_port()}
 """)
-    process = ns.popen(GATEWAY, "--config", str(config), "run",
+    process = ns.popen(*_with_only("net_admin"), GATEWAY, "--config", str(config), "run",
                        env=listener.environment(watchdog_s=1.0))
     answers = []
 
@@ -127,7 +136,8 @@ state_file = "{tmp_path / 'state.json'}"
 [mqtt]
 host = ""
 """)
-    process = ns.popen(BACKHAUL, "run", "--config", str(config),
+    process = ns.popen(*_with_only("net_admin", "net_raw"), BACKHAUL, "run", "--config",
+                       str(config),
                        env=listener.environment(watchdog_s=1.0))
     ready = _run_until_pinged(listener, process)
     assert ready["STATUS"] == "branch branch-sd on primary"
