@@ -22,7 +22,7 @@ GATEWAY_KEY = "service-test-gateway-key-0123456789abcdef"
 
 
 @pytest.fixture
-def listener(tmp_path):
+def listener():
     listener = NotifyListener()
     yield listener
     listener.close()

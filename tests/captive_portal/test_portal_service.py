@@ -26,8 +26,8 @@ def workers_of(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def listener(tmp_path):
-    listener = NotifyListener(tmp_path)
+def listener():
+    listener = NotifyListener()
     yield listener
     listener.close()
 

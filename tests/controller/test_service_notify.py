@@ -18,8 +18,8 @@ from tests.systemd_notify import (
 
 
 @pytest.fixture
-def listener(tmp_path):
-    listener = NotifyListener(tmp_path)
+def listener():
+    listener = NotifyListener()
     yield listener
     listener.close()
 

@@ -20,7 +20,7 @@ def test_outside_systemd_nothing_is_sent(monkeypatch):
 
 
 def test_environment_is_read_and_taken_away(tmp_path, monkeypatch):
-    listener = NotifyListener(tmp_path)
+    listener = NotifyListener()
     monkeypatch.setenv("NOTIFY_SOCKET", str(listener.path))
     monkeypatch.setenv("WATCHDOG_USEC", "4000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
