@@ -4,8 +4,9 @@ instead of the next person who measures. The figures are not checked against tar
 run measures little), only that the run completes, reports its machine and its figures, and
 loses nothing.
 
-The helper modules (poll_controller, poll_exporter, poll_procs, backhaul_systems) run inside
-the scripts that use them; `test_every_bench_script_is_covered` keeps the list complete.
+A module in bench/ that is run (it has a ``__main__`` block) is a benchmark and must be here,
+unless another benchmark starts it as a child process (`RUN_BY`); a module without one is a part
+that the benchmarks import. `test_every_bench_script_is_covered` keeps the list complete.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from tests.support import require_root, require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-#: Modules that are parts of a benchmark, run by the script named.
-HELPERS = {"poll_controller.py": "poll_cycle.py", "poll_exporter.py": "poll_cycle.py",
-           "poll_procs.py": "poll_cycle.py", "backhaul_systems.py": "backhaul_failover.py"}
+#: Benchmark modules with a ``__main__`` that another benchmark runs as its child process.
+RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
            "backhaul_failover.py"}
@@ -43,9 +43,11 @@ def last_json(out: str) -> dict:
 
 
 def test_every_bench_script_is_covered():
-    scripts = {path.name for path in BENCH.glob("*.py") if path.name != "__init__.py"}
-    assert scripts - set(HELPERS) == COVERED
-    for script in scripts - set(HELPERS):
+    scripts = {path.name for path in BENCH.glob("*.py")
+               if 'if __name__ == "__main__":' in path.read_text()} - set(RUN_BY)
+    assert scripts == COVERED, (
+        "each bench/ script needs a --tiny mode and a test here (then add it to COVERED)")
+    for script in scripts:
         assert "--tiny" in (BENCH / script).read_text(), f"{script} has no --tiny mode"
 
 
