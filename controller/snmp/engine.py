@@ -6,12 +6,15 @@ cycle, more only when the interface table did not fit) and `TrapReceiver` (v1/v2
 over asyncio UDP). Results are plain Python values; errors are `SnmpTimeout`, `SnmpAuthError`
 or `SnmpError`, so callers never see a pysnmp type.
 
-Two paths behind `poll`: SNMPv2c goes through the fast path in ``snmp_v2c.py`` (one shared UDP
-socket, the hand-written codec in ``snmp_ber.py``), because pyasn1 decoding was ~70 % of the
-poller's CPU; SNMPv3 goes through pysnmp's engine, which owns USM (discovery, keys, time
-windows). For v3: one `SnmpEngine` per client, target/transport entries configured once per AP,
-requests straight to the single-run GETBULK generator (no hlapi MIB resolution). The request
-layout and the reading of the answer are shared (``snmp_poll.py``).
+Paths behind `poll`: SNMPv2c goes through the fast path in ``v2c.py`` (one shared UDP socket,
+the hand-written codec in ``core/snmp_ber.py``), because pyasn1 decoding was ~70 % of the
+poller's CPU; SNMPv3 goes through the v3 fast path in ``v3.py`` (USM from ``core/snmp_usm.py``)
+by default. pysnmp's engine remains for v3 when ``snmp.v3_path = "pysnmp"`` (a fallback for an
+agent the fast path does not get along with, and the oracle the tests compare it with): one
+`SnmpEngine` per client, target/transport entries configured once per AP, requests straight to
+the single-run GETBULK generator (no hlapi MIB resolution). It also still decodes v1/v2c
+notifications for `TrapReceiver`. The request layout and the reading of the answer are shared
+(``poll.py``).
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmAesBlumenthalCfb192Protocol,
     usmAesBlumenthalCfb256Protocol,
     usmAesCfb128Protocol,
+    usmAesCfb192Protocol,
+    usmAesCfb256Protocol,
     usmDESPrivProtocol,
+    usmHMAC128SHA224AuthProtocol,
     usmHMAC192SHA256AuthProtocol,
+    usmHMAC256SHA384AuthProtocol,
     usmHMAC384SHA512AuthProtocol,
     usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
@@ -67,17 +74,25 @@ from controller.snmp.poll import (
     scalar_request_oid,
 )
 from controller.snmp.v2c import V2cStats, V2cTransport
+from controller.snmp.v3 import V3Stats, V3Transport
 from core import snmp_ber
 from core.logs import Throttle
+from core.snmp_usm import DES_WARNING, UsmUser
 
 log = logging.getLogger(__name__)
 
-# The USM protocol names the store accepts (aps.snmp_auth_proto / snmp_priv_proto CHECK lists).
-# AES192/AES256 use the Blumenthal key extension, as net-snmp's "AES-192"/"AES-256" do.
-AUTH_PROTOCOLS = {"SHA": usmHMACSHAAuthProtocol, "SHA256": usmHMAC192SHA256AuthProtocol,
+# The USM protocol names (core.snmp_usm's, which the store's CHECK lists follow) and pysnmp's.
+# AES192/AES256 use the Blumenthal key extension, as net-snmp's "AES-192"/"AES-256" do;
+# AES192C/AES256C the Reeder one, as Cisco and net-snmp's "AES-192-C"/"AES-256-C" do.
+AUTH_PROTOCOLS = {"SHA": usmHMACSHAAuthProtocol, "SHA224": usmHMAC128SHA224AuthProtocol,
+                  "SHA256": usmHMAC192SHA256AuthProtocol,
+                  "SHA384": usmHMAC256SHA384AuthProtocol,
                   "SHA512": usmHMAC384SHA512AuthProtocol, "MD5": usmHMACMD5AuthProtocol}
 PRIV_PROTOCOLS = {"AES": usmAesCfb128Protocol, "AES192": usmAesBlumenthalCfb192Protocol,
-                  "AES256": usmAesBlumenthalCfb256Protocol, "DES": usmDESPrivProtocol}
+                  "AES256": usmAesBlumenthalCfb256Protocol, "AES192C": usmAesCfb192Protocol,
+                  "AES256C": usmAesCfb256Protocol, "DES": usmDESPrivProtocol}
+#: How SNMPv3 is polled: the fast path (default) or pysnmp's engine.
+V3_PATHS = ("fast", "pysnmp")
 
 # USM reports and failures that mean "the AP answered but rejected our credentials".
 _AUTH_INDICATIONS = (errind.UnknownUserName, errind.WrongDigest, errind.DecryptionError,
@@ -94,13 +109,21 @@ class V2cCredentials:
 
 @dataclass(frozen=True)
 class V3Credentials:
-    """SNMPv3 USM user; no auth key means noAuthNoPriv, no priv key means authNoPriv."""
+    """SNMPv3 USM user; no auth key means noAuthNoPriv, no priv key means authNoPriv.
+
+    ``context``: the SNMPv3 context name the AP serves its MIB under ("" for most agents).
+    ``engine_id``: the AP's snmpEngineID in hex, when configured: the poller then refuses an
+    agent at the AP's address that discovers as another engine, and the trap receiver checks
+    the AP's v3 traps against it (without it, the discovered one is used).
+    """
 
     user: str
     auth_key: str | None = field(default=None, repr=False)
     priv_key: str | None = field(default=None, repr=False)
     auth_proto: str = "SHA"
     priv_proto: str = "AES"
+    context: str = ""
+    engine_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.auth_proto not in AUTH_PROTOCOLS:
@@ -109,6 +132,17 @@ class V3Credentials:
             raise ValueError(f"priv_proto: {self.priv_proto!r} not one of {', '.join(PRIV_PROTOCOLS)}")
         if self.priv_key and not self.auth_key:
             raise ValueError("priv_key without auth_key: USM has no noAuthPriv level")
+        if self.engine_id is not None:
+            try:
+                length = len(bytes.fromhex(self.engine_id))
+            except ValueError:
+                raise ValueError(f"engine_id: {self.engine_id!r} is not hex") from None
+            if not 5 <= length <= 32:
+                raise ValueError("engine_id: an snmpEngineID has 5 to 32 octets")
+
+    @property
+    def engine_id_octets(self) -> bytes | None:
+        return bytes.fromhex(self.engine_id) if self.engine_id is not None else None
 
 
 Credentials = Union[V2cCredentials, V3Credentials]
@@ -147,7 +181,8 @@ class _ApSession:
     """Per-AP route and request layout, built once and reused every cycle.
 
     v2c: the resolved address and the GETBULK encoded for the current max-repetitions.
-    v3: the engine's target name (``addr_name``).
+    v3 fast path: the address, the `UsmUser` and context, and the GETBULK PDU likewise.
+    v3 through pysnmp: the engine's target name (``addr_name``).
     """
 
     key: tuple
@@ -159,17 +194,26 @@ class _ApSession:
     template: snmp_ber.GetBulkTemplate | None = None
     #: (max-repetitions, OIDs) the template encodes; the plan's columns adapt to the agent.
     template_key: tuple = ()
+    usm_user: UsmUser | None = None
+    context: bytes = b""
+    engine_id: bytes | None = None
 
 
 class SnmpClient:
-    """Polls APs: v2c through one shared socket, v3 through one SnmpEngine; `close()` when done."""
+    """Polls APs: v2c and v3 each through one shared socket (or v3 through one pysnmp
+    SnmpEngine, ``v3_path="pysnmp"``); `close()` when done."""
 
     def __init__(self, *, timeout: float = 2.0, retries: int = 1,
-                 initial_max_repetitions: int = DEFAULT_MAX_REPETITIONS):
+                 initial_max_repetitions: int = DEFAULT_MAX_REPETITIONS,
+                 v3_path: str = "fast"):
+        if v3_path not in V3_PATHS:
+            raise ValueError(f"v3_path: {v3_path!r} not one of {', '.join(V3_PATHS)}")
         self.timeout = timeout
         self.retries = retries
         self.initial_max_repetitions = initial_max_repetitions
+        self.v3_path = v3_path
         self._v2c = V2cTransport(timeout=timeout, retries=retries)
+        self._v3 = V3Transport(timeout=timeout, retries=retries)
         self._engine: SnmpEngine | None = None
         self._lcd = CommandGeneratorLcdConfigurator()
         self._generator = cmdgen.BulkCommandGeneratorSingleRun()
@@ -180,14 +224,26 @@ class SnmpClient:
         """Counters of the v2c socket (sent, retried, dropped datagrams by reason)."""
         return self._v2c.stats
 
+    @property
+    def v3_stats(self) -> V3Stats:
+        """Counters of the v3 fast path (discoveries, resyncs, reports, dropped datagrams)."""
+        return self._v3.stats
+
+    def engine_id(self, address: str, port: int) -> bytes | None:
+        """The snmpEngineID the v3 fast path discovered at ``address``:``port``, if any."""
+        return self._v3.engine_id((address, port))
+
     def close(self) -> None:
         self._v2c.close()
+        self._v3.close()
         if self._engine is not None:
             self._engine.close_dispatcher()
 
     def forget(self, ap_id: int) -> None:
         """Drop what was learned about an AP (it left the inventory)."""
-        self._sessions.pop(ap_id, None)
+        session = self._sessions.pop(ap_id, None)
+        if session is not None and session.usm_user is not None and session.address is not None:
+            self._v3.forget(session.address)
 
     def max_repetitions(self, ap_id: int) -> int | None:
         session = self._sessions.get(ap_id)
@@ -210,6 +266,9 @@ class SnmpClient:
     async def poll(self, target: PollTarget) -> PollResult:
         """Read system group, client count and interface counters of one AP."""
         session = await self._session(target)
+        if session.usm_user is not None:
+            return await run_poll(session.plan, lambda nr, rep, mr: self._v3_fast_getbulk(
+                session, nr, rep, mr))
         if session.address is not None:
             return await run_poll(session.plan, lambda nr, rep, mr: self._v2c_getbulk(
                 session, nr, rep, mr))
@@ -235,6 +294,24 @@ class SnmpClient:
         return await self._v2c.getbulk(session.address, session.family, session.community,
                                        template)
 
+    async def _v3_fast_getbulk(self, session: _ApSession, non_repeaters, repeaters,
+                               max_repetitions: int) -> list[Varbind]:
+        oids = [*non_repeaters, *repeaters]
+        first = len(non_repeaters) == len(session.plan.non_repeaters) and \
+            len(repeaters) == len(session.plan.columns)
+        if first:   # the every-cycle request: reuse its encoding while it asks the same
+            key = (max_repetitions, tuple(oids))
+            if session.template is None or session.template_key != key:
+                session.template = snmp_ber.encode_getbulk_pdu(
+                    len(non_repeaters), max_repetitions, oids)
+                session.template_key = key
+            template = session.template
+        else:
+            template = snmp_ber.encode_getbulk_pdu(len(non_repeaters), max_repetitions, oids)
+        assert session.address is not None and session.usm_user is not None
+        return await self._v3.getbulk(session.address, session.family, session.usm_user,
+                                      session.context, template, session.engine_id)
+
     async def _v3_getbulk(self, session: _ApSession, non_repeaters, repeaters,
                           max_repetitions: int) -> list[Varbind]:
         loop = asyncio.get_running_loop()
@@ -255,7 +332,7 @@ class SnmpClient:
 
         request = [(ObjectName(oid), _NULL) for oid in (*non_repeaters, *repeaters)]
         try:
-            self._generator.send_varbinds(self._engine, session.addr_name, None, b"",
+            self._generator.send_varbinds(self._engine, session.addr_name, None, session.context,
                                           len(non_repeaters), max_repetitions, request, on_response)
         except PySnmpError as exc:
             raise SnmpError(str(exc)) from exc
@@ -269,13 +346,28 @@ class SnmpClient:
             return session
         plan = PollPlan.for_platform(target.platform, session.plan.max_repetitions
                                      if session else self.initial_max_repetitions)
-        if isinstance(target.credentials, V2cCredentials):
+        credentials = target.credentials
+        if isinstance(credentials, V2cCredentials):
             family, address = await _resolve(target.address, target.port)
             session = _ApSession(key, plan, address=address, family=family,
-                                 community=target.credentials.community.encode())
+                                 community=credentials.community.encode())
+        elif self.v3_path == "fast":
+            family, address = await _resolve(target.address, target.port)
+            try:
+                user = self._v3.user(credentials.user, credentials.auth_proto,
+                                     credentials.auth_key or None, credentials.priv_proto,
+                                     credentials.priv_key or None)
+            except ValueError as exc:
+                raise SnmpError(f"SNMPv3 credentials: {exc}") from exc
+            session = _ApSession(key, plan, address=address, family=family, usm_user=user,
+                                 context=credentials.context.encode(),
+                                 engine_id=credentials.engine_id_octets)
         else:
-            session = _ApSession(key, plan,
-                                 addr_name=await self._v3_target(target, target.credentials))
+            session = _ApSession(key, plan, addr_name=await self._v3_target(target, credentials),
+                                 context=credentials.context.encode())
+        if isinstance(credentials, V3Credentials) and credentials.priv_key \
+                and credentials.priv_proto == "DES":
+            log.warning("AP %s: %s", target.name, DES_WARNING)
         self._sessions[target.ap_id] = session
         return session
 
@@ -465,7 +557,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
 
 
 __all__ = ["AUTH_PROTOCOLS", "CLIENT_COLUMN", "INTERFACE_COLUMNS", "MAX_MAX_REPETITIONS",
-           "MAX_REQUESTS_PER_POLL", "PRIV_PROTOCOLS", "SYSTEM_OIDS", "Credentials", "PollResult",
-           "PollTarget", "SnmpAgentError", "SnmpAuthError", "SnmpClient", "SnmpError",
-           "SnmpTimeout", "SnmpTooBig", "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials", "decode_notification",
-           "scalar_request_oid"]
+           "MAX_REQUESTS_PER_POLL", "PRIV_PROTOCOLS", "SYSTEM_OIDS", "V3_PATHS", "Credentials",
+           "PollResult", "PollTarget", "SnmpAgentError", "SnmpAuthError", "SnmpClient",
+           "SnmpError", "SnmpTimeout", "SnmpTooBig", "TrapReceiver", "V2cCredentials", "V2cStats", "V3Credentials",
+           "V3Stats", "decode_notification", "scalar_request_oid"]

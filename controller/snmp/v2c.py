@@ -4,7 +4,8 @@ Why: through pysnmp, ~70 % of the poller's CPU went into pyasn1 decoding respons
 engine looks each incoming v2c message's community up in a map whose cost grows with the number
 of targets; 2,000 APs needed 9-9.5 s per cycle. SNMPv2c has no security processing, so requests
 are encoded once per AP (`snmp_ber.GetBulkTemplate`) and responses read by the small codec in
-``snmp_ber.py``. SNMPv3 stays on pysnmp (``snmp.py``): USM is not something to hand-write.
+``snmp_ber.py``. SNMPv3 has its own fast path beside this one (``v3.py``, USM from
+``core/snmp_usm.py``).
 
 Matching: every request gets a fresh request-id; a datagram is accepted only if it decodes, is a
 Response PDU, carries a pending request-id, comes from the address and port that request went
@@ -17,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from dataclasses import dataclass
 
 from controller.snmp.poll import SnmpAgentError, SnmpError, SnmpTimeout, SnmpTooBig, Varbind
+from controller.snmp.udp import Address, Endpoint, SharedSockets
 from core import snmp_ber as ber
 
 log = logging.getLogger(__name__)
-
-Address = tuple[str, int]
 
 
 @dataclass
@@ -53,35 +52,6 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None
 
 
-class _Socket(asyncio.DatagramProtocol):
-    """The protocol of one shared socket; hands datagrams to its `V2cTransport`."""
-
-    def __init__(self, owner: "V2cTransport"):
-        self.owner = owner
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.owner.datagram_received(data, addr)
-
-    def error_received(self, exc) -> None:  # ICMP errors: the request's own timer decides
-        log.debug("v2c socket: %s", exc)
-
-
-#: Room for the answers of a few hundred requests in flight before the loop reads them; the
-#: kernel caps it at net.core.rmem_max, which is fine (it only makes bursts drop sooner).
-RECEIVE_BUFFER_BYTES = 4 << 20
-
-
-def _widen_receive_buffer(sock) -> None:
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-    except OSError as exc:
-        log.debug("cannot widen the v2c receive buffer: %s", exc)
-
-
 class V2cTransport:
     """Sends v2c GETBULKs and matches their responses; `close()` fails what is pending."""
 
@@ -89,28 +59,10 @@ class V2cTransport:
         self.timeout = timeout
         self.retries = retries
         self.stats = V2cStats()
-        self._sockets: dict[int, _Socket] = {}
+        self._sockets = SharedSockets(self.datagram_received, "v2c")
         self._pending: dict[int, _Pending] = {}
         self._oid_cache: dict[bytes, tuple[int, ...]] = {}
         self._next_id = ber.REQUEST_ID_MIN
-        self._opening = asyncio.Lock()
-
-    async def _socket(self, family: int) -> _Socket:
-        """The family's shared socket, opened on first use (once, however many polls ask)."""
-        endpoint = self._sockets.get(family)
-        if endpoint is not None and endpoint.transport is not None \
-                and not endpoint.transport.is_closing():
-            return endpoint
-        async with self._opening:
-            endpoint = self._sockets.get(family)
-            if endpoint is None or endpoint.transport is None or endpoint.transport.is_closing():
-                loop = asyncio.get_running_loop()
-                local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
-                transport, endpoint = await loop.create_datagram_endpoint(
-                    lambda: _Socket(self), local_addr=local, family=family)
-                _widen_receive_buffer(transport.get_extra_info("socket"))
-                self._sockets[family] = endpoint
-            return endpoint
 
     def _request_id(self) -> int:
         """The next free request-id, cycling through the four-octet slot."""
@@ -128,7 +80,7 @@ class V2cTransport:
         Raises SnmpTimeout when no matching response arrives, SnmpTooBig or SnmpError for an
         agent error-status.
         """
-        endpoint = await self._socket(family)
+        endpoint = await self._sockets.get(family)
         loop = asyncio.get_running_loop()
         request_id = self._request_id()
         pending = _Pending(loop.create_future(), address, community,
@@ -149,7 +101,7 @@ class V2cTransport:
                                  response.error_index)
         return response.varbinds
 
-    def _send(self, endpoint: _Socket, request_id: int, pending: _Pending) -> None:
+    def _send(self, endpoint: Endpoint, request_id: int, pending: _Pending) -> None:
         if endpoint.transport is None or endpoint.transport.is_closing():
             pending.future.set_exception(SnmpError("the v2c socket is closed"))
             return
@@ -158,7 +110,7 @@ class V2cTransport:
         pending.timer = asyncio.get_running_loop().call_later(
             self.timeout, self._expire, endpoint, request_id, pending)
 
-    def _expire(self, endpoint: _Socket, request_id: int, pending: _Pending) -> None:
+    def _expire(self, endpoint: Endpoint, request_id: int, pending: _Pending) -> None:
         if pending.future.done() or self._pending.get(request_id) is not pending:
             return
         if pending.retries_left > 0:
@@ -200,10 +152,7 @@ class V2cTransport:
             if not pending.future.done():
                 pending.future.set_exception(SnmpError("the SNMP client was closed"))
         self._pending.clear()
-        for endpoint in self._sockets.values():
-            if endpoint.transport is not None:
-                endpoint.transport.close()
-        self._sockets.clear()
+        self._sockets.close()
 
 
 __all__ = ["Address", "V2cStats", "V2cTransport"]

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from controller.monitoring.poller import Poller
 from controller.monitoring.snapshot import ApState, Snapshot
 from controller.settings import SnmpConfig
@@ -12,6 +14,7 @@ from controller.snmp.engine import (
     SnmpTimeout,
     V2cCredentials,
     V3Credentials,
+    V3_PATHS,
 )
 from tests.peers_snmp import (
     SNMPD_CLIENTS,
@@ -75,17 +78,20 @@ def test_openwrt_v2c_reads_system_clients_and_counters_then_rates(snmpd):
     assert snapshot.cycles == 2
 
 
-def test_v3_authpriv_sha_aes(snmpd):
+@pytest.mark.parametrize("path", V3_PATHS)
+def test_v3_authpriv_sha_aes(snmpd, path):
     target = PollTarget(2, "park-1-ap-2", snmpd.host, snmpd.port, "openwrt", v3())
-    snapshot, _ = run_cycles([target])
+    snapshot, _ = run_cycles([target], client=SnmpClient(timeout=1.0, retries=0, v3_path=path))
     assert snapshot.get(2).state is ApState.UP
     assert snapshot.get(2).clients == SNMPD_CLIENTS
 
 
-def test_wrong_v3_password_is_auth_failed_not_down(snmpd):
+@pytest.mark.parametrize("path", V3_PATHS)
+def test_wrong_v3_password_is_auth_failed_not_down(snmpd, path):
     target = PollTarget(3, "park-1-ap-3", snmpd.host, snmpd.port, "openwrt",
                         v3(auth="not-the-auth-key"))
-    snapshot, seen = run_cycles([target], cycles=3)
+    snapshot, seen = run_cycles([target], cycles=3,
+                                client=SnmpClient(timeout=1.0, retries=0, v3_path=path))
     status = snapshot.get(3)
     assert status.state is ApState.AUTH_FAILED
     assert status.consecutive_failures == 0
@@ -93,9 +99,10 @@ def test_wrong_v3_password_is_auth_failed_not_down(snmpd):
     assert seen[0][0].failed == 1
 
 
-def test_client_raises_auth_error_and_timeout(snmpd):
+@pytest.mark.parametrize("path", V3_PATHS)
+def test_client_raises_auth_error_and_timeout(snmpd, path):
     async def main():
-        client = SnmpClient(timeout=0.3, retries=0)
+        client = SnmpClient(timeout=0.3, retries=0, v3_path=path)
         try:
             unknown_user = V3Credentials("nobody-here", SNMPD_V3_AUTH, SNMPD_V3_PRIV)
             bad = PollTarget(4, "ap", snmpd.host, snmpd.port, "openwrt", unknown_user)

@@ -264,7 +264,7 @@ def _targets(sim, credentials):
             for i, p in enumerate(sim.simulator.plans)]
 
 
-def test_fast_path_reads_what_pysnmp_reads_from_the_simulator(simulator):
+def test_fast_paths_read_what_pysnmp_reads_from_the_simulator(simulator):
     settings = simulator.settings
     v2c = _targets(simulator, V2cCredentials(settings.community))
     v3 = _targets(simulator, V3Credentials(settings.v3_user, settings.v3_auth_key,
@@ -272,14 +272,20 @@ def test_fast_path_reads_what_pysnmp_reads_from_the_simulator(simulator):
 
     async def main():
         client = SnmpClient(timeout=2.0, retries=1)
+        pysnmp = SnmpClient(timeout=2.0, retries=1, v3_path="pysnmp")
         try:
             fast = await asyncio.gather(*(client.poll(t) for t in v2c))
-            oracle = await asyncio.gather(*(client.poll(t) for t in v3))
+            fast_v3 = await asyncio.gather(*(client.poll(t) for t in v3))
+            oracle = await asyncio.gather(*(pysnmp.poll(t) for t in v3))
         finally:
             client.close()
-        return fast, oracle
+            pysnmp.close()
+        return fast, fast_v3, oracle
 
-    fast, oracle = asyncio.run(main())
+    fast, fast_v3, oracle = asyncio.run(main())
+    for ours_v3, theirs in zip(fast_v3, oracle):
+        assert (ours_v3.sys_descr, ours_v3.sys_name) == (theirs.sys_descr, theirs.sys_name)
+        assert ours_v3.interfaces.keys() == theirs.interfaces.keys()
     for target, ours, theirs in zip(v2c, fast, oracle):
         assert (ours.sys_descr, ours.sys_name) == (theirs.sys_descr, theirs.sys_name)
         assert ours.sys_name == target.name
