@@ -29,6 +29,7 @@ from controller.monitoring.alerts import AlertEvaluator  # noqa: E402
 from controller.monitoring.poller import Poller, targets_from_store  # noqa: E402
 from controller.monitoring.snapshot import Snapshot  # noqa: E402
 from controller.settings import AlertsConfig, SnmpConfig  # noqa: E402
+from controller.snmp.engine import SnmpClient  # noqa: E402
 from core import inventory
 from core.secrets import SecretBox  # noqa: E402
 from core.store import Store  # noqa: E402
@@ -59,7 +60,7 @@ def rss_mb() -> float:
 
 
 async def measure(store: Store, box: SecretBox, cycles: int, max_in_flight: int,
-                  timeout: float, retries: int) -> None:
+                  timeout: float, retries: int, v3_path: str) -> None:
     targets = targets_from_store(store, box)
     config = SnmpConfig(interval=3600.0, timeout=timeout, retries=retries,
                         max_in_flight=max_in_flight, down_after=3)
@@ -73,7 +74,8 @@ async def measure(store: Store, box: SecretBox, cycles: int, max_in_flight: int,
         evaluator.on_cycle(snapshot, stats, changes)
         on_cycle_s.append(time.perf_counter() - started)
 
-    poller = Poller(lambda: targets, config, Snapshot(), on_cycle)
+    client = SnmpClient(timeout=timeout, retries=retries, v3_path=v3_path)
+    poller = Poller(lambda: targets, config, Snapshot(), on_cycle, client=client)
     loop = asyncio.get_running_loop()
     try:
         for cycle in range(cycles):
@@ -89,7 +91,8 @@ async def measure(store: Store, box: SecretBox, cycles: int, max_in_flight: int,
                 "on_cycle_s": round(on_cycle_s[-1], 3) if on_cycle_s else None,
                 "cpu_s": round(cpu, 3), "rss_mb": round(rss_mb(), 1),
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),
-                "v2c": dict(vars(poller.client.v2c_stats))}), flush=True)
+                "v2c": dict(vars(poller.client.v2c_stats)),
+                "v3": dict(vars(poller.client.v3_stats))}), flush=True)
     finally:
         poller.close()
 
@@ -105,6 +108,7 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument("--v3-path", choices=("fast", "pysnmp"), default="fast")
     args = parser.parse_args()
     if not args.first_address.startswith("127."):
         parser.error("--first-address: loopback only")
@@ -114,7 +118,7 @@ def main() -> None:
         seed(store, box, args.count, args.first_address, args.port, args.version)
         print(json.dumps({"seeded": args.count, "rss_mb": round(rss_mb(), 1)}), flush=True)
         asyncio.run(measure(store, box, min(args.cycles, 20), args.max_in_flight,
-                            args.timeout, args.retries))
+                            args.timeout, args.retries, args.v3_path))
     finally:
         store.close()
 

@@ -1,23 +1,25 @@
 """Poll-cycle benchmark: the controller against Prometheus snmp_exporter, same APs, same run.
 
     .venv/bin/python bench/poll_cycle.py                       # 500 and 2,000 APs, v2c + v3
-    .venv/bin/python bench/poll_cycle.py --counts 2000 --cycles 5 --json out.json
+    .venv/bin/python bench/poll_cycle.py --counts 2000 --v3-counts 2000 --cycles 5 --json out.json
+    .venv/bin/python bench/poll_cycle.py --counts 10000 --v3-counts 10000 --no-exporter
     .venv/bin/python bench/poll_cycle.py --tiny          # seconds: what the test suite runs
 
-For each AP count it starts the simulator as its own process (``python -m controller apsim run
---count N --no-traps``, loopback only), then:
+For each AP count it starts the simulator in its own processes (``python -m controller apsim
+run --count N --no-traps --shard I/P``, loopback only; one process per 2,500 APs unless
+``--sim-procs`` says otherwise), then, for SNMPv2c (``--counts``) and for SNMPv3 authPriv
+SHA/AES (``--v3-counts``):
 
 1. the controller (``poll_controller.py``, its own process) polls every AP for ``--cycles``
    cycles through the full monitoring path; per cycle: wall time, controller CPU, RSS, and the
-   simulator's CPU over the same cycle;
-2. snmp_exporter reads the same objects from every AP (``poll_exporter.py``), scraped with
-   the same concurrency limit; per cycle: wall time to scrape all N targets, exporter CPU,
-   simulator CPU;
-3. optionally the controller again with SNMPv3 authPriv (``--v3-counts``).
+   simulators' CPU over the same cycle;
+2. snmp_exporter reads the same objects from every AP over the same SNMP version and user
+   (``poll_exporter.py``), scraped with the same concurrency limit; per cycle: wall time to
+   scrape all N targets, exporter CPU, simulator CPU.
 
 The ratio printed is our steady-state polls/s divided by the exporter's steady-state targets/s
-(steady = median of cycles 2..n; cycle 1 is shown apart: it learns max-repetitions, and the
-exporter warms up its connections).
+(steady = median of cycles 2..n; cycle 1 is shown apart: it learns max-repetitions and, over
+v3, discovers every engine, and the exporter warms up its connections).
 """
 
 from __future__ import annotations
@@ -39,13 +41,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.apsim.control import send_command  # noqa: E402
 from agents.apsim.inventory import simulated_inventory  # noqa: E402
-from bench.poll_exporter import DEFAULT_BINARY, module_name, scrape_cycle, write_config  # noqa: E402
+from bench.poll_controller import COMMUNITY, V3_AUTH, V3_PRIV, V3_USER  # noqa: E402
+from bench.poll_exporter import (  # noqa: E402
+    DEFAULT_BINARY,
+    module_name,
+    scrape_cycle,
+    v2c_auth,
+    v3_auth,
+    write_config,
+)
 from bench.poll_procs import Child, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMUNITY = "public"
-MAX_COUNT = 5000
+MAX_COUNT = 10_000
 MAX_CYCLES = 20
+#: APs per simulator process when --sim-procs is not given.
+APS_PER_SIMULATOR = 2500
 
 
 def machine_facts(exporter: str) -> dict:
@@ -62,15 +73,16 @@ def machine_facts(exporter: str) -> dict:
 
 
 class Simulator(Child):
-    """``oasis apsim run`` in its own process, with its control endpoint for request counts."""
+    """``oasis apsim run`` in its own process (one shard of the fleet), with its control
+    endpoint for request counts."""
 
-    def __init__(self, count: int, first_address: str, port: int):
+    def __init__(self, count: int, first_address: str, port: int, shard: tuple[int, int]):
         self.control = ("127.0.0.1", free_port(kind=socket.SOCK_STREAM))
-        super().__init__("apsim", [
+        super().__init__(f"apsim-{shard[0]}", [
             sys.executable, "-m", "controller", "apsim", "run", "--count", str(count),
             "--no-traps", "--first-address", first_address, "--port", str(port),
+            "--shard", f"{shard[0]}/{shard[1]}",
             "--control", f"{self.control[0]}:{self.control[1]}"], cwd=str(ROOT))
-        self.wait_for(r"apsim: \d+ APs on", timeout_s=180)
 
     def requests(self) -> int:
         """SNMP requests answered or refused so far (v2c + v3)."""
@@ -78,14 +90,43 @@ class Simulator(Child):
         return stats["v2c_requests"] + stats["v3_requests"]
 
 
-def run_controller(sim: Simulator, count: int, first_address: str, port: int, version: str,
+class Simulators:
+    """The simulator processes serving one fleet, read as one: CPU and requests summed."""
+
+    def __init__(self, count: int, first_address: str, port: int, processes: int):
+        self.members: list[Simulator] = []
+        try:
+            for index in range(processes):
+                self.members.append(Simulator(count, first_address, port, (index, processes)))
+            for member in self.members:
+                member.wait_for(r"apsim: \d+ APs on", timeout_s=300)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def pids(self) -> list[int]:
+        return [member.process.pid for member in self.members]
+
+    def cpu_s(self) -> float:
+        return sum(member.cpu_s() for member in self.members)
+
+    def requests(self) -> int:
+        return sum(member.requests() for member in self.members)
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()
+
+
+def run_controller(sim: Simulators, count: int, first_address: str, port: int, version: str,
                    args) -> list[dict]:
     """The controller worker's cycles, each with the simulator's CPU over that cycle."""
     with tempfile.TemporaryDirectory(prefix="oasis-bench-") as store:
         worker = Child(f"controller-v{version}", [
             sys.executable, str(ROOT / "bench" / "poll_controller.py"), "--store", store,
             "--count", str(count), "--first-address", first_address, "--port", str(port),
-            "--version", version, "--cycles", str(args.cycles),
+            "--version", version, "--cycles", str(args.cycles), "--v3-path", args.v3_path,
             "--max-in-flight", str(args.max_in_flight)], cwd=str(ROOT))
         try:
             worker.wait_for(r'"seeded"', timeout_s=600)
@@ -103,12 +144,14 @@ def run_controller(sim: Simulator, count: int, first_address: str, port: int, ve
             worker.stop()
 
 
-def run_exporter(sim: Simulator, count: int, first_address: str, port: int, args) -> list[dict]:
-    """snmp_exporter scraped for every AP, ``args.cycles`` times."""
+def run_exporter(sim: Simulators, count: int, first_address: str, port: int, version: str,
+                 args) -> list[dict]:
+    """snmp_exporter scraped for every AP, ``args.cycles`` times, over ``version``."""
     plans = simulated_inventory(count, first_address, port)
+    auth = v3_auth(V3_USER, V3_AUTH, V3_PRIV) if version == "3" else v2c_auth(COMMUNITY)
     with tempfile.TemporaryDirectory(prefix="oasis-exporter-") as folder:
         config = write_config(Path(folder) / "snmp.yml", {p["platform"] for p in plans},
-                              COMMUNITY, timeout_s=2.0, retries=1)
+                              auth, timeout_s=2.0, retries=1)
         listen = ("127.0.0.1", free_port(kind=socket.SOCK_STREAM))
         exporter = Child("snmp_exporter", [args.exporter, f"--config.file={config}",
                                            f"--web.listen-address={listen[0]}:{listen[1]}"])
@@ -144,6 +187,7 @@ def summarise(count: int, ours: list[dict], exporter: list[dict] | None) -> dict
     summary = {"count": count,
                "ours_first_s": ours[0]["cycle_s"], "ours_steady_s": steady(ours, "cycle_s"),
                "ours_steady_cpu_s": steady(ours, "cpu_s"),
+               "ours_cpu_ms_per_poll": round(steady(ours, "cpu_s") / count * 1000, 3),
                "ours_sim_cpu_s": steady(ours, "sim_cpu_s"),
                "ours_requests_per_ap": round(steady(ours, "sim_requests") / count, 2),
                "ours_max_rss_mb": max(c["rss_mb"] for c in ours),
@@ -176,11 +220,17 @@ def print_cycles(title: str, cycles: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--counts", default="500,2000", help="AP counts, comma separated")
-    parser.add_argument("--v3-counts", default="500", help="AP counts for the v3 run ('' = none)")
+    parser.add_argument("--counts", default="500,2000", help="AP counts over SNMPv2c "
+                        "('' = none), comma separated")
+    parser.add_argument("--v3-counts", default="500,2000",
+                        help="AP counts over SNMPv3 authPriv SHA/AES ('' = none)")
     parser.add_argument("--cycles", type=int, default=4)
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--first-address", default="127.0.1.1")
+    parser.add_argument("--sim-procs", type=int, default=0,
+                        help=f"simulator processes (0: one per {APS_PER_SIMULATOR:,} APs)")
+    parser.add_argument("--v3-path", choices=("fast", "pysnmp"), default="fast",
+                        help="the controller's SNMPv3 path (pysnmp: the engine it replaced)")
     parser.add_argument("--exporter", default=DEFAULT_BINARY)
     parser.add_argument("--no-exporter", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure here")
@@ -190,45 +240,62 @@ def main() -> None:
     args = parser.parse_args()
     if args.tiny:
         args.counts, args.v3_counts, args.cycles = "4", "4", 2
-    counts = [int(c) for c in args.counts.split(",") if c]
+    counts = {int(c) for c in args.counts.split(",") if c}
     v3_counts = {int(c) for c in args.v3_counts.split(",") if c}
-    if not args.first_address.startswith("127.") or any(not 0 < c <= MAX_COUNT for c in counts):
+    if not args.first_address.startswith("127.") or any(
+            not 0 < c <= MAX_COUNT for c in counts | v3_counts):
         parser.error(f"loopback addresses and 1..{MAX_COUNT} APs only")
     args.cycles = max(2, min(args.cycles, MAX_CYCLES))
     facts = machine_facts(args.exporter)
     print("machine:", json.dumps(facts, ensure_ascii=False))
-    report: dict = {"facts": facts, "runs": []}
-    for count in sorted(set(counts) | v3_counts):
+    report: dict = {"facts": facts, "v3_path": args.v3_path, "runs": []}
+    for count in sorted(counts | v3_counts):
         port = free_port(host=args.first_address)
-        sim = Simulator(count, args.first_address, port)
+        processes = args.sim_procs or max(1, -(-count // APS_PER_SIMULATOR))
+        sim = Simulators(count, args.first_address, port, processes)
         try:
-            run: dict = {"count": count}
-            print(f"\n{count} APs (simulator pid {sim.process.pid}, udp/{port})")
-            if count in counts:
-                run["ours"] = run_controller(sim, count, args.first_address, port, "2c", args)
-                print_cycles("controller, SNMPv2c fast path", run["ours"])
-                if not args.no_exporter:
-                    run["exporter"] = run_exporter(sim, count, args.first_address, port, args)
-                    print_cycles("snmp_exporter", run["exporter"])
-                run["summary"] = summarise(count, run["ours"], run.get("exporter"))
-                print("  summary:", json.dumps(run["summary"]))
-            if count in v3_counts:
-                run["ours_v3"] = run_controller(sim, count, args.first_address, port, "3", args)
-                print_cycles("controller, SNMPv3 authPriv SHA/AES (pysnmp)", run["ours_v3"])
+            run: dict = {"count": count, "simulators": processes}
+            print(f"\n{count} APs ({processes} simulator process(es), pids {sim.pids}, "
+                  f"udp/{port})")
+            for version, wanted in (("2c", counts), ("3", v3_counts)):
+                if count in wanted:
+                    run |= measure_version(sim, count, port, version, args)
             report["runs"].append(run)
         finally:
             sim.stop()
     report["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print("\nload average at end:", report["load_at_end"])
     for run in report["runs"]:
-        s = run.get("summary")
-        if s and "ratio" in s:
-            print(f"{s['count']} APs: ours {s['ours_polls_per_s']} polls/s "
-                  f"(cycle {s['ours_steady_s']:.2f}s), snmp_exporter "
-                  f"{s['exporter_targets_per_s']} targets/s (cycle {s['exporter_steady_s']:.2f}s)"
-                  f" -> ratio {s['ratio']}")
+        for key, label in (("summary", "SNMPv2c"), ("summary_v3", "SNMPv3 authPriv SHA/AES")):
+            s = run.get(key)
+            if s is None:
+                continue
+            line = (f"{s['count']} APs, {label}: ours {s['ours_polls_per_s']} polls/s "
+                    f"(cycle {s['ours_steady_s']:.2f}s, {s['ours_cpu_ms_per_poll']:.2f} ms CPU "
+                    f"per poll, max RSS {s['ours_max_rss_mb']:.0f} MB)")
+            if "ratio" in s:
+                line += (f", snmp_exporter {s['exporter_targets_per_s']} targets/s (cycle "
+                         f"{s['exporter_steady_s']:.2f}s) -> ratio {s['ratio']}")
+            print(line)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
+
+
+def measure_version(sim: Simulators, count: int, port: int, version: str, args) -> dict:
+    """Ours, then snmp_exporter, over one SNMP version: the cycles and their summary."""
+    suffix, label = ("", "SNMPv2c fast path") if version == "2c" else (
+        "_v3", f"SNMPv3 authPriv SHA/AES ({args.v3_path} path)")
+    found: dict = {}
+    found[f"ours{suffix}"] = run_controller(sim, count, args.first_address, port, version, args)
+    print_cycles(f"controller, {label}", found[f"ours{suffix}"])
+    if not args.no_exporter:
+        found[f"exporter{suffix}"] = run_exporter(sim, count, args.first_address, port, version,
+                                                  args)
+        print_cycles(f"snmp_exporter, SNMPv{version}", found[f"exporter{suffix}"])
+    found[f"summary{suffix}"] = summarise(count, found[f"ours{suffix}"],
+                                          found.get(f"exporter{suffix}"))
+    print("  summary:", json.dumps(found[f"summary{suffix}"]))
+    return found
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Why it is the yardstick: it is the common, compiled (Go) way to read the same counters from many
 devices. This module writes an snmp.yml (0.21 format: modules with walk/get lists, metrics with
-oid/type/indexes, version 2, auth community, max_repetitions) reading the SAME objects the
-controller reads per AP: sysDescr/sysUpTime/sysName, the 7 interface columns and the platform's
+oid/type/indexes, version 2 with a community or version 3 with a USM user, max_repetitions)
+reading the SAME objects the controller reads per AP: sysDescr/sysUpTime/sysName, the 7 interface columns and the platform's
 client count; and scrapes every target over HTTP with a concurrency limit, from one asyncio
 loop with keep-alive connections so the scraper itself costs little CPU.
 """
@@ -37,7 +37,19 @@ def module_name(platform: str) -> str:
     return f"oasis_{platform}"
 
 
-def _module(platform: str, community: str, timeout_s: float, retries: int,
+def v2c_auth(community: str) -> tuple[int, dict]:
+    return 2, {"community": community}
+
+
+def v3_auth(user: str, auth_key: str, priv_key: str, auth_proto: str = "SHA",
+            priv_proto: str = "AES") -> tuple[int, dict]:
+    """authPriv, as snmp_exporter 0.21 spells it (its names: MD5/SHA..., DES/AES...)."""
+    return 3, {"username": user, "security_level": "authPriv", "password": auth_key,
+               "auth_protocol": auth_proto, "priv_protocol": priv_proto,
+               "priv_password": priv_key}
+
+
+def _module(platform: str, auth: tuple[int, dict], timeout_s: float, retries: int,
             max_repetitions: int) -> dict:
     """One platform's module: the controller's per-AP objects, as gets and walks."""
     metrics = [
@@ -64,15 +76,17 @@ def _module(platform: str, community: str, timeout_s: float, retries: int,
         walk.append(source.oid)
         metrics.append({"name": "oasis_clients", "oid": source.oid, "type": "gauge",
                         "help": "client count", "indexes": _IF_INDEX})
-    return {"walk": walk, "get": get, "metrics": metrics, "version": 2,
+    version, credentials = auth
+    return {"walk": walk, "get": get, "metrics": metrics, "version": version,
             "max_repetitions": max_repetitions, "retries": retries,
-            "timeout": f"{timeout_s:g}s", "auth": {"community": community}}
+            "timeout": f"{timeout_s:g}s", "auth": credentials}
 
 
-def write_config(path: Path, platforms, community: str, *, timeout_s: float = 2.0,
+def write_config(path: Path, platforms, auth: tuple[int, dict], *, timeout_s: float = 2.0,
                  retries: int = 1, max_repetitions: int = 25) -> Path:
-    """snmp.yml with one module per platform. JSON is valid YAML, so no YAML writer is needed."""
-    modules = {module_name(p): _module(p, community, timeout_s, retries, max_repetitions)
+    """snmp.yml with one module per platform (``auth``: `v2c_auth` or `v3_auth`). JSON is
+    valid YAML, so no YAML writer is needed."""
+    modules = {module_name(p): _module(p, auth, timeout_s, retries, max_repetitions)
                for p in sorted(set(platforms))}
     path.write_text(json.dumps(modules, indent=1))
     return path
@@ -145,4 +159,5 @@ def scrape_cycle(listen: tuple[str, int], jobs, concurrency: int,
     return time.perf_counter() - started, outcome
 
 
-__all__ = ["DEFAULT_BINARY", "ScrapeOutcome", "module_name", "scrape_cycle", "write_config"]
+__all__ = ["DEFAULT_BINARY", "ScrapeOutcome", "module_name", "scrape_cycle", "v2c_auth", "v3_auth",
+           "write_config"]

@@ -27,7 +27,7 @@ BENCH = ROOT / "bench"
 RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
-           "backhaul_failover.py"}
+           "backhaul_failover.py", "photo_memory.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -56,8 +56,9 @@ def test_poll_cycle_tiny():
     out = bench("bench/poll_cycle.py")
     assert out.startswith("machine:")
     assert "4/4 answered" in out
-    assert re.search(r"4 APs: ours [\d.]+ polls/s .* -> ratio [\d.]+", out), out[-1500:]
-    assert "SNMPv3 authPriv" in out
+    for version in ("SNMPv2c", "SNMPv3 authPriv SHA/AES"):   # ours and the exporter, both
+        assert re.search(rf"4 APs, {version}: ours [\d.]+ polls/s .* -> ratio [\d.]+", out), \
+            out[-1500:]
 
 
 def test_provision_push_tiny():
@@ -78,6 +79,25 @@ def test_reports_rate_tiny(mode):
     else:
         assert result["lost"] == 0 and result["duplicates_after_dedup"] == 0
         assert result["outbox"] == {"acknowledged": result["reports"]}
+
+
+@pytest.mark.lab
+def test_reports_rate_controller_fault_tiny():
+    """The hardening fault run: the controller SIGKILLed twice under poison, in a namespace."""
+    require_root()
+    for tool in ("mosquitto", "nft"):
+        require_tool(tool)
+    result = last_json(bench("bench/reports_rate.py", "controller-fault", timeout=300))
+    assert result["controller_kills"] == 2 and result["cpus"]
+    reports = result["reports"]
+    assert reports["errors"] == 0 and reports["filed"] == reports["stored"] == 60
+    assert reports["lost"] == 0 and reports["duplicated"] == 0
+    assert result["logins"]["failed"] == 0 and result["logins"]["ok"] > 0
+    assert result["poison_published"] > 4000
+    health = result["healthz"]
+    assert health["lies"] == 0, health["first_lies"]
+    assert len(health["unhealthy_after_kill_s"]) == 2  # it did turn, after each kill
+    assert health["final_portal"] == health["final_admin"] == 200
 
 
 @pytest.mark.lab
@@ -104,3 +124,12 @@ def test_backhaul_failover_tiny():
     table = dict(re.findall(r"^(errors|failback trials)\s+(.*)$", out, re.M))
     assert table["errors"].split() == ["0", "0", "0"], out[-2000:]
     assert table["failback trials"].split() == ["2", "2", "2"]
+
+
+def test_photo_memory_tiny():
+    result = last_json(bench("bench/photo_memory.py"))
+    assert result["cpus"] and result["python"]
+    ours = result["ours"]
+    assert ours["uploads"] == 2 and ours["server_errors"] == 0
+    assert sum(ours["answers"].values()) == 2 and ours["rss_peak_mb"] >= ours["rss_before_mb"]
+    assert ours["healthz_probes"] >= 1

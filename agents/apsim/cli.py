@@ -38,6 +38,15 @@ def _address(value: str | None, option: str) -> tuple[str, int] | None:
         raise click.BadParameter(str(exc)) from None
 
 
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, shards = value.partition("/")
+    if not (index.isdigit() and shards.isdigit() and int(index) < int(shards)):
+        raise click.BadParameter(f"{value!r}: want I/N with 0 <= I < N", param_hint="--shard")
+    return int(index), int(shards)
+
+
 def _control_option(command):
     return click.option("--control", default=_DEFAULT_CONTROL, show_default=True,
                         help="The running simulator's control endpoint HOST:PORT.")(command)
@@ -73,11 +82,13 @@ def apsim() -> None:
 @click.option("--near-wrap", multiple=True, metavar="NAME",
               help="Start this AP's HC counters just below 2**64 (repeatable).")
 @click.option("--no-v3", is_flag=True, help="Answer SNMPv2c only.")
+@click.option("--shard", metavar="I/N", help="Serve only the APs whose index is I modulo N "
+              "(N processes share one fleet of --count APs).")
 @click.option("--ssh-port", type=click.IntRange(1, 65535),
               help="Also serve SSH (OpenWrt and IOS CLIs) on this TCP port of every AP.")
 @_control_option
 def run(config_file, count, first_address, port, trap_target, no_traps, no_auth_traps,
-        near_wrap, no_v3, ssh_port, control) -> None:
+        near_wrap, no_v3, shard, ssh_port, control) -> None:
     """Serve the simulated APs until interrupted."""
     try:
         config = load_config(config_file)
@@ -87,7 +98,7 @@ def run(config_file, count, first_address, port, trap_target, no_traps, no_auth_
         config, count=count, first_address=first_address, port=port,
         trap_target=_address(trap_target, "--trap-target"), near_wrap=tuple(near_wrap) or None,
         auth_failure_traps=False if no_auth_traps else None, v3=False if no_v3 else None,
-        ssh_port=ssh_port)
+        ssh_port=ssh_port, shard=_shard(shard))
     if no_traps:
         settings = dataclasses.replace(settings, trap_target=None)
     try:

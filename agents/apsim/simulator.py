@@ -65,6 +65,9 @@ class SimulatorSettings:
     v3: bool = True
     #: TCP port of each AP's SSH server (agents.apsim.ssh_server); None: no SSH.
     ssh_port: int | None = None
+    #: (i, n): serve only the APs whose plan index is i modulo n, so n processes share a fleet
+    #: of ``count`` APs (the plan, names and addresses stay those of the whole fleet).
+    shard: tuple[int, int] = (0, 1)
 
     @classmethod
     def from_config(cls, config, **overrides) -> "SimulatorSettings":
@@ -129,7 +132,12 @@ class ApSimulator:
         self.settings = settings
         self.clock = clock
         self.tables = build_tables()
-        self.plans: list[ApPlan] = plan_aps(settings.count, settings.first_address, settings.port)
+        index, shards = settings.shard
+        if not 0 <= index < shards:
+            raise ValueError(f"shard {index}/{shards}: want 0 <= i < n")
+        self.plans: list[ApPlan] = [
+            plan for plan in plan_aps(settings.count, settings.first_address, settings.port)
+            if plan.index % shards == index]
         now = clock()
         profile = DayProfile()
         self.aps: dict[str, SimulatedAp] = {
