@@ -85,3 +85,11 @@ def test_listed_times_read_as_iso_8601(run):
         for key in ("created_at", "updated_at"):
             assert dt.datetime.fromisoformat(shown[key]).utcoffset() == dt.timedelta(0), key
             assert shown[key].endswith("+00:00") and "." not in shown[key], key
+
+
+def test_nightly_backup_of_an_empty_inventory_is_not_a_failure(run):
+    result = run("config", "backup", "all")
+    assert result.exit_code == 0, result.output
+    assert "nothing to back up" in result.output
+    missing = run("config", "backup", "site:nowhere")
+    assert missing.exit_code != 0  # a named target still has to exist
