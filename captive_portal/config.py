@@ -58,8 +58,14 @@ class PortalConfig:
     otp_max_attempts: int = 5
     #: Codes sent to one phone number per hour (stops the portal being used to bomb a number).
     otp_per_phone_per_hour: int = 3
-    #: Codes requested by one client device per hour, whatever the numbers.
+    #: Codes requested by one client device per hour, whatever the numbers (the MAC the
+    #: gateway vouches for; the client's address when no gateway does, e.g. the 940 form
+    #: without a WiFi login).
     otp_per_client_per_hour: int = 5
+    #: Codes sent by the whole portal (every worker and node) per minute and per hour: the
+    #: ceiling on what SMS pumping can cost. Raise them with the SMS budget of a big deployment.
+    otp_global_per_minute: int = 60
+    otp_global_per_hour: int = 1000
     #: Seconds before another code may be sent to the same number.
     otp_resend_after_s: int = 60
     #: Form posts per client IP per minute (login, code, logout).
@@ -89,6 +95,8 @@ class PortalConfig:
             ("otp_max_attempts", self.otp_max_attempts >= 1),
             ("otp_per_phone_per_hour", self.otp_per_phone_per_hour >= 1),
             ("otp_per_client_per_hour", self.otp_per_client_per_hour >= 1),
+            ("otp_global_per_minute", self.otp_global_per_minute >= 1),
+            ("otp_global_per_hour", self.otp_global_per_hour >= 1),
             ("otp_resend_after_s", self.otp_resend_after_s >= 0),
             ("posts_per_minute", self.posts_per_minute >= 1),
             ("workers", 1 <= self.workers <= 64),

@@ -16,6 +16,7 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from core.errors import CodedError
@@ -47,6 +48,8 @@ MESSAGES = MappingProxyType({
                                 "again later.")),
     "sms_resend_wait": (429, _l("A code was just sent. Please wait a minute before asking "
                                 "for another.")),
+    "sms_busy": (429, _l("Too many codes are being sent right now. Please try again in a few "
+                         "minutes.")),
     "sms_failed": (503, _l("We could not send the SMS. Please try again in a moment.")),
     "too_many_requests": (429, _l("Too many attempts. Please wait a minute and try again.")),
     "gateway_unavailable": (503, _l("The WiFi gateway did not answer. Please try again in a "
@@ -68,7 +71,10 @@ MESSAGES = MappingProxyType({
     "photo_too_large": (413, _l("A photo is too large.")),
     "photo_type": (400, _l("Photos must be JPEG or PNG images.")),
     "photo_corrupt": (400, _l("A photo could not be read.")),
-    "photo_dimensions": (400, _l("A photo is too large.")),
+    "photo_dimensions": (400, _l("A photo has too many pixels to be processed. Please send "
+                                 "a smaller photo or a screenshot.")),
+    "photo_busy": (503, _l("Many photos are being sent right now. Please try again in a "
+                           "minute.")),
     "field_too_long": (400, _l("A field is too long.")),
     "field_html": (400, _l("Please write the description as plain text, without HTML.")),
     "email_invalid": (400, _l("The request could not be understood.")),
@@ -79,10 +85,12 @@ MESSAGES = MappingProxyType({
     "closure_locked": (429, _l("Too many wrong closure codes. Please call 940.")),
     "too_many_lookups": (429, _l("Too many attempts. Please wait a minute and try again.")),
     "upload_too_large": (413, _l("The photos are too large together.")),
+    "request_too_large": (413, _l("This form sent more than the portal accepts.")),
 })
 
 _HTTP_CODES = MappingProxyType({400: "bad_request", 404: "not_found",
-                                405: "method_not_allowed", 429: "too_many_requests"})
+                                405: "method_not_allowed", 413: "request_too_large",
+                                429: "too_many_requests"})
 
 
 def status_and_message(code: str) -> tuple[int, LazyString]:
@@ -121,6 +129,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if exc.code == 413:
+            # The body was refused unread: the page must not read the form again (the
+            # language switch of base.html would, and fail the same way inside this handler).
+            request.form = ImmutableMultiDict()
         return render_error(_HTTP_CODES.get(exc.code or 400, "bad_request"), exc.code)
 
 

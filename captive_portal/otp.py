@@ -3,9 +3,13 @@
 Codes are random digits, stored only as an HMAC (keyed with the app's secret) so a copy of the
 database does not reveal live codes. A code is bound to the phone *and* the device (MAC) that
 asked for it, expires after ``otp_ttl_s``, and dies after ``otp_max_attempts`` wrong tries.
-Sending is rationed per phone number and per device over the last hour, with a minimum gap
-between two codes to one number, so the portal cannot be used to flood someone's phone. The
-counts come from the ``portal_otps`` table itself, so they hold across restarts and processes.
+Sending is rationed so the portal can be used neither to flood someone's phone nor to pump
+SMS at the municipality's cost: per phone number over the last hour, with a minimum gap between
+two codes to one number; per *source* over the last hour (the device's MAC from the gateway's
+signed claim, else the client's address: never anything a form says, so filing another report
+or typing another number does not reset it); and under global ceilings per minute and per
+hour. The counts come from the ``portal_otps`` table itself, in the transaction that adds the
+code, so they hold across restarts, workers and nodes.
 """
 
 from __future__ import annotations
@@ -35,28 +39,38 @@ class OneTimeCodes:
     def _hash(self, phone: str, code: str) -> str:
         return hmac.new(self.pepper, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, phone: str, client_mac: str) -> str:
-        """A new code for ``phone`` requested from ``client_mac``, or OtpError if rationed."""
+    def issue(self, phone: str, client_mac: str, source: str | None = None) -> str:
+        """A new code for ``phone``, bound to ``client_mac`` (the device, or a report), asked
+        for by ``source`` (`source_of`; the device by default), or OtpError if rationed."""
         now = self.clock()
         hour_ago = now - 3600
+        source = source or f"mac:{client_mac}"
+        config = self.config
         with self.store.transaction() as conn:
             per_phone, last_at = conn.execute(
                 "SELECT count(*), max(created_at) FROM portal_otps WHERE phone = ? "
                 "AND created_at > ?", (phone, hour_ago)).fetchone()
-            per_client = conn.execute(
-                "SELECT count(*) FROM portal_otps WHERE client_mac = ? AND created_at > ?",
-                (client_mac, hour_ago)).fetchone()[0]
-            if last_at is not None and now - last_at < self.config.otp_resend_after_s:
+            per_source = conn.execute(
+                "SELECT count(*) FROM portal_otps WHERE source = ? AND created_at > ?",
+                (source, hour_ago)).fetchone()[0]
+            last_hour, last_minute = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE created_at > ?) FROM portal_otps "
+                "WHERE created_at > ?", (now - 60, hour_ago)).fetchone()
+            if last_at is not None and now - last_at < config.otp_resend_after_s:
                 raise OtpError("sms_resend_wait")
-            if per_phone >= self.config.otp_per_phone_per_hour:
+            if per_phone >= config.otp_per_phone_per_hour:
                 raise OtpError("sms_rate_phone")
-            if per_client >= self.config.otp_per_client_per_hour:
+            if per_source >= config.otp_per_client_per_hour:
                 raise OtpError("sms_rate_client")
-            code = "".join(secrets.choice("0123456789") for _ in range(self.config.otp_length))
+            if (last_minute >= config.otp_global_per_minute
+                    or last_hour >= config.otp_global_per_hour):
+                raise OtpError("sms_busy")
+            code = "".join(secrets.choice("0123456789") for _ in range(config.otp_length))
             conn.execute(
-                "INSERT INTO portal_otps (phone, client_mac, code_hash, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (phone, client_mac, self._hash(phone, code), now, now + self.config.otp_ttl_s))
+                "INSERT INTO portal_otps (phone, client_mac, source, code_hash, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (phone, client_mac, source, self._hash(phone, code), now,
+                 now + config.otp_ttl_s))
         return code
 
     def verify(self, phone: str, client_mac: str, code: str) -> None:
@@ -89,4 +103,10 @@ class OneTimeCodes:
             raise OtpError(failure)
 
 
-__all__ = ["OneTimeCodes", "OtpError"]
+def source_of(mac: str | None, address: str | None) -> str:
+    """Who asks for a code, as the SMS budget counts it: the device's MAC when the gateway
+    vouched for it (a signed claim, or the WiFi session it opened), else the client's address."""
+    return f"mac:{mac}" if mac else f"ip:{address or 'unknown'}"
+
+
+__all__ = ["OneTimeCodes", "OtpError", "source_of"]

@@ -24,10 +24,20 @@ class ReportsConfig:
     max_photos: int = 3
     max_photo_bytes: int = 8_000_000
     max_upload_bytes: int = 25_000_000
-    #: Decoded pixels allowed per photo: bigger images are refused as decompression bombs.
-    max_photo_pixels: int = 40_000_000
+    #: Pixels a photo may declare in its header (a 50 MP phone camera at full size); more is
+    #: refused before anything is decoded.
+    max_photo_pixels: int = 50_000_000
+    #: Pixels actually decoded per photo: a JPEG is decoded already shrunk (1/2 to 1/8) to fit,
+    #: a PNG must fit as it is. At least (2 x photo_max_side)^2, so any JPEG can be shrunk into
+    #: it; one photo in work holds about 4 bytes per pixel of it (and a copy, for a few modes).
+    max_photo_decode_pixels: int = 16_777_216
     #: Photos are shrunk to fit this many pixels on their longer side.
     photo_max_side: int = 2048
+    #: Photos decoded at once per process, and how many more may wait for a turn (and for how
+    #: long); the rest are refused at once ("try again"), so uploads never take every thread.
+    photo_workers: int = 1
+    photo_queue: int = 3
+    photo_wait_s: float = 20.0
     #: Seconds before a report the back office has not acked is published again (doubling).
     resend_after_s: float = 10.0
     resend_max_s: float = 300.0
@@ -62,6 +72,11 @@ class ReportsConfig:
             ("max_upload_bytes", self.max_upload_bytes >= 65536),
             ("max_photo_pixels", self.max_photo_pixels >= 1_000_000),
             ("photo_max_side", 256 <= self.photo_max_side <= 8192),
+            ("max_photo_decode_pixels",
+             self.max_photo_decode_pixels >= 4 * self.photo_max_side ** 2),
+            ("photo_workers", 1 <= self.photo_workers <= 64),
+            ("photo_queue", 0 <= self.photo_queue <= 1000),
+            ("photo_wait_s", self.photo_wait_s > 0),
             ("resend_after_s", self.resend_after_s > 0),
             ("resend_max_s", self.resend_max_s >= self.resend_after_s),
             ("batch_size", 1 <= self.batch_size <= 10_000),

@@ -1,4 +1,5 @@
-"""What the report pages and Open311 share on one portal app: config and the wake-up hook.
+"""What the report pages and Open311 share on one portal app: config, the photo workers and
+the wake-up hook.
 
 Kept in ``app.extensions["oasis_reports"]`` next to the portal's own context, never in module
 globals. ``on_filed`` lets the process that runs the forwarder publish a new report at once
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from captive_portal.reports.config import ReportsConfig
+from captive_portal.reports.photos import PhotoWorkers
 
 EXTENSION = "oasis_reports"
 
@@ -20,6 +22,9 @@ class ReportsContext:
     def __init__(self, config: ReportsConfig, on_filed: Callable[[], None] | None = None):
         self.config = config
         self.on_filed = on_filed
+        #: Photo decoding in this process (one portal app per process): its own few threads.
+        self.photo_workers = PhotoWorkers(config.photo_workers, config.photo_queue,
+                                          config.photo_wait_s)
 
     def filed(self) -> None:
         if self.on_filed is not None:

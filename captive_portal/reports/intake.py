@@ -55,6 +55,9 @@ class NewReport:
     lat: str | float | None = None
     lon: str | float | None = None
     location_source: str | None = None
+    #: The visitor chose to share their location (the form's "use my location"): only then may
+    #: a photo's EXIF position stand in for coordinates the browser could not give.
+    share_location: bool = False
     site: str | None = None
     ap: str | None = None
     gateway_id: str | None = None
@@ -116,6 +119,15 @@ def _short(value: str | None, limit: int, name: str) -> str | None:
     return value or None
 
 
+def _identity(value: str | None, limit: int) -> str | None:
+    """A site, AP or gateway identity as the visitor's session gave it: data the gateway and
+    the inventory vouch for, not text the visitor typed, so never refused as markup (an AP
+    named ``<lobby>`` or ``A&B;`` is still an AP); kept within ``limit`` characters. Pages
+    escape it where it is shown."""
+    value = _CONTROL.sub("", value or "").strip()[:limit]
+    return value or None
+
+
 def validate(store: Store, new: NewReport, config: ReportsConfig) -> dict:
     """The stored values of ``new``, or ReportError naming the first bad field."""
     if not new.category:
@@ -135,8 +147,10 @@ def validate(store: Store, new: NewReport, config: ReportsConfig) -> dict:
     address = _short(new.address, 500, "address_string")
     address_id = _short(new.address_id, 100, "address_id")
     location_source = new.location_source if lat is not None else None
+    # Coordinates are public (Open311 GET): a photo's EXIF position, which may be the visitor's
+    # home where the photo was taken, is used only when the visitor chose to share a location.
     for photo in new.photos:
-        if lat is None and photo.gps:
+        if lat is None and photo.gps and new.share_location:
             lat, lon = photo.gps
             location_source = "photo_exif"
     if lat is None and not address and not address_id and not new.site:
@@ -161,8 +175,8 @@ def validate(store: Store, new: NewReport, config: ReportsConfig) -> dict:
         "category": category.code, "description": description, "priority": priority,
         "priority_rules": fired, "channel": new.channel,
         "locale": new.locale if new.locale in LOCALES else "ar",
-        "site": _short(new.site, 100, "site"), "ap": _short(new.ap, 100, "ap"),
-        "gateway_id": _short(new.gateway_id, 100, "gateway_id"),
+        "site": _identity(new.site, 100), "ap": _identity(new.ap, 100),
+        "gateway_id": _identity(new.gateway_id, 100),
         "lat": lat, "lon": lon, "location_source": location_source or (
             "site" if lat is None and new.site else ("address" if lat is None else None)),
         "address": address, "address_id": address_id, "phone": phone,

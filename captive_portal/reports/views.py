@@ -2,9 +2,11 @@
 
 No JavaScript is needed: plain forms, server-rendered, Arabic by default. The site (and AP,
 when the gateway reports it) comes from the visitor's WiFi session; coordinates only if the
-visitor offers them (or the photo carries them). A phone typed here is verified with an SMS
-code before any status SMS is sent to it; a phone the visitor logged in with is already
-verified.
+visitor offers them ("use my location", or typed), and a photo's EXIF position only when the
+visitor chose "use my location" but the browser could not give one. A phone typed here is
+verified with an SMS code before any status SMS is sent to it (a code the SMS budget refuses
+leaves the report filed, with its tracking number and a way to ask again); a phone the
+visitor logged in with is already verified.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from captive_portal.context import portal
 from captive_portal.errors import status_and_message
 from captive_portal.i18n import current_locale
-from captive_portal.otp import OneTimeCodes, OtpError
+from captive_portal.otp import OneTimeCodes, OtpError, source_of
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
 from captive_portal.reports.catalogue import list_categories
 from captive_portal.reports.context import reports_context
@@ -47,8 +49,9 @@ class ReportPageError(CodedError):
 @bp.errorhandler(ReportPageError)
 def _page_error(exc: ReportPageError):
     status, message = status_and_message(exc.code)
-    return render_template("reports/error.html", code=exc.code, message=message,
-                           **exc.context), status
+    page = render_template("reports/error.html", code=exc.code, message=message, **exc.context)
+    # A refusal for load (photos or codes in progress) passes: say when to come back.
+    return page, status, {"Retry-After": "30"} if status in (429, 503) else {}
 
 
 @bp.errorhandler(413)
@@ -121,12 +124,14 @@ def create():
     uploads = [f for f in request.files.getlist("photos") if f and f.filename]
     if len(uploads) > config.max_photos:
         raise ReportPageError("photo_count")
+    workers = reports_context().photo_workers
     for upload in uploads:
         try:
-            photos.append(process_photo(upload.read(config.max_photo_bytes + 1),
-                                        max_bytes=config.max_photo_bytes,
-                                        max_pixels=config.max_photo_pixels,
-                                        max_side=config.photo_max_side))
+            photos.append(workers.run(process_photo, upload.read(config.max_photo_bytes + 1),
+                                      max_bytes=config.max_photo_bytes,
+                                      max_pixels=config.max_photo_pixels,
+                                      max_decode_pixels=config.max_photo_decode_pixels,
+                                      max_side=config.photo_max_side))
         except PhotoError as exc:
             raise ReportPageError(exc.code) from None
     phone = (request.form.get("phone") or "").strip() or None
@@ -136,6 +141,7 @@ def create():
         category=request.form.get("category", ""), description=request.form.get("description", ""),
         channel="portal", locale=current_locale(), lat=request.form.get("lat") or None,
         lon=request.form.get("lon") or None, location_source="browser",
+        share_location=request.form.get("share_location") == "1",
         site=where.site, ap=where.ap,
         gateway_id=visitor.gateway_id if visitor else None,
         address=request.form.get("address") or None, phone=phone, phone_verified=verified,
@@ -150,9 +156,21 @@ def create():
     report = get_report(ctx.store, report_id=filed.id)
     assert report is not None  # filed just above
     if report.phone and not report.phone_verified:
-        _send_phone_code(report)
-        return render_template("reports/verify.html", report=report)
+        return _confirm_phone(report, visitor)
     return render_template("reports/filed.html", report=report)
+
+
+def _confirm_phone(report, visitor):
+    """Send the code that confirms the report's phone and ask for it; a code the SMS budget
+    refuses leaves the report filed: the visitor gets its tracking number, why no code came,
+    and a button to ask again."""
+    try:
+        _send_phone_code(report, visitor)
+    except OtpError as exc:
+        _status, reason = status_and_message(exc.code)
+        return render_template("reports/filed.html", report=report, sms_refused=exc.code,
+                               sms_reason=reason)
+    return render_template("reports/verify.html", report=report)
 
 
 def _same_phone(typed: str, e164: str) -> bool:
@@ -167,14 +185,26 @@ def _codes() -> OneTimeCodes:
     return OneTimeCodes(ctx.store, ctx.config, ctx.secret_key, ctx.clock)
 
 
-def _send_phone_code(report) -> None:
-    try:
-        code = _codes().issue(report.phone, f"report:{report.tracking}")
-    except OtpError as exc:
-        raise ReportPageError(exc.code, tracking=report.tracking) from None
+def _send_phone_code(report, visitor) -> None:
+    """The code to ``report``'s phone, counted against the asker's SMS budget: the device of the
+    visitor's WiFi session, else the client's address (never the report, which a form makes)."""
+    code = _codes().issue(report.phone, f"report:{report.tracking}",
+                          source_of(visitor.mac if visitor else None, request.remote_addr))
     body = _("Amanah 940: your code to confirm your number for report %(tracking)s is "
              "%(code)s.", tracking=report.tracking, code=code)
     portal().sms.send(report.phone, body, purpose="report_phone_code", locale=current_locale())
+
+
+@bp.post("/<tracking>/code")
+def send_code(tracking: str):
+    """Ask again for the code that confirms a report's phone (after the SMS budget refused)."""
+    limit_posts()
+    report = get_report(portal().store, tracking=tracking) if len(tracking) <= 20 else None
+    if report is None or not report.phone:
+        raise ReportPageError("report_unknown")
+    if report.phone_verified:
+        return render_template("reports/filed.html", report=report)
+    return _confirm_phone(report, _visitor())
 
 
 @bp.post("/<tracking>/verify")

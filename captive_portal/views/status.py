@@ -55,8 +55,10 @@ def continue_url(url: str) -> str | None:
 
     The URL is signed by the gateway, but it is still what the visitor's device asked for:
     never a redirect (no open redirect through the portal), only a link, and never a
-    ``javascript:`` or ``data:`` one.
+    ``javascript:`` or ``data:`` one, and never one carrying control characters.
     """
+    if any(ch < " " or ch == "\x7f" for ch in url or ""):
+        return None  # a CR/LF or other control character: not a URL anyone should follow
     parts = urlsplit(url or "")
     return url if parts.scheme in ("http", "https") and parts.hostname else None
 

@@ -156,13 +156,32 @@ def test_bad_forms_get_a_clear_error_and_nothing_is_written(site, fields, code):
     assert site.counts() == (0, 0, 0, 0)
 
 
-def test_a_photo_is_reencoded_without_exif_and_its_gps_becomes_the_location(site):
-    response = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")], address=None,
-                                lat=None)
-    assert response.status_code == 200, response.get_data(as_text=True)
+def test_a_photos_gps_is_never_public_unless_the_visitor_shares_a_location(site):
+    # Without "use my location" the photo's position is not a location: the report needs one.
+    refused = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")], address=None)
+    assert refused.status_code == 400 and error_code(refused) == "location_missing"
+    filed = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")])
+    assert filed.status_code == 200
+    tracking = re.search(r"940-\d{4}-\d{6}", filed.get_data(as_text=True)).group(0)
+    public = site.client.get(f"/open311/v2/requests/{tracking}.json").get_json()[0]
+    assert (public["lat"], public["long"], public["address"]) == (None, None, "North gate")
+    # "Use my location" pressed, the browser gave no position: the photo's stands in.
+    shared = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0002.jpg")], address=None,
+                              share_location="1")
+    assert shared.status_code == 200
     lat, lon, source = site.store.conn.execute(
-        "SELECT lat, lon, location_source FROM reports").fetchone()
+        "SELECT lat, lon, location_source FROM reports ORDER BY id DESC").fetchone()
     assert (round(lat, 3), round(lon, 3), source) == (25.38, 49.586, "photo_exif")
+    # Coordinates the browser gave win over the photo's.
+    site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0003.jpg")], share_location="1",
+                     lat="25.4", lon="49.6")
+    assert site.store.conn.execute("SELECT lat, lon, location_source FROM reports ORDER BY id "
+                                   "DESC").fetchone() == (25.4, 49.6, "browser")
+
+
+def test_a_photo_is_reencoded_without_exif(site):
+    response = site.file_report(files=[(io.BytesIO(_jpeg()), "IMG_0001.jpg")])
+    assert response.status_code == 200, response.get_data(as_text=True)
     token, data = site.store.conn.execute("SELECT token, data FROM report_photos").fetchone()
     stored = Image.open(io.BytesIO(data))
     assert stored.format == "JPEG" and not dict(stored.getexif())

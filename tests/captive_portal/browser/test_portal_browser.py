@@ -3,6 +3,7 @@ English, both login flows, the language switch. Screenshots go to tests/artifact
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import threading
@@ -198,6 +199,7 @@ def test_use_my_location_fills_in_the_browsers_coordinates(browser, served):
         page.wait_for_function("document.getElementById('lat').value !== ''")
         assert (page.input_value("#lat"), page.input_value("#lon")) == ("25.383113", "49.586144")
         assert page.inner_text("#location-status") == "Location added."
+        assert page.input_value("#share-location") == "1"  # the visitor chose to share
         page.check("input[name=category][value=lighting]")
         page.fill("#description", "Broken lamp by the bench")
         page.fill("#address", "North gate")
@@ -211,5 +213,42 @@ def test_use_my_location_fills_in_the_browsers_coordinates(browser, served):
             store.close()
         assert row == (pytest.approx(25.383113), pytest.approx(49.586144))
         assert not errors, errors  # nothing refused by the Content-Security-Policy
+    finally:
+        context.close()
+
+
+def _photo_with_gps() -> bytes:
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (25.0, 22.0, 48.0), 3: "E", 4: (49.0, 35.0, 10.0)}
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 40)).save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("press", [False, True])
+def test_a_photos_position_is_used_only_after_use_my_location(browser, served, press):
+    context = browser.new_context(locale=LOCALES["en"], viewport=PHONE)  # no permission given
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/reports/new?lang=en")
+        if press:
+            page.click("#use-location")
+            page.wait_for_function("document.getElementById('location-status').textContent"
+                                   ".startsWith('Your location is not available')")
+        page.check("input[name=category][value=lighting]")
+        page.fill("#description", "Broken lamp by the bench")
+        page.fill("#address", "North gate")
+        page.set_input_files("#photos", files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
+                                                "buffer": _photo_with_gps()}])
+        page.click("#file-report")
+        page.wait_for_selector("#tracking")
+        store = Store(served.store_path)
+        try:
+            row = store.conn.execute("SELECT round(lat, 3), round(lon, 3) FROM reports "
+                                     "ORDER BY id DESC LIMIT 1").fetchone()
+        finally:
+            store.close()
+        assert row == ((25.38, 49.586) if press else (None, None))
     finally:
         context.close()
