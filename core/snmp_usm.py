@@ -240,14 +240,14 @@ def _passphrase(value: str | bytes, which: str) -> bytes:
 class LocalizedKeys:
     """One user's keys for one engine: the HMAC and the cipher of every message to and from it."""
 
-    __slots__ = ("_cipher_key", "_hmac", "_pre_iv", "_salt", "auth", "engine_id", "priv")
+    __slots__ = ("_cipher", "_hmac", "_pre_iv", "_salt", "auth", "engine_id", "priv")
 
     def __init__(self, user: UsmUser, engine_id: bytes):
         self.engine_id = engine_id
         self.auth = user.auth
         self.priv = user.priv
         self._hmac: crypto_hmac.HMAC | None = None
-        self._cipher_key = b""
+        self._cipher: algorithms.AES | TripleDES | None = None
         self._pre_iv = b""
         if user.auth is not None:
             auth_key = localize_key(user.auth_ku, engine_id, user.auth)
@@ -255,11 +255,12 @@ class LocalizedKeys:
             self._hmac = crypto_hmac.HMAC(auth_key, user.auth.algorithm())
         if user.priv is not None and user.auth is not None:
             material = privacy_key(user.priv_ku, engine_id, user.auth, user.priv)
+            # Keyed once too: the cipher objects are made per message only for their IV.
             if user.priv.cipher == "des":
                 # Single DES as TripleDES with K1 = K2 = K3 (`cryptography` has no plain DES).
-                self._cipher_key, self._pre_iv = material[:8] * 3, material[8:16]
+                self._cipher, self._pre_iv = TripleDES(material[:8] * 3), material[8:16]
             else:
-                self._cipher_key = material
+                self._cipher = algorithms.AES(material)
         # RFC 3826 3.1.2.1 / RFC 3414 8.1.1.1: a counter, started anywhere, one step a message.
         self._salt = int.from_bytes(os.urandom(8), "big")
 
@@ -283,25 +284,25 @@ class LocalizedKeys:
     def encrypt(self, plaintext: bytes, boots: int, engine_time: int) -> tuple[bytes, bytes]:
         """(ciphertext, msgPrivacyParameters) of a scoped PDU sent under ``boots``/``time``
         of the authoritative engine."""
-        if self.priv is None:
+        if self.priv is None or self._cipher is None:
             raise UsmError("unsupported_security_level", "the user has no privacy key")
         self._salt = (self._salt + 1) & 0xFFFFFFFFFFFFFFFF
         if self.priv.cipher == "des":
             salt = boots.to_bytes(4, "big") + (self._salt & 0xFFFFFFFF).to_bytes(4, "big")
             iv = bytes(a ^ b for a, b in zip(self._pre_iv, salt))
             padded = plaintext + b"\x00" * (-len(plaintext) % 8)
-            encryptor = Cipher(TripleDES(self._cipher_key), modes.CBC(iv)).encryptor()
+            encryptor = Cipher(self._cipher, modes.CBC(iv)).encryptor()
             return encryptor.update(padded) + encryptor.finalize(), salt
         salt = self._salt.to_bytes(8, "big")
         iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
-        encryptor = Cipher(algorithms.AES(self._cipher_key), CFB(iv)).encryptor()
+        encryptor = Cipher(self._cipher, CFB(iv)).encryptor()
         return encryptor.update(plaintext) + encryptor.finalize(), salt
 
     def decrypt(self, ciphertext: bytes, boots: int, engine_time: int,
                 priv_params: bytes) -> bytes:
         """The scoped PDU (DES: with its padding); UsmError decryption_error when the
         parameters cannot be right (whether the key was is seen when the result is parsed)."""
-        if self.priv is None:
+        if self.priv is None or self._cipher is None:
             raise UsmError("unsupported_security_level", "the user has no privacy key")
         if len(priv_params) != 8:
             raise UsmError("decryption_error", "msgPrivacyParameters is not 8 octets")
@@ -309,10 +310,10 @@ class LocalizedKeys:
             if len(ciphertext) % 8:
                 raise UsmError("decryption_error", "DES ciphertext is not whole blocks")
             iv = bytes(a ^ b for a, b in zip(self._pre_iv, priv_params))
-            decryptor = Cipher(TripleDES(self._cipher_key), modes.CBC(iv)).decryptor()
+            decryptor = Cipher(self._cipher, modes.CBC(iv)).decryptor()
         else:
             iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + priv_params
-            decryptor = Cipher(algorithms.AES(self._cipher_key), CFB(iv)).decryptor()
+            decryptor = Cipher(self._cipher, CFB(iv)).decryptor()
         return decryptor.update(ciphertext) + decryptor.finalize()
 
 

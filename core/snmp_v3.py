@@ -270,10 +270,10 @@ def discovery_request(msg_id: int, request_id: int) -> bytes:
                           encode_scoped_pdu(b"", b"", pdu))
 
 
-def encode_request(msg_id: int, user: UsmUser, keys: LocalizedKeys | None, boots: int,
+def encode_request(msg_id: int, user: UsmUser, engine_id: bytes, boots: int,
                    engine_time: int, context_name: bytes, pdu: bytes) -> bytes:
-    """A reportable request at the user's security level to the engine ``keys`` belong to."""
-    engine_id = keys.engine_id if keys is not None else b""
+    """A reportable request at the user's security level to the engine ``engine_id``."""
+    keys = user.keys_for(engine_id) if user.level else None
     flags = user.level | FLAG_REPORTABLE
     return encode_message(msg_id, flags, engine_id, boots, engine_time, user.name, keys,
                           encode_scoped_pdu(engine_id, context_name, pdu))

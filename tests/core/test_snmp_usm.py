@@ -131,7 +131,7 @@ def test_manager_and_authority_round_trip_at_every_level(auth_name, priv_name):
     assert (report.engine_id, report.boots, report.level) == (ENGINE, 7, v3.NO_AUTH_NO_PRIV)
     assert v3.report_reason(v3.decode_scoped_pdu(report.data).pdu()[4]) == "unknown_engine_id"
     keys = user.keys_for(ENGINE)
-    request = v3.encode_request(ber.REQUEST_ID_MIN + 1, user, keys, report.boots,
+    request = v3.encode_request(ber.REQUEST_ID_MIN + 1, user, ENGINE, report.boots,
                                 report.engine_time, b"ctx", _bulk_pdu(ber.REQUEST_ID_MIN + 1))
     accepted = authority.receive(request)
     assert isinstance(accepted, v3.Accepted), accepted
@@ -165,8 +165,7 @@ def test_every_usm_failure_is_reported_and_counted():
     keys = user.keys_for(ENGINE)
 
     def request(sender: UsmUser, engine=ENGINE, msg_id=ber.REQUEST_ID_MIN) -> bytes:
-        sender_keys = sender.keys_for(engine) if sender.level else None
-        return v3.encode_request(msg_id, sender, sender_keys, 3, authority.clock.time(), b"",
+        return v3.encode_request(msg_id, sender, engine, 3, authority.clock.time(), b"",
                                  _bulk_pdu(msg_id))
 
     cases = {
@@ -202,7 +201,7 @@ def test_time_window_replays_are_refused_and_reports_resync_the_manager():
     keys = user.keys_for(ENGINE)
     manager_view = RemoteEngine(ENGINE)
     manager_view.guess(3, 0, clock.now)
-    request = v3.encode_request(ber.REQUEST_ID_MIN, user, keys, *manager_view.now(clock.now),
+    request = v3.encode_request(ber.REQUEST_ID_MIN, user, ENGINE, *manager_view.now(clock.now),
                                 b"", _bulk_pdu(ber.REQUEST_ID_MIN))
     clock.now += TIME_WINDOW_S
     assert isinstance(authority.receive(request), v3.Accepted)     # 150 s old: still timely
@@ -215,12 +214,13 @@ def test_time_window_replays_are_refused_and_reports_resync_the_manager():
     assert (report.boots, report.engine_time) == (3, 151)
     # The agent reboots: boots 4, time 0. Our old boots are refused until we take the report's.
     authority.clock.restart()
-    stale = v3.encode_request(ber.REQUEST_ID_MIN + 1, user, keys, 3, 151, b"",
+    stale = v3.encode_request(ber.REQUEST_ID_MIN + 1, user, ENGINE, 3, 151, b"",
                               _bulk_pdu(ber.REQUEST_ID_MIN + 1))
     reason, report = _report_of(authority.receive(stale))
     assert reason == "not_in_time_window" and (report.boots, report.engine_time) == (4, 0)
     manager_view.resync(report.boots, report.engine_time, clock.now)
-    fresh = v3.encode_request(ber.REQUEST_ID_MIN + 2, user, keys, *manager_view.now(clock.now),
+    fresh = v3.encode_request(ber.REQUEST_ID_MIN + 2, user, ENGINE,
+                              *manager_view.now(clock.now),
                               b"", _bulk_pdu(ber.REQUEST_ID_MIN + 2))
     assert isinstance(authority.receive(fresh), v3.Accepted)
 
@@ -238,8 +238,7 @@ def test_manager_view_of_time_refuses_old_messages_and_forged_guesses():
 
 def _valid_messages() -> list[bytes]:
     authority, user = _authority_and_user()
-    keys = user.keys_for(ENGINE)
-    request = v3.encode_request(ber.REQUEST_ID_MIN, user, keys, 3, 0, b"park",
+    request = v3.encode_request(ber.REQUEST_ID_MIN, user, ENGINE, 3, 0, b"park",
                                 _bulk_pdu(ber.REQUEST_ID_MIN))
     accepted = authority.receive(request)
     assert isinstance(accepted, v3.Accepted)
