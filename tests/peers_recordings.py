@@ -5,7 +5,8 @@ The WiFi and legacy devices come from the snmpsim-data package (BSD; a test depe
 system group, ifTable and ifXTable of each recording are served as recorded, under the
 community ``<kind>/<name>``. A few recordings are made from them for one fault each (under
 ``oasis/``): a client-count object the agent answers genErr for, and the same AP polled again
-4.96 s later with one 32-bit counter wrapped and an error counter reset without a reboot.
+4.96 s later with one 32-bit counter wrapped and an error counter reset without a reboot; and
+``oasis/odd-types``, an agent answering with odd types and values (`ODD_INTERFACES`).
 
 tests/conftest.py serves the fixtures (``device_recordings``, ``snmpd_no_access``).
 """
@@ -112,6 +113,40 @@ def _fault_recordings(ubiquiti: list[str]) -> dict[str, list[str]]:
             "oasis/gen-err-clients": gen_err}
 
 
+#: An agent answering every polled object with odd types and values (what a buggy or hostile
+#: firmware could send), one oddity per interface: (ifIndex, ifDescr hex, ifName hex,
+#: ifInOctets, ifHCInOctets, ifInErrors) as ``tag|value`` (None: left out). Counted as cases by
+#: the hardening corpus.
+ODD_INTERFACES = [
+    (1, "6c6f", "6c6f", "65|1", "70|1", "65|0"),                          # a sane one
+    (2, "ff fe 00 41".replace(" ", ""), "e280ae6574683000", "4|12345", "4|many", "4|none"),
+    (3, "e280a8", "00", "2|-5", "2|-1", "2|-7"),
+    (4, "41" * 2000, "41" * 600, "64|10.0.0.1", "64|10.0.0.2", "64|10.0.0.3"),
+    (5, "c3", "", "70|18446744073709551615", "70|18446744073709551615", "70|4294967296"),
+    (6, "", "0a0d", "6|1.3.6.1", "6|1.3.6.1.4.1", "6|1.3"),
+    (7, "efbfbf", "f09f9880", "68x|00ff", "66|5", "67|9"),
+    (8, "20", None, None, None, None),                                  # a row with no counters
+]
+ODD_SCALARS = {"1.3.6.1.2.1.1.1.0": "4x|ff00e280aee280a8" + "41" * 4000,   # sysDescr
+               "1.3.6.1.2.1.1.3.0": "4|not a timeticks",                     # sysUpTime as text
+               "1.3.6.1.2.1.1.5.0": "2|42"}                                  # sysName a number
+
+
+def _odd_recording() -> list[str]:
+    lines = [f"{oid}|{value}" for oid, value in ODD_SCALARS.items()]
+    for index, descr, name, in32, hc_in, errors in ODD_INTERFACES:
+        lines += [f"1.3.6.1.2.1.2.2.1.1.{index}|2|{index}",
+                  f"1.3.6.1.2.1.2.2.1.2.{index}|4x|{descr}",
+                  f"1.3.6.1.2.1.2.2.1.3.{index}|2|6"]
+        for column, value in (("1.3.6.1.2.1.2.2.1.10", in32), ("1.3.6.1.2.1.2.2.1.14", errors),
+                              ("1.3.6.1.2.1.31.1.1.1.1", None if name is None else f"4x|{name}"),
+                              ("1.3.6.1.2.1.31.1.1.1.6", hc_in)):
+            if value is not None:
+                lines.append(f"{column}.{index}|{value}")
+    lines.append(f"{_CLIENTS}|64|192.168.1.7")              # a client count as an address
+    return sorted(lines, key=lambda line: tuple(int(a) for a in line.split("|")[0].split(".")))
+
+
 def _parse(lines: list[str]) -> dict[str, tuple[str, str]]:
     out = {}
     for line in lines:
@@ -139,6 +174,7 @@ def device_recordings():
         os.chmod(folder, 0o755)
         recordings = {community: _lines(name) for community, name in DEVICES.items()}
         recordings |= _fault_recordings(recordings["wifi/ubiquiti-m5"])
+        recordings["oasis/odd-types"] = _odd_recording()
         data = folder / "data"
         for community, lines in recordings.items():
             path = data / f"{community}.snmprec"

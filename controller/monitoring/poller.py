@@ -76,7 +76,8 @@ class Poller:
         self.config = snmp_config
         self.snapshot = snapshot
         self.on_cycle = on_cycle
-        self.client = client or SnmpClient(timeout=snmp_config.timeout, retries=snmp_config.retries)
+        self.client = client or SnmpClient(timeout=snmp_config.timeout, retries=snmp_config.retries,
+                                           v3_path=snmp_config.v3_path)
         self._samples: dict[int, _Sample] = {}
         #: The clock rates are computed with (a test sets the time between two polls).
         self.clock = clock
@@ -295,7 +296,7 @@ def client_count(platform: str, result: PollResult) -> int | None:
         return sum(result.client_column.values()) if result.client_column else None
     value = result.client_scalar
     if isinstance(value, int):
-        return value
+        return value if value >= 0 else None
     if isinstance(value, str):
         digits = _DIGITS.search(value)          # extend scripts may print "7\n" or "clients: 7"
         return int(digits.group()) if digits else None
@@ -324,7 +325,8 @@ def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
                 credentials = V3Credentials(
                     user, secret_box.decrypt(ap["snmp_auth_key_enc"]),
                     secret_box.decrypt(ap["snmp_priv_key_enc"]), ap["snmp_auth_proto"] or "SHA",
-                    ap["snmp_priv_proto"] or "AES")
+                    ap["snmp_priv_proto"] or "AES", ap["snmp_context"] or "",
+                    ap["snmp_engine_id"])
         except (SecretError, ValueError) as exc:
             log.warning("not polling AP %s (id %d): %s", name, ap_id, exc)
             continue

@@ -327,21 +327,26 @@ def _refused_everything(result: PollResult) -> SnmpError:
     return SnmpAgentError(", ".join(statuses), 0)
 
 
+#: The BER types each scalar may come as; anything else is missing as ``wrong_type`` (an
+#: sysUpTime sent as text must not reach the uptime arithmetic).
+_SCALAR_TYPES = {"sys_descr": (ber.OCTET_STRING,), "sys_name": (ber.OCTET_STRING,),
+                 "uptime": (ber.TIMETICKS, ber.INTEGER, ber.GAUGE32, ber.COUNTER32),
+                 CLIENT_COLUMN: (ber.INTEGER, ber.GAUGE32, ber.COUNTER32, ber.OCTET_STRING)}
+
+
 def _read_non_repeaters(plan: PollPlan, asked: list[tuple[str, Oid]], head: list[Varbind],
                         result: PollResult) -> None:
     for (name, _), (oid, tag, value) in zip(asked, head):
-        if name == CLIENT_COLUMN:
-            wanted = plan.scalar_oid
-            if wanted and oid[:len(wanted)] == wanted and tag not in _END_OF_COLUMN:
-                result.client_scalar = python_value(tag, value)
-            else:
-                result.missing[name] = "absent"
-            continue
-        prefix = _SYSTEM_PREFIXES[name]
-        if oid[:len(prefix)] != prefix or tag in _END_OF_COLUMN:
+        prefix = plan.scalar_oid if name == CLIENT_COLUMN else _SYSTEM_PREFIXES[name]
+        if not prefix or oid[:len(prefix)] != prefix or tag in _END_OF_COLUMN:
             result.missing[name] = "absent"
-            continue
-        setattr(result, name if name != "uptime" else "uptime_ticks", python_value(tag, value))
+        elif tag not in _SCALAR_TYPES[name]:
+            result.missing[name] = "wrong_type"
+        elif name == CLIENT_COLUMN:
+            result.client_scalar = python_value(tag, value)
+        else:
+            setattr(result, name if name != "uptime" else "uptime_ticks",
+                    python_value(tag, value))
 
 
 def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows_seen: int):
@@ -362,7 +367,7 @@ def _read_columns(columns, starts, rows: list[Varbind], result: PollResult, rows
         last[column] = oid
         index = oid[len(prefix)]
         if name == CLIENT_COLUMN:
-            if isinstance(value, int):
+            if isinstance(value, int) and value >= 0:
                 result.client_column[index] = value
         else:
             result.interfaces.setdefault(index, {})[name] = _present_value(tag, value)
