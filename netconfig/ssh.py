@@ -31,6 +31,10 @@ from netmiko.exceptions import (
 )
 
 log = logging.getLogger(__name__)
+# netmiko's DEBUG lines carry the channel's bytes: every command typed into an AP and its echo,
+# passphrases included. They stay off even under ``oasis -vv`` (outcomes show the commands,
+# masked); netmiko's warnings and errors still come through.
+logging.getLogger("netmiko").setLevel(logging.INFO)
 
 
 class SshError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import dataclasses
 import subprocess
 
@@ -263,3 +264,16 @@ def test_dry_run_commands_mask_the_passphrase(sim_lab: SimLab, platform, secret_
     assert secret_form in shown and "********" in shown, shown
     assert passphrase not in shown and "amanah-2026" not in shown
     assert passphrase not in outcome.diff
+
+
+def test_debug_logs_never_carry_the_passphrase(sim_lab: SimLab, caplog):
+    # Under `oasis -vv` netmiko logged every byte of the channel: the uci command with the key.
+    ap = sim_lab.by_platform("openwrt")[0]
+    passphrase = "amanah-staff-2026"
+    variables.set_layer(sim_lab.store, sim_lab.box, "ap", ap["id"], {"ssids": [
+        {"id": "staff", "ssid": "Amanah Staff", "security": "wpa2",
+         "passphrase": passphrase}]}, "engineer")
+    with caplog.at_level(logging.DEBUG):
+        assert sim_lab.provisioner().push(ap["id"], "engineer").status == "succeeded"
+    assert caplog.records, "nothing logged at DEBUG at all"
+    assert passphrase not in caplog.text
