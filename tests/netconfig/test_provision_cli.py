@@ -84,3 +84,15 @@ def test_vars_set_refuses_what_the_api_refuses(sim_lab: SimLab, oasis, tmp_path,
     assert result.exit_code == 1 and field in result.output, result.output
     assert variables.get_layer(sim_lab.store, sim_lab.box, "site", site) == {}
     assert oasis("validate", sim_lab.aps[0]["name"]).exit_code == 0
+
+
+def test_dry_run_prints_commands_with_the_passphrase_masked(sim_lab: SimLab, oasis, tmp_path):
+    ap = sim_lab.by_platform("openwrt")[0]["name"]
+    layer = tmp_path / "staff.yaml"
+    layer.write_text("ssids:\n  - {id: staff, ssid: Amanah Staff, security: wpa2, "
+                     "passphrase: amanah-staff-2026}\n")
+    assert oasis("vars", "set", "ap", ap, "--file", str(layer)).exit_code == 0
+    dry = oasis("push", ap, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "uci set wireless.staff_2g.key='********'" in dry.output
+    assert "amanah-staff-2026" not in dry.output
