@@ -9,10 +9,15 @@
 * ``fault``: the same with Mosquitto SIGKILLed and restarted every ``--restart-every`` seconds;
   it reports lost (outbox rows never acked, reports missing at the back office) and duplicates
   after dedup (rows stored twice), and the raw copies the back office saw.
+* ``controller-fault`` (root: a network namespace): reports filed over Open311 while the
+  controller is SIGKILLed ``--kills`` times and poison is published on every subscribed topic,
+  visitors logging in through the real gateway agent all along, both ``/healthz`` polled and
+  judged against what was running (reports_fault.py says how).
 
     .venv/bin/python bench/reports_rate.py intake --reports 5000 --clients 8
     .venv/bin/python bench/reports_rate.py forward --reports 20000 [--broker-save interval]
     .venv/bin/python bench/reports_rate.py fault --reports 20000 --restart-every 3
+    sudo .venv/bin/python bench/reports_rate.py controller-fault --reports 2000 --kills 5
     .venv/bin/python bench/reports_rate.py {intake,forward,fault} --tiny   # seconds: the suite's
 """
 
@@ -45,6 +50,8 @@ from core.contracts.reports import TOPIC_NEW  # noqa: E402
 from core.store import Store  # noqa: E402
 from tests.mosquitto import MosquittoBroker  # noqa: E402
 from tests.support import free_port, wait_for_tcp  # noqa: E402
+
+from reports_fault import Plan, drive, orchestrate  # noqa: E402  (beside this script)
 
 API_KEY = "bench-key"
 
@@ -212,7 +219,18 @@ def main() -> None:
         p.add_argument("--reports", type=int, default=20000)
         p.add_argument("--broker-save", choices=sorted(BROKER_SAVE), default="changes")
         p.add_argument("--window", type=int, default=2000)
-    for p in (p_intake, p_forward, p_fault):
+    p_chaos = sub.add_parser("controller-fault")
+    p_chaos.add_argument("--reports", type=int, default=2000)
+    p_chaos.add_argument("--kills", type=int, default=5, help="SIGKILLs of the controller")
+    p_chaos.add_argument("--up", type=float, default=8.0,
+                         help="seconds the controller runs once ready, before each kill")
+    p_chaos.add_argument("--down", type=float, default=8.0,
+                         help="seconds it stays dead (more than the forwarder's heartbeat "
+                              "takes to go stale)")
+    p_chaos.add_argument("--logins-per-s", type=float, default=10.0)
+    p_chaos.add_argument("--poison-per-s", type=float, default=200.0)
+    p_chaos.add_argument("--inside", help=argparse.SUPPRESS)
+    for p in (p_intake, p_forward, p_fault, p_chaos):
         p.add_argument("--tiny", action="store_true",
                        help="a few hundred reports at most, in seconds: the test suite runs it "
                             "so the benchmark keeps working")
@@ -222,6 +240,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.store, args.port)
+        return
+    if args.command == "controller-fault":
+        if args.tiny:
+            args.reports, args.kills, args.up, args.down = 60, 2, 3.0, 7.0
+        plan = Plan(args.reports, args.kills, args.up, args.down, args.logins_per_s,
+                    args.poison_per_s)
+        if args.inside:  # the driver, in the namespace orchestrate() made
+            print(json.dumps(drive(plan, Path(args.inside))))
+        else:
+            print(json.dumps({**orchestrate(plan, args.tiny), **machine()}))
         return
     if args.tiny:
         args.reports = {"intake": 20, "forward": 50, "fault": 300}[args.command]
