@@ -137,6 +137,7 @@ class Poller:
             if status.ap_id not in current:
                 self.snapshot.drop(status.ap_id)
                 self._samples.pop(status.ap_id, None)
+                self._truncated.discard(status.ap_id)
                 self.client.forget(status.ap_id)
 
     async def _poll_one(self, target: PollTarget, changes: list[StateChange]) -> bool:
