@@ -41,6 +41,10 @@ class SnmpConfig:
     trap_listen: str = "127.0.0.1:1162"
     #: Community accepted on SNMPv1/v2c traps.
     trap_community: str = "public"
+    #: How SNMPv3 APs are polled: "fast" (core's USM, the default) or "pysnmp" (its engine).
+    v3_path: str = "fast"
+    #: The trap receiver's snmpEngineID (hex) for v3 informs; empty: "oasis@<host name>".
+    engine_id: str = ""
 
     def validate(self) -> None:
         for key, ok in (("interval", self.interval > 0), ("timeout", self.timeout > 0),
@@ -49,6 +53,19 @@ class SnmpConfig:
             if not ok:
                 raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
         host_port(self.trap_listen, "trap_listen")
+        if self.v3_path not in ("fast", "pysnmp"):
+            raise ValueError(f"v3_path: {self.v3_path!r} is not fast or pysnmp")
+        if self.engine_id:
+            try:
+                octets = bytes.fromhex(self.engine_id.removeprefix("0x"))
+            except ValueError:
+                raise ValueError(f"engine_id: {self.engine_id!r} is not hex") from None
+            if not 5 <= len(octets) <= 32:
+                raise ValueError("engine_id: an snmpEngineID has 5 to 32 octets")
+
+    @property
+    def engine_id_octets(self) -> bytes | None:
+        return bytes.fromhex(self.engine_id.removeprefix("0x")) if self.engine_id else None
 
 
 @dataclass

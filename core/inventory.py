@@ -23,12 +23,17 @@ from core.secrets import SecretBox
 from core.store import Store, now, with_iso
 
 SITE_KINDS = ("park", "walkway", "branch")
-AUTH_PROTOS = ("SHA", "SHA256", "SHA512", "MD5")
-PRIV_PROTOS = ("AES", "AES192", "AES256", "DES")
+#: SNMPv3 protocols, as core.snmp_usm names them (AES192C/AES256C: Cisco's key extension).
+AUTH_PROTOS = ("SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5")
+PRIV_PROTOS = ("AES", "AES192", "AES256", "AES192C", "AES256C", "DES")
 SECRET_FIELDS = ("snmp_community", "snmp_auth_key", "snmp_priv_key", "ssh_password")
 AP_FIELDS = ("name", "mac", "mgmt_ip", "platform", "site", "capacity", "snmp_version", "snmp_port",
              "snmp_community", "snmp_user", "snmp_auth_proto", "snmp_auth_key", "snmp_priv_proto",
-             "snmp_priv_key", "ssh_port", "ssh_username", "ssh_password")
+             "snmp_priv_key", "snmp_context", "snmp_engine_id", "ssh_port", "ssh_username",
+             "ssh_password")
+#: The SNMPv3-only fields, cleared when an AP moves to v2c.
+V3_FIELDS = ("snmp_user", "snmp_auth_key", "snmp_priv_key", "snmp_auth_proto", "snmp_priv_proto",
+             "snmp_context", "snmp_engine_id")
 SITE_FIELDS = ("slug", "name_ar", "name_en", "kind", "lat", "lon")
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -258,7 +263,8 @@ def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | N
         "ssh_username": _text(data, "ssh_username", required=False, limit=64),
         "ssh_password": _text(data, "ssh_password", required=False, limit=128),
         "snmp_community": None, "snmp_user": None, "snmp_auth_proto": None, "snmp_auth_key": None,
-        "snmp_priv_proto": None, "snmp_priv_key": None,
+        "snmp_priv_proto": None, "snmp_priv_key": None, "snmp_context": None,
+        "snmp_engine_id": None,
     }
     if version == "2c":
         values["snmp_community"] = _text(data, "snmp_community", required=False, limit=64) or "public"
@@ -278,7 +284,25 @@ def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | N
                 raise InventoryError("invalid_field", f"{key} must be at least 8 characters", key)
             values[key] = secret
         values["snmp_auth_proto"], values["snmp_priv_proto"] = auth, priv
+        context = _text(data, "snmp_context", required=False, limit=32) or ""
+        values["snmp_context"] = context
+        if len(context.encode()) > 32:
+            raise InventoryError("invalid_field", "snmp_context must be at most 32 octets in "
+                                 "UTF-8", "snmp_context")
+        values["snmp_engine_id"] = _engine_id(data.get("snmp_engine_id"))
     return _ApRow(values)
+
+
+def _engine_id(value: object) -> str | None:
+    """An snmpEngineID as lower-case hex: 5 to 32 octets, given as hex with or without ``0x``
+    and ``:`` or spaces between octets (as agents and net-snmp print it). Blank: none."""
+    text = str(value or "").strip().lower().removeprefix("0x").replace(":", "").replace(" ", "")
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{10,64}", text) or len(text) % 2:
+        raise InventoryError("invalid_field", "snmp_engine_id must be 5 to 32 octets in hex "
+                             "(e.g. 80001f8803024f45000001)", "snmp_engine_id")
+    return text
 
 
 def _check_unique(conn: sqlite3.Connection, values: Mapping, exclude_id: int | None = None) -> None:
@@ -332,8 +356,7 @@ def update_ap(store: Store, box: SecretBox, ref: object, changes: Mapping, actor
     for field in SECRET_FIELDS:
         merged[field] = box.decrypt(current[f"{field}_enc"])
     if "snmp_version" in changes and str(changes["snmp_version"]).lstrip("v") != current["snmp_version"]:
-        for field in ("snmp_community", "snmp_user", "snmp_auth_key", "snmp_priv_key",
-                      "snmp_auth_proto", "snmp_priv_proto"):
+        for field in ("snmp_community", *V3_FIELDS):
             merged.pop(field, None)
     merged.update(changes)
     merged = {k: v for k, v in merged.items() if v is not None}
@@ -423,8 +446,8 @@ def aps_to_poll(store: Store) -> list[dict]:
     """Every AP with what SNMP polling needs, secrets still encrypted, by id."""
     return list(store.db.query(
         "SELECT id, name, mgmt_ip, platform, snmp_version, snmp_port, snmp_community_enc,"
-        " snmp_user, snmp_auth_proto, snmp_auth_key_enc, snmp_priv_proto, snmp_priv_key_enc"
-        " FROM aps ORDER BY id"))
+        " snmp_user, snmp_auth_proto, snmp_auth_key_enc, snmp_priv_proto, snmp_priv_key_enc,"
+        " snmp_context, snmp_engine_id FROM aps ORDER BY id"))
 
 
 def fingerprint(store: Store) -> tuple:

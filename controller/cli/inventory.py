@@ -87,13 +87,16 @@ def ap() -> None:
 @click.option("--auth-key", help="SNMPv3 auth pass phrase (prompted if --snmp-version 3).")
 @click.option("--priv-proto", default="AES", show_default=True)
 @click.option("--priv-key", help="SNMPv3 privacy pass phrase (prompted if --snmp-version 3).")
+@click.option("--context", "snmp_context", default="", help="SNMPv3 context name (default none).")
+@click.option("--engine-id", "snmp_engine_id",
+              help="The AP's snmpEngineID in hex: another engine at its address is refused.")
 @click.option("--ssh-user")
 @click.option("--ssh-port", type=int, default=22, show_default=True)
 @click.option("--ssh-password", help="Prompted when --ssh-user is given without it.")
 @pass_ctx
 def ap_add(obj: CliContext, name, mac, mgmt_ip, site_ref, platform, capacity, snmp_version,
            snmp_port, community, snmp_user, auth_proto, auth_key, priv_proto, priv_key,
-           ssh_user, ssh_port, ssh_password) -> None:
+           snmp_context, snmp_engine_id, ssh_user, ssh_port, ssh_password) -> None:
     """Add an access point. Secrets are prompted for (hidden) unless given."""
     if snmp_version == "3":
         auth_key = auth_key or click.prompt("SNMPv3 auth pass phrase", hide_input=True)
@@ -104,9 +107,10 @@ def ap_add(obj: CliContext, name, mac, mgmt_ip, site_ref, platform, capacity, sn
             "capacity": capacity, "snmp_version": snmp_version, "snmp_port": snmp_port,
             "snmp_community": community, "snmp_user": snmp_user, "snmp_auth_proto": auth_proto,
             "snmp_auth_key": auth_key, "snmp_priv_proto": priv_proto, "snmp_priv_key": priv_key,
+            "snmp_context": snmp_context, "snmp_engine_id": snmp_engine_id,
             "ssh_username": ssh_user, "ssh_port": ssh_port, "ssh_password": ssh_password}
     if snmp_version == "2c":
-        for key in ("snmp_user", "snmp_auth_proto", "snmp_auth_key", "snmp_priv_proto", "snmp_priv_key"):
+        for key in inventory.V3_FIELDS:
             data.pop(key)
     try:
         row = inventory.add_ap(obj.store, obj.secrets, data, obj.actor)
