@@ -27,7 +27,7 @@ TIMEOUT = 15.0
 
 def _link(connected: bool = True) -> LinkHealth:
     return LinkHealth("oasis-reports", "127.0.0.1:1883", connected, time.time() - 60,
-                      None if connected else "disconnected: unspecified", None, 0, 0, 0)
+                      None if connected else "disconnected: unspecified", None, 0, 0, 0, 0)
 
 
 def _beat(store: Store, at: float, connected: bool = True) -> None:

@@ -163,7 +163,7 @@ TOPICS: dict[str, Topic] = {topic.topics[0]: topic for topic in (
            "expires_at": 4_000_000_000.0, "quota_bytes": 0, "idle_timeout_s": 0,
            "rate_up_kbps": 0, "rate_down_kbps": 0}, "agent", "login"),
     Topic((report_contract.TOPIC_ACK,), report_contract.SCHEMA_ACK,
-          {"ids": ["940-2026-000001", "940-0000-000000"]}, "reports", "report"),
+          {"ids": ["940-0000-000001", "940-0000-000000"]}, "reports", "report"),
     Topic((report_contract.TOPIC_STATUS,), report_contract.SCHEMA_STATUS,
           {"update_id": "u" * 32, "id": "940-0000-000000", "status": "assigned",
            "note": "crew on the way", "assigned_to": "team-3", "at": "2026-11-23T08:00:00+00:00"},
