@@ -371,12 +371,14 @@ class Authority:
                               encode_scoped_pdu(self.engine_id, context_name, pdu))
 
     def reply(self, accepted: Accepted, pdu: bytes) -> bytes:
-        """The response to an accepted request, at the request's security level."""
-        message = accepted.message
+        """The response to an accepted request, at the request's security level, in the
+        request's context (RFC 3412 7.1: an inform's contextEngineID is its sender's, and
+        net-snmp drops a response that does not echo it)."""
+        message, scoped = accepted.message, accepted.scoped
         return encode_message(message.msg_id, message.level, self.engine_id, self.clock.boots,
                               self.clock.time(), message.user, accepted.keys,
-                              encode_scoped_pdu(self.engine_id, accepted.scoped.context_name,
-                                                pdu))
+                              encode_scoped_pdu(scoped.context_engine_id or self.engine_id,
+                                                scoped.context_name, pdu))
 
 
 def _plain_request_id(message: Message) -> int:

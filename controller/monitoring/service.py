@@ -19,7 +19,8 @@ from controller.monitoring.alerts import AlertEvaluator
 from controller.monitoring.events import Publisher, record_event
 from controller.monitoring.poller import Poller, PollTarget, StateChange, targets_from_store
 from controller.monitoring.snapshot import CycleStats, Snapshot
-from controller.snmp.engine import TrapReceiver
+from controller.snmp.engine import SnmpClient, TrapReceiver, V3Credentials
+from controller.snmp.notify import V3Notifications, V3Sender
 from controller.snmp.traps import TrapHandler
 from core import inventory
 from core.config import Config, host_port
@@ -41,18 +42,35 @@ class _Targets:
         self._fingerprint: tuple | None = None
         self._targets: list[PollTarget] = []
         self._by_ip: dict[str, int] = {}
+        self._target_by_ip: dict[str, PollTarget] = {}
 
     def __call__(self) -> list[PollTarget]:
         fingerprint = inventory.fingerprint(self.store)
         if fingerprint != self._fingerprint:
             self._targets = targets_from_store(self.store, self.secret_box)
             self._by_ip = inventory.ap_ids_by_address(self.store)
+            self._target_by_ip = {t.address: t for t in self._targets}
             self._fingerprint = fingerprint
         return self._targets
 
     def ap_by_ip(self, address: str) -> int | None:
         self()  # an AP added since the last cycle is known to the trap receiver at once
         return self._by_ip.get(address)
+
+    def v3_sender(self, address: str, client: SnmpClient) -> V3Sender | None:
+        """Who may send v3 notifications from ``address``: the AP's user, and its engine ID
+        as configured or as the poller discovered it."""
+        self()
+        target = self._target_by_ip.get(address)
+        if target is None or not isinstance(target.credentials, V3Credentials):
+            return None
+        credentials = target.credentials
+        try:
+            user = client.usm_user(credentials)
+        except ValueError:
+            return None
+        return V3Sender(user, credentials.engine_id_octets
+                        or client.engine_id(target.address, target.port))
 
 
 class MonitoringService:
@@ -120,9 +138,11 @@ class MonitoringService:
         poller = Poller(targets, self.config.snmp, self.snapshot, on_cycle)
         host, port = host_port(self.config.snmp.trap_listen, "snmp.trap_listen")
         handler = TrapHandler(targets.ap_by_ip, self.snapshot, on_event, on_unknown=on_unknown)
+        v3 = V3Notifications(lambda address: targets.v3_sender(address, poller.client),
+                             engine_id=self.config.snmp.engine_id_octets)
         receiver = TrapReceiver(handler,
                                 host=host, port=port, community=self.config.snmp.trap_community,
-                                on_drop=self.snapshot.count_dropped_trap)
+                                on_drop=self.snapshot.count_dropped_trap, v3=v3)
         try:
             await receiver.start()
             self.trap_port = receiver.port

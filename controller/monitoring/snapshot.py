@@ -86,6 +86,8 @@ class Snapshot:
     #: Datagrams the trap receiver dropped: undecodable, and with the wrong community.
     traps_malformed: int = 0
     traps_bad_community: int = 0
+    #: SNMPv3 notifications refused by USM (unknown user, wrong digest, replay, ...).
+    traps_v3_refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def put(self, status: ApStatus) -> None:
@@ -116,9 +118,11 @@ class Snapshot:
                 self.traps_unknown_source += 1
 
     def count_dropped_trap(self, reason: str) -> None:
-        """The receiver's ``on_drop``: ``malformed`` or ``bad_community``."""
+        """The receiver's ``on_drop``: ``malformed``, ``bad_community`` or ``v3_refused``."""
         with self._lock:
             if reason == "malformed":
                 self.traps_malformed += 1
+            elif reason == "v3_refused":
+                self.traps_v3_refused += 1
             else:
                 self.traps_bad_community += 1

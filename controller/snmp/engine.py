@@ -73,6 +73,14 @@ from controller.snmp.poll import (
     run_poll,
     scalar_request_oid,
 )
+from controller.snmp.notify import (
+    SNMP_TRAP_OID_0,
+    STANDARD_TRAPS,
+    V1_GENERIC,
+    V3Notifications,
+    V3Outcome,
+    name_varbinds,
+)
 from controller.snmp.v2c import V2cStats, V2cTransport
 from controller.snmp.v3 import V3Stats, V3Transport
 from core import snmp_ber
@@ -233,6 +241,13 @@ class SnmpClient:
         """The snmpEngineID the v3 fast path discovered at ``address``:``port``, if any."""
         return self._v3.engine_id((address, port))
 
+    def usm_user(self, credentials: V3Credentials) -> UsmUser:
+        """The USM user of these credentials (its keys derived once per process), for the
+        trap receiver. ValueError for credentials USM cannot use."""
+        return self._v3.user(credentials.user, credentials.auth_proto,
+                             credentials.auth_key or None, credentials.priv_proto,
+                             credentials.priv_key or None)
+
     def close(self) -> None:
         self._v2c.close()
         self._v3.close()
@@ -354,9 +369,7 @@ class SnmpClient:
         elif self.v3_path == "fast":
             family, address = await _resolve(target.address, target.port)
             try:
-                user = self._v3.user(credentials.user, credentials.auth_proto,
-                                     credentials.auth_key or None, credentials.priv_proto,
-                                     credentials.priv_key or None)
+                user = self.usm_user(credentials)
             except ValueError as exc:
                 raise SnmpError(f"SNMPv3 credentials: {exc}") from exc
             session = _ApSession(key, plan, address=address, family=family, usm_user=user,
@@ -419,37 +432,18 @@ def _classify(indication) -> SnmpError:
 
 # --- notifications -----------------------------------------------------------------------------
 
-#: SNMPv2-MIB snmpTraps and the v1 generic-trap numbers that map onto them (RFC 3584).
-STANDARD_TRAPS = {"1.3.6.1.6.3.1.1.5.1": "coldStart", "1.3.6.1.6.3.1.1.5.2": "warmStart",
-                  "1.3.6.1.6.3.1.1.5.3": "linkDown", "1.3.6.1.6.3.1.1.5.4": "linkUp",
-                  "1.3.6.1.6.3.1.1.5.5": "authenticationFailure"}
-_V1_GENERIC = {0: "coldStart", 1: "warmStart", 2: "linkDown", 3: "linkUp",
-               4: "authenticationFailure"}
-#: Varbind columns named in trap details; the instance (ifIndex) is dropped from the name.
-_VARBIND_NAMES = {"1.3.6.1.2.1.2.2.1.1": "ifIndex", "1.3.6.1.2.1.2.2.1.2": "ifDescr",
-                  "1.3.6.1.2.1.2.2.1.7": "ifAdminStatus", "1.3.6.1.2.1.2.2.1.8": "ifOperStatus",
-                  "1.3.6.1.2.1.31.1.1.1.1": "ifName"}
-_SYS_UPTIME_0 = "1.3.6.1.2.1.1.3.0"
-_SNMP_TRAP_OID_0 = "1.3.6.1.6.3.1.1.4.1.0"
-
 TrapCallback = Callable[[str, str, dict], None]
 
 
 def _trap_varbinds(varbinds) -> dict[str, int | str | None]:
-    named: dict[str, int | str | None] = {}
+    """pysnmp's varbinds named as every notification's are (``notify.name_varbinds``)."""
+    plain: list[tuple[str, int | str | None]] = []
     for oid, value in varbinds:
-        dotted = str(oid)
-        if dotted in (_SYS_UPTIME_0, _SNMP_TRAP_OID_0):
-            continue
-        column, _, _ = dotted.rpartition(".")
-        key = _VARBIND_NAMES.get(column, dotted)
         try:
-            named[key] = python_value(*_pysnmp_varbind(oid, value)[1:])
+            plain.append((str(oid), python_value(*_pysnmp_varbind(oid, value)[1:])))
         except (TypeError, ValueError):
-            named[key] = value.prettyPrint()
-        if key in ("ifAdminStatus", "ifOperStatus", "ifDescr", "ifName") and "ifIndex" not in named:
-            named["ifIndex"] = int(dotted.rsplit(".", 1)[1])
-    return named
+            plain.append((str(oid), value.prettyPrint()))
+    return name_varbinds(plain)
 
 
 def decode_notification(datagram: bytes) -> tuple[str, str, str, dict, bytes | None]:
@@ -468,14 +462,14 @@ def decode_notification(datagram: bytes) -> tuple[str, str, str, dict, bytes | N
                 raise ValueError("SNMPv1 PDU is not a trap")
             generic = int(proto.apiTrapPDU.get_generic_trap(pdu))
             enterprise = str(proto.apiTrapPDU.get_enterprise(pdu))
-            name = _V1_GENERIC.get(generic) or (
+            name = V1_GENERIC.get(generic) or (
                 f"{enterprise}.0.{int(proto.apiTrapPDU.get_specific_trap(pdu))}")
             return community, name, "trap", _trap_varbinds(proto.apiTrapPDU.get_varbinds(pdu)), None
         is_inform = pdu.isSameTypeWith(proto.InformRequestPDU())
         if not (is_inform or pdu.isSameTypeWith(proto.SNMPv2TrapPDU())):
             raise ValueError(f"not a notification PDU: {pdu.__class__.__name__}")
         varbinds = proto.apiPDU.get_varbinds(pdu)
-        trap_oid = next((str(v) for o, v in varbinds if str(o) == _SNMP_TRAP_OID_0), None)
+        trap_oid = next((str(v) for o, v in varbinds if str(o) == SNMP_TRAP_OID_0), None)
         if trap_oid is None:
             raise ValueError("notification without snmpTrapOID.0")
         response = None
@@ -489,22 +483,26 @@ def decode_notification(datagram: bytes) -> tuple[str, str, str, dict, bytes | N
 
 
 class TrapReceiver(asyncio.DatagramProtocol):
-    """Receives v1/v2c traps and informs on UDP and hands them to ``on_trap(source_ip, name,
-    varbinds)``. Garbage and wrong communities are counted (and told to ``on_drop(reason)``,
-    ``malformed`` or ``bad_community``, for the metrics) and logged at most once per reason
-    every ``log_every_s`` seconds, never fatal."""
+    """Receives v1/v2c traps and informs, and v3 ones when given ``v3`` (``notify.py``: USM
+    against each AP's user), on UDP and hands them to ``on_trap(source_ip, name, varbinds)``.
+    Garbage, wrong communities and refused v3 notifications are counted (and told to
+    ``on_drop(reason)``, ``malformed``, ``bad_community`` or ``v3_refused``, for the metrics)
+    and logged at most once per reason every ``log_every_s`` seconds, never fatal."""
 
     def __init__(self, on_trap: TrapCallback, *, host: str = "127.0.0.1", port: int = 1162,
                  community: str = "public", on_drop: Callable[[str], None] | None = None,
-                 log_every_s: float = 60.0):
+                 log_every_s: float = 60.0, v3: V3Notifications | None = None):
         self.on_trap = on_trap
         self.host = host
         self.port = port
         self.community = community
         self.on_drop = on_drop
+        self.v3 = v3
         self.received = 0
         self.malformed = 0
         self.bad_community = 0
+        #: v3 notifications refused, by reason (usmStats names, or what else was wrong).
+        self.v3_refused: dict[str, int] = {}
         self._throttle = Throttle(log_every_s)
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -534,6 +532,9 @@ class TrapReceiver(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr) -> None:
         source_ip = addr[0]
+        if self.v3 is not None and _is_v3(data):
+            self._v3_received(data, addr)
+            return
         try:
             community, name, _, varbinds, response = decode_notification(data)
         except Exception as exc:  # noqa: BLE001 - whatever the decoder raises, it is garbage
@@ -547,6 +548,10 @@ class TrapReceiver(asyncio.DatagramProtocol):
             self._dropped("bad_community", "dropped %s from %s: wrong community", name,
                           source_ip)
             return
+        self._deliver(source_ip, name, varbinds, response, addr)
+
+    def _deliver(self, source_ip: str, name: str, varbinds: dict, response: bytes | None,
+                 addr) -> None:
         self.received += 1
         if response is not None and self._transport is not None:
             self._transport.sendto(response, addr)
@@ -554,6 +559,36 @@ class TrapReceiver(asyncio.DatagramProtocol):
             self.on_trap(source_ip, name, varbinds)
         except Exception:  # a faulty handler must not stop the receiver
             log.exception("trap handler failed for %s from %s", name, source_ip)
+
+    def _v3_received(self, data: bytes, addr) -> None:
+        assert self.v3 is not None
+        source_ip = addr[0]
+        try:
+            outcome = self.v3.receive(data, source_ip)
+        except Exception as exc:  # noqa: BLE001 - never out of datagram_received (see above)
+            log.exception("SNMPv3 notification from %s failed", source_ip)
+            outcome = V3Outcome(refused=f"malformed: {exc}")
+        if outcome.refused is not None:
+            reason = outcome.refused.partition(":")[0]
+            self.v3_refused[reason] = self.v3_refused.get(reason, 0) + 1
+            self._dropped("v3_refused", "dropped SNMPv3 notification from %s: %s", source_ip,
+                          outcome.refused)
+            if outcome.reply is not None and self._transport is not None:
+                self._transport.sendto(outcome.reply, addr)   # the report a manager expects
+            return
+        if outcome.notification is None:    # a discovery probe before an inform: answered
+            if outcome.reply is not None and self._transport is not None:
+                self._transport.sendto(outcome.reply, addr)
+            return
+        found = outcome.notification
+        self._deliver(source_ip, found.name, found.varbinds, outcome.reply, addr)
+
+
+def _is_v3(data: bytes) -> bool:
+    try:
+        return snmp_ber.message_version(data) == snmp_ber.SNMP_V3
+    except snmp_ber.BerError:
+        return False
 
 
 __all__ = ["AUTH_PROTOCOLS", "CLIENT_COLUMN", "INTERFACE_COLUMNS", "MAX_MAX_REPETITIONS",

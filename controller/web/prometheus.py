@@ -93,8 +93,10 @@ class SnapshotCollector(Collector):
                                   "are not a known AP (counted, not trusted)",
                                   value=self.snapshot.traps_unknown_source)
         dropped = CounterMetricFamily("oasis_traps_dropped", "Datagrams the trap receiver "
-                                      "dropped: malformed (undecodable) or bad_community",
+                                      "dropped: malformed (undecodable), bad_community, or "
+                                      "v3_refused (SNMPv3 that failed USM)",
                                       labels=("reason",))
         dropped.add_metric(["malformed"], self.snapshot.traps_malformed)
         dropped.add_metric(["bad_community"], self.snapshot.traps_bad_community)
+        dropped.add_metric(["v3_refused"], self.snapshot.traps_v3_refused)
         yield dropped
