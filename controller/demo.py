@@ -70,7 +70,9 @@ def seed(config: Config) -> int:
                          "ssh_password": SIM_PASSWORD}
             if index % V3_EVERY == V3_EVERY - 1:
                 data |= {"snmp_version": "3", "snmp_user": sim.v3_user,
-                         "snmp_auth_key": sim.v3_auth_key, "snmp_priv_key": sim.v3_priv_key}
+                         "snmp_auth_key": sim.v3_auth_key, "snmp_priv_key": sim.v3_priv_key,
+                         "snmp_auth_proto": sim.v3_auth_proto,
+                         "snmp_priv_proto": sim.v3_priv_proto, "snmp_context": sim.v3_context}
             else:
                 data |= {"snmp_version": "2c", "snmp_community": sim.community}
             try:
