@@ -106,3 +106,20 @@ def test_layers_merge_tables_and_replace_lists():
 def test_secrets_are_masked_in_previews():
     masked = redact_variables(with_ssid(security="wpa2", passphrase="amanah-2026"))
     assert masked["ssids"][0]["passphrase"] == "********"
+
+
+@pytest.mark.parametrize("platform, off, on", [
+    ("generic", "start_disabled=1", None),
+    ("openwrt", "disabled='1'", "disabled='0'"),
+    ("cisco_aironet", " shutdown", " no shutdown"),
+])
+def test_a_radio_switched_off_is_off_on_every_platform(platform, off, on):
+    renderer = Renderer()
+    first_band = sorted(BASE["radios"])[0]
+    radios = {band: dict(radio, enabled=band != first_band) for band, radio in BASE["radios"].items()}
+    text = renderer.render(platform, BASE | {"radios": radios}).text
+    assert off in text, text
+    enabled = renderer.render(platform, BASE).text
+    assert "start_disabled" not in enabled
+    if on is not None:
+        assert on in enabled
