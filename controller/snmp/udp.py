@@ -12,6 +12,9 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+from controller.snmp.poll import SnmpError, SnmpTimeout
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +87,62 @@ def _widen_receive_buffer(sock, name: str) -> None:
 
 
 __all__ = ["RECEIVE_BUFFER_BYTES", "Address", "Endpoint", "SharedSockets"]
+
+
+class PendingRequest(Protocol):
+    """What a fast path keeps of one request in flight."""
+
+    future: asyncio.Future
+    address: Address
+    message: bytes
+    retries_left: int
+    timer: asyncio.TimerHandle | None
+
+
+class RequestCounts(Protocol):
+    sent: int
+    retried: int
+    timed_out: int
+
+
+Counts = TypeVar("Counts", bound=RequestCounts)
+
+
+class Retransmitter(Generic[Counts]):
+    """Sends a request, resends it on each timeout while retries are left, then fails it with
+    `SnmpTimeout`: the part of the v2c and v3 fast paths that does not depend on the version.
+
+    The owner keeps ``_pending`` (request id -> `PendingRequest`) and ``stats``; a request
+    answered or cancelled meanwhile is no longer ``_pending[id]`` and is left alone.
+    """
+
+    timeout: float
+    retries: int
+    stats: Counts
+    _pending: dict
+
+    def __init__(self, version: str):
+        self._version = version
+
+    def _send(self, endpoint: Endpoint, request_id: int, pending: PendingRequest) -> None:
+        if endpoint.transport is None or endpoint.transport.is_closing():
+            pending.future.set_exception(SnmpError(f"the {self._version} socket is closed"))
+            return
+        endpoint.transport.sendto(pending.message, pending.address)
+        self.stats.sent += 1
+        pending.timer = asyncio.get_running_loop().call_later(
+            self.timeout, self._expire, endpoint, request_id, pending)
+
+    def _expire(self, endpoint: Endpoint, request_id: int, pending: PendingRequest) -> None:
+        if pending.future.done() or self._pending.get(request_id) is not pending:
+            return
+        if pending.retries_left > 0:
+            pending.retries_left -= 1
+            self.stats.retried += 1
+            self._send(endpoint, request_id, pending)
+            return
+        self.stats.timed_out += 1
+        total = self.timeout * (self.retries + 1)
+        pending.future.set_exception(SnmpTimeout(
+            f"no response from {pending.address[0]}:{pending.address[1]} within {total:g}s"))
+

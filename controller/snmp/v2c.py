@@ -20,8 +20,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from controller.snmp.poll import SnmpAgentError, SnmpError, SnmpTimeout, SnmpTooBig, Varbind
-from controller.snmp.udp import Address, Endpoint, SharedSockets
+from controller.snmp.poll import SnmpAgentError, SnmpError, SnmpTooBig, Varbind
+from controller.snmp.udp import Address, Retransmitter, SharedSockets
 from core import snmp_ber as ber
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,11 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None
 
 
-class V2cTransport:
+class V2cTransport(Retransmitter[V2cStats]):
     """Sends v2c GETBULKs and matches their responses; `close()` fails what is pending."""
 
     def __init__(self, *, timeout: float, retries: int):
+        super().__init__("v2c")
         self.timeout = timeout
         self.retries = retries
         self.stats = V2cStats()
@@ -100,28 +101,6 @@ class V2cTransport:
             raise SnmpAgentError(ber.error_status_name(response.error_status),
                                  response.error_index)
         return response.varbinds
-
-    def _send(self, endpoint: Endpoint, request_id: int, pending: _Pending) -> None:
-        if endpoint.transport is None or endpoint.transport.is_closing():
-            pending.future.set_exception(SnmpError("the v2c socket is closed"))
-            return
-        endpoint.transport.sendto(pending.message, pending.address)
-        self.stats.sent += 1
-        pending.timer = asyncio.get_running_loop().call_later(
-            self.timeout, self._expire, endpoint, request_id, pending)
-
-    def _expire(self, endpoint: Endpoint, request_id: int, pending: _Pending) -> None:
-        if pending.future.done() or self._pending.get(request_id) is not pending:
-            return
-        if pending.retries_left > 0:
-            pending.retries_left -= 1
-            self.stats.retried += 1
-            self._send(endpoint, request_id, pending)
-            return
-        self.stats.timed_out += 1
-        total = self.timeout * (self.retries + 1)
-        pending.future.set_exception(SnmpTimeout(
-            f"no response from {pending.address[0]}:{pending.address[1]} within {total:g}s"))
 
     def datagram_received(self, data: bytes, addr) -> None:
         try:

@@ -50,7 +50,7 @@ from controller.snmp.poll import (
     SnmpTooBig,
     Varbind,
 )
-from controller.snmp.udp import Address, Endpoint, SharedSockets
+from controller.snmp.udp import Address, Endpoint, Retransmitter, SharedSockets
 from core import snmp_ber as ber
 from core import snmp_v3 as v3
 from core.snmp_usm import REASON_TEXT, LocalizedKeys, RemoteEngine, UsmError, UsmUser
@@ -111,10 +111,11 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None
 
 
-class V3Transport:
+class V3Transport(Retransmitter[V3Stats]):
     """Sends SNMPv3 GETBULKs and reads their answers; `close()` fails what is pending."""
 
     def __init__(self, *, timeout: float, retries: int, clock: Callable[[], float] = time.monotonic):
+        super().__init__("v3")
         self.timeout = timeout
         self.retries = retries
         self.clock = clock
@@ -274,28 +275,6 @@ class V3Transport:
                 pending.timer.cancel()
             if self._pending.get(msg_id) is pending:
                 del self._pending[msg_id]
-
-    def _send(self, endpoint: Endpoint, msg_id: int, pending: _Pending) -> None:
-        if endpoint.transport is None or endpoint.transport.is_closing():
-            pending.future.set_exception(SnmpError("the v3 socket is closed"))
-            return
-        endpoint.transport.sendto(pending.message, pending.address)
-        self.stats.sent += 1
-        pending.timer = asyncio.get_running_loop().call_later(
-            self.timeout, self._expire, endpoint, msg_id, pending)
-
-    def _expire(self, endpoint: Endpoint, msg_id: int, pending: _Pending) -> None:
-        if pending.future.done() or self._pending.get(msg_id) is not pending:
-            return
-        if pending.retries_left > 0:
-            pending.retries_left -= 1
-            self.stats.retried += 1
-            self._send(endpoint, msg_id, pending)
-            return
-        self.stats.timed_out += 1
-        total = self.timeout * (self.retries + 1)
-        pending.future.set_exception(SnmpTimeout(
-            f"no response from {pending.address[0]}:{pending.address[1]} within {total:g}s"))
 
     def datagram_received(self, data: bytes, addr) -> None:
         try:
