@@ -5,62 +5,28 @@ the test can drive it): the poller sees the APs come up, a reboot trap becomes a
 unreachable AP goes down and its alert is published on MQTT and shown by the API.
 """
 
-import json
 import threading
 import urllib.request
 
 import pytest
 
-from agents.apsim import SimulatorSettings
-from agents.apsim.runner import SimulatorThread
-from controller import auth, demo
-from controller.runtime import Controller
 from core import inventory
-from core.config import load_config
 from core.mqtt import MqttLink
 from core.store import Store
-from tests.support import free_port, free_udp_port, wait_for
+from tests.controller.controller_harness import api, controller_config, running_controller
+from tests.support import wait_for
 
 AP_COUNT = 6
 
 
 @pytest.fixture
 def running(tmp_path, mosquitto):
-    config = load_config(env={})
-    config.store.path = str(tmp_path / "oasis.db")
-    config.store.key_file = str(tmp_path / "oasis.key")
-    config.admin.listen = f"127.0.0.1:{free_port()}"
-    config.portal.listen = f"127.0.0.1:{free_port()}"
-    config.portal.secret_key_file = str(tmp_path / "portal.key")
-    config.sms.outbox = str(tmp_path / "sms-outbox.log")
-    config.mqtt.host, config.mqtt.port = mosquitto.host, mosquitto.port
-    config.mqtt.client_id = "oasis-e2e"
-    config.snmp.interval, config.snmp.timeout, config.snmp.retries = 0.5, 0.3, 0
+    config = controller_config(tmp_path, mosquitto, client_id="oasis-e2e", aps=AP_COUNT,
+                               first_address="127.0.9.1", snmp_timeout=0.3)
     config.snmp.down_after = 2
-    config.snmp.trap_listen = f"127.0.0.1:{free_udp_port()}"
-    config.apsim.count, config.apsim.first_address = AP_COUNT, "127.0.9.1"
-    config.apsim.port = free_udp_port("127.0.9.1")
-    demo.seed(config)  # the simulator's sites and APs, one of them on SNMPv3
-    store = Store(config.store.path)
-    auth.create_user(store, "eng", "a-long-password", "viewer", "test")
-    token = auth.create_token(store, "eng", "e2e", "test")
-    store.close()
-
-    settings = SimulatorSettings.from_config(config)
-    with SimulatorThread(settings) as simulator:
-        controller = Controller(config)
-        controller.start()
-        try:
-            yield config, controller, simulator, token
-        finally:
-            controller.stop()
-
-
-def api(controller, token, path):
-    request = urllib.request.Request(controller.admin_url + "api/v1/" + path,
-                                     headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
+    # The demo seeds the simulator's sites and APs, one of them on SNMPv3.
+    with running_controller(config) as (controller, simulator, token):
+        yield config, controller, simulator, token
 
 
 def test_controller_monitors_simulated_aps(running, mosquitto):

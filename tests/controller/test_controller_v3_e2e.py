@@ -3,58 +3,24 @@ polled on the fast path, and the simulator's v3 traps checked by the receiver ag
 user and the engine the poller discovered; a v3 trap from an AP the inventory has on v2c is
 refused and counted, not turned into an event."""
 
-import json
-import urllib.request
 
 import pytest
 
-from agents.apsim import SimulatorSettings
-from agents.apsim.runner import SimulatorThread
-from controller import auth, demo
-from controller.runtime import Controller
-from core.config import load_config
-from core.store import Store
-from tests.support import free_port, free_udp_port, wait_for
+from tests.controller.controller_harness import api, controller_config, running_controller
+from tests.support import wait_for
 
 AP_COUNT = 10
 
 
 @pytest.fixture
 def running(tmp_path, mosquitto):
-    config = load_config(env={})
-    config.store.path = str(tmp_path / "oasis.db")
-    config.store.key_file = str(tmp_path / "oasis.key")
-    config.admin.listen = f"127.0.0.1:{free_port()}"
-    config.portal.listen = f"127.0.0.1:{free_port()}"
-    config.portal.secret_key_file = str(tmp_path / "portal.key")
-    config.sms.outbox = str(tmp_path / "sms-outbox.log")
-    config.mqtt.host, config.mqtt.port = mosquitto.host, mosquitto.port
-    config.mqtt.client_id = "oasis-e2e-v3"
-    config.snmp.interval, config.snmp.timeout, config.snmp.retries = 0.5, 0.5, 0
-    config.snmp.trap_listen = f"127.0.0.1:{free_udp_port()}"
-    config.apsim.count, config.apsim.first_address = AP_COUNT, "127.0.11.1"
-    config.apsim.port = free_udp_port("127.0.11.1")
+    config = controller_config(tmp_path, mosquitto, client_id="oasis-e2e-v3", aps=AP_COUNT,
+                               first_address="127.0.11.1", snmp_timeout=0.5)
     config.apsim.v3_auth_proto, config.apsim.v3_priv_proto = "SHA256", "AES192C"
     config.apsim.trap_version = "3"
-    demo.seed(config)       # every fifth AP on SNMPv3, with the simulator's v3 protocols
-    store = Store(config.store.path)
-    auth.create_user(store, "eng", "a-long-password", "viewer", "test")
-    token = auth.create_token(store, "eng", "e2e", "test")
-    store.close()
-    with SimulatorThread(SimulatorSettings.from_config(config)) as simulator:
-        controller = Controller(config)
-        controller.start()
-        try:
-            yield controller, simulator, token
-        finally:
-            controller.stop()
-
-
-def api(controller, token, path):
-    request = urllib.request.Request(controller.admin_url + "api/v1/" + path,
-                                     headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
+    # The demo seeds every fifth AP on SNMPv3, with the simulator's v3 protocols.
+    with running_controller(config) as (controller, simulator, token):
+        yield controller, simulator, token
 
 
 def test_v3_aps_are_polled_and_their_v3_traps_become_events(running):
