@@ -5,6 +5,7 @@ import sqlite3
 
 from core import audit, inventory
 from core.store import Store
+from tests.store_times import assert_times_are_unix_seconds, schema
 
 T0 = "2026-11-01T08:30:00+00:00"
 T0_UNIX = 1793521800.0
@@ -43,23 +44,12 @@ def _previous_release_rows(path) -> None:
     raw.close()
 
 
-def _schema(conn, table: str) -> list[tuple]:
-    """Columns (name, declared type, not null, default, primary key) in order."""
-    return [tuple(row[1:]) for row in conn.execute(f"PRAGMA table_info({table})")]
-
-
 def test_a_store_from_the_previous_release_gets_unix_seconds(store_before):
     path = store_before("core", "unix_times")
     _previous_release_rows(path)
     store = Store(path)
     conn = store.conn
-    for table, columns in TIMES.items():
-        declared = {row[1]: row[2] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for column in columns:
-            kinds = {row[0] for row in conn.execute(f"SELECT DISTINCT typeof({column}) "
-                                                    f"FROM {table}")}
-            assert kinds <= {"real", "null"}, (table, column, kinds)
-            assert declared[column] == "REAL", (table, column)
+    assert_times_are_unix_seconds(conn, TIMES)
     assert conn.execute("SELECT created_at, updated_at FROM sites").fetchone() == \
         (T0_UNIX, T1_UNIX)
     assert conn.execute("SELECT created_at, updated_at FROM aps").fetchone() == (T0_UNIX, T1_UNIX)
@@ -83,7 +73,7 @@ def test_the_changed_tables_keep_their_links_indexes_and_columns(store_before, t
     upgraded, fresh = Store(path), Store(tmp_path / "fresh.db")
     for table in TIMES:
         # Same columns in the same order as a new store (the API and CLI print whole rows).
-        assert _schema(upgraded.conn, table) == _schema(fresh.conn, table), table
+        assert schema(upgraded.conn, table) == schema(fresh.conn, table), table
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
     assert upgraded.conn.execute(indexes).fetchall() == fresh.conn.execute(indexes).fetchall()
     # Nothing that refers to an AP or a user lost its rows, and deleting still cascades.

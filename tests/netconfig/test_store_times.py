@@ -17,6 +17,7 @@ from netconfig.settings import ProvisioningConfig
 from netconfig.ssh import HostKey
 from tests.controller.web_harness import bearer, build_app
 from tests.fleet import add_ap, add_site
+from tests.store_times import assert_times_are_unix_seconds, schema
 
 T0 = "2026-11-01T08:30:00+00:00"
 T0_UNIX = 1793521800.0
@@ -71,23 +72,12 @@ def _previous_release_rows(path) -> None:
     raw.close()
 
 
-def _schema(conn, table: str) -> list[tuple]:
-    """Columns (name, declared type, not null, default, primary key) in order."""
-    return [tuple(row[1:]) for row in conn.execute(f"PRAGMA table_info({table})")]
-
-
 def test_a_store_from_the_previous_release_gets_unix_seconds(store_before):
     path = store_before("netconfig", "unix_times")
     _previous_release_rows(path)
     store = Store(path)
     conn = store.conn
-    for table, columns in TIMES.items():
-        for column in columns:
-            kinds = {row[0] for row in conn.execute(f"SELECT DISTINCT typeof({column}) "
-                                                    f"FROM {table}")}
-            assert kinds <= {"real", "null"}, (table, column, kinds)
-            declared = {row[1]: row[2] for row in conn.execute(f"PRAGMA table_info({table})")}
-            assert declared[column] == "REAL", (table, column)
+    assert_times_are_unix_seconds(conn, TIMES)
     assert conn.execute("SELECT created_at FROM ap_groups").fetchone() == (T0_UNIX,)
     assert conn.execute("SELECT * FROM ap_group_members").fetchall() == [(1, 7)]
     assert conn.execute("SELECT updated_at, updated_by FROM config_variables").fetchone() == \
@@ -116,7 +106,7 @@ def test_the_rebuilt_tables_keep_their_links_indexes_and_columns(store_before, t
     upgraded, fresh = Store(path), Store(tmp_path / "fresh.db")
     for table in TIMES:
         # Same columns in the same order as a new store (the API and CLI print whole rows).
-        assert _schema(upgraded.conn, table) == _schema(fresh.conn, table), table
+        assert schema(upgraded.conn, table) == schema(fresh.conn, table), table
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
     assert upgraded.conn.execute(indexes).fetchall() == fresh.conn.execute(indexes).fetchall()
     # The children follow their parents, as before: deleting an AP or a job cascades.
