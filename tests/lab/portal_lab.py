@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from captive_portal.gateways import register_gateway
 from captive_portal.probes import probe_for, probe_hosts
+from core import inventory
 from core.secrets import SecretBox
 from core.store import Store
 from tests.lab.netns import Lab, Namespace, stop_process, sweep_stale
@@ -256,6 +257,21 @@ port = {MQTT_PORT}
         store = Store(self.store_path)
         register_gateway(store, SecretBox.from_key_file(self.key_file), GATEWAY_ID, key=GATEWAY_KEY)
         store.close()
+
+    def seed_walkway_ap(self) -> str:
+        """Put the AP that tags cl1's DHCP (option 82) in the inventory, with its site; returns
+        the AP's name."""
+        store = Store(self.store_path)
+        try:
+            inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
+                                       "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
+            inventory.add_ap(store, SecretBox.from_key_file(self.key_file),
+                             {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
+                              "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
+                              "platform": "openwrt"}, "lab")
+        finally:
+            store.close()
+        return "walkway-ap-07"
 
     # -- clients ---------------------------------------------------------------------------
 

@@ -13,8 +13,6 @@ import time
 import pytest
 
 from captive_portal.probes import PROBES
-from core import inventory
-from core.secrets import SecretBox
 from core.store import Store
 from tests.lab.browser_lab import PlaywrightError, new_phone, phone_browser, screenshot
 from tests.lab.portal_lab import CLIENT_MACS, PORTAL_URL, PortalLab, running_lab
@@ -47,17 +45,7 @@ def phone(lab, tmp_path_factory):
 @pytest.fixture(scope="module")
 def walkway_ap(lab):
     """The AP cl1's DHCP is tagged with (option 82), in the inventory with its site."""
-    store = Store(lab.store_path)
-    try:
-        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
-                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
-        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
-                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
-                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
-                          "platform": "openwrt"}, "lab")
-    finally:
-        store.close()
-    return "walkway-ap-07"
+    return lab.seed_walkway_ap()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ import time
 import pytest
 
 from captive_portal.probes import PROBES
-from core import inventory
 from core.contracts.signature import verify
-from core.secrets import SecretBox
 from core.store import Store
 from tests.lab.portal_lab import (
     API_URL,
@@ -146,16 +144,7 @@ def test_sms_login_opens_the_internet(clean):
 
 def test_a_report_filed_over_the_wifi_is_located_at_the_phones_ap(clean):
     lab = clean
-    store = Store(lab.store_path)
-    try:
-        inventory.add_site(store, {"slug": "al-ahsa-walkway", "name_en": "Al-Ahsa Walkway",
-                                   "name_ar": "ممشى الأحساء", "kind": "walkway"}, "lab")
-        inventory.add_ap(store, SecretBox.from_key_file(lab.key_file),
-                         {"name": "walkway-ap-07", "mac": "02:00:00:aa:00:07",
-                          "mgmt_ip": "10.78.0.7", "site": "al-ahsa-walkway",
-                          "platform": "openwrt"}, "lab")
-    finally:
-        store.close()
+    lab.seed_walkway_ap()
     assert lab.login_terms("cl1", lang="en").status == 303
     reply = lab.file_report("cl1", category="lighting", description="Lamp 12 is out")
     assert reply.status == 200, reply
