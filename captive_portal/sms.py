@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from captive_portal.config import SmsConfig
+from core.files import touch_private
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class ConsoleSmsDriver:
             self._serial += 1
             message_id = f"console-{time.time_ns()}-{self._serial}"
             if self.outbox is not None:
-                self.outbox.parent.mkdir(parents=True, exist_ok=True)
+                # It holds phone numbers and one-time codes: private like the store.
+                touch_private(self.outbox)
                 with self.outbox.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps({"id": message_id, "to": to, "from": sender,
                                          "text": body}, ensure_ascii=False) + "\n")

@@ -239,3 +239,10 @@ def test_unknown_driver_names_the_supported_ones():
     with pytest.raises(ValueError, match="console, http"):
         make_driver(SmsConfig(driver="carrier-pigeon"))
     assert set(SMS_DRIVERS) == {"console", "http"} and HttpSmsDriver.name == "http"
+
+
+def test_the_console_outbox_is_private(tmp_path):
+    outbox = tmp_path / "sms" / "outbox.log"
+    ConsoleSmsDriver(outbox).send("+966501234567", "code 123456", "Amanah")
+    assert outbox.stat().st_mode & 0o777 == 0o600
+    assert "123456" in outbox.read_text(encoding="utf-8")
