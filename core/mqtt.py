@@ -26,7 +26,6 @@ import datetime as dt
 import functools
 import json
 import logging
-import re
 import socket
 import ssl
 import threading
@@ -42,6 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from core.config import MqttConfig
+from core.mqtt_payload import MAX_DEPTH, MAX_PAYLOAD_BYTES, PayloadRejected, decode_payload
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,6 @@ MQTT_V5 = "5"
 MQTT_V311 = "3.1.1"
 _PROTOCOLS = {MQTT_V5: MQTTProtocolVersion.MQTTv5, MQTT_V311: MQTTProtocolVersion.MQTTv311}
 
-#: Inbound payloads above this size are dropped unread: parsing costs CPU and memory in every
-#: subscriber, and our largest message (a gateway's accounting chunk of 1,000 clients) is
-#: about 150 KB.
-MAX_PAYLOAD_BYTES = 1 << 20
-#: The deepest nesting of arrays and objects a payload may have; ours nest three levels.
-MAX_DEPTH = 32
 #: At most one warning per this many seconds about dropped messages (and one about failing
 #: handlers) per link; the ones in between are counted and summed up in the next warning.
 WARNING_INTERVAL_S = 10.0
@@ -85,58 +79,6 @@ class InboundMessage:
 
 
 Handler = Callable[[InboundMessage], None]
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-class PayloadRejected(ValueError):
-    """A payload the link does not hand to any handler (too big, not UTF-8, not JSON, too deep)."""
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def decode_payload(data: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTES,
-                   max_depth: int = MAX_DEPTH) -> Any:
-    """The JSON value of ``data``, or PayloadRejected (whatever went wrong while decoding).
-
-    Strict JSON: ``NaN`` and ``Infinity`` are refused. Python's own limits apply as well: an
-    integer of more than 4,300 digits, or nesting beyond the recursion limit, is an error.
-    """
-    if len(data) > max_bytes:
-        raise PayloadRejected(f"{len(data)} bytes, over the {max_bytes}-byte limit")
-    try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except Exception as exc:  # RecursionError and ValueError as well as JSONDecodeError
-        raise PayloadRejected(f"not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
-    # Counting brackets is cheap and bounds the depth; walk the value only when it could be deep.
-    if data.count(b"[") + data.count(b"{") > max_depth and _deeper_than(value, max_depth):
-        raise PayloadRejected(f"nested deeper than {max_depth} levels")
-    # JSON may escape half a surrogate pair ("\ud800"), which no UTF-8 text (a store, a log
-    # line, a reply) can hold; look closer only when the text has such an escape.
-    if _SURROGATE_ESCAPE.search(data):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise PayloadRejected("a lone surrogate (\\ud800-\\udfff) in a string") from None
-    return value
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (no recursion)."""
-    if not isinstance(value, (dict, list)):
-        return False
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
-    return False
 
 
 class _RateLimitedLog:
