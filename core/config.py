@@ -13,6 +13,7 @@ import functools
 import os
 import tomllib
 import typing
+import zoneinfo
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -39,6 +40,22 @@ class StoreConfig:
     path: str = "var/oasis.db"
     #: Fernet key that encrypts device secrets at rest; created (mode 0600) if missing.
     key_file: str = "var/oasis.key"
+
+
+@dataclass
+class MunicipalityConfig:
+    """Who runs the deployment and where: names on reports and e-mails, the local time zone
+    every page, report period and business day is reckoned in."""
+    name_ar: str = "أمانة الأحساء"
+    name_en: str = "Al-Ahsa Municipality"
+    #: An IANA zone. Riyadh keeps UTC+3 all year (no daylight saving time).
+    timezone: str = "Asia/Riyadh"
+
+    def validate(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
 
 
 @dataclass

@@ -16,12 +16,22 @@ peers=(
   systemd-analyze:systemd haproxy:haproxy
   vagrant:vagrant
   keepalived:keepalived bfdd:frr vtysh:frr ping:iputils-ping
+  bearerbox:kannel smsbox:kannel fakesmsc:kannel-extras
+  pdftotext:poppler-utils pdftoppm:poppler-utils
+  initdb:postgresql pg_ctl:postgresql
+  node:nodejs npm:npm
 )
 # Arabic glyphs in the browser screenshots; the libvirt provider `vagrant validate` checks the
 # lab's Vagrantfile against (no executable to look for).
 packages=(fonts-noto-core vagrant-libvirt)
+# Kannel ships fakesmsc under /usr/lib/kannel in some releases; pdftotext and pdftoppm check the
+# Arabic PDF report; PostgreSQL has its binaries under /usr/lib/postgresql/<major>/bin.
 
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/frr/$1" ]; }
+have() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/frr/$1" ] ||
+    [ -x "/usr/lib/kannel/$1" ] || [ -x "/usr/lib/kannel/test/$1" ] ||
+    compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
+}
 need=()
 for pair in "${peers[@]}"; do
   bin=${pair%%:*}; pkg=${pair##*:}
