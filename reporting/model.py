@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.config import Config
 from core.errors import CodedError
 from core.localtime import day_start, local
+from core.store import Store
 
 Unit = Literal["percent", "seconds", "days", "count", "bytes", "bps", "ms", "ratio", "text"]
 Status = Literal["green", "amber", "red", "none"]
@@ -167,5 +169,6 @@ class Section:
         return next(t for t in self.tables if t.key == key)
 
 
-#: An area's builder: reads the store through its domains' query functions, never writes.
-Builder = Callable[[Any, Period, Filters], Section]
+#: An area's builder, ``build(store, config, period, filters)``: reads the store through its
+#: domains' query functions (and reporting's own roll-ups), never writes.
+Builder = Callable[[Store, Config, Period, Filters], Section]
