@@ -18,6 +18,10 @@ class ReportingConfig:
     #: Availability target (percent): green at or above, amber down to ``availability_amber``.
     availability_green: float = 99.0
     availability_amber: float = 97.0
+    #: 940 reports closed within their category's SLA (percent): green at or above, amber down
+    #: to ``service_sla_amber``.
+    service_sla_green: float = 90.0
+    service_sla_amber: float = 80.0
 
     def validate(self) -> None:
         self.holiday_dates()
@@ -26,6 +30,8 @@ class ReportingConfig:
             raise ValueError("weekend: at least one business day a week")
         if not 0 <= self.availability_amber <= self.availability_green <= 100:
             raise ValueError("availability_amber: must lie between 0 and availability_green")
+        if not 0 <= self.service_sla_amber <= self.service_sla_green <= 100:
+            raise ValueError("service_sla_amber: must lie between 0 and service_sla_green")
 
     def weekend_days(self) -> frozenset[int]:
         try:

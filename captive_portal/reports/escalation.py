@@ -17,6 +17,8 @@ from core.contracts import reports as contract
 from core.store import Store, iso
 
 CONTACT_LOCALE = "ar"
+#: The timeline note of an escalation, followed by the level (the service KPIs count by it).
+ESCALATION_NOTE = "escalated to level "
 
 
 def escalation_level_due(due_at: float, now: float, config: ReportsConfig) -> int:
@@ -46,7 +48,7 @@ def escalate_overdue(store: Store, now: float, config: ReportsConfig, limit: int
                          "updated_at = ? WHERE id = ?", (level, now, now, report.id))
             conn.execute("INSERT INTO report_events (report_id, at, kind, status, actor, note) "
                          "VALUES (?, ?, 'escalation', NULL, 'sla', ?)",
-                         (report.id, now, f"escalated to level {level}"))
+                         (report.id, now, f"{ESCALATION_NOTE}{level}"))
             body = messages.text("escalation", CONTACT_LOCALE, level=level, tracking=tracking,
                                  category=report.category, priority=report.priority,
                                  due=iso(report.due_at))
@@ -85,4 +87,4 @@ def close_unanswered(store: Store, now: float, config: ReportsConfig, limit: int
     return done
 
 
-__all__ = ["close_unanswered", "escalate_overdue", "escalation_level_due"]
+__all__ = ["ESCALATION_NOTE", "close_unanswered", "escalate_overdue", "escalation_level_due"]

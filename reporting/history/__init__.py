@@ -1,0 +1,1 @@
+"""Deterministic histories for the KPI demo and benchmarks, one module per area."""
