@@ -184,6 +184,19 @@ def counts(store: Store, start: float, end: float, *, sites: list[str] | None = 
     return list(store.conn.execute(sql, args))
 
 
-__all__ = ["FUNNEL", "DayUsage", "count", "counts", "daily_usage", "gateway_sites", "hour_of",
-           "gateway_usage", "median_session_seconds", "online_spans", "returning_visitors", "site_of_gateway",
-           "visitor_hash", "visitor_key"]
+__all__ = [
+    "FUNNEL",
+    "DayUsage",
+    "count",
+    "counts",
+    "daily_usage",
+    "gateway_sites",
+    "gateway_usage",
+    "hour_of",
+    "median_session_seconds",
+    "online_spans",
+    "returning_visitors",
+    "site_of_gateway",
+    "visitor_hash",
+    "visitor_key",
+]

@@ -183,7 +183,7 @@ class _Level:
     """Online clients over time at one site (or the whole scope): client-seconds and the peak
     per local hour of day, and the overall peak."""
 
-    __slots__ = ("count", "ends", "hour", "client_seconds", "hour_peak", "peak", "peak_at")
+    __slots__ = ("client_seconds", "count", "ends", "hour", "hour_peak", "peak", "peak_at")
 
     def __init__(self, hour: int):
         self.count = 0
@@ -200,8 +200,7 @@ class _Level:
             return
         if self.count:
             for h in range(self.hour + 1, min(hour, self.hour + 24) + 1):
-                if self.count > self.hour_peak[h % 24]:
-                    self.hour_peak[h % 24] = self.count
+                self.hour_peak[h % 24] = max(self.hour_peak[h % 24], self.count)
         self.hour = hour
 
     def advance(self, ts: float, clock: _LocalClock) -> None:
@@ -217,8 +216,7 @@ class _Level:
         self.count += 1
         heapq.heappush(self.ends, until)
         hod = self.hour % 24
-        if self.count > self.hour_peak[hod]:
-            self.hour_peak[hod] = self.count
+        self.hour_peak[hod] = max(self.hour_peak[hod], self.count)
         if self.count > self.peak:
             self.peak, self.peak_at = self.count, ts
 
