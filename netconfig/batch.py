@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from core import inventory
 from core.secrets import SecretBox
 from core.store import Store
-from netconfig import drift, jobs
+from netconfig import drift, hostkeys, jobs
 from netconfig.push import Outcome, Provisioner, SnmpCheck
 from netconfig.settings import ProvisioningConfig
+from netconfig.ssh import SshError
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ class BatchRunner:
                 outcome = prov.rollback_to(ap_id, int(job["options"]["version"]), actor)
             else:
                 outcome = Outcome(str(ap_id), "failed", None, f"unsupported kind {job['kind']}")
+        except (SshError, hostkeys.HostKeyPending) as exc:  # expected in the field: one line
+            name = inventory.get_ap(prov.store, ap_id)["name"]
+            log.warning("job %s AP %s: %s", job["id"], name, exc)
+            outcome = Outcome(name, "failed", "connect", str(exc))
         except Exception as exc:  # one AP's bug must not take down the batch; record and go on
             log.exception("job %s AP %s", job["id"], ap_id)
             outcome = Outcome(str(ap_id), "failed", "internal", f"{exc.__class__.__name__}: {exc}")
@@ -141,9 +146,11 @@ class BatchRunner:
                 result.status = "succeeded"
             else:
                 result.status = "failed" if failures == len(items) else "partial"
+            left_alone = sum(o.status == "skipped" for o in result.outcomes)
             jobs.finish(store, job_id, result.status,
                         reason if result.status == "stopped" else
-                        f"{len(items) - failures} ok, {failures} failed")
+                        f"{len(items) - failures - left_alone} ok, {failures} failed"
+                        + (f", {left_alone} skipped (no SSH login)" if left_alone else ""))
             return result
         finally:
             store.close()

@@ -60,10 +60,15 @@ class StageFailed(Exception):
         self.stage, self.message = stage, message
 
 
+#: Why a push leaves an AP alone (not a failure: nobody asked for it to be provisioned).
+NO_SSH_LOGIN = ("no SSH login stored for this AP: it is monitored only (give it an SSH username "
+                "and password, or set [provisioning] ssh_key_file, to provision it)")
+
+
 @dataclass
 class Outcome:
     ap: str
-    status: str          # succeeded, unchanged, dry_run, failed, rolled_back
+    status: str          # succeeded, unchanged, dry_run, skipped, failed, rolled_back
     stage: str | None = None
     message: str = ""
     diff: str = ""
@@ -120,6 +125,11 @@ class Provisioner:
         masked = secret_values(effective) + ([password] if password and len(password) >= 6
                                              else [])
         return _Context(ap, secrets, driver, desired, sorted(masked, key=len, reverse=True))
+
+    def can_log_in(self, ctx: _Context) -> bool:
+        """False for an AP registered for monitoring only: no SSH password of its own and no
+        key for the whole fleet (``[provisioning] ssh_key_file``)."""
+        return bool(ctx.secrets.get("ssh_password") or self.settings.ssh_key_file)
 
     def render(self, ap_ref: object) -> Rendered:
         return self.context(ap_ref).intended
@@ -190,6 +200,8 @@ class Provisioner:
             return Outcome(inventory.get_ap(self.store, ap_ref)["name"], "failed", "render",
                            str(exc))
         name = ctx.ap["name"]
+        if not self.can_log_in(ctx):
+            return Outcome(name, "skipped", None, NO_SSH_LOGIN)
         try:
             self._snmp(ctx, "pre-check")
             with self.open(ctx, actor) as session:

@@ -14,7 +14,7 @@ from core.store import Store
 from netconfig import adoption, drift, jobs, variables
 from netconfig.service import Forbidden
 from tests.netconfig.sim_fleet import ADMIN, SimLab
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 
 def test_site_batch_with_canary_pushes_every_ap(sim_lab: SimLab):
@@ -171,4 +171,34 @@ def test_unknown_ap_announces_itself_and_is_adopted_with_the_site_template(sim_l
     # A known AP announcing itself again is not pending (by MAC or by address alone).
     assert service.announce(mgmt_ip=newcomer["mgmt_ip"], source="trap") is None
     assert service.announce(mac=newcomer["mac"], mgmt_ip=newcomer["mgmt_ip"], source="mqtt") is None
+    service.close()
+
+
+def test_an_ap_without_an_ssh_login_is_left_alone_not_failed(sim_lab: SimLab, capsys):
+    """Monitoring-only APs (the demo's generic ones) in a site push are skipped, and say why."""
+    service = sim_lab.service()
+    alone = sim_lab.aps[0]
+    inventory.update_ap(sim_lab.store, sim_lab.box, alone["id"], {"ssh_password": None}, "test")
+    job_id = service.enqueue(ADMIN, "push", "all")
+    result = service.run_job(job_id, ADMIN.username)
+    assert result.status == "succeeded" and result.failed == 0
+    items = {i["ap_name"]: i for i in service.job(ADMIN, job_id)["items"]}
+    assert items[alone["name"]]["status"] == "skipped"
+    assert "no SSH login" in items[alone["name"]]["message"]
+    assert {i["status"] for n, i in items.items() if n != alone["name"]} == {"succeeded"}
+    service.close()
+
+
+def test_an_unreachable_ap_fails_in_one_log_line_without_a_traceback(sim_lab: SimLab, caplog):
+    service = sim_lab.service()
+    ap = sim_lab.aps[1]
+    inventory.update_ap(sim_lab.store, sim_lab.box, ap["id"], {"ssh_port": free_port()}, "test")
+    job_id = service.enqueue(ADMIN, "backup", f"ap:{ap['name']}")
+    with caplog.at_level("WARNING"):
+        result = service.run_job(job_id, ADMIN.username)
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.stage) == ("failed", "connect")
+    assert outcome.ap == ap["name"] and "internal" not in outcome.message
+    mine = [r for r in caplog.records if r.name == "netconfig.batch"]
+    assert len(mine) == 1 and mine[0].exc_info is None and ap["name"] in mine[0].getMessage()
     service.close()
