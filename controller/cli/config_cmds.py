@@ -185,8 +185,10 @@ def _run_job(service: ProvisioningService, user: ShellUser, kind: str, target: s
                 outcomes.append(outcome)
                 bar.update(1)
         result = service.run_job(job_id, user.username, progress)
-    click.echo(f"job {job_id}: {result.status} ({len(outcomes) - result.failed} ok, "
-               f"{result.failed} failed, {result.skipped} skipped)")
+    left_alone = sum(o.status == "skipped" for o in outcomes)
+    click.echo(f"job {job_id}: {result.status} "
+               f"({len(outcomes) - result.failed - left_alone} ok, {result.failed} failed, "
+               f"{result.skipped + left_alone} skipped)")
     return outcomes
 
 
