@@ -87,6 +87,7 @@ class Filters:
     ap: int | None = None         # AP id
     category: str | None = None   # 940 service code
     branch: str | None = None     # backhaul branch id
+    link: str | None = None       # backhaul link name (of the branch's links)
 
 
 @dataclass(frozen=True)

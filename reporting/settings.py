@@ -18,6 +18,8 @@ class ReportingConfig:
     #: Availability target (percent): green at or above, amber down to ``availability_amber``.
     availability_green: float = 99.0
     availability_amber: float = 97.0
+    #: Backhaul: a link that comes back up and goes down again within this many seconds flaps.
+    flap_window_s: float = 600.0
     #: 940 reports closed within their category's SLA (percent): green at or above, amber down
     #: to ``service_sla_amber``.
     service_sla_green: float = 90.0
@@ -30,6 +32,8 @@ class ReportingConfig:
             raise ValueError("weekend: at least one business day a week")
         if not 0 <= self.availability_amber <= self.availability_green <= 100:
             raise ValueError("availability_amber: must lie between 0 and availability_green")
+        if not 0 < self.flap_window_s <= 86400:
+            raise ValueError("flap_window_s: seconds, more than 0 and at most 86400")
         if not 0 <= self.service_sla_amber <= self.service_sla_green <= 100:
             raise ValueError("service_sla_amber: must lie between 0 and service_sla_green")
 

@@ -14,6 +14,11 @@ STATE_SCHEMA = "oasis.backhaul.state/1"
 EVENT_SCHEMA = "oasis.backhaul.event/1"
 EVENT_KINDS = ("failover", "failback", "link_down", "link_up", "agent_started")
 
+#: Upper bounds (ms) of the RTT histogram buckets a state's ``rtt_buckets`` counts replies in;
+#: one more bucket past the last bound holds the slower replies. Reporting reads percentiles
+#: of any period from the sums of these counts.
+RTT_BUCKETS_MS = (1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000)
+
 #: Filters the controller subscribes to (every branch).
 STATE_TOPIC, EVENT_TOPIC = "backhaul/+/state", "backhaul/+/events"
 
@@ -33,5 +38,6 @@ def payload_schema() -> dict[str, dict[str, Any]]:
             "event": load_schema("backhaul-event.json")}
 
 
-__all__ = ["EVENT_KINDS", "EVENT_SCHEMA", "EVENT_TOPIC", "STATE_SCHEMA", "STATE_TOPIC",
+__all__ = ["EVENT_KINDS", "EVENT_SCHEMA", "EVENT_TOPIC", "RTT_BUCKETS_MS", "STATE_SCHEMA",
+           "STATE_TOPIC",
            "event_topic", "payload_schema", "state_topic"]

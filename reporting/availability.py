@@ -1,0 +1,474 @@
+"""AP availability: the share of scheduled time each AP answered, per AP, site and fleet.
+
+Facts: the monitoring service reports every poll cycle's AP states (`record_states`); a change
+of an AP's reachability is kept as a raw transition (``kpi_ap_transitions``) and closes one
+state interval and opens the next (``kpi_ap_intervals``). States: ``up`` (it answered, even
+degraded or refusing our credentials), ``down`` (its own outage), ``parent_down`` (it and every
+other AP of its site stopped answering together: the site's gateway or backhaul is the common
+cause) and ``unknown`` (no data: the AP left the inventory). Planned maintenance
+(`core.maintenance`) is taken out of scheduled time when a period is computed, so a window
+planned or cancelled later changes the figures of any period it touches.
+
+The KPIs are computed on demand from the intervals (see docs/reporting.md, "KPI definitions"):
+per-AP seconds by state are summed in SQL, and only the rare non-up intervals and the
+maintenance windows are walked in Python, so a year of 2,000 APs reads a few hundred thousand
+index entries, not 17.5 million hourly rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from core import inventory, maintenance
+from core.config import Config
+from core.localtime import show
+from core.store import Store, now
+from reporting.i18n import N_
+from reporting.model import Chart, Column, Figure, Filters, Period, Section, Series, Table, Target
+from reporting.timeline import DayTotals, Span, day_edges, median, overlap, overlaps, percent, union
+
+AREA = "availability"
+UP, DOWN, PARENT_DOWN, UNKNOWN = "up", "down", "parent_down", "unknown"
+OUTAGE_STATES = (DOWN, PARENT_DOWN)
+#: How the poller's AP states (`controller.monitoring.snapshot.ApState` values) count here.
+REACHABILITY = {"up": UP, "degraded": UP, "auth_failed": UP, "down": DOWN}
+#: A site needs at least this many APs for "all of them down together" to point at its parent.
+PARENT_MIN_APS = 2
+#: The rolling windows shown beside the period, ending where it ends.
+WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30), ("365d", 365))
+DAY = 86400.0
+MAX_MARKS = 40
+
+
+# -- recording (called by the controller's monitoring service) ------------------------------
+
+def reachability(poller_state: str) -> str | None:
+    """``up`` or ``down`` for a poller state; None when the poller does not know yet."""
+    return REACHABILITY.get(poller_state)
+
+
+def record_transition(store: Store, ap_id: int, state: str, at: float, *,
+                      site_id: int | None = None, source: str = "poller") -> bool:
+    """Record that AP ``ap_id`` is in ``state`` from ``at`` on; False if it already was."""
+    with store.transaction() as conn:
+        return _transition(conn, ap_id, site_id, state, at, source)
+
+
+def _transition(conn: sqlite3.Connection, ap_id: int, site_id: int | None, state: str,
+                at: float, source: str) -> bool:
+    if state not in (UP, DOWN, PARENT_DOWN, UNKNOWN):
+        raise ValueError(f"state: expected up, down, parent_down or unknown, got {state!r}")
+    current = conn.execute("SELECT id, state, started_at FROM kpi_ap_intervals"
+                           " WHERE ap_id = ? AND ended_at IS NULL", (ap_id,)).fetchone()
+    if (current is None and state == UNKNOWN) or (current is not None and current[1] == state):
+        return False
+    conn.execute("INSERT INTO kpi_ap_transitions (ap_id, site_id, at, state, source)"
+                 " VALUES (?, ?, ?, ?, ?)", (ap_id, site_id, at, state, source))
+    if current is not None:
+        conn.execute("UPDATE kpi_ap_intervals SET ended_at = ? WHERE id = ?",
+                     (max(at, current[2]), current[0]))
+    conn.execute("INSERT INTO kpi_ap_intervals (ap_id, site_id, state, started_at)"
+                 " VALUES (?, ?, ?, ?)", (ap_id, site_id, state, at))
+    return True
+
+
+def classify(states: Mapping[int, str], sites: Mapping[int, int]) -> dict[int, str]:
+    """Reachability of each AP from the poller's states, with ``parent_down`` for the APs of a
+    site (of at least `PARENT_MIN_APS` APs) whose every AP is known and down."""
+    reach = {ap: r for ap, s in states.items() if (r := reachability(s)) is not None}
+    by_site: dict[int, list[int]] = defaultdict(list)
+    for ap, site in sites.items():
+        by_site[site].append(ap)
+    for aps in by_site.values():
+        if len(aps) >= PARENT_MIN_APS and all(reach.get(ap) == DOWN for ap in aps):
+            for ap in aps:
+                reach[ap] = PARENT_DOWN
+    return reach
+
+
+def record_states(store: Store, at: float, states: Mapping[int, str]) -> int:
+    """One poll cycle's states (AP id -> poller state); records what changed, returns how many.
+
+    APs the poller does not know yet are left as they are; an AP gone from the inventory is
+    closed as ``unknown``."""
+    sites = {ap["id"]: ap["site_id"] for ap in inventory.list_aps(store)}
+    reach = classify(states, sites)
+    changed = 0
+    with store.transaction() as conn:
+        current = dict(conn.execute(
+            "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
+        for ap_id, state in reach.items():
+            if current.get(ap_id) != state and ap_id in sites:
+                changed += _transition(conn, ap_id, sites[ap_id], state, at, "poller")
+        for ap_id, state in current.items():
+            if ap_id not in sites and state != UNKNOWN:
+                changed += _transition(conn, ap_id, None, UNKNOWN, at, "poller")
+    return changed
+
+
+# -- computing ------------------------------------------------------------------------------
+
+@dataclass
+class ApFigures:
+    ap_id: int
+    site_id: int | None
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    maintenance_s: float = 0.0
+    outages: list[float] = field(default_factory=list)     # own outages, seconds in the period
+    parent_episodes: int = 0
+
+    @property
+    def scheduled_s(self) -> float:
+        return self.seconds[UP] + self.seconds[DOWN] + self.seconds[PARENT_DOWN]
+
+    @property
+    def percent(self) -> float | None:
+        return percent(self.seconds[UP], self.scheduled_s)
+
+
+class _Maintenance:
+    """The planned windows of a span, merged per AP (its own, its site's, the network's)."""
+
+    def __init__(self, windows: Iterable[maintenance.Window], start: float, end: float):
+        self.network: list[Span] = []
+        self.sites: dict[int, list[Span]] = defaultdict(list)
+        self.aps: dict[int, list[Span]] = defaultdict(list)
+        for w in windows:
+            span = (max(w.starts_at, start), min(w.ends_at, end))
+            if w.ap_id is not None:
+                self.aps[w.ap_id].append(span)
+            elif w.site_id is not None:
+                self.sites[w.site_id].append(span)
+            else:
+                self.network.append(span)
+        self._cache: dict[tuple[int | None, int | None], list[Span]] = {}
+
+    def of(self, ap_id: int, site_id: int | None) -> list[Span]:
+        key = (ap_id if ap_id in self.aps else None, site_id)
+        if key not in self._cache:
+            self._cache[key] = union([*self.network, *self.sites.get(site_id or -1, ()),
+                                      *self.aps.get(ap_id, ())])
+        return self._cache[key]
+
+
+@dataclass
+class _Facts:
+    """What one pass over the store gives for [start, until)."""
+    aps: dict[int, ApFigures]
+    outages: list[tuple[int, int | None, str, float, float, float]]  # ap, site, state, s, e, eff
+    days: list[float]                          # local midnights (edges)
+    scheduled_by_day: list[float]
+    down_by_day: list[float]
+    parent_by_day: list[float]
+
+
+def _where(site_id: int | None, ap_id: int | None) -> tuple[str, list]:
+    sql, args = "", []
+    if site_id is not None:
+        sql += " AND site_id = ?"
+        args.append(site_id)
+    if ap_id is not None:
+        sql += " AND ap_id = ?"
+        args.append(ap_id)
+    return sql, args
+
+
+def _non_up(store: Store, start: float, until: float, site_id: int | None,
+            ap_id: int | None) -> list[tuple[int, int | None, str, float, float]]:
+    where, args = _where(site_id, ap_id)
+    return [(ap, site, state, s, until if e is None else e) for ap, site, state, s, e in
+            store.conn.execute(
+                "SELECT ap_id, site_id, state, started_at, ended_at FROM kpi_ap_intervals"
+                " WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ? AND state != 'up'"
+                + where + " ORDER BY started_at", [start, until, *args])]
+
+
+def _compute(store: Store, start: float, until: float, site_id: int | None, ap_id: int | None,
+             non_up: list[tuple[int, int | None, str, float, float]], windows: _Maintenance,
+             edges: list[float] | None) -> _Facts:
+    where, args = _where(site_id, ap_id)
+    aps: dict[int, ApFigures] = {}
+    for ap, site, state, seconds in store.conn.execute(
+            "SELECT ap_id, site_id, state, sum(min(coalesce(ended_at, ?), ?) - max(started_at, ?))"
+            " FROM kpi_ap_intervals WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ?"
+            + where + " GROUP BY ap_id, state", [until, until, start, start, until, *args]):
+        figures = aps.setdefault(ap, ApFigures(ap, site))
+        figures.seconds[state] += max(seconds or 0.0, 0.0)
+    days = DayTotals(edges or [])
+    down_days, parent_days = DayTotals(edges or []), DayTotals(edges or [])
+    firsts = {}
+    if edges:
+        firsts = dict(store.conn.execute(
+            "SELECT ap_id, min(started_at) FROM kpi_ap_intervals WHERE started_at < ?" + where
+            + " GROUP BY ap_id", [until, *args]).fetchall())
+        for ap, first in firsts.items():
+            days.add(max(first, start), until)
+    # Maintenance per state, from the non-up intervals; what is left of a window is "up".
+    maint_by_ap: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    outages = []
+    unknown_planned: dict[int, list[Span]] = defaultdict(list)
+    for ap, site, state, s, e in non_up:
+        lo, hi = max(s, start), min(e, until)
+        if hi <= lo or ap not in aps and state != UNKNOWN:
+            continue
+        planned = windows.of(ap, site)
+        pieces = overlaps(lo, hi, planned) if planned else []
+        taken = sum(b - a for a, b in pieces)
+        maint_by_ap[ap][state] += taken
+        if edges:
+            days_of = down_days if state == DOWN else parent_days if state == PARENT_DOWN else None
+            if state == UNKNOWN:
+                days.add(lo, hi, -1.0)
+                unknown_planned[ap].extend(pieces)
+            elif days_of is not None:
+                days_of.add(lo, hi)
+                for a, b in pieces:
+                    days_of.add(a, b, -1.0)
+        if state in OUTAGE_STATES and hi - lo - taken > 0:
+            outages.append((ap, site, state, s, e, hi - lo - taken))
+            if state == DOWN:
+                aps[ap].outages.append(hi - lo - taken)
+            else:
+                aps[ap].parent_episodes += 1
+    for ap, figures in aps.items():
+        planned = windows.of(ap, figures.site_id)
+        if not planned:
+            continue
+        first = firsts.get(ap, start) if edges else start
+        monitored = overlap(max(first, start), until, planned) if edges else None
+        by_state = maint_by_ap.get(ap, {})
+        if monitored is None:
+            # Without the day series the AP's first state is read here, only for maintained APs.
+            row = store.conn.execute("SELECT min(started_at) FROM kpi_ap_intervals"
+                                     " WHERE ap_id = ?", (ap,)).fetchone()
+            monitored = overlap(max(row[0] or start, start), until, planned)
+        monitored -= by_state.get(UNKNOWN, 0.0)
+        for state in OUTAGE_STATES:
+            figures.seconds[state] -= by_state.get(state, 0.0)
+        up_planned = max(monitored - by_state.get(DOWN, 0.0) - by_state.get(PARENT_DOWN, 0.0), 0.0)
+        figures.seconds[UP] = max(figures.seconds[UP] - up_planned, 0.0)
+        figures.maintenance_s = max(monitored, 0.0)
+        if edges:
+            for a, b in overlaps(max(first, start), until, planned):
+                days.add(a, b, -1.0)
+            # what of a window fell on unknown time was subtracted twice: give it back
+            for a, b in unknown_planned.get(ap, ()):
+                days.add(a, b, 1.0)
+    return _Facts(aps, outages, edges or [], days.totals(), down_days.totals(),
+                  parent_days.totals())
+
+
+# -- the section ----------------------------------------------------------------------------
+
+def build(store: Store, config: Config, period: Period, filters: Filters) -> Section:
+    """The availability section of ``period`` (see the module docstring)."""
+    settings = config.reporting
+    target = Target(settings.availability_green, settings.availability_amber)
+    section = Section(AREA, N_("AP availability"), period, filters)
+    site_id = _site_id(store, filters.site)
+    until = min(period.end, now())
+    horizon = min(period.start, until - WINDOWS[-1][1] * DAY)
+    windows = _Maintenance(maintenance.overlapping(store, horizon, until), horizon, until)
+    non_up = _non_up(store, horizon, until, site_id, filters.ap) if until > horizon else []
+    edges = day_edges(period.days(), period.tz)
+    facts = _compute(store, period.start, until, site_id, filters.ap,
+                     [r for r in non_up if r[4] > period.start], windows, edges) \
+        if until > period.start else _Facts({}, [], edges, [], [], [])
+
+    aps = facts.aps.values()
+    scheduled = sum(a.scheduled_s for a in aps)
+    up = sum(a.seconds[UP] for a in aps)
+    own = sum(a.seconds[DOWN] for a in aps)
+    parent = sum(a.seconds[PARENT_DOWN] for a in aps)
+    outages = [d for a in aps for d in a.outages]
+    section.figures = [
+        Figure("availability.fleet_percent", N_("Availability"), percent(up, scheduled),
+               "percent", target, N_("Time the APs answered / scheduled time (planned "
+                                     "maintenance excluded)")),
+        Figure("availability.own_percent", N_("Availability, parent down set aside"),
+               percent(up, scheduled - parent), "percent", target,
+               N_("Time answered / scheduled time without the time their site's gateway or "
+                  "backhaul was down")),
+        Figure("availability.outages", N_("Outages"), len(outages) if scheduled else None,
+               "count"),
+        Figure("availability.median_outage", N_("Median outage"), median(outages), "seconds"),
+        Figure("availability.longest_outage", N_("Longest outage"),
+               max(outages) if outages else None, "seconds"),
+        Figure("availability.mttr", N_("Mean time to restore"),
+               own / len(outages) if outages else None, "seconds"),
+        Figure("availability.own_down", N_("Own outage time"), own if scheduled else None,
+               "seconds"),
+        Figure("availability.parent_down", N_("Parent down time"),
+               parent if scheduled else None, "seconds"),
+        Figure("availability.parent_episodes", N_("Parent down episodes"),
+               _episodes(facts.outages) if scheduled else None, "count"),
+        Figure("availability.maintenance", N_("Planned maintenance excluded"),
+               sum(a.maintenance_s for a in aps) if scheduled else None, "seconds"),
+        Figure("availability.aps_below_target", N_("APs below target"),
+               sum(1 for a in aps if (p := a.percent) is not None and p < target.green)
+               if scheduled else None, "count"),
+    ]
+    names = _names(store)
+    sites = {s["id"]: s for s in inventory.list_sites(store)}
+    section.tables = [_ap_table(facts, names, sites, target), _site_table(facts, sites),
+                      _window_table(store, until, site_id, filters.ap, non_up, windows),
+                      _outage_table(facts, names, sites, period.tz)]
+    section.charts = [_daily_chart(facts, period), _downtime_chart(facts)]
+    return section
+
+
+def _site_id(store: Store, slug: str | None) -> int | None:
+    if not slug:
+        return None
+    site = inventory.site_by_slug(store, slug)
+    return -1 if site is None else int(site["id"])  # an unknown site has no data
+
+
+def _names(store: Store) -> dict[int, str]:
+    return {ap: name for ap, (name, _) in inventory.names_and_capacities(store.conn).items()}
+
+
+def _episodes(outages: list[tuple[int, int | None, str, float, float, float]]) -> int:
+    """Parent-down episodes: one per site and start (its APs go down together)."""
+    return len({(site, s) for _, site, state, s, _, _ in outages if state == PARENT_DOWN})
+
+
+def _site_cells(sites: Mapping[int, dict], site_id: int | None) -> dict[str, object]:
+    site = sites.get(site_id or -1)
+    return {"site": site["slug"] if site else None,
+            "site_name_ar": site["name_ar"] if site else None,
+            "site_name_en": site["name_en"] if site else None}
+
+
+def _ap_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict],
+              target: Target) -> Table:
+    rows = []
+    for a in sorted(facts.aps.values(), key=lambda a: (a.percent is None, a.percent or 0.0,
+                                                        names.get(a.ap_id, ""))):
+        rows.append({"ap_id": a.ap_id, "ap": names.get(a.ap_id, f"#{a.ap_id}"),
+                     **_site_cells(sites, a.site_id), "availability": a.percent,
+                     "status": target.status(a.percent), "scheduled": a.scheduled_s,
+                     "own_down": a.seconds[DOWN], "parent_down": a.seconds[PARENT_DOWN],
+                     "maintenance": a.maintenance_s, "outages": len(a.outages),
+                     "longest": max(a.outages) if a.outages else None,
+                     "mttr": sum(a.outages) / len(a.outages) if a.outages else None})
+    return Table("availability-aps", N_("Availability per AP"), [
+        Column("ap", N_("AP")), Column("site", N_("Site")),
+        Column("availability", N_("Availability"), "percent"),
+        Column("own_down", N_("Own outage time"), "seconds"),
+        Column("parent_down", N_("Parent down time"), "seconds"),
+        Column("maintenance", N_("Planned maintenance"), "seconds"),
+        Column("outages", N_("Outages"), "count"),
+        Column("longest", N_("Longest outage"), "seconds"),
+        Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+
+
+def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
+    by_site: dict[int | None, list[ApFigures]] = defaultdict(list)
+    for a in facts.aps.values():
+        by_site[a.site_id].append(a)
+    episodes: dict[int | None, set[float]] = defaultdict(set)
+    for _, site, state, s, _, _ in facts.outages:
+        if state == PARENT_DOWN:
+            episodes[site].add(s)
+    rows = []
+    for site_id, members in by_site.items():
+        scheduled = sum(a.scheduled_s for a in members)
+        outages = [d for a in members for d in a.outages]
+        rows.append({**_site_cells(sites, site_id), "aps": len(members),
+                     "availability": percent(sum(a.seconds[UP] for a in members), scheduled),
+                     "own_down": sum(a.seconds[DOWN] for a in members),
+                     "parent_down": sum(a.seconds[PARENT_DOWN] for a in members),
+                     "parent_episodes": len(episodes[site_id]), "outages": len(outages),
+                     "median_outage": median(outages),
+                     "mttr": sum(outages) / len(outages) if outages else None})
+    rows.sort(key=lambda r: (r["availability"] is None, r["availability"] or 0.0,
+                             r["site"] or ""))
+    return Table("availability-sites", N_("Availability per site"), [
+        Column("site", N_("Site")), Column("aps", N_("APs"), "count"),
+        Column("availability", N_("Availability"), "percent"),
+        Column("own_down", N_("Own outage time"), "seconds"),
+        Column("parent_down", N_("Parent down time"), "seconds"),
+        Column("parent_episodes", N_("Parent down episodes"), "count"),
+        Column("outages", N_("Outages"), "count"),
+        Column("median_outage", N_("Median outage"), "seconds"),
+        Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+
+
+def _window_table(store: Store, until: float, site_id: int | None, ap_id: int | None,
+                  non_up: list[tuple[int, int | None, str, float, float]],
+                  windows: _Maintenance) -> Table:
+    rows = []
+    for name, days in WINDOWS:
+        start = until - days * DAY
+        facts = _compute(store, start, until, site_id, ap_id,
+                         [r for r in non_up if r[4] > start], windows, None)
+        aps = facts.aps.values()
+        scheduled = sum(a.scheduled_s for a in aps)
+        outages = [d for a in aps for d in a.outages]
+        rows.append({"window": name,
+                     "availability": percent(sum(a.seconds[UP] for a in aps), scheduled),
+                     "outages": len(outages) if scheduled else None,
+                     "mttr": sum(outages) / len(outages) if outages else None})
+    return Table("availability-windows", N_("Availability over 1, 7, 30 and 365 days"), [
+        Column("window", N_("Window")), Column("availability", N_("Availability"), "percent"),
+        Column("outages", N_("Outages"), "count"),
+        Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+
+
+def _outage_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict],
+                  tz: str, limit: int = 50) -> Table:
+    longest = sorted(facts.outages, key=lambda o: -o[5])[:limit]
+    rows = [{"ap": names.get(ap, f"#{ap}"), **_site_cells(sites, site),
+             "kind": N_("Own outage") if state == DOWN else N_("Parent down"),
+             "started": show(s, tz), "ended": show(e, tz), "duration": eff}
+            for ap, site, state, s, e, eff in longest]
+    return Table("availability-outages", N_("Longest outages"), [
+        Column("ap", N_("AP")), Column("site", N_("Site")), Column("kind", N_("Kind")),
+        Column("started", N_("Started")), Column("ended", N_("Ended")),
+        Column("duration", N_("Duration (maintenance excluded)"), "seconds")], rows)
+
+
+def _daily_chart(facts: _Facts, period: Period) -> Chart:
+    own: list[tuple[float, float | None]] = []
+    overall: list[tuple[float, float | None]] = []
+    for k, scheduled in enumerate(facts.scheduled_by_day):
+        at = facts.days[k]
+        if scheduled <= 1e-6:
+            own.append((at, None))
+            overall.append((at, None))
+            continue
+        down, parent = facts.down_by_day[k], facts.parent_by_day[k]
+        overall.append((at, percent(scheduled - down - parent, scheduled)))
+        own.append((at, percent(scheduled - down - parent, scheduled - parent)))
+    marks: list[tuple[float, str]] = []
+    seen_parent: set[tuple[int | None, float]] = set()
+    for ap, site, state, s, e, eff in sorted(facts.outages, key=lambda o: -o[5]):
+        if len(marks) >= MAX_MARKS:
+            break
+        if state == PARENT_DOWN:
+            if (site, s) in seen_parent:
+                continue
+            seen_parent.add((site, s))
+        marks.append((max(s, period.start), N_("Outage") if state == DOWN else N_("Parent down")))
+    marks.sort()
+    return Chart("availability-daily", N_("Availability per day"), "line", "percent",
+                 [Series(N_("Availability"), overall),
+                  Series(N_("Availability, parent down set aside"), own)], marks)
+
+
+def _downtime_chart(facts: _Facts) -> Chart:
+    points_own = [(facts.days[k], v if facts.scheduled_by_day[k] > 1e-6 else None)
+                  for k, v in enumerate(facts.down_by_day)]
+    points_parent = [(facts.days[k], v if facts.scheduled_by_day[k] > 1e-6 else None)
+                     for k, v in enumerate(facts.parent_by_day)]
+    return Chart("availability-downtime", N_("Outage time per day"), "bar", "seconds",
+                 [Series(N_("Own outage time"), points_own),
+                  Series(N_("Parent down time"), points_parent)])
+
+
+__all__ = ["AREA", "ApFigures", "build", "classify", "reachability", "record_states",
+           "record_transition"]
