@@ -40,7 +40,19 @@ done
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
-[ ${#need[@]} -eq 0 ] && exit 0
+# npm peers, each in a fixed folder outside the repository (tests find them there):
+# node-smpp's SMPP server for the SMPP driver's tests (tests/peers_smpp.py).
+npm_peers() {
+  [ -f /opt/oasis-lab/smpp/node_modules/smpp/package.json ] && return 0
+  if ! command -v npm >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
+    echo "lab peer missing: node-smpp in /opt/oasis-lab/smpp (npm and root needed)" >&2
+    [ "${CI:-}" = "true" ] && return 1
+    return 0
+  fi
+  mkdir -p /opt/oasis-lab/smpp &&
+    npm install --prefix /opt/oasis-lab/smpp --no-audit --no-fund --silent smpp@0.5.1
+}
+if [ ${#need[@]} -eq 0 ]; then npm_peers; exit $?; fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
   echo "lab peers missing (root is needed to install them): ${need[*]}" >&2
@@ -54,4 +66,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null &&
+  npm_peers
