@@ -397,23 +397,31 @@ class ServiceKpis:
         return [rows[p] for p in sorted(rows)]
 
     def _late_sites(self, late: list[Timeline], closed) -> Table:
+        """Sites with reports late at the period's end or closed late in it, worst first, with
+        coordinates for a map: the site's own, else the mean of its late reports'."""
         rows: dict[str, dict] = {}
         points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+
+        def row(slug: str | None) -> dict:
+            return rows.setdefault(slug or "", {**self._site_names(slug), "late": 0,
+                                                "closed_late": 0, "_oldest": math.inf})
+
         for t in late:
-            key = t.facts.site or ""
-            r = rows.setdefault(key, {**self._site_names(t.facts.site), "late": 0,
-                                      "closed_late": 0, "_oldest": math.inf})
+            r = row(t.facts.site)
             r["late"] += 1
             r["_oldest"] = min(r["_oldest"], t.facts.created_at)
-            if t.facts.lat is not None and t.facts.lon is not None:
-                points[key].append((t.facts.lat, t.facts.lon))
         for t, _, ok in closed:
-            if not ok and (t.facts.site or "") in rows:
-                rows[t.facts.site or ""]["closed_late"] += 1
+            if not ok:
+                row(t.facts.site)["closed_late"] += 1
+        for t in [*late, *(t for t, _, ok in closed if not ok)]:
+            if t.facts.lat is not None and t.facts.lon is not None:
+                points[t.facts.site or ""].append((t.facts.lat, t.facts.lon))
         result = []
         for key, r in rows.items():
             oldest = r.pop("_oldest")
             site = self.sites.get(key)
+            lat: float | None
+            lon: float | None
             if site and site.get("lat") is not None:
                 lat, lon = site["lat"], site["lon"]
             elif points[key]:
@@ -421,17 +429,19 @@ class ServiceKpis:
                 lon = sum(p[1] for p in points[key]) / len(points[key])
             else:
                 lat = lon = None
-            r.update(oldest=show(oldest, self.period.tz, "%Y-%m-%d"),
-                     oldest_days=(self.end - oldest) / DAY, lat=lat, lon=lon)
+            known = oldest != math.inf
+            r.update(oldest=show(oldest, self.period.tz, "%Y-%m-%d") if known else "",
+                     oldest_days=(self.end - oldest) / DAY if known else None, lat=lat, lon=lon)
             result.append(r)
-        result.sort(key=lambda r: (-r["late"], -r["oldest_days"], r["site"]))
+        result.sort(key=lambda r: (-r["late"], -(r["oldest_days"] or 0), -r["closed_late"],
+                                   r["site"]))
         return Table("service-late-sites", N_("Late reports by site"), [
             Column("site", N_("Site")), Column("name_ar", N_("Name (Arabic)")),
             Column("name_en", N_("Name (English)")),
             Column("late", N_("Late at the period's end"), "count"),
             Column("closed_late", N_("Closed late in the period"), "count"),
-            Column("oldest", N_("Oldest filed")),
-            Column("oldest_days", N_("Oldest age (days)"), "days"),
+            Column("oldest", N_("Oldest late report filed")),
+            Column("oldest_days", N_("Its age (days)"), "days"),
             Column("lat", N_("Latitude"), "text"), Column("lon", N_("Longitude"), "text")],
             result)
 
