@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Protocol
@@ -30,14 +31,20 @@ def backoffice() -> None:
     """The reference 940 back office for demos and tests."""
 
 
-def _open(obj: CliContext, db: str, auto: bool) -> BackOffice:
+def _open(obj: CliContext, db: str, auto: bool, *, one_off: bool = False) -> BackOffice:
+    """The back office; ``one_off`` for a command run beside a running one (its own client id,
+    no report topics, no persistent session: taking over the running one's session would leave
+    it deaf until restarted)."""
     config = obj.config
+    client_id = f"oasis-backoffice-cli-{os.getpid()}" if one_off else "oasis-backoffice"
     if config.mqtt.host:
-        return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto)
+        return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto,
+                          client_id=client_id, consume_reports=not one_off)
     # No broker configured: `oasis run` has started the embedded one (MQTT 3.1.1 only).
     host, port = host_port(config.mqtt.embedded_listen, "mqtt.embedded_listen")
     return BackOffice(config.resolve_path(db), config.mqtt, host=host, port=port,
-                      protocol=MQTT_V311, auto_acknowledge=auto)
+                      protocol=MQTT_V311, auto_acknowledge=auto, client_id=client_id,
+                      consume_reports=not one_off)
 
 
 @backoffice.command("run")
@@ -75,7 +82,7 @@ def run(obj: CliContext, db: str, auto_acknowledge: bool) -> None:
 def move(obj: CliContext, tracking: str, status: str, note: str | None,
          assigned_to: str | None, db: str, wait: float) -> None:
     """Send a status update for a report and wait until the controller acks it."""
-    office = _open(obj, db, False)
+    office = _open(obj, db, False, one_off=True)
     office.start()
     try:
         update_id = office.move(tracking, status, note=note, assigned_to=assigned_to)

@@ -40,14 +40,19 @@ class BackOffice:
                  host: str | None = None, port: int | None = None, protocol: str = MQTT_V5,
                  auto_acknowledge: bool = False,
                  resend_after_s: float = 5.0, session_expiry_s: int = 7 * 86400,
+                 consume_reports: bool = True,
                  clock: Callable[[], float] = time.time):
+        """``consume_reports=False`` (an operator's one-off move beside a running back office):
+        no report topics and no persistent session, so the running one keeps its own."""
         self.db_path = str(db_path)
         self.auto_acknowledge = auto_acknowledge
         self.resend_after_s = resend_after_s
         self.clock = clock
+        self.consume_reports = consume_reports
+        persistent = consume_reports and protocol == MQTT_V5
         self.link = MqttLink(replace(mqtt, client_id=client_id), host=host, port=port,
-                             protocol=protocol, clean_start=False,
-                             session_expiry_s=session_expiry_s if protocol == MQTT_V5 else 0,
+                             protocol=protocol, clean_start=not consume_reports,
+                             session_expiry_s=session_expiry_s if persistent else 0,
                              reconnect_min_s=0.2, reconnect_max_s=5.0)
         self._inbox: queue.Queue[InboundMessage | None] = queue.Queue()
         self._status_acks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
@@ -58,7 +63,8 @@ class BackOffice:
         self._subscriptions: list = []
 
     def start(self) -> None:
-        self._subscriptions = [self.link.subscribe(topic, self._inbox.put) for topic in INBOUND]
+        inbound = INBOUND if self.consume_reports else ()
+        self._subscriptions = [self.link.subscribe(topic, self._inbox.put) for topic in inbound]
         self._subscriptions.append(
             self.link.subscribe(contract.TOPIC_STATUS_ACK, self._on_status_ack))
         self.link.start()

@@ -4,9 +4,11 @@ applied once each, surviving a controller outage; escalations reach the back off
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from agents.backoffice import cli as backoffice_cli
 from agents.backoffice.office import BackOffice
 from captive_portal.reports.intake import NewReport, file_report
 from core.contracts.reports import TOPIC_ESCALATIONS
@@ -66,7 +68,7 @@ def test_status_updates_reach_the_citizen_once_in_their_language(store, mosquitt
         # "forwarded" is our own bookkeeping: the citizen hears from the back office's moves
         assert [b[0] for b in bodies] == ["report_received"] + ["report_status"] * 3 + [
             "closure_code"]
-        assert all(state == "sent" for _, state, _ in bodies)
+        assert all(state == "submitted" for _, state, _ in bodies)
         assert "Fahad Al-Mulla" in bodies[2][2] and "الفريق في الموقع" in bodies[3][2]
         assert "تمت معالجة بلاغك" in bodies[-1][2]
         events = [e.status for e in timeline(store, get_report(store, tracking=tracking).id)
@@ -111,5 +113,31 @@ def test_escalations_are_published_and_acked(store, mosquitto, tmp_path, office)
         wait_for(lambda: store.conn.execute(
             "SELECT count(*) FROM sms_messages WHERE purpose = 'escalation' AND to_number = "
             "'+966500000001'").fetchone()[0] == 1, timeout=20, what="contact told")
+    finally:
+        service.stop()
+
+
+def test_a_one_off_move_beside_the_running_back_office_leaves_it_acking(store, mosquitto,
+                                                                        tmp_path, office):
+    """`oasis backoffice move` next to a running back office: its own client, no takeover."""
+    service = _service(store, mosquitto, tmp_path)
+    try:
+        first = _file(store)
+        wait_for(lambda: all_acked(store, 1), timeout=10)
+        cli = SimpleNamespace(config=SimpleNamespace(mqtt=mqtt_config(mosquitto),
+                                                     resolve_path=lambda p: tmp_path / p))
+        one_off = backoffice_cli._open(cli, "cli.db", False, one_off=True)  # as the CLI does
+        assert one_off.link.client_id != "oasis-backoffice"
+        one_off.start()
+        try:
+            update = one_off.move(first, "acknowledged")
+            assert one_off.wait_status_acked(update, 10)
+            assert one_off.received_ids() == set() or first not in one_off.received_ids()
+        finally:
+            one_off.stop()
+        wait_for(lambda: _status(store, first) == "acknowledged", timeout=10)
+        second = _file(store)  # the running back office still holds its session: it acks this
+        wait_for(lambda: all_acked(store, 2), timeout=10)
+        assert {first, second} <= set(office.received_ids())
     finally:
         service.stop()
