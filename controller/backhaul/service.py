@@ -47,6 +47,7 @@ from core.contracts.monitoring import ALERT_SCHEMA
 from core.inventory import NotFound
 from core.mqtt import InboundMessage, MqttLink
 from core.store import Store, iso, now
+from reporting import backhaul as kpi
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,18 @@ class BackhaulRecorder:
             active = state["active_link"]
             path = PRIMARY if active == primary_link(state) else BACKUP
             detail = {"active_link": active, "at": state["at"], "reason": "state"}
-            return self._set_path(conn, row, active, path, at, detail)
+            changes = self._set_path(conn, row, active, path, at, detail)
+        kpi.record_state(self.store, state)
+        return changes
 
     def record_event(self, event: dict[str, Any]) -> tuple[bool, list[BranchAlertChange]]:
         """Store ``event``; (False, []) when it was stored before (a redelivery)."""
+        stored, changes = self._record_event(event)
+        if stored:
+            kpi.record_event(self.store, event)  # the backhaul KPIs keep their own copy
+        return stored, changes
+
+    def _record_event(self, event: dict[str, Any]) -> tuple[bool, list[BranchAlertChange]]:
         branch, at, heard = event["branch"], unix_time(event["at"]), now()
         with self.store.transaction() as conn:
             if not records.add_event(conn, event, at, heard):

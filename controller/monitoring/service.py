@@ -27,6 +27,7 @@ from core.config import Config, host_port
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import adoption
+from reporting import availability
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,9 @@ class MonitoringService:
         def on_cycle(snapshot: Snapshot, stats: CycleStats, changes: list[StateChange]) -> None:
             metrics.write_cycle(store, snapshot.all(), stats.started_at)
             evaluator.on_cycle(snapshot, stats, changes)
+            # The availability KPIs keep each AP's up/down/parent-down transitions.
+            availability.record_states(store, stats.started_at,
+                                       {s.ap_id: s.state.value for s in snapshot.all()})
 
         def on_event(ap_id: int, kind: str, detail: dict) -> None:
             record_event(store, ap_id, kind, "trap", detail, publish=self.publish)
