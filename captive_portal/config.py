@@ -6,6 +6,7 @@ other section (defaults, then the file, then ``OASIS_PORTAL_<KEY>`` / ``OASIS_SM
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -108,15 +109,22 @@ class PortalConfig:
                 raise ValueError(f"{key}: out of range ({getattr(self, key)!r})")
 
 
+#: The SMS drivers `captive_portal.sms.drivers.SMS_DRIVERS` names (checked here, where the
+#: configuration is read, without importing the drivers).
+SMS_DRIVER_NAMES = ("console", "http", "kannel")
+
+
 @dataclass
 class SmsConfig:
     """The SMS gateway every visitor-facing feature sends through (login codes, 940 status)."""
 
-    #: ``console`` (development: log + outbox file) or ``http`` (a provider's HTTP API).
+    #: ``console`` (demo and development: log + outbox file), ``http`` (a provider's JSON API)
+    #: or ``kannel`` (smsbox's sendsms; receipts and replies through the admin app's hooks).
     driver: str = "console"
     #: console: file every message is appended to (empty: log only).
     outbox: str = "var/sms-outbox.log"
-    #: http: the provider's send endpoint (POST JSON {to, from, text}).
+    #: http: the provider's send endpoint (POST JSON {to, from, text}); kannel: smsbox's
+    #: sendsms URL (``http://smsbox:13013/cgi-bin/sendsms``).
     url: str = ""
     username: str = ""
     password: str = ""
@@ -127,19 +135,56 @@ class SmsConfig:
     #: Attempts before a message is abandoned; failures are retried with backoff.
     max_attempts: int = 5
     retry_base_s: float = 30.0
+    #: kannel: the admin app's address as the gateway reaches it (delivery reports and
+    #: replies are sent to <callback_url>/hooks/sms/kannel/...).
+    callback_url: str = ""
+    #: The secret in the hooks' URLs (at least 16 characters); empty: the hooks answer 404.
+    hook_secret: str = ""
+    #: kannel: which delivery reports to ask for (Kannel's dlr-mask; 31: all of them).
+    dlr_mask: int = 31
+    #: kannel: the smsc-id to route through (empty: smsbox's routing decides).
+    kannel_smsc: str = ""
+    #: Automatic answers to citizens' SMS (help, wrong code, STOP confirmed): at most this many
+    #: per number per auto_reply_window_s, and auto_replies_per_hour for all numbers.
+    auto_reply_per_number: int = 1
+    auto_reply_window_s: float = 86400.0
+    auto_replies_per_hour: int = 60
 
     def validate(self) -> None:
-        if self.driver not in ("console", "http"):
-            raise ValueError(f"driver: expected console or http, got {self.driver!r}")
-        if self.driver == "http":
+        if self.driver not in SMS_DRIVER_NAMES:
+            raise ValueError(f"driver: expected one of {', '.join(SMS_DRIVER_NAMES)}, "
+                             f"got {self.driver!r}")
+        if self.driver in ("http", "kannel"):
             parts = urlsplit(self.url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"url: the http driver needs the provider's URL ({self.url!r})")
+                raise ValueError(f"url: the {self.driver} driver needs the gateway's URL "
+                                 f"({self.url!r})")
+        if self.driver == "kannel":
+            parts = urlsplit(self.callback_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"callback_url: the kannel driver needs the admin app's "
+                                 f"address as Kannel reaches it ({self.callback_url!r})")
+            if not self.hook_secret:
+                raise ValueError("hook_secret: the kannel driver needs the hooks' secret")
+        if self.hook_secret and (len(self.hook_secret) < 16 or not all(
+                ch.isascii() and (ch.isalnum() or ch in "-_.~") for ch in self.hook_secret)):
+            raise ValueError("hook_secret: at least 16 characters of A-Z a-z 0-9 - _ . ~")
+        if not 0 <= self.dlr_mask <= 63:
+            raise ValueError(f"dlr_mask: 0..63 ({self.dlr_mask!r})")
         if self.max_attempts < 1 or self.timeout_s <= 0 or self.retry_base_s < 0:
             raise ValueError("max_attempts, timeout_s, retry_base_s: out of range")
+        if (self.auto_reply_per_number < 1 or self.auto_reply_window_s <= 0
+                or self.auto_replies_per_hour < 1):
+            raise ValueError("auto_reply_per_number, auto_reply_window_s, auto_replies_per_hour: "
+                             "out of range")
 
     def __repr__(self) -> str:  # never the credentials
         return f"SmsConfig(driver={self.driver!r}, url={self.url!r}, sender={self.sender!r})"
+
+    def hook_secret_matches(self, given: str) -> bool:
+        """Constant-time check of a hook URL's secret (never true when none is set)."""
+        return bool(self.hook_secret) and hmac.compare_digest(
+            self.hook_secret.encode(), (given or "").encode("utf-8", "replace")[:256])
 
 
 @dataclass
@@ -153,4 +198,4 @@ class PortalSettings:
         return cls(config.portal, config.sms, config.source)
 
 
-__all__ = ["LOCALES", "PortalConfig", "PortalSettings", "SmsConfig"]
+__all__ = ["LOCALES", "SMS_DRIVER_NAMES", "PortalConfig", "PortalSettings", "SmsConfig"]

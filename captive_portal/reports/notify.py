@@ -2,7 +2,8 @@
 
 A notification is written in the transaction of the change it announces; this step gives it to
 `SmsService.send`, which records it in ``sms_messages`` with its delivery state and retries a
-failed send with backoff. A crash between the two can at worst send one SMS twice, never lose it.
+send the gateway did not accept, with backoff. A crash between the two can at worst send one
+SMS twice, never lose it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Notifier:
             self.store.conn.execute(
                 "UPDATE report_notifications SET sms_id = ?, handed_at = ? WHERE id = ?",
                 (record.id, self.clock(), notification_id))
-            if record.state in ("failed", "abandoned"):
+            if record.state == "failed" or record.last_error:
                 log.warning("SMS %s for notification %s: %s (%s)", record.id, notification_id,
                             record.state, record.last_error)
         return len(rows)

@@ -203,5 +203,22 @@ def verify_phone(store: Store, tracking: str, *, now: float) -> None:
                        now=now)
 
 
-__all__ = ["ClosureResult", "answer_closure", "apply_status_update", "closure_hash", "move",
-           "transition", "verify_phone"]
+def closure_awaiting(store: Store, phone: str, code: str) -> tuple[str | None, str | None]:
+    """For a citizen's SMS reply: ``(matching, latest)`` tracking numbers among the resolved
+    reports of ``phone`` awaiting a closure answer: the one whose code is ``code`` (None if
+    none), and the most recent one (None if none awaits). Nothing is counted or changed."""
+    matching = latest = None
+    rows = store.conn.execute(
+        f"{SELECT} WHERE r.status = 'resolved' AND r.closure_hash IS NOT NULL "
+        "AND r.phone = ? ORDER BY r.closure_issued_at DESC, r.id DESC", (phone,)).fetchall()
+    for row in rows:
+        report = Report(*row)
+        latest = latest or report.tracking
+        if matching is None and report.closure_hash and hmac.compare_digest(
+                report.closure_hash, closure_hash(report.token, code)):
+            matching = report.tracking
+    return matching, latest
+
+
+__all__ = ["ClosureResult", "answer_closure", "apply_status_update", "closure_awaiting",
+           "closure_hash", "move", "transition", "verify_phone"]

@@ -54,7 +54,7 @@ def phone():
     body = _("Your Amanah WiFi code is %(code)s. It expires in %(minutes)d minutes.",
              code=code, minutes=max(1, ctx.config.otp_ttl_s // 60))
     record = ctx.sms.send(number, body, purpose="login_code", locale=current_locale())
-    if record.state not in ("sent", "delivered"):
+    if record.state not in ("submitted", "delivered"):
         raise PortalError("sms_failed")
     return render_template("code.html", signed=signed_params(request.form), phone=number,
                            phone_display=display(number), code_length=ctx.config.otp_length)

@@ -10,7 +10,14 @@ import pytest
 
 from captive_portal.config import SmsConfig
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
-from captive_portal.sms import SMS_DRIVERS, ConsoleSmsDriver, HttpSmsDriver, SmsService, make_driver
+from captive_portal.sms import (
+    SMS_DRIVERS,
+    ConsoleSmsDriver,
+    HttpSmsDriver,
+    OutgoingSms,
+    SmsService,
+    make_driver,
+)
 from core.store import Store
 from tests.captive_portal.portal_harness import Portal
 
@@ -58,7 +65,7 @@ def test_phone_login_sends_a_code_and_logs_in(portal):
     assert store.conn.execute("SELECT method, phone, state FROM portal_sessions").fetchone() == (
         "sms", "+966501234567", "active")
     assert store.conn.execute("SELECT purpose, state, attempts FROM sms_messages").fetchone() \
-        == ("login_code", "sent", 1)
+        == ("login_code", "submitted", 1)
     store.close()
 
 
@@ -170,27 +177,29 @@ def test_http_driver_sends_with_credentials_and_records_the_provider_id(tmp_path
                        username="oasis", password="s3cret", sender="AMANAH")
     record = service(tmp_path, clock, config).send("+966501234567", "hello", purpose="test",
                                                    locale="en")
-    assert (record.state, record.provider_id, record.attempts) == ("sent", "prov-1", 1)
+    assert (record.state, record.provider_id, record.attempts) == ("submitted", "prov-1", 1)
     auth, body = provider.received[0]
     assert auth.startswith("Basic ") and body == {"to": "+966501234567", "from": "AMANAH",
                                                   "text": "hello"}
     assert "s3cret" not in repr(make_driver(config)) and "s3cret" not in repr(config)
 
 
-def test_failures_are_retried_with_backoff_then_abandoned(tmp_path, provider, clock):
+def test_what_the_gateway_did_not_accept_is_retried_with_backoff(tmp_path, provider, clock):
     config = SmsConfig(driver="http", url=f"http://127.0.0.1:{provider.server_port}/send",
                        max_attempts=3, retry_base_s=10)
     sms = service(tmp_path, clock, config)
     provider.statuses = [503, 503, 200]
     record = sms.send("+966501234567", "hi", purpose="test", locale="ar")
-    assert record.state == "failed"
+    assert record.state == "queued" and "503" in record.last_error
     assert sms.retry_due() == 0  # backoff not over
     clock[0] += 10
-    assert sms.retry_due() == 1 and sms.get(record.id).state == "failed"
+    assert sms.retry_due() == 1 and sms.get(record.id).state == "queued"
     clock[0] += 20
     assert sms.retry_due() == 1
-    assert (sms.get(record.id).state, sms.get(record.id).attempts) == ("sent", 3)
-    assert sms.mark_delivered("prov-3") and sms.get(record.id).state == "delivered"
+    assert (sms.get(record.id).state, sms.get(record.id).attempts) == ("submitted", 3)
+    assert sms.receipt("prov-3", "delivered") and sms.get(record.id).state == "delivered"
+    clock[0] += 3600
+    assert sms.retry_due() == 0 and len(provider.received) == 3
 
 
 def test_two_workers_retrying_at_once_send_a_message_once(tmp_path, provider, clock):
@@ -209,7 +218,7 @@ def test_two_workers_retrying_at_once_send_a_message_once(tmp_path, provider, cl
         "UPDATE sms_messages SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ?",
         (clock[0] + 120, record.id, due)).rowcount == 0  # its claim finds the row taken
     assert second.retry_due() == 0
-    assert len(provider.received) == 2 and first.get(record.id).state == "sent"
+    assert len(provider.received) == 2 and first.get(record.id).state == "submitted"
 
 
 def test_a_refused_message_is_not_retried(tmp_path, provider, clock):
@@ -217,32 +226,34 @@ def test_a_refused_message_is_not_retried(tmp_path, provider, clock):
     provider.statuses = [400]
     record = service(tmp_path, clock, config).send("+966501234567", "x", purpose="t",
                                                    locale="ar")
-    assert record.state == "abandoned" and "400" in record.last_error
+    assert record.state == "failed" and "400" in record.last_error
 
 
 def test_unreachable_provider_is_a_retryable_failure(tmp_path, clock):
     config = SmsConfig(driver="http", url="http://127.0.0.1:9/send", timeout_s=1)
     record = service(tmp_path, clock, config).send("+966501234567", "x", purpose="t",
                                                    locale="ar")
-    assert record.state == "failed" and "unreachable" in record.last_error
+    assert record.state == "queued" and "unreachable" in record.last_error
 
 
 def test_console_driver_writes_the_outbox(tmp_path):
     driver = ConsoleSmsDriver(tmp_path / "out.log")
-    first, second = driver.send("+9665", "a", "S"), driver.send("+9665", "b", "S")
+    first, second = (driver.send(OutgoingSms(1, "+9665", "a", "S", "gsm7", 1)),
+                     driver.send(OutgoingSms(2, "+9665", "b", "S", "gsm7", 1)))
     assert first != second
     assert [json.loads(line)["text"] for line in (tmp_path / "out.log").read_text().splitlines()
             ] == ["a", "b"]
 
 
 def test_unknown_driver_names_the_supported_ones():
-    with pytest.raises(ValueError, match="console, http"):
+    with pytest.raises(ValueError, match="console, http, kannel"):
         make_driver(SmsConfig(driver="carrier-pigeon"))
-    assert set(SMS_DRIVERS) == {"console", "http"} and HttpSmsDriver.name == "http"
+    assert {"console", "http", "kannel"} <= set(SMS_DRIVERS) and HttpSmsDriver.name == "http"
 
 
 def test_the_console_outbox_is_private(tmp_path):
     outbox = tmp_path / "sms" / "outbox.log"
-    ConsoleSmsDriver(outbox).send("+966501234567", "code 123456", "Amanah")
+    ConsoleSmsDriver(outbox).send(OutgoingSms(1, "+966501234567", "code 123456", "Amanah",
+                                              "gsm7", 1))
     assert outbox.stat().st_mode & 0o777 == 0o600
     assert "123456" in outbox.read_text(encoding="utf-8")

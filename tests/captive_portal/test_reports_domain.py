@@ -172,12 +172,18 @@ class FlakySmsDriver:
         self.failures = failures
         self.sent: list[tuple[str, str]] = []
 
-    def send(self, to, body, sender):
+    def send(self, message):
         if self.failures > 0:
             self.failures -= 1
             raise SmsSendError("provider unreachable")
-        self.sent.append((to, body))
+        self.sent.append((message.to, message.body))
         return f"id-{len(self.sent)}"
+
+    def start(self, on_receipt, on_incoming):
+        pass
+
+    def stop(self):
+        pass
 
 
 def test_failed_sms_are_recorded_and_retried_not_dropped(store, tmp_path):
@@ -186,11 +192,12 @@ def test_failed_sms_are_recorded_and_retried_not_dropped(store, tmp_path):
     clock = [time.time()]
     sms = SmsService(lambda: store, driver, sms_config(tmp_path), clock=lambda: clock[0])
     assert Notifier(store, sms, lambda: clock[0]).deliver_pending() == 1
-    assert store.conn.execute("SELECT state FROM sms_messages").fetchone()[0] == "failed"
+    # not accepted by the gateway: still queued, its next attempt due after the backoff
+    assert store.conn.execute("SELECT state FROM sms_messages").fetchone()[0] == "queued"
     clock[0] += 60
     assert sms.retry_due() == 1
     assert store.conn.execute("SELECT state, attempts FROM sms_messages").fetchone() == (
-        "sent", 2)
+        "submitted", 2)
     assert len(driver.sent) == 1
     assert Notifier(store, sms, lambda: clock[0]).deliver_pending() == 0
 
@@ -265,7 +272,7 @@ def test_a_reports_messages_and_sms_as_the_admin_page_reads_them(store, tmp_path
     Notifier(store, sms, time.time).deliver_pending()
     notice = notify.of_report(store, filed.id)[0]
     assert (notice.to_number, notice.locale, notice.sms_state, notice.sms_attempts,
-            notice.sms_error) == ("+966551234567", "ar", "failed", 1, "provider unreachable")
+            notice.sms_error) == ("+966551234567", "ar", "queued", 1, "provider unreachable")
     message = outbox.of_report(store, filed.id)[0]
     assert (message.message_id, message.state, message.attempts, message.last_sent_at,
             message.acked_at) == (filed.tracking, "pending", 0, None, None)
