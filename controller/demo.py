@@ -10,6 +10,7 @@ import secrets as _random
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from agents.apsim.control import ControlError, send_command
 from agents.apsim.inventory import simulated_inventory, simulated_sites
@@ -44,6 +45,24 @@ def prepare(config: Config, *, demo_paths: bool) -> None:
     if demo_paths:
         config.store.path = "var/demo/oasis.db"
         config.store.key_file = "var/demo/oasis.key"
+        write_second_terminal_config(config.resolve_path(DEMO_CONFIG))
+
+
+#: What a second terminal points OASIS_CONFIG at to work on the running demo's store.
+DEMO_CONFIG = "var/demo/oasis.toml"
+
+
+def write_second_terminal_config(path: Path) -> None:
+    """A config file naming the demo's store, for commands run beside it (`oasis ap list`...);
+    paths in it are relative to its own folder. Left alone once it exists (it may be edited)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `oasis run --demo` (make run): the demo's store, for commands run in\n"
+        "# another terminal with OASIS_CONFIG=var/demo/oasis.toml. Paths are relative to this\n"
+        "# file's folder; everything else keeps its default, as in the demo.\n"
+        "[store]\npath = \"oasis.db\"\nkey_file = \"oasis.key\"\n", encoding="utf-8")
 
 
 def seed(config: Config) -> int:
