@@ -20,6 +20,7 @@ from captive_portal.context import EXTENSION, PortalContext, StoreProvider
 from captive_portal.gateways import GatewayControl
 from captive_portal.reports import web as reports_web
 from captive_portal.sms import SmsService
+from captive_portal.views import capture
 from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 
@@ -28,13 +29,15 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
                secret_box: SecretBox, gateway: GatewayControl, sms: SmsService | None = None,
                secret_key: bytes | None = None, clock: Callable[[], float] = time.time,
                testing: bool = False,
-               links: Callable[[], list[LinkHealth]] | None = None) -> Flask:
+               links: Callable[[], list[LinkHealth]] | None = None,
+               timezone: str = "Asia/Riyadh") -> Flask:
     """Build the portal app.
 
     ``gateway`` is how logins reach the park gateways (`captive_portal.gateway_link` over MQTT
     in production). ``sms`` defaults to the driver named in ``settings.sms``. ``secret_key``
     defaults to the contents of ``portal.secret_key_file`` (created on first use). ``links()``
-    gives the health of the process's MQTT links for ``/healthz``.
+    gives the health of the process's MQTT links for ``/healthz``. ``timezone`` is the
+    municipality's (visitor hashes are renewed each of its calendar months).
     """
     settings = settings or PortalSettings()
     app = Flask(__name__)
@@ -43,13 +46,14 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
                       PORTAL_DEFAULT_LOCALE=settings.portal.default_locale)
     stores = StoreProvider(store_path)
     app.extensions[EXTENSION] = context = PortalContext(settings, stores, secret_box, gateway,
-                                                        sms, clock, key)
+                                                        sms, clock, key, timezone)
     if links is not None:
         context.links = links
     security.init_app(app, secure_cookies=settings.portal.secure_cookies)
     i18n.init_app(app)
     errors.init_app(app)
     views.register(app)
+    capture.init_app(app)
     reports_web.init_app(app)
     open311.init_app(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from captive_portal import usage
 from captive_portal.context import PortalContext
 from captive_portal.errors import PortalError
 from captive_portal.sessions import Sessions, VisitorSession
@@ -20,14 +21,16 @@ log = logging.getLogger(__name__)
 def grant(ctx: PortalContext, claim: ClientClaim, method: str, phone: str | None,
           locale: str) -> VisitorSession:
     sessions = Sessions(ctx.store, ctx.clock)
-    session = sessions.open(claim, method, phone, locale, ctx.config)
+    visitor = usage.visitor_hash(ctx.visitor_key, claim.mac, ctx.clock(), ctx.timezone)
+    session = sessions.open(claim, method, phone, locale, ctx.config, visitor)
     ack = ctx.gateway.allow(claim.gateway_id, session.grant(), ctx.config.gateway_ack_timeout_s)
     if not ack.ok:
         sessions.end(session.id, "gateway_failed")
         log.warning("gateway %s did not allow session %s: %s", claim.gateway_id, session.id,
                     ack.error)
         raise PortalError("gateway_unavailable")
-    sessions.activate(session.id)
+    if sessions.activate(session.id):
+        usage.count(ctx.store, ctx.clock(), session.site or "", "funnel", "online")
     active = sessions.get(session.id)
     assert active is not None  # opened and activated just above
     return active

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
+from captive_portal import usage
 from captive_portal.config import PortalSettings
 from captive_portal.gateways import GatewayControl, GatewayKeys
 from captive_portal.sms import SmsService, make_driver
@@ -49,7 +50,7 @@ class StoreProvider:
 class PortalContext:
     def __init__(self, settings: PortalSettings, stores: StoreProvider, secret_box: SecretBox,
                  gateway: GatewayControl, sms: SmsService | None,
-                 clock: Callable[[], float], secret_key: bytes):
+                 clock: Callable[[], float], secret_key: bytes, timezone: str = "Asia/Riyadh"):
         self.settings = settings
         self.config = settings.portal
         self.stores = stores
@@ -58,6 +59,10 @@ class PortalContext:
         self.clock = clock
         #: The app's signing key, also the pepper of one-time code hashes.
         self.secret_key = secret_key
+        #: The key of visitor hashes (`captive_portal.usage`), and the zone whose calendar
+        #: months they are renewed in (``[municipality] timezone``).
+        self.visitor_key = usage.visitor_key(secret_key)
+        self.timezone = timezone
         self.sms = sms or SmsService(stores, make_driver(settings.sms), settings.sms, clock=clock)
         #: Form posts per client address per minute, counted in the store: every worker and
         #: node serving the portal shares one count.

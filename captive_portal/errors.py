@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from types import MappingProxyType
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
@@ -121,10 +121,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def portal_error(exc: PortalError):
         log.info("portal error %s on %s %s", exc.code, request.method, request.path)
+        g.portal_error = exc.code  # a login's failures are counted by cause (views.capture)
         return render_error(exc.code)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        g.portal_error = "csrf"
         return render_error("csrf")
 
     @app.errorhandler(HTTPException)

@@ -76,7 +76,8 @@ class PortalRuntime:
         share = SHARE_GROUP if instance and mqtt.host else None
         self.gateways = MqttGatewayControl(self.link, self._report_stores, share=share)
         self.app = create_app(settings, store_path=store_path, secret_box=secret_box,
-                              gateway=self.gateways, links=lambda: [self.link.health()])
+                              gateway=self.gateways, links=lambda: [self.link.health()],
+                              timezone=config.municipality.timezone)
         hops = settings.portal.proxy_hops
         if hops:  # behind a TLS proxy: the visitor's address and scheme are in its headers
             self.app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -4,6 +4,11 @@ A session is *pending* from the login until the gateway acks the allow command, 
 until it *ended* (with a reason: logout, expired, quota, idle, replaced, gateway_failed...). A
 device has at most one active session per gateway: a new login replaces the old one. Byte
 counts and last-seen come from the gateway's accounting reports.
+
+The device's MAC is kept only while the session is open (the gateway's allow and deny
+commands name it); when the session ends it is erased from the row, and the store overwrites
+what it frees (``secure_delete``), so the usage KPIs count visitors by their keyed hash
+(``visitor``, `captive_portal.usage`) and no MAC stays in the store after the visit.
 """
 
 from __future__ import annotations
@@ -112,29 +117,33 @@ class Sessions:
     def __init__(self, store: Store, clock: Callable[[], float]):
         self.store = store
         self.clock = clock
+        # Erasing a MAC must not leave its bytes in the page's free space.
+        store.conn.execute("PRAGMA secure_delete = ON")
 
     def open(self, claim: ClientClaim, method: str, phone: str | None, locale: str,
-             config: PortalConfig) -> VisitorSession:
+             config: PortalConfig, visitor: str | None = None) -> VisitorSession:
         """A pending session for the claimed device, replacing its active one if any.
 
-        A click-through records the version of the terms it accepted.
+        A click-through records the version of the terms it accepted; ``visitor`` is the
+        device's keyed hash (`captive_portal.usage.visitor_hash`).
         """
         now = self.clock()
         terms_version = config.terms_version if method == "terms" else None
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = "
-                "'replaced' WHERE gateway_id = ? AND mac = ? AND state IN ('active', 'pending')",
+                "'replaced', mac = '' WHERE gateway_id = ? AND mac = ? "
+                "AND state IN ('active', 'pending')",
                 (now, claim.gateway_id, claim.mac))
             cursor = conn.execute(
                 "INSERT INTO portal_sessions (gateway_id, mac, ip, method, phone, locale, state, "
                 "started_at, expires_at, quota_bytes, idle_timeout_s, rate_up_kbps, "
-                "rate_down_kbps, terms_version, ap) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rate_down_kbps, terms_version, ap, visitor) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (claim.gateway_id, claim.mac, claim.ip, method, phone, locale, now,
                  now + config.session_minutes * 60, int(config.data_quota_mb * 1_000_000),
                  int(config.idle_timeout_minutes * 60), config.rate_up_kbps,
-                 config.rate_down_kbps, terms_version, claim.ap or None))
+                 config.rate_down_kbps, terms_version, claim.ap or None, visitor))
             session_id = cursor.lastrowid
         opened = self.get(session_id)
         assert opened is not None  # inserted just above
@@ -147,10 +156,13 @@ class Sessions:
             (session_id,)).fetchone()
         return VisitorSession(*row) if row else None
 
-    def activate(self, session_id: int) -> None:
-        self.store.conn.execute(
-            "UPDATE portal_sessions SET state = 'active', last_seen = ? WHERE id = ? "
-            "AND state = 'pending'", (self.clock(), session_id))
+    def activate(self, session_id: int) -> bool:
+        """The gateway acked: the session is online (False if it was no longer pending)."""
+        at = self.clock()
+        cursor = self.store.conn.execute(
+            "UPDATE portal_sessions SET state = 'active', last_seen = ?, online_at = ? "
+            "WHERE id = ? AND state = 'pending'", (at, at, session_id))
+        return cursor.rowcount > 0
 
     def end(self, session_id: int, reason: str, *, bytes_up: int | None = None,
             bytes_down: int | None = None, gateway_id: str | None = None) -> bool:
@@ -160,7 +172,7 @@ class Sessions:
         run is left alone.
         """
         cursor = self.store.conn.execute(
-            "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = ?, "
+            "UPDATE portal_sessions SET state = 'ended', ended_at = ?, end_reason = ?, mac = '', "
             "bytes_up = coalesce(?, bytes_up), bytes_down = coalesce(?, bytes_down) "
             "WHERE id = ? AND state != 'ended' AND (? IS NULL OR gateway_id = ?)",
             (self.clock(), reason, bytes_up, bytes_down, session_id, gateway_id, gateway_id))

@@ -85,18 +85,18 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
     failures = _failure_totals(counters)
 
     section.figures += [
-        Figure("usage.visitors", N_("Unique visitors"), visitors if sessions else None, "count",
+        Figure("usage.visitors", N_("Unique visitors"), visitors, "count",
                note=N_("Distinct devices (keyed hash of the MAC, renewed each month)")),
         Figure("usage.visitors_per_day", N_("Unique visitors per day (average)"),
-               _ratio(sum(d.visitors for d in days), day_count) if sessions else None, "count"),
+               _ratio(sum(d.visitors for d in days), day_count), "count"),
         Figure("usage.returning_visitors", N_("Returning visitors"),
-               returning if sessions else None, "count",
+               returning, "count",
                note=N_("Visitors online on two days or more of the period")),
         Figure("usage.sessions", N_("Sessions"), sessions, "count"),
         Figure("usage.median_session", N_("Median session length"), median, "seconds",
                note=N_("Over the sessions that went online in the period and have ended")),
-        Figure("usage.bytes_down", N_("Data downloaded"), down if sessions else None, "bytes"),
-        Figure("usage.bytes_up", N_("Data uploaded"), up if sessions else None, "bytes"),
+        Figure("usage.bytes_down", N_("Data downloaded"), down, "bytes"),
+        Figure("usage.bytes_up", N_("Data uploaded"), up, "bytes"),
         Figure("usage.concurrent_peak", N_("Peak concurrent clients"),
                concurrency.total.peak if concurrency.seconds else None, "count"),
         Figure("usage.concurrent_average", N_("Average concurrent clients"),
@@ -172,6 +172,10 @@ class _LocalClock:
         """Absolute local hour number (hours since the epoch, local)."""
         return math.floor((ts + self.offset) / 3600.0)
 
+    def hour_before(self, ts: float) -> int:
+        """The last hour begun strictly before ``ts`` (an end on the hour is not in the next)."""
+        return math.ceil((ts + self.offset) / 3600.0) - 1
+
     def hour_point(self, hour_of_day: int) -> float:
         """The moment ``hour_of_day`` begins on the period's first local day (a chart's x)."""
         return day_start(self.period.days()[0], self.period.tz) + hour_of_day * 3600.0
@@ -206,7 +210,7 @@ class _Level:
     def advance(self, ts: float, clock: _LocalClock) -> None:
         ends = self.ends
         while ends and ends[0] <= ts:
-            self.roll(clock.hour(ends[0]))
+            self.roll(clock.hour_before(ends[0]))  # the hour it ends in saw it
             heapq.heappop(ends)
             self.count -= 1
         self.roll(clock.hour(ts))
