@@ -19,6 +19,8 @@ from controller.backhaul.service import BackhaulMonitor
 from controller.broker import EmbeddedBroker
 from controller.monitoring.service import MonitoringService
 from controller.monitoring.snapshot import Snapshot
+from controller.notify.channels import Channels
+from controller.notify.worker import NotifyWorker
 from controller.provisioning import ProvisioningWorker, SnmpReachability
 from controller.web import create_app
 from core.config import Config, host_port
@@ -46,6 +48,7 @@ class Controller:
     provisioning: ProvisioningWorker | None = None
     portal: PortalServer | None = None
     reports: ReportsService | None = None
+    notify: NotifyWorker | None = None
     admin_url: str = ""
     portal_url: str = ""
     _reachability: SnmpReachability | None = None
@@ -103,10 +106,21 @@ class Controller:
         if self.portal is not None:
             self.reports.attach_portal(self.portal.app)  # it wakes the forwarder on intake
         self.reports.start()  # forwarder, back-office status consumer, SLA watcher
+        self.notify = self._notify_worker(store_path, secret_box)
+        self.notify.start()  # the 940 pipeline's health, alert routing, the notification outbox
         if self.portal is not None:
             self.portal.start()
             portal_host, _ = host_port(config.portal.listen, "portal.listen")
             self.portal_url = f"http://{portal_host}:{self.portal.port}/"
+
+    def _notify_worker(self, store_path, secret_box: SecretBox) -> NotifyWorker:
+        sms = self.reports.sms if self.reports is not None else None
+        send_sms = (lambda to, text, locale: sms.send(to, text, purpose="alert", locale=locale)
+                    ) if sms is not None else None
+        channels = Channels(self.config.mail, self.config.resolve_path("."), send_sms,
+                            webhook_timeout_s=self.config.alerts.webhook_timeout_s)
+        return NotifyWorker(lambda: Store(store_path), self.config.alerts, channels, secret_box,
+                            self.config.municipality.timezone)
 
     def health_problem(self) -> str | None:
         """The part of this process that has stopped, or None while all run.
@@ -119,6 +133,8 @@ class Controller:
         for name, thread in threads:
             if thread is not None and not thread.is_alive():
                 return f"{name} stopped"
+        if self.notify is not None and not self.notify.alive:
+            return "notifications stopped"
         if self.monitoring is not None and not self.monitoring.alive:
             return "monitoring stopped"
         return None
@@ -154,6 +170,8 @@ class Controller:
     def stop(self) -> None:
         if self.portal is not None:
             self.portal.stop()
+        if self.notify is not None:
+            self.notify.stop()
         if self.reports is not None:
             self.reports.stop()
         if self._web is not None:

@@ -19,9 +19,14 @@ class AdminConfig:
     session_hours: int = 12
     #: Lifetime of a new API token unless it is made with another (``--expires-in``, or "never").
     token_days: int = 90
+    #: Language of the admin UI for a user with none of their own whose browser asks for
+    #: neither Arabic nor English: "ar" or "en".
+    default_locale: str = "ar"
 
     def validate(self) -> None:
         host_port(self.listen, "listen")
+        if self.default_locale not in ("ar", "en"):
+            raise ValueError(f"default_locale: expected ar or en, got {self.default_locale!r}")
         if self.session_hours <= 0:
             raise ValueError("session_hours: must be positive")
         if not 0 < self.token_days <= 3650:
@@ -74,12 +79,42 @@ class AlertsConfig:
     default_capacity: int = 60
     #: Interface errors per second (in + out, all interfaces of an AP) that open an alert.
     interface_errors_per_s: float = 1.0
+    #: The 940 pipeline: an alert opens when more reports than this wait for the back office's
+    #: ack, when the oldest has waited longer than ``report_oldest_m`` minutes, when one was sent
+    #: ``report_resends`` times with no ack, or when the forwarder's MQTT link has been down for
+    #: ``report_link_down_s`` seconds.
+    report_backlog: int = 20
+    report_oldest_m: float = 15.0
+    report_resends: int = 6
+    report_link_down_s: float = 60.0
+    #: An open critical alert nobody acknowledged is sent again this often (minutes; 0: never).
+    remind_every_m: float = 60.0
+    #: The digest (one mail per period of what opened and cleared) goes out this often (hours).
+    digest_every_h: float = 24.0
+    #: A notification that could not be sent is retried after this many seconds, doubling up to
+    #: ``retry_max_s``, and given up after ``max_attempts`` tries.
+    retry_first_s: float = 30.0
+    retry_max_s: float = 900.0
+    max_attempts: int = 48
+    #: Seconds a webhook receiver has to answer.
+    webhook_timeout_s: float = 10.0
 
     def validate(self) -> None:
         if self.default_capacity < 1:
             raise ValueError("default_capacity: must be at least 1")
         if self.interface_errors_per_s < 0:
             raise ValueError("interface_errors_per_s: must not be negative")
+        for key in ("report_backlog", "report_resends", "max_attempts"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}: must be at least 1")
+        for key in ("report_oldest_m", "report_link_down_s", "digest_every_h", "retry_first_s",
+                    "retry_max_s", "webhook_timeout_s"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"{key}: must be positive")
+        if 24 % self.digest_every_h:
+            raise ValueError("digest_every_h: must divide a day (1, 2, 3, 4, 6, 8, 12 or 24)")
+        if self.remind_every_m < 0:
+            raise ValueError("remind_every_m: must not be negative (0: no reminders)")
 
 
 @dataclass

@@ -94,6 +94,14 @@ def covering(conn: sqlite3.Connection, ap_id: int, site_id: int, at: float) -> b
     return row is not None
 
 
+def covered_aps(conn: sqlite3.Connection, at: float) -> set[int]:
+    """Ids of every AP a window covers at ``at`` (inside a caller's transaction)."""
+    return {row[0] for row in conn.execute(
+        "SELECT a.id FROM aps a JOIN maintenance_windows w ON w.starts_at <= ? AND w.ends_at > ?"
+        " AND ((w.ap_id IS NULL AND w.site_id IS NULL) OR w.ap_id = a.id"
+        " OR w.site_id = a.site_id)", (at, at))}
+
+
 def _windows(rows: Iterable[dict]) -> list[Window]:
     return [Window(r["id"], r["ap_id"], r["site_id"], r["starts_at"], r["ends_at"], r["reason"],
                    r["created_by"], r["created_at"]) for r in rows]

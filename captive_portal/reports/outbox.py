@@ -172,5 +172,12 @@ def backlog(conn: sqlite3.Connection, now: float) -> tuple[int, float | None]:
     return depth, None if oldest is None else max(0.0, now - oldest)
 
 
+def most_sends_unacked(conn: sqlite3.Connection) -> int:
+    """How many times the most re-sent message still waiting for its ack was published."""
+    return conn.execute("SELECT coalesce(max(attempts), 0) FROM report_outbox "
+                        "WHERE state = 'sent'").fetchone()[0]
+
+
 __all__ = ["MessageState", "OutboxMessage", "acknowledge", "backlog", "counts", "due", "enqueue",
-           "mark_forwarded", "mark_sent", "of_report", "report_body", "resend_all_now"]
+           "mark_forwarded", "mark_sent", "most_sends_unacked", "of_report", "report_body",
+           "resend_all_now"]

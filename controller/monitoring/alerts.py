@@ -6,6 +6,10 @@ clear only once the value falls clearly below the threshold (a hysteresis band),
 hovering at its capacity does not open and clear an alert every minute. State alerts need no band: the poller already waits
 ``snmp.down_after`` failed polls before it calls an AP down. Each open and clear is published on
 ``alerts/<ap_name>`` after the cycle's transaction commits.
+
+A planned maintenance window (`core.maintenance`) holds back new alerts of the APs it covers (an AP
+rebooted for an upgrade is not an incident); alerts already open still clear, and a condition
+that still holds when the window ends opens its alert at the next cycle.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from controller.monitoring.events import (
 from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, Snapshot
 from controller.settings import AlertsConfig
 from core import alerts as alert_rows
-from core import inventory
+from core import inventory, maintenance
 from core.alerts import OpenAlert
 from core.alerts import open_by_severity as open_alerts
 from core.contracts.monitoring import ALERT_SCHEMA
@@ -186,6 +190,7 @@ class AlertEvaluator:
                 events.append(insert_event(conn, ap_id, "state", "poller", detail, at=at,
                                            ap_name=aps[ap_id][0]))
             open_now = alert_rows.open_ap_alerts(conn)
+            held = maintenance.covered_aps(conn, at)
             changes = []
             for ap_id, status in by_id.items():
                 if ap_id not in aps:
@@ -193,6 +198,8 @@ class AlertEvaluator:
                 name, capacity = aps[ap_id]
                 verdicts = assess(status, capacity or self.config.default_capacity, self.config)
                 for kind, verdict in verdicts.items():
+                    if verdict.status == OPEN and ap_id in held:
+                        continue
                     change = self._apply(conn, ap_id, name, kind, verdict,
                                          open_now.get((ap_id, kind.value)), at)
                     if change:

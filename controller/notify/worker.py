@@ -1,0 +1,123 @@
+"""The notify worker: a thread of the controller that, every few seconds (or when woken),
+checks the 940 pipeline's health, routes new alert openings and clearings into the outbox,
+queues the digest when a period ends, and sends what the outbox holds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.monitoring import reports_health
+from controller.notify import digest, messages, outbox, rules
+from controller.notify.channels import Channels, DeliveryError
+from controller.notify.router import Router
+from controller.settings import AlertsConfig
+from core.secrets import SecretBox
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NotifyWorker:
+    """``stores()`` gives a `Store` for the worker's thread; ``clock`` is unix seconds."""
+
+    stores: Callable[[], Store]
+    config: AlertsConfig
+    channels: Channels
+    secret_box: SecretBox
+    tz: str
+    interval_s: float = 2.0
+    clock: Callable[[], float] = time.time
+    #: Whether this worker also watches the 940 pipeline (the controller's does).
+    watch_reports: bool = True
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        store = self.stores()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_once(store)
+                except Exception:  # a store hiccup or a bug in one pass must not stop alerts
+                    log.exception("notify pass failed")
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+        finally:
+            store.close()
+
+    def run_once(self, store: Store) -> dict[str, int]:
+        """One pass: health, routing, digest, sending. Returns what it did, counted."""
+        at = self.clock()
+        if self.watch_reports:
+            reports_health.check(store, self.config, at)
+        counted = Router(store, self.config, self.tz).route(at)
+        counted["digest_queued"] = digest.decide(store, at, self.config.digest_every_h, self.tz)
+        for message in outbox.claim_due(store, at):
+            if self._stop.is_set():
+                break
+            outcome = self.deliver(store, message)
+            counted[outcome] = counted.get(outcome, 0) + 1
+        return counted
+
+    def deliver(self, store: Store, message: outbox.Message) -> str:
+        try:
+            self._send(store, message)
+        except DeliveryError as exc:
+            retry = None
+            if exc.retryable and message.attempts + 1 < self.config.max_attempts:
+                retry = min(self.config.retry_max_s,
+                            self.config.retry_first_s * 2 ** message.attempts)
+            outbox.mark_failed(store, message, str(exc), self.clock(), retry_in=retry)
+            log.warning("notification %s by %s to %s not sent (%s): %s", message.id,
+                        message.channel, message.destination,
+                        "retried" if retry is not None else "given up", exc)
+            return "failed" if retry is not None else "abandoned"
+        outbox.mark_sent(store, message.id, self.clock())
+        return "sent"
+
+    def _send(self, store: Store, message: outbox.Message) -> None:
+        payload, locale = message.payload, message.locale
+        if message.channel == "webhook":
+            target = rules.webhook_target(store.conn, self.secret_box, int(message.destination))
+            if target is None:
+                raise DeliveryError("webhook.removed", "the webhook was removed",
+                                    retryable=False)
+            url, secret = target
+            self.channels.webhook(url, secret, {"schema": "oasis.alert-notification/1",
+                                                "event": message.kind, **payload},
+                                  delivery=str(message.id), timestamp=str(int(self.clock())))
+        elif message.kind == "digest":
+            subject, text = messages.digest_text(payload, locale, self.tz)
+            self.channels.email(message.destination, subject, text, locale)
+        else:
+            subject, text, sms = messages.alert_text(payload, locale, self.tz)
+            if message.channel == "sms":
+                self.channels.sms(message.destination, sms, locale)
+            else:
+                self.channels.email(message.destination, subject, text, locale)
+
+
+__all__ = ["NotifyWorker"]
