@@ -24,6 +24,8 @@ class ReportingConfig:
     #: to ``service_sla_amber``.
     service_sla_green: float = 90.0
     service_sla_amber: float = 80.0
+    #: Where reports built on a schedule are kept for download (files 0600).
+    reports_folder: str = "var/reports"
 
     def validate(self) -> None:
         self.holiday_dates()
@@ -36,6 +38,8 @@ class ReportingConfig:
             raise ValueError("flap_window_s: seconds, more than 0 and at most 86400")
         if not 0 <= self.service_sla_amber <= self.service_sla_green <= 100:
             raise ValueError("service_sla_amber: must lie between 0 and service_sla_green")
+        if not self.reports_folder.strip():
+            raise ValueError("reports_folder: a folder for the reports built on a schedule")
 
     def weekend_days(self) -> frozenset[int]:
         try:

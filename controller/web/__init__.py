@@ -38,6 +38,7 @@ from core.config import Config
 from core.mqtt import LinkHealth
 from core.secrets import SecretBox
 from core.store import Store
+from reporting.web import pages_blueprint as kpi_pages
 
 #: Request bodies beyond this are refused (413) before any parsing.
 MAX_BODY_BYTES = 1 << 20
@@ -91,6 +92,7 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
                       provisioning.bp, branches.bp, report_pages.bp, metrics.bp, health.bp,
                       api_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(kpi_pages(context.page_role("viewer")))  # Reports (KPIs)
     return app
 
 

@@ -1,0 +1,83 @@
+"""The period's KPI report as a PDF: HTML rendered by WeasyPrint, in Arabic (right to left) or
+English, with the municipality's name, every area's figures, charts and tables.
+
+Fonts come from the system's fontconfig (Debian's fonts-noto-core: Noto Naskh Arabic for
+Arabic, Noto Sans for Latin); nothing is fetched: the URL fetcher refuses every address that is
+not inline data. HarfBuzz (through Pango) shapes the Arabic and the text stays in logical order,
+so a PDF reader's text extraction gives the words as written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from core.config import Config, MunicipalityConfig
+from core.localtime import show
+from reporting import charts
+from reporting import format as fmt
+from reporting.i18n import N_, direction, translator
+from reporting.model import Section
+
+#: Rows of a table the PDF prints; the XLSX and CSV carry every row.
+PDF_ROWS = 40
+_TEMPLATES = Path(__file__).parent / "templates"
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True,
+                          trim_blocks=True, lstrip_blocks=True)
+
+TITLE = N_("Key performance indicators")
+
+
+class OfflineOnly(ValueError):
+    """The report asked for something outside itself (a font or image on the network)."""
+
+
+def _fetch_nothing(url: str, *args, **kwargs):
+    if url.startswith("data:"):
+        from weasyprint.urls import default_url_fetcher  # weasyprint is heavy: load it on use
+
+        return default_url_fetcher(url, *args, **kwargs)
+    raise OfflineOnly(f"the report refers to {url!r}; it must be self-contained")
+
+
+def html(sections: Sequence[Section], config: Config, lang: str, *,
+         generated_at: float | None = None) -> str:
+    """The report's HTML (what `render` prints)."""
+    _ = translator(lang)
+    municipality = config.section(MunicipalityConfig)
+    tz = municipality.timezone
+    rtl = direction(lang) == "rtl"
+    period = sections[0].period if sections else None
+
+    def show_value(value: object, unit: str) -> str:
+        return fmt.value(value, unit, _)  # type: ignore[arg-type]
+
+    def svg(chart) -> Markup:
+        assert period is not None
+        return charts.svg(chart, _=_, rtl=rtl, tz=tz, since=period.start, until=period.end)
+
+    return _env.get_template("report.html").render(
+        _=_, lang=lang, dir=direction(lang), sections=sections, show=show_value, svg=svg,
+        title=_(TITLE), rows=PDF_ROWS,
+        municipality=municipality.name_ar if lang == "ar" else municipality.name_en,
+        period_name=period.name if period else "",
+        period_label=fmt.period_label(period.name, period.start, period.end, tz) if period else "",
+        generated=show(generated_at if generated_at is not None else time.time(), tz),
+        status_words={"green": _("on target"), "amber": _("near target"),
+                      "red": _("off target"), "none": ""})
+
+
+def render(sections: Sequence[Section], config: Config, lang: str, *,
+           progress: Callable[[str], None] | None = None) -> bytes:
+    """The report as PDF bytes."""
+    from weasyprint import HTML  # imported on use: it loads Pango and fontconfig
+
+    text = html(sections, config, lang)
+    if progress:
+        progress("layout")
+    document = HTML(string=text, base_url=str(_TEMPLATES), url_fetcher=_fetch_nothing)
+    return document.write_pdf()
