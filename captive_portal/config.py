@@ -111,7 +111,7 @@ class PortalConfig:
 
 #: The SMS drivers `captive_portal.sms.drivers.SMS_DRIVERS` names (checked here, where the
 #: configuration is read, without importing the drivers).
-SMS_DRIVER_NAMES = ("console", "http", "kannel")
+SMS_DRIVER_NAMES = ("console", "http", "kannel", "smpp")
 
 
 @dataclass
@@ -149,6 +149,34 @@ class SmsConfig:
     auto_reply_per_number: int = 1
     auto_reply_window_s: float = 86400.0
     auto_replies_per_hour: int = 60
+    #: smpp: the operator's SMSC and the bind it granted (``bind_transceiver``; SMPP 3.4 caps
+    #: system_id at 15 characters, password at 8, system_type at 12).
+    smpp_host: str = ""
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_system_type: str = ""
+    #: smpp: type of number and numbering plan of our sender (5/0: alphanumeric such as
+    #: AMANAH; 1/1: an international number; 3/0: a short code) and of citizens' numbers
+    #: (1/1: international, sent without the +).
+    smpp_source_ton: int = 5
+    smpp_source_npi: int = 0
+    smpp_dest_ton: int = 1
+    smpp_dest_npi: int = 1
+    #: smpp: submit_sm per second the bind may send (the SMSC's throttle; each part counts).
+    smpp_rate: float = 10.0
+    #: smpp: enquire_link after this many quiet seconds; no answer within timeout_s drops it.
+    smpp_enquire_link_s: float = 30.0
+    #: smpp: reconnects wait smpp_reconnect_min_s, doubling up to smpp_reconnect_max_s.
+    smpp_reconnect_min_s: float = 1.0
+    smpp_reconnect_max_s: float = 60.0
+    #: smpp: long messages as parts with a UDH (``udh``) or the SAR TLVs (``sar``).
+    smpp_concatenation: str = "udh"
+    #: What one SMS segment costs (awareness messages show their cost before they are sent).
+    segment_price: float = 0.0
+    currency: str = "SAR"
+    #: Awareness messages handed to the gateway per minute (all processes together).
+    awareness_per_minute: int = 60
 
     def validate(self) -> None:
         if self.driver not in SMS_DRIVER_NAMES:
@@ -177,6 +205,36 @@ class SmsConfig:
                 or self.auto_replies_per_hour < 1):
             raise ValueError("auto_reply_per_number, auto_reply_window_s, auto_replies_per_hour: "
                              "out of range")
+        if self.driver == "smpp":
+            self._validate_smpp()
+        if self.segment_price < 0 or not 1 <= self.awareness_per_minute <= 6000:
+            raise ValueError("segment_price, awareness_per_minute: out of range")
+        if not (self.currency.isascii() and self.currency.isalpha() and len(self.currency) == 3):
+            raise ValueError(f"currency: a three-letter code such as SAR ({self.currency!r})")
+
+    def _validate_smpp(self) -> None:
+        if not self.smpp_host:
+            raise ValueError("smpp_host: the smpp driver needs the SMSC's host")
+        if not 1 <= self.smpp_port <= 65535:
+            raise ValueError(f"smpp_port: 1..65535 ({self.smpp_port!r})")
+        for key, most in (("smpp_system_id", 15), ("smpp_password", 8),
+                          ("smpp_system_type", 12)):
+            value = getattr(self, key)
+            if len(value) > most or not value.isascii():
+                raise ValueError(f"{key}: at most {most} ASCII characters (SMPP 3.4)")
+        if not self.smpp_system_id:
+            raise ValueError("smpp_system_id: the smpp driver needs the bind's system_id")
+        for key in ("smpp_source_ton", "smpp_source_npi", "smpp_dest_ton", "smpp_dest_npi"):
+            if not 0 <= getattr(self, key) <= 18:
+                raise ValueError(f"{key}: 0..18 ({getattr(self, key)!r})")
+        if not 0 < self.smpp_rate <= 10000:
+            raise ValueError(f"smpp_rate: messages per second, above 0 ({self.smpp_rate!r})")
+        if self.smpp_enquire_link_s <= 0 or not \
+                0 < self.smpp_reconnect_min_s <= self.smpp_reconnect_max_s:
+            raise ValueError("smpp_enquire_link_s, smpp_reconnect_min_s, smpp_reconnect_max_s: "
+                             "out of range (min <= max, both above 0)")
+        if self.smpp_concatenation not in ("udh", "sar"):
+            raise ValueError(f"smpp_concatenation: udh or sar ({self.smpp_concatenation!r})")
 
     def __repr__(self) -> str:  # never the credentials
         return f"SmsConfig(driver={self.driver!r}, url={self.url!r}, sender={self.sender!r})"

@@ -5,10 +5,11 @@
 //   node tests/smsc_smpp.js --port 0 --system-id oasis --password secret
 //
 // stdout: one JSON object per line, each with "event" and "at" (unix milliseconds):
-//   listening {port}; bind {system_id, system_type, ok}; submit_sm {message_id, source_addr,
+//   listening {port}; bind {mode, system_id, system_type, ok}; submit_sm {message_id, source_addr,
 //   destination_addr, data_coding, esm_class, registered_delivery, udh (hex IEs), sar {ref,
 //   total, seq}, text (decoded by node-smpp), octets}; enquire_link; unbind; closed;
-//   receipt_sent {message_id, stat, status}; mo_sent {status}; ack {id} after each command.
+//   receipt_sent {message_id, stat, status}; receipt_held {message_id} (no transceiver bound:
+//   kept, as an SMSC does, and sent when one binds); mo_sent {status}; ack {id} per command.
 // stdin: one JSON command per line (each answered by an "ack" with the command's "id"):
 //   {"cmd": "receipts", "stat": "DELIVRD" | "UNDELIV" | "REJECTD" | "EXPIRED" | null}
 //       the receipt sent after each later submit_sm asking for one (null: none);
@@ -32,7 +33,8 @@ const STATES = {DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKN
 let receiptStat = 'DELIVRD';
 let muteEnquireLink = false;
 let nextId = 0x5a000;
-const bound = new Set();
+const bound = new Set();          // transceiver sessions: the ones deliver_sm may go to
+const held = [];                  // receipts waiting for a transceiver
 
 function emit(event, fields) {
   process.stdout.write(JSON.stringify(Object.assign({event: event, at: Date.now()}, fields)) +
@@ -43,6 +45,16 @@ function stamp(date) {
   const p = (n) => String(n).padStart(2, '0');
   return p(date.getUTCFullYear() % 100) + p(date.getUTCMonth() + 1) + p(date.getUTCDate()) +
          p(date.getUTCHours()) + p(date.getUTCMinutes());
+}
+
+function receiptFor(session, messageId, stat, to, from) {
+  const target = bound.has(session) ? session : firstBound();
+  if (!target) {
+    held.push([messageId, stat, to, from]);
+    emit('receipt_held', {message_id: messageId});
+    return;
+  }
+  sendReceipt(target, messageId, stat, to, from);
 }
 
 function sendReceipt(session, messageId, stat, to, from) {
@@ -67,18 +79,23 @@ function udhOf(pdu) {
 }
 
 const server = smpp.createServer((session) => {
-  session.on('bind_transceiver', (pdu) => {
+  const bind = (mode) => (pdu) => {
     const ok = pdu.system_id === args['system-id'] && pdu.password === args.password;
-    emit('bind', {system_id: pdu.system_id, system_type: pdu.system_type, ok: ok,
+    emit('bind', {mode: mode, system_id: pdu.system_id, system_type: pdu.system_type, ok: ok,
                   addr_ton: pdu.addr_ton, addr_npi: pdu.addr_npi});
     if (!ok) {
       session.send(pdu.response({command_status: smpp.ESME_RBINDFAIL}));
       session.close();
       return;
     }
-    bound.add(session);
     session.send(pdu.response({system_id: 'node-smpp-smsc'}));
-  });
+    if (mode === 'bind_transceiver') {
+      bound.add(session);
+      while (held.length) sendReceipt(session, ...held.shift());
+    }
+  };
+  session.on('bind_transceiver', bind('bind_transceiver'));
+  session.on('bind_transmitter', bind('bind_transmitter'));
   session.on('submit_sm', (pdu) => {
     const messageId = (nextId++).toString(16);
     const message = pdu.short_message || {};
@@ -95,8 +112,8 @@ const server = smpp.createServer((session) => {
     session.send(pdu.response({message_id: messageId}));
     if ((pdu.registered_delivery & 0x03) && receiptStat) {
       const stat = receiptStat;
-      setTimeout(() => sendReceipt(session, messageId, stat, pdu.destination_addr,
-                                   pdu.source_addr), Number(args['receipt-delay-ms']));
+      setTimeout(() => receiptFor(session, messageId, stat, pdu.destination_addr,
+                                  pdu.source_addr), Number(args['receipt-delay-ms']));
     }
   });
   session.on('enquire_link', (pdu) => {
@@ -123,10 +140,7 @@ function firstBound() {
 
 const handlers = {
   receipts(command) { receiptStat = command.stat || null; },
-  receipt(command) {
-    const session = firstBound();
-    if (session) sendReceipt(session, command.message_id, command.stat, '', '');
-  },
+  receipt(command) { receiptFor(null, command.message_id, command.stat, '', ''); },
   mo(command) {
     const session = firstBound();
     if (!session) { emit('mo_sent', {status: null, error: 'no bound session'}); return; }

@@ -1,8 +1,9 @@
 """The SMS drivers and the table that names them.
 
 ``console`` (demo and development: the log and an outbox file), ``http`` (a template for a
-provider's JSON API), ``kannel`` (`captive_portal.sms.kannel`). A new gateway is one class
-satisfying `SmsDriver` (`captive_portal.sms.base`) and one line in `SMS_DRIVERS`.
+provider's JSON API), ``kannel`` (`captive_portal.sms.kannel`), ``smpp`` (straight to an
+operator's SMSC, `captive_portal.sms.smpp`). A new gateway is one class satisfying `SmsDriver`
+(`captive_portal.sms.base`) and one line in `SMS_DRIVERS`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import MappingProxyType
 from captive_portal.config import SmsConfig
 from captive_portal.sms.base import OutgoingSms, Passive, SmsDriver, post
 from captive_portal.sms.kannel import KannelSmsDriver
+from captive_portal.sms.smpp import SmppSmsDriver
 from core.files import touch_private
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ SMS_DRIVERS: MappingProxyType[str, Callable[[SmsConfig], SmsDriver]] = MappingPr
     "console": ConsoleSmsDriver.from_config,
     "http": HttpSmsDriver.from_config,
     "kannel": KannelSmsDriver.from_config,
+    "smpp": SmppSmsDriver.from_config,
 })
 
 
