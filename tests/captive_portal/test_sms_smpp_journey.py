@@ -1,0 +1,87 @@
+"""The 940 journey over SMPP, as over Kannel: a report's Arabic closure code goes out through
+the SMS service and the smpp driver to a real SMPP server (node-smpp's), its receipt marks the
+SMS delivered, and the citizen's reply with the code and نعم or لا closes or reopens the report.
+An operator's refusal (REJECTD, UNDELIV) marks it failed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from captive_portal.config import SmsConfig
+from captive_portal.context import StoreProvider
+from captive_portal.reports.notify import Notifier
+from captive_portal.sms import SmsService
+from captive_portal.sms.segments import segment
+from captive_portal.sms.smpp import SmppSmsDriver
+from tests.captive_portal.reports_pipeline import FAST
+from tests.captive_portal.sms_harness import resolved_report, status_of
+from tests.peers_smpp import PASSWORD, SYSTEM_ID, smsc  # noqa: F401
+from tests.support import wait_for
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.fixture
+def smpp_service(smsc, config):  # noqa: F811
+    sms_config = SmsConfig(driver="smpp", smpp_host="127.0.0.1", smpp_port=smsc.port,
+                           smpp_system_id=SYSTEM_ID, smpp_password=PASSWORD, smpp_rate=50.0,
+                           smpp_reconnect_min_s=0.1, timeout_s=3.0, retry_base_s=0.1)
+    sms_config.validate()
+    stores = StoreProvider(config.store.path)
+    service = SmsService(stores, SmppSmsDriver.from_config(sms_config), sms_config,
+                         reports_config=FAST)
+    service.start()
+    smsc.wait_for("bind")
+    yield service
+    service.stop()
+    stores.close_all()
+
+
+def _closure_sms(store, smpp_service, smsc, locale="ar"):  # noqa: F811
+    tracking, code = resolved_report(store, phone="0551234567", locale=locale)
+    Notifier(store, smpp_service, time.time).deliver_pending()
+    row = store.conn.execute(
+        "SELECT s.id, s.body, s.encoding, s.segments, s.provider_id FROM report_notifications n "
+        "JOIN sms_messages s ON s.id = n.sms_id WHERE n.purpose = 'closure_code'").fetchone()
+    return tracking, code, row
+
+
+def _state(store, sms_id):
+    return store.conn.execute("SELECT state, receipt_detail FROM sms_messages WHERE id = ?",
+                              (sms_id,)).fetchone()
+
+
+@pytest.mark.parametrize("answer, status", [("نعم", "closed"), ("لا", "reopened")])
+def test_closure_code_over_smpp_then_receipt_then_reply(store, smpp_service, smsc,  # noqa: F811
+                                                        answer, status):
+    tracking, code, (sms_id, body, encoding, segments, provider_id) = \
+        _closure_sms(store, smpp_service, smsc)
+    assert encoding == "ucs2" and segments == segment(body).segments
+    # Every notice of the report went out; the closure code is the message with this id.
+    smsc.wait(lambda e: e["event"] == "submit_sm" and e["message_id"] == provider_id)
+    first = next(i for i, p in enumerate(smsc.of("submit_sm")) if p["message_id"] == provider_id)
+    parts = smsc.wait_for("submit_sm", first + segments)[first:first + segments]
+    assert {p["data_coding"] for p in parts} == {8}
+    assert {p["destination_addr"] for p in parts} == {"966551234567"}
+    assert "".join(p["text"] for p in parts) == body
+    if segments > 1:
+        assert [p["udh"][0][-4:] for p in parts] == \
+            [f"{segments:02x}{i:02x}" for i in range(1, segments + 1)]
+
+    wait_for(lambda: _state(store, sms_id)[0] == "delivered", what="the receipt applied")
+
+    answered = smsc.mo("966551234567", f"{code.translate(ARABIC_INDIC)} {answer}")
+    assert answered["status"] == 0
+    wait_for(lambda: status_of(store, tracking) == status, what=f"the report {status}")
+    reply = store.conn.execute("SELECT from_number, outcome FROM sms_incoming").fetchone()
+    assert reply == ("+966551234567", status)
+
+
+@pytest.mark.parametrize("stat", ["REJECTD", "UNDELIV"])
+def test_a_refused_message_is_marked_failed(store, smpp_service, smsc, stat):  # noqa: F811
+    smsc.command("receipts", stat=stat)
+    _, _, (sms_id, *_rest) = _closure_sms(store, smpp_service, smsc)
+    wait_for(lambda: _state(store, sms_id)[0] == "failed", what="the failed receipt")
+    assert _state(store, sms_id)[1].startswith(stat)
