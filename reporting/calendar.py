@@ -50,9 +50,9 @@ class BusinessCalendar:
 
     def _cover(self, ts: float) -> None:
         """Extend the day table so that it spans ``ts`` (whole years at a time)."""
-        day = local(ts, self.tz).date()
-        if self._first is not None and self._starts[0] <= ts < self._starts[-1]:
+        if self._starts and self._starts[0] <= ts < self._starts[-1]:
             return
+        day = local(ts, self.tz).date()
         first = dt.date(day.year, 1, 1)
         last = dt.date(day.year + 1, 1, 1)
         if self._first is not None:
@@ -68,17 +68,16 @@ class BusinessCalendar:
             self._before.append(self._before[-1] + (length if business else 0.0))
 
     def _cumulative(self, ts: float) -> float:
-        self._cover(ts)
         n = bisect.bisect_right(self._starts, ts) - 1
         done = self._before[n]
         return done + (ts - self._starts[n] if self._business[n] else 0.0)
 
     def seconds(self, start: float, end: float) -> float:
         """Business seconds in [start, end); negative when ``end`` is before ``start``."""
-        if end < start:
-            return -self.seconds(end, start)
-        self._cover(start)
-        self._cover(end)
+        starts = self._starts
+        if not (starts and starts[0] <= start < starts[-1] and starts[0] <= end < starts[-1]):
+            self._cover(start)
+            self._cover(end)
         return self._cumulative(end) - self._cumulative(start)
 
     def days(self, start: float, end: float) -> float:

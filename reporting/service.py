@@ -74,52 +74,86 @@ def percent(part: int, whole: int) -> float | None:
 
 
 def age_bucket(created_at: float, at: float) -> str:
-    days = int((at - created_at) // DAY)
-    return next(key for key, _, first, last in AGE_BUCKETS if first <= days <= last) \
-        if days >= 0 else AGE_BUCKETS[0][0]
+    """The `AGE_BUCKETS` key of a report filed at ``created_at``, seen at ``at``."""
+    days = (at - created_at) // DAY
+    return "0-3" if days < 4 else "4-7" if days < 8 else "8-30" if days < 31 else "31+"
 
 
 class Timeline:
-    """One report's status history read for a period."""
+    """One report's status history read once for a period [start, end): what every KPI needs
+    of it, gathered in a single pass over its events."""
 
-    def __init__(self, facts: ReportFacts):
+    __slots__ = ("facts", "first_ack", "reopens", "sla_seconds", "ack_days", "status_end",
+                 "closed_at", "closures", "reopened_within", "answers", "open_spans")
+
+    def __init__(self, facts: ReportFacts, start: float, end: float):
         self.facts = facts
-        self.times = [at for at, _, _ in facts.events]
-        self.first_ack = next((at for at, status, _ in facts.events if status in ACK_STATUSES),
-                              None)
-        self.reopens = [at for at, status, _ in facts.events if status == "reopened"]
+        self.ack_days: float | None = None
+        self.first_ack: float | None = None
+        self.reopens: list[float] = []
+        #: Status just before ``end`` (None: filed after it) and the last closure before it.
+        self.status_end: str | None = "received" if facts.created_at < end else None
+        self.closed_at: float | None = None
+        #: Closures (resolved, rejected) in the period, and how many of them a reopen followed
+        #: within each of `REOPEN_WINDOWS` days (None: none did).
+        self.closures = 0
+        self.reopened_within: dict[int, int] | None = None
+        #: Answers to a resolution given in the period: confirmed, unanswered, disputed,
+        #: reopened_staff.
+        self.answers: list[str] = []
+        #: [from, to) spans in which the report was open (to = inf while it still is).
+        self.open_spans: list[tuple[float, float]] = []
+        previous: str | None = "received"
+        pending: float | None = None    # a closure in the period waiting to see a reopen
+        opened: float | None = facts.created_at
+        for at, status, actor in facts.events:
+            if self.first_ack is None and status in ACK_STATUSES:
+                self.first_ack = at
+            if at < end:
+                self.status_end = status
+            in_period = start <= at < end
+            if status in CLOSING:
+                if at < end:
+                    self.closed_at = at
+                pending = at if in_period else None
+                self.closures += in_period
+            elif status == "reopened":
+                self.reopens.append(at)
+                if pending is not None:
+                    if self.reopened_within is None:
+                        self.reopened_within = dict.fromkeys(REOPEN_WINDOWS, 0)
+                    for days in REOPEN_WINDOWS:
+                        if at - pending <= days * DAY:
+                            self.reopened_within[days] += 1
+                pending = None
+            if in_period and previous == "resolved":
+                if status == "closed":
+                    self.answers.append("confirmed" if actor == "citizen" else "unanswered")
+                elif status == "reopened":
+                    self.answers.append("disputed" if actor == "citizen" else "reopened_staff")
+            if status in SETTLED:
+                if opened is not None:
+                    self.open_spans.append((opened, at))
+                    opened = None
+            elif opened is None:
+                opened = at
+            previous = status
+        if opened is not None:
+            self.open_spans.append((opened, math.inf))
+        facts.events = []  # read: a year of timelines need not stay in memory
         # The SLA window is the same length in every cycle (a reopen restarts it).
         anchor = self.reopens[-1] if self.reopens else facts.created_at
         self.sla_seconds = facts.due_at - anchor
 
-    def status_at(self, at: float) -> str | None:
-        """The status in force just before ``at`` (None: not filed yet)."""
-        n = bisect.bisect_left(self.times, at)
-        return self.facts.events[n - 1][1] if n else None
+    @property
+    def open_at_end(self) -> bool:
+        return self.status_end is not None and self.status_end not in SETTLED
 
     def due_at(self, at: float) -> float:
         """The SLA due time in force just before ``at``."""
         n = bisect.bisect_left(self.reopens, at)
         anchor = self.reopens[n - 1] if n else self.facts.created_at
         return anchor + self.sla_seconds
-
-    def last_closure_before(self, at: float) -> float | None:
-        closures = [t for t, status, _ in self.facts.events if status in CLOSING and t < at]
-        return closures[-1] if closures else None
-
-    def open_intervals(self) -> list[tuple[float, float]]:
-        """[from, to) spans in which the report was open (to = inf while it still is)."""
-        spans, start = [], None
-        for at, status, _ in self.facts.events:
-            if status in SETTLED:
-                if start is not None:
-                    spans.append((start, at))
-                    start = None
-            elif start is None:
-                start = at
-        if start is not None:
-            spans.append((start, math.inf))
-        return spans
 
 
 def build(store: Store, config: Config, period: Period, filters: Filters) -> Section:
@@ -139,7 +173,7 @@ class ServiceKpis:
         self.sla_target = sla_target
         self.start, self.end = period.start, period.end
         narrow = {"site": filters.site, "category": filters.category}
-        self.timelines = [Timeline(f) for f in kpi_queries.service_reports(
+        self.timelines = [Timeline(f, self.start, self.end) for f in kpi_queries.service_reports(
             store, self.start, self.end, **narrow)]
         self.escalations = kpi_queries.escalations_by_level(store, self.start, self.end, **narrow)
         self.sms = kpi_queries.sms_states(store, self.start, self.end, **narrow)
@@ -155,15 +189,15 @@ class ServiceKpis:
         received = [t for t in self.timelines if self._in(t.facts.created_at)]
         acked = [t for t in self.timelines if self._in(t.first_ack)]
         closed = self._closed()
-        backlog = [t for t in self.timelines
-                   if t.facts.created_at < self.end and t.status_at(self.end) not in SETTLED
-                   and t.status_at(self.end) is not None]
+        backlog = [t for t in self.timelines if t.open_at_end]
         late = [t for t in backlog if t.due_at(self.end) < self.end]
 
-        ack_days = [self.calendar.days(t.facts.created_at, t.first_ack) for t in acked
-                    if t.first_ack is not None]
-        close_days = [self.calendar.days(t.facts.created_at, at) for t, at, _ in closed]
-        within = sum(1 for _, _, ok in closed if ok)
+        days = self.calendar.days
+        for t in acked:
+            t.ack_days = days(t.facts.created_at, t.first_ack)  # type: ignore[arg-type]
+        ack_days = [t.ack_days for t in acked if t.ack_days is not None]
+        close_days = [d for _, _, _, d in closed]
+        within = sum(1 for _, _, ok, _ in closed if ok)
         reopen = self._reopens()
         buckets = Counter(age_bucket(t.facts.created_at, self.end) for t in backlog)
         over_30 = buckets[AGE_BUCKETS[-1][0]]
@@ -228,17 +262,16 @@ class ServiceKpis:
 
     # -- cohorts -------------------------------------------------------------------------------
 
-    def _closed(self) -> list[tuple[Timeline, float, bool]]:
+    def _closed(self) -> list[tuple[Timeline, float, bool, float]]:
         """Reports settled at the period's end whose last closure lies in the period:
-        (timeline, closed at, within the SLA due time in force then)."""
+        (timeline, closed at, within the SLA due time in force then, business days taken)."""
         closed = []
         for t in self.timelines:
-            if t.status_at(self.end) not in SETTLED:
+            at = t.closed_at
+            if t.status_end not in SETTLED or at is None or not self._in(at):
                 continue
-            at = t.last_closure_before(self.end)
-            if at is None or not self._in(at):
-                continue
-            closed.append((t, at, at <= t.due_at(at)))
+            closed.append((t, at, at <= t.due_at(at),
+                           self.calendar.days(t.facts.created_at, at)))
         return closed
 
     def _reopens(self) -> dict[int, int]:
@@ -246,18 +279,9 @@ class ServiceKpis:
         A reopen belongs to the closure just before it."""
         counts = {0: 0, **{days: 0 for days in REOPEN_WINDOWS}}
         for t in self.timelines:
-            events = t.facts.events
-            for n, (at, status, _) in enumerate(events):
-                if status not in CLOSING or not self._in(at):
-                    continue
-                counts[0] += 1
-                following = next(((later, s) for later, s, _ in events[n + 1:]
-                                  if s in CLOSING or s == "reopened"), None)
-                if following is None or following[1] != "reopened":
-                    continue
-                for days in REOPEN_WINDOWS:
-                    if following[0] - at <= days * DAY:
-                        counts[days] += 1
+            counts[0] += t.closures
+            for days, n in (t.reopened_within or {}).items():
+                counts[days] += n
         return counts
 
     # -- tables --------------------------------------------------------------------------------
@@ -279,13 +303,12 @@ class ServiceKpis:
         for t in received:
             row(t.facts.category)["received"] += 1
         for t in acked:
-            row(t.facts.category)["_ack"].append(
-                self.calendar.days(t.facts.created_at, t.first_ack))
-        for t, at, ok in closed:
+            row(t.facts.category)["_ack"].append(t.ack_days)
+        for t, _, ok, days in closed:
             r = row(t.facts.category)
             r["closed"] += 1
             r["within_sla"] += ok
-            r["_close"].append(self.calendar.days(t.facts.created_at, at))
+            r["_close"].append(days)
         order = {code: n for n, code in enumerate(self.categories)}
         result = []
         for code in sorted(rows, key=lambda c: (order.get(c, len(order)), c)):
@@ -327,7 +350,7 @@ class ServiceKpis:
             r = row(t.facts.site)
             r["received"] += 1
             r[channel_of(t.facts.channel)] += 1
-        for t, _, ok in closed:
+        for t, _, ok, _ in closed:
             r = row(t.facts.site)
             r["closed"] += 1
             r["within_sla"] += ok
@@ -359,14 +382,7 @@ class ServiceKpis:
     def _closure_answers(self) -> Table:
         counts: Counter[str] = Counter()
         for t in self.timelines:
-            previous = None
-            for at, status, actor in t.facts.events:
-                if self._in(at) and previous == "resolved":
-                    if status == "closed":
-                        counts["confirmed" if actor == "citizen" else "unanswered"] += 1
-                    elif status == "reopened":
-                        counts["disputed" if actor == "citizen" else "reopened_staff"] += 1
-                previous = status
+            counts.update(t.answers)
         labels = (("confirmed", N_("Confirmed by the citizen (closure code)")),
                   ("disputed", N_("Reopened by the citizen (closure code)")),
                   ("unanswered", N_("Closed without an answer")),
@@ -410,10 +426,10 @@ class ServiceKpis:
             r = row(t.facts.site)
             r["late"] += 1
             r["_oldest"] = min(r["_oldest"], t.facts.created_at)
-        for t, _, ok in closed:
+        for t, _, ok, _ in closed:
             if not ok:
                 row(t.facts.site)["closed_late"] += 1
-        for t in [*late, *(t for t, _, ok in closed if not ok)]:
+        for t in [*late, *(t for t, _, ok, _ in closed if not ok)]:
             if t.facts.lat is not None and t.facts.lon is not None:
                 points[t.facts.site or ""].append((t.facts.lat, t.facts.lon))
         result = []
@@ -466,7 +482,7 @@ class ServiceKpis:
         samples = [*starts[1:], self.end]
         counts = {key: [0] * len(samples) for key, _, _, _ in AGE_BUCKETS}
         for t in self.timelines:
-            for opened, closed in t.open_intervals():
+            for opened, closed in t.open_spans:
                 # open at a sample s when opened < s <= closed (status just before s)
                 first = bisect.bisect_right(samples, opened)
                 last = bisect.bisect_right(samples, closed)
