@@ -17,6 +17,7 @@ index entries, not 17.5 million hourly rows.
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -145,6 +146,17 @@ class _Maintenance:
             else:
                 self.network.append(span)
         self._cache: dict[tuple[int | None, int | None], list[Span]] = {}
+        #: Everything any window covers, to pass over the many intervals no window touches.
+        self.any = union([*self.network, *(s for v in self.sites.values() for s in v),
+                          *(s for v in self.aps.values() for s in v)])
+        self._any_ends = [e for _, e in self.any]
+
+    def pieces(self, ap_id: int, site_id: int | None, start: float, end: float) -> list[Span]:
+        """The planned parts of [start, end) for this AP."""
+        i = bisect.bisect_right(self._any_ends, start)
+        if i >= len(self.any) or self.any[i][0] >= end:
+            return []
+        return overlaps(start, end, self.of(ap_id, site_id))
 
     def of(self, ap_id: int, site_id: int | None) -> list[Span]:
         key = (ap_id if ap_id in self.aps else None, site_id)
@@ -176,19 +188,35 @@ def _where(site_id: int | None, ap_id: int | None) -> tuple[str, list]:
     return sql, args
 
 
+#: A non-up interval: AP, site, state, start, end, and its planned-maintenance parts.
+NonUp = tuple[int, int | None, str, float, float, list[Span]]
+
+
 def _non_up(store: Store, start: float, until: float, site_id: int | None,
-            ap_id: int | None) -> list[tuple[int, int | None, str, float, float]]:
+            ap_id: int | None, windows: _Maintenance) -> list[NonUp]:
     where, args = _where(site_id, ap_id)
-    return [(ap, site, state, s, until if e is None else e) for ap, site, state, s, e in
-            store.conn.execute(
+    return [(ap, site, state, s, e, windows.pieces(ap, site, s, e))
+            for ap, site, state, s, e in (
+                (ap, site, state, s, until if e is None else e) for ap, site, state, s, e in
+                store.conn.execute(
                 "SELECT ap_id, site_id, state, started_at, ended_at FROM kpi_ap_intervals"
                 " WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ? AND state != 'up'"
-                + where + " ORDER BY started_at", [start, until, *args])]
+                + where + " ORDER BY started_at", [start, until, *args]))]
+
+
+def _firsts(store: Store, until: float, site_id: int | None, ap_id: int | None
+            ) -> dict[int, tuple[float, int | None]]:
+    """When each AP's first state began (its timeline is contiguous from then on), and its
+    site then."""
+    where, args = _where(site_id, ap_id)
+    return {ap: (first, site) for ap, first, site in store.conn.execute(
+        "SELECT ap_id, min(started_at), site_id FROM kpi_ap_intervals WHERE started_at < ?"
+        + where + " GROUP BY ap_id", [until, *args])}
 
 
 def _compute(store: Store, start: float, until: float, site_id: int | None, ap_id: int | None,
-             non_up: list[tuple[int, int | None, str, float, float]], windows: _Maintenance,
-             edges: list[float] | None) -> _Facts:
+             non_up: list[NonUp], windows: _Maintenance,
+             firsts: Mapping[int, tuple[float, int | None]], edges: list[float] | None) -> _Facts:
     where, args = _where(site_id, ap_id)
     aps: dict[int, ApFigures] = {}
     for ap, site, state, seconds in store.conn.execute(
@@ -199,23 +227,18 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
         figures.seconds[state] += max(seconds or 0.0, 0.0)
     days = DayTotals(edges or [])
     down_days, parent_days = DayTotals(edges or []), DayTotals(edges or [])
-    firsts = {}
     if edges:
-        firsts = dict(store.conn.execute(
-            "SELECT ap_id, min(started_at) FROM kpi_ap_intervals WHERE started_at < ?" + where
-            + " GROUP BY ap_id", [until, *args]).fetchall())
-        for ap, first in firsts.items():
+        for ap, (first, _) in firsts.items():
             days.add(max(first, start), until)
     # Maintenance per state, from the non-up intervals; what is left of a window is "up".
     maint_by_ap: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     outages = []
     unknown_planned: dict[int, list[Span]] = defaultdict(list)
-    for ap, site, state, s, e in non_up:
+    for ap, site, state, s, e, planned_parts in non_up:
         lo, hi = max(s, start), min(e, until)
         if hi <= lo or ap not in aps and state != UNKNOWN:
             continue
-        planned = windows.of(ap, site)
-        pieces = overlaps(lo, hi, planned) if planned else []
+        pieces = overlaps(lo, hi, planned_parts) if planned_parts else []
         taken = sum(b - a for a, b in pieces)
         maint_by_ap[ap][state] += taken
         if edges:
@@ -237,14 +260,9 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
         planned = windows.of(ap, figures.site_id)
         if not planned:
             continue
-        first = firsts.get(ap, start) if edges else start
-        monitored = overlap(max(first, start), until, planned) if edges else None
+        first = firsts.get(ap, (start, None))[0]
+        monitored = overlap(max(first, start), until, planned)
         by_state = maint_by_ap.get(ap, {})
-        if monitored is None:
-            # Without the day series the AP's first state is read here, only for maintained APs.
-            row = store.conn.execute("SELECT min(started_at) FROM kpi_ap_intervals"
-                                     " WHERE ap_id = ?", (ap,)).fetchone()
-            monitored = overlap(max(row[0] or start, start), until, planned)
         monitored -= by_state.get(UNKNOWN, 0.0)
         for state in OUTAGE_STATES:
             figures.seconds[state] -= by_state.get(state, 0.0)
@@ -272,10 +290,12 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
     until = min(period.end, now())
     horizon = min(period.start, until - WINDOWS[-1][1] * DAY)
     windows = _Maintenance(maintenance.overlapping(store, horizon, until), horizon, until)
-    non_up = _non_up(store, horizon, until, site_id, filters.ap) if until > horizon else []
+    non_up = _non_up(store, horizon, until, site_id, filters.ap, windows) \
+        if until > horizon else []
+    firsts = _firsts(store, until, site_id, filters.ap)
     edges = day_edges(period.days(), period.tz)
     facts = _compute(store, period.start, until, site_id, filters.ap,
-                     [r for r in non_up if r[4] > period.start], windows, edges) \
+                     [r for r in non_up if r[4] > period.start], windows, firsts, edges) \
         if until > period.start else _Facts({}, [], edges, [], [], [])
 
     aps = facts.aps.values()
@@ -314,7 +334,7 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
     names = _names(store)
     sites = {s["id"]: s for s in inventory.list_sites(store)}
     section.tables = [_ap_table(facts, names, sites, target), _site_table(facts, sites),
-                      _window_table(store, until, site_id, filters.ap, non_up, windows),
+                      _window_table(store, until, site_id, filters.ap, non_up, windows, firsts),
                       _outage_table(facts, names, sites, period.tz)]
     section.charts = [_daily_chart(facts, period), _downtime_chart(facts)]
     return section
@@ -398,21 +418,54 @@ def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
         Column("mttr", N_("Mean time to restore"), "seconds")], rows)
 
 
+def _window_totals(store: Store, start: float, until: float, site_id: int | None,
+                   ap_id: int | None, non_up: list[NonUp], windows: _Maintenance,
+                   firsts: Mapping[int, tuple[float, int | None]]
+                   ) -> tuple[float | None, int | None, float | None]:
+    """(availability %, own outages, MTTR) of [start, until) over the filtered fleet: the same
+    arithmetic as `_compute` without the per-AP and per-day detail."""
+    where, args = _where(site_id, ap_id)
+    seconds: dict[str, float] = defaultdict(float)
+    for state, total in store.conn.execute(
+            "SELECT state, sum(min(coalesce(ended_at, ?), ?) - max(started_at, ?))"
+            " FROM kpi_ap_intervals WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ?"
+            + where + " GROUP BY state", [until, until, start, start, until, *args]):
+        seconds[state] = max(total or 0.0, 0.0)
+    planned_by_state: dict[str, float] = defaultdict(float)
+    own: list[float] = []
+    for ap, site, state, s, e, parts in non_up:
+        if e <= start:
+            continue
+        lo, hi = max(s, start), min(e, until)
+        taken = sum(b - a for a, b in overlaps(lo, hi, parts)) if parts else 0.0
+        planned_by_state[state] += taken
+        if state == DOWN and hi - lo - taken > 0:
+            own.append(hi - lo - taken)
+    monitored_planned = -planned_by_state[UNKNOWN]
+    if windows.any:
+        by_key: dict[tuple[int, float], float] = {}
+        for ap, (first, site) in firsts.items():
+            planned = windows.of(ap, site)
+            key = (id(planned), max(first, start))
+            if key not in by_key:
+                by_key[key] = overlap(max(first, start), until, planned)
+            monitored_planned += by_key[key]
+    outage_planned = planned_by_state[DOWN] + planned_by_state[PARENT_DOWN]
+    up = seconds[UP] - max(monitored_planned - outage_planned, 0.0)
+    scheduled = (seconds[UP] + seconds[DOWN] + seconds[PARENT_DOWN]) - max(monitored_planned, 0.0)
+    if scheduled <= 0:
+        return None, None, None
+    return percent(up, scheduled), len(own), (sum(own) / len(own) if own else None)
+
+
 def _window_table(store: Store, until: float, site_id: int | None, ap_id: int | None,
-                  non_up: list[tuple[int, int | None, str, float, float]],
-                  windows: _Maintenance) -> Table:
+                  non_up: list[NonUp], windows: _Maintenance,
+                  firsts: Mapping[int, tuple[float, int | None]]) -> Table:
     rows = []
     for name, days in WINDOWS:
-        start = until - days * DAY
-        facts = _compute(store, start, until, site_id, ap_id,
-                         [r for r in non_up if r[4] > start], windows, None)
-        aps = facts.aps.values()
-        scheduled = sum(a.scheduled_s for a in aps)
-        outages = [d for a in aps for d in a.outages]
-        rows.append({"window": name,
-                     "availability": percent(sum(a.seconds[UP] for a in aps), scheduled),
-                     "outages": len(outages) if scheduled else None,
-                     "mttr": sum(outages) / len(outages) if outages else None})
+        value, outages, mttr = _window_totals(store, until - days * DAY, until, site_id, ap_id,
+                                              non_up, windows, firsts)
+        rows.append({"window": name, "availability": value, "outages": outages, "mttr": mttr})
     return Table("availability-windows", N_("Availability over 1, 7, 30 and 365 days"), [
         Column("window", N_("Window")), Column("availability", N_("Availability"), "percent"),
         Column("outages", N_("Outages"), "count"),

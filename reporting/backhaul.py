@@ -33,6 +33,7 @@ PRIMARY, BACKUP = "primary", "backup"
 BUCKETS = len(RTT_BUCKETS_MS) + 1
 _B = ", ".join(f"b{i}" for i in range(BUCKETS))
 HOUR = 3600.0
+DAY = 86400.0
 
 
 def unix_time(value: str | float) -> float:
@@ -90,13 +91,16 @@ def record_state(store: Store, state: Mapping[str, Any]) -> None:
                     d_replies = replies or 0
                     d_buckets = list(buckets) if buckets else [0] * BUCKETS
                 if d_probes or d_replies:
-                    conn.execute(
-                        f"INSERT INTO kpi_backhaul_probes_hourly (branch, link, hour, probes,"
-                        f" replies, {_B}) VALUES (?, ?, ?, ?, ?, {', '.join('?' * BUCKETS)})"
-                        f" ON CONFLICT (branch, link, hour) DO UPDATE SET"
-                        f" probes = probes + excluded.probes, replies = replies + excluded.replies, "
-                        + ", ".join(f"b{i} = b{i} + excluded.b{i}" for i in range(BUCKETS)),
-                        (branch, name, hour, d_probes, d_replies, *d_buckets))
+                    for table, key, when in (("kpi_backhaul_probes_hourly", "hour", hour),
+                                             ("kpi_backhaul_probes_daily", "day", at - at % DAY)):
+                        conn.execute(
+                            f"INSERT INTO {table} (branch, link, {key}, probes, replies, {_B})"
+                            f" VALUES (?, ?, ?, ?, ?, {', '.join('?' * BUCKETS)})"
+                            f" ON CONFLICT (branch, link, {key}) DO UPDATE SET"
+                            f" probes = probes + excluded.probes,"
+                            f" replies = replies + excluded.replies, "
+                            + ", ".join(f"b{i} = b{i} + excluded.b{i}" for i in range(BUCKETS)),
+                            (branch, name, when, d_probes, d_replies, *d_buckets))
             conn.execute(
                 "INSERT INTO kpi_backhaul_links (branch, link, priority, probes, replies, buckets,"
                 " at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (branch, link) DO UPDATE SET"
@@ -207,7 +211,8 @@ def _in(column: str, values: list[str] | None) -> tuple[str, list]:
 
 
 def _intervals(store: Store, table: str, value: str, start: float, until: float,
-               branches: list[str] | None, link: str | None) -> list[tuple[str, str, str, float, float]]:
+               branches: list[str] | None, link: str | None
+               ) -> list[tuple[str, str, str, float, float]]:
     where, args = _in("branch", branches)
     if link is not None and table == "kpi_backhaul_link_intervals":
         where += " AND link = ?"
@@ -418,18 +423,32 @@ def _primaries(store: Store, branches: list[str] | None) -> dict[str, str]:
 
 def _probes(store: Store, start: float, until: float, branches: list[str] | None,
             link: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Probes, replies and the RTT histogram per link over the hours [start, until) touches:
+    whole UTC days from the daily rows, the hours at either edge from the hourly ones."""
     where, args = _in("branch", branches)
     if link is not None:
         where += " AND link = ?"
         args.append(link)
+    first_hour = start - start % HOUR
+    first_day = first_hour if first_hour % DAY == 0 else first_hour - first_hour % DAY + DAY
+    last_day = max(until - until % DAY, first_day)
     sums = ", ".join(f"sum(b{i})" for i in range(BUCKETS))
-    out = {}
-    for row in store.conn.execute(
-            f"SELECT branch, link, sum(probes), sum(replies), {sums} FROM"
-            f" kpi_backhaul_probes_hourly WHERE hour >= ? AND hour < ?" + where
-            + " GROUP BY branch, link", [start - start % HOUR, until, *args]):
-        out[(row[0], row[1])] = {"probes": row[2] or 0, "replies": row[3] or 0,
-                                 "buckets": [int(v or 0) for v in row[4:]]}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    parts = [("kpi_backhaul_probes_daily", "day", first_day, last_day),
+             ("kpi_backhaul_probes_hourly", "hour", first_hour, min(first_day, until)),
+             ("kpi_backhaul_probes_hourly", "hour", max(last_day, first_hour), until)]
+    for table, key, lo, hi in parts:
+        if hi <= lo:
+            continue
+        for row in store.conn.execute(
+                f"SELECT branch, link, sum(probes), sum(replies), {sums} FROM {table}"
+                f" WHERE {key} >= ? AND {key} < ?" + where + " GROUP BY branch, link",
+                [lo, hi, *args]):
+            stats = out.setdefault((row[0], row[1]), {"probes": 0, "replies": 0,
+                                                      "buckets": [0] * BUCKETS})
+            stats["probes"] += row[2] or 0
+            stats["replies"] += row[3] or 0
+            stats["buckets"] = [a + int(b or 0) for a, b in zip(stats["buckets"], row[4:])]
     return out
 
 

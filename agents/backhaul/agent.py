@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.backhaul.config import AgentConfig
-from agents.backhaul.health import LinkTransition, PathSelector, PathSwitch
+from agents.backhaul.health import DOWN, LinkTransition, PathSelector, PathSwitch
 from agents.backhaul.netlink import (
     BackhaulRoutes,
     CarrierWatch,
@@ -94,13 +94,18 @@ class BackhaulAgent:
         except RouteChangeError as exc:  # the next tick tries again
             log.error("switch to %s failed: %s", switch.to_link, exc)
             return
+        left = self._paths.by_name[switch.from_link]
         self._paths.commit(switch)
         self.failovers += 1
         self.active_since = utc_now()
         log.warning("%s %s -> %s in %.1f ms (%s)", switch.kind, switch.from_link, switch.to_link,
                     switch_ms, switch.reason)
+        detection: dict[str, float] = {}
+        if left.state == DOWN and left.down_since is not None:
+            # From the first missed probe (or the carrier loss) to the routes switched.
+            detection["detect_ms"] = round((switch.at - left.down_since) * 1000 + switch_ms, 1)
         self._emit(switch.kind, from_link=switch.from_link, to_link=switch.to_link,
-                   reason=switch.reason, switch_ms=round(switch_ms, 2))
+                   reason=switch.reason, switch_ms=round(switch_ms, 2), **detection)
         if switch.kind == "failback" and self.policy.flush_conntrack_on_failback:
             self._flush_backup_flows(switch)
         self._publish_state()
@@ -144,7 +149,8 @@ class BackhaulAgent:
                 "loss_pct": round(health.loss_pct, 1),
                 "rtt_ms": None if health.last_rtt_ms is None else round(health.last_rtt_ms, 3),
                 "consecutive_misses": health.consecutive_misses,
-                "probes_sent": health.probes_sent, "replies": health.replies})
+                "probes_sent": health.probes_sent, "replies": health.replies,
+                "rtt_buckets": list(health.rtt_buckets)})
         return {"branch": self.policy.branch, "at": utc_now(), "active_link": self._paths.active,
                 "active_since": self.active_since, "failovers": self.failovers,
                 "spooled": self.spool.pending(), "links": links}

@@ -10,10 +10,12 @@ path only fails back to a better link after it has stayed up for the hold-down.
 
 from __future__ import annotations
 
+import bisect
 import collections
 from dataclasses import dataclass, field
 
 from agents.backhaul.config import BackhaulConfig
+from core.contracts.backhaul import RTT_BUCKETS_MS
 
 UP = "up"
 DOWN = "down"
@@ -27,6 +29,9 @@ class LinkTransition:
     state: str
     reason: str
     at: float
+    #: Down: when the trouble began (the first missed probe of the run, the oldest miss in the
+    #: loss window, or the carrier loss), so a switch can say how long detection took.
+    since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,18 @@ class LinkHealth:
     probes_sent: int = 0
     replies: int = 0
     window: collections.deque = field(default_factory=collections.deque)
+    #: When each probe in ``window`` was due (monotonic), in the same order.
+    window_at: collections.deque = field(default_factory=collections.deque)
+    #: Replies per RTT bucket since the agent started (bounds: `RTT_BUCKETS_MS`, then slower).
+    rtt_buckets: list[int] = field(default_factory=lambda: [0] * (len(RTT_BUCKETS_MS) + 1))
+    #: The first miss of the current run of misses (None while replies come).
+    misses_since: float | None = None
+    #: When the trouble that took the link down began (None while it is up).
+    down_since: float | None = None
 
     def __post_init__(self) -> None:
         self.window = collections.deque(maxlen=self.policy.window)
+        self.window_at = collections.deque(maxlen=self.policy.window)
 
     @property
     def loss_pct(self) -> float:
@@ -71,8 +85,11 @@ class LinkHealth:
     def record_reply(self, rtt_ms: float, now: float) -> LinkTransition | None:
         self.replies += 1
         self.window.append(True)
+        self.window_at.append(now)
+        self.rtt_buckets[bisect.bisect_left(RTT_BUCKETS_MS, rtt_ms)] += 1
         self.last_rtt_ms = rtt_ms
         self.consecutive_misses = 0
+        self.misses_since = None
         self.consecutive_replies += 1
         if (self.state == DOWN and self.carrier
                 and self.consecutive_replies >= self.policy.recover_successes
@@ -82,15 +99,19 @@ class LinkHealth:
 
     def record_miss(self, now: float) -> LinkTransition | None:
         self.window.append(False)
+        self.window_at.append(now)
         self.consecutive_replies = 0
         self.consecutive_misses += 1
+        if self.misses_since is None:
+            self.misses_since = now
         if self.state != UP:
             return None
         if self.consecutive_misses >= self.policy.fail_misses:
-            return self._go(DOWN, "misses", now)
+            return self._go(DOWN, "misses", now, self.misses_since)
         # Only a full window says anything about loss: one early miss is not "100% loss".
         if len(self.window) == self.window.maxlen and self.loss_pct >= self.policy.fail_loss_pct:
-            return self._go(DOWN, "loss", now)
+            first_miss = next(at for ok, at in zip(self.window, self.window_at) if not ok)
+            return self._go(DOWN, "loss", now, first_miss)
         return None
 
     def record_carrier(self, carrier: bool, now: float) -> LinkTransition | None:
@@ -100,14 +121,18 @@ class LinkHealth:
         self.carrier = carrier
         self.consecutive_replies = 0
         if not carrier and self.state == UP:
-            return self._go(DOWN, "carrier", now)
+            return self._go(DOWN, "carrier", now, now)
         return None
 
-    def _go(self, state: str, reason: str, now: float) -> LinkTransition:
+    def _go(self, state: str, reason: str, now: float,
+            since: float | None = None) -> LinkTransition:
         self.state = state
         if state == UP:
             self.up_since = now
-        return LinkTransition(self.name, state, reason, now)
+            self.down_since = None
+        else:
+            self.down_since = since
+        return LinkTransition(self.name, state, reason, now, since)
 
 
 class PathSelector:

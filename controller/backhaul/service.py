@@ -90,8 +90,13 @@ def _check(payload: Any, schema: dict[str, Any], where: str = "") -> None:
         if kind == "array":
             if not isinstance(value, list):
                 raise PayloadError(f"{where}{name}: expected an array")
+            items = rule.get("items", {})
             for i, item in enumerate(value):
-                _check(item, rule.get("items", {}), f"{where}{name}[{i}].")
+                if items.get("type") == "object":
+                    _check(item, items, f"{where}{name}[{i}].")
+                elif items.get("type") == "integer" and (isinstance(item, bool)
+                                                         or not isinstance(item, int)):
+                    raise PayloadError(f"{where}{name}[{i}]: expected an integer")
         if rule.get("format") == "date-time" and isinstance(value, str):
             parse_time(value, f"{where}{name}")
 
