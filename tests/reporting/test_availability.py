@@ -233,3 +233,33 @@ def test_the_poller_against_simulated_aps_feeds_the_transitions(config, store, s
     assert [s for _, s in store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_transitions WHERE ap_id = ? ORDER BY at",
         (ids[names[2]],))] == ["up", "down", "up"]
+
+
+def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(store, config,
+                                                                          tmp_path):
+    from core.store import Store
+    from reporting.history import availability as history
+
+    start, end = at(0, 1), at(24, 30)
+    counts = history.seed(store, start=start, end=end, aps=60, seed=3)
+    assert counts["aps"] == 60 and counts["maintenance"] == 1
+    assert history.seed(store, start=start, end=end, aps=60, seed=3)["aps"] == 0  # kept once
+    other = Store(tmp_path / "again.db")
+    try:
+        history.seed(other, start=start, end=end, aps=60, seed=3)
+        query = "SELECT ap_id, state, started_at, ended_at FROM kpi_ap_intervals ORDER BY id"
+        assert other.conn.execute(query).fetchall() == store.conn.execute(query).fetchall()
+    finally:
+        other.close()
+    month = availability.build(store, config, period("2026-11-01..2026-11-30"), Filters())
+    assert 95 < month.figure("availability.fleet_percent").value < 100
+    assert month.figure("availability.outages").value > 20
+    assert month.figure("availability.parent_episodes").value >= 1
+    assert month.figure("availability.maintenance").value > 0
+    assert len(month.table("availability-aps").rows) == 60
+    assert {r["aps"] for r in month.table("availability-sites").rows} == {20}
+    # every AP's last state stays open: the poller's next change closes it
+    assert store.conn.execute("SELECT count(*) FROM kpi_ap_intervals WHERE ended_at IS NULL"
+                              ).fetchone()[0] == 60
+    assert availability.record_transition(store, 1, "down", end + 60)
+    assert availability.record_transition(store, 1, "up", end + 120)
