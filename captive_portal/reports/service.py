@@ -17,6 +17,7 @@ from flask import Flask
 
 from captive_portal.config import SmsConfig
 from captive_portal.context import StoreProvider
+from captive_portal.reports.awareness import AwarenessSender
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.context import configure
 from captive_portal.reports.forwarder import ReportForwarder
@@ -55,6 +56,9 @@ class ReportsService:
                               on_outbox=self.forwarder.wake)
         # The portal's process retries failed SMS; a deployment without one asks us to.
         self.sms_retrier = SmsRetrier(sms) if retry_sms and sms is not None else None
+        # Awareness messages go out from here, paced (captive_portal.reports.awareness).
+        self.awareness = AwarenessSender(self._stores, sms, sms.config.awareness_per_minute) \
+            if sms is not None else None
 
     def attach_portal(self, app: Flask) -> None:
         """Give the portal app the ``[reports]`` settings and a way to wake the forwarder when a
@@ -67,12 +71,22 @@ class ReportsService:
         self.status.start()
         self.link.start()
         self.sla.start()
+        if self.sms is not None:
+            # The gateway's receipts and citizens' replies come to this process (an SMPP bind
+            # is opened here; drivers called back over HTTP have nothing to start).
+            self.sms.start()
         if self.sms_retrier is not None:
             self.sms_retrier.start()
+        if self.awareness is not None:
+            self.awareness.start()
 
     def stop(self) -> None:
+        if self.awareness is not None:
+            self.awareness.stop()
         if self.sms_retrier is not None:
             self.sms_retrier.stop()
+        if self.sms is not None:
+            self.sms.stop()
         self.sla.stop()
         self.forwarder.stop()
         self.status.stop()
