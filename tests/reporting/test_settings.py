@@ -19,6 +19,7 @@ def test_holidays_and_runs_of_days_from_the_environment():
     ({"OASIS_REPORTING_HOLIDAYS": "2026-12-20..2026-12-01"}, "holidays"),
     ({"OASIS_REPORTING_WEEKEND": "5,8"}, "weekend"),
     ({"OASIS_REPORTING_AVAILABILITY_AMBER": "99.5"}, "availability_amber"),
+    ({"OASIS_REPORTING_SERVICE_SLA_AMBER": "95"}, "service_sla_amber"),
     ({"OASIS_MUNICIPALITY_TIMEZONE": "Asia/Nowhere"}, "timezone"),
 ])
 def test_a_wrong_value_is_refused_naming_its_key(env, named):
