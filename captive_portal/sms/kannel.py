@@ -143,14 +143,16 @@ def parse_mo(raw_query: bytes) -> Mo | None:
     """A citizen's SMS from the ``get-url`` query string (raw bytes: ``%b`` is the message's
     octets, UCS-2 when ``coding`` is 2, which no text decoding of the URL would survive)."""
     try:
-        pairs = urllib.parse.parse_qs(raw_query[:16384].decode("ascii"), keep_blank_values=True,
-                                      max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
+        query = raw_query[:16384].decode("ascii")
+    except UnicodeDecodeError:
         return None
+    pairs: dict[str, str] = {}   # still percent-encoded: decoded to octets, not to text
+    for part in query.split("&")[:40]:
+        name, _, value = part.partition("=")
+        pairs.setdefault(urllib.parse.unquote(name), value)
 
     def octets(name: str) -> bytes:
-        values = pairs.get(name) or [""]
-        return urllib.parse.unquote_to_bytes(values[0].replace("+", " "))[:FIELD_MAX]
+        return urllib.parse.unquote_to_bytes(pairs.get(name, "").replace("+", " "))[:FIELD_MAX]
 
     def text_of(name: str) -> str:
         return octets(name).decode("utf-8", "replace")

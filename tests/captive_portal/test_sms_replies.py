@@ -112,6 +112,7 @@ def test_a_repeated_delivery_of_one_sms_is_acted_on_once(store):
     tracking, code = resolved_report(store)
     sms = service(store)
     first = sms.incoming("+966551234567", f"{code} no", gateway_id="kannel-42")
+    assert status_of(store, tracking) == "reopened"
     again = sms.incoming("+966551234567", f"{code} no", gateway_id="kannel-42")
     assert (first.outcome, again.outcome, again.duplicate) == ("reopened", "reopened", True)
     assert store.conn.execute("SELECT count(*) FROM sms_incoming").fetchone()[0] == 1
