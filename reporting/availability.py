@@ -462,9 +462,17 @@ def _window_table(store: Store, until: float, site_id: int | None, ap_id: int | 
                   non_up: list[NonUp], windows: _Maintenance,
                   firsts: Mapping[int, tuple[float, int | None]]) -> Table:
     rows = []
+    # Only rows that can reach into a window are walked: those starting at most the longest
+    # outage before it (the rows are in start order), and every "unknown" run (they can be long).
+    starts = [r[3] for r in non_up]
+    longest = max((r[4] - r[3] for r in non_up if r[2] != UNKNOWN), default=0.0)
+    unknown = [r for r in non_up if r[2] == UNKNOWN]
     for name, days in WINDOWS:
-        value, outages, mttr = _window_totals(store, until - days * DAY, until, site_id, ap_id,
-                                              non_up, windows, firsts)
+        start = until - days * DAY
+        first = bisect.bisect_left(starts, start - longest)
+        reaching = [r for r in non_up[first:] if r[2] != UNKNOWN] + unknown
+        value, outages, mttr = _window_totals(store, start, until, site_id, ap_id,
+                                              reaching, windows, firsts)
         rows.append({"window": name, "availability": value, "outages": outages, "mttr": mttr})
     return Table("availability-windows", N_("Availability over 1, 7, 30 and 365 days"), [
         Column("window", N_("Window")), Column("availability", N_("Availability"), "percent"),
