@@ -40,6 +40,8 @@ CHANNEL_LABELS = {"portal": N_("Portal"), "open311": N_("Open311"), "other": N_(
 AGE_BUCKETS = (("0-3", N_("0-3 days"), 0, 3), ("4-7", N_("4-7 days"), 4, 7),
                ("8-30", N_("8-30 days"), 8, 30), ("31+", N_("Over 30 days"), 31, math.inf))
 REOPEN_WINDOWS = (14, 30)
+#: Longest period whose backlog chart has a bar a day (then a bar every 7 days).
+DAILY_BACKLOG_DAYS = 92
 SMS_PURPOSES = {"report_received": N_("Receipt"), "report_status": N_("Status update"),
                 "closure_code": N_("Closure code"), "escalation": N_("Escalation to staff")}
 #: SMS gateway states that are not yet an outcome (and a notification not handed over yet).
@@ -382,7 +384,8 @@ class ServiceKpis:
     def _closure_answers(self) -> Table:
         counts: Counter[str] = Counter()
         for t in self.timelines:
-            counts.update(t.answers)
+            if t.answers:
+                counts.update(t.answers)
         labels = (("confirmed", N_("Confirmed by the citizen (closure code)")),
                   ("disputed", N_("Reopened by the citizen (closure code)")),
                   ("unanswered", N_("Closed without an answer")),
@@ -477,8 +480,11 @@ class ServiceKpis:
                                for c in CHANNELS])
 
     def _backlog_chart(self) -> Chart:
-        """Open reports by age at the end of each local day of the period."""
+        """Open reports by age at the end of each local day of the period (of each 7 days
+        for a period over `DAILY_BACKLOG_DAYS` days: a year of daily bars is unreadable)."""
         starts = self._day_starts()
+        weekly = len(starts) > DAILY_BACKLOG_DAYS
+        starts = starts[::7] if weekly else starts
         samples = [*starts[1:], self.end]
         counts = {key: [0] * len(samples) for key, _, _, _ in AGE_BUCKETS}
         for t in self.timelines:
@@ -488,7 +494,9 @@ class ServiceKpis:
                 last = bisect.bisect_right(samples, closed)
                 for n in range(first, last):
                     counts[age_bucket(t.facts.created_at, samples[n])][n] += 1
-        return Chart("service-backlog-age", N_("Open reports by age at each day's end"), "bar",
+        title = N_("Open reports by age at each week's end") if weekly \
+            else N_("Open reports by age at each day's end")
+        return Chart("service-backlog-age", title, "bar",
                      "count", [Series(label, list(zip(starts, map(float, counts[key]))))
                                for key, label, _, _ in AGE_BUCKETS])
 

@@ -95,7 +95,7 @@ def escalations_by_level(store: Store, since: float, until: float, *, site: str 
     prefix = len(ESCALATION_NOTE) + 1
     rows = store.conn.execute(
         f"SELECT CAST(substr(e.note, {prefix}) AS INTEGER) AS level, count(*) "
-        f"FROM report_events e JOIN reports r ON r.id = e.report_id "
+        f"FROM report_events e {'JOIN reports r ON r.id = e.report_id ' if where else ''}"
         f"WHERE e.kind = 'escalation' AND e.at >= ? AND e.at < ?{where} "
         f"GROUP BY level ORDER BY level", [since, until, *params])
     return {int(level): count for level, count in rows if level}
@@ -109,7 +109,7 @@ def sms_states(store: Store, since: float, until: float, *, site: str | None = N
     where, params = _filters(site, category)
     return [tuple(row) for row in store.conn.execute(
         f"SELECT n.purpose, m.state, count(*) FROM report_notifications n "
-        f"JOIN reports r ON r.id = n.report_id "
+        f"{'JOIN reports r ON r.id = n.report_id ' if where else ''}"
         f"LEFT JOIN sms_messages m ON m.id = n.sms_id "
         f"WHERE n.created_at >= ? AND n.created_at < ?{where} "
         f"GROUP BY n.purpose, m.state ORDER BY n.purpose, m.state", [since, until, *params])]

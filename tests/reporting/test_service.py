@@ -176,6 +176,13 @@ def test_charts_count_riyadh_days(november):
     assert [backlog[k][29] for k in backlog] == [2, 0, 0, 1]
     # C is 8 days old at the end of 6 Nov, with A and no one else.
     assert [backlog[k][6] for k in backlog] == [0, 0, 1, 0]
+    # Over a year, a bar every 7 days: the one of 29 Oct..4 Nov ends with A and C open.
+    year = service.build(store, config, Period.parse("2026-01-01..2026-12-31", TZ, now=0),
+                         Filters()).charts[1]
+    assert len(year.series[0].points) == 53
+    assert year.title == "Open reports by age at each week's end"
+    week = {s.label: dict(s.points)[at("2026-10-29", 0)] for s in year.series}
+    assert week == {"0-3 days": 1, "4-7 days": 1, "8-30 days": 0, "Over 30 days": 0}
 
 
 def test_filters_by_site_and_category(november):
