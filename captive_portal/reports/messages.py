@@ -24,8 +24,8 @@ _MSGIDS = {
                        "informed by SMS."),
     "report_status": _("Amanah 940: your report %(tracking)s is now: %(status)s."),
     "report_status_note": _("Amanah 940: your report %(tracking)s is now: %(status)s. %(note)s"),
-    "closure_code": _("Amanah 940: your report %(tracking)s was resolved. If it is fixed, confirm "
-                    "with code %(code)s on the portal; if not, use the same code to reopen it."),
+    "closure_code": _("Amanah 940: your report %(tracking)s was resolved. Reply %(code)s YES if it "
+                    "is fixed, %(code)s NO to reopen it, or use the code on the portal."),
     "report_closed": _("Amanah 940: your report %(tracking)s is closed. Thank you."),
     "escalation": _("Amanah 940 escalation level %(level)d: report %(tracking)s (%(category)s, "
                   "%(priority)s) is overdue since %(due)s."),

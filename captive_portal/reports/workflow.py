@@ -23,6 +23,11 @@ from core.store import Store, iso
 
 #: Longest back-office update id taken (the reference back office's are 32 hex digits).
 UPDATE_ID_MAX = 200
+#: How much of a status note and of an assignee's name a citizen's SMS carries: the update
+#: stays within its segment budget (`captive_portal.sms.templates.BUDGETS`); the timeline keeps
+#: them whole.
+SMS_NOTE_MAX = 120
+SMS_ASSIGNEE_MAX = 40
 
 
 def _load(conn: sqlite3.Connection, tracking: str) -> Report | None:
@@ -76,10 +81,10 @@ def move(conn: sqlite3.Connection, report: Report, target: str, *, actor: str, n
         else:
             status = messages.status_name(target, locale)
             if assigned_to:
-                status = f"{status} ({assigned_to})"
+                status = f"{status} ({assigned_to[:SMS_ASSIGNEE_MAX]})"
             kind = "report_status_note" if note else "report_status"
             body = messages.text(kind, locale, tracking=report.tracking, status=status,
-                                 note=(note or "")[:160])
+                                 note=(note or "")[:SMS_NOTE_MAX])
             purpose = "report_status"
         queue_sms(conn, report.id, report.notify_to, locale, purpose, body, now)
     if actor in ("citizen", "sla", "admin"):
