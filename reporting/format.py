@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from markupsafe import Markup
+
 from core.localtime import show
 from reporting.i18n import N_
 from reporting.model import Unit
@@ -70,6 +72,19 @@ def value(value: object, unit: Unit, _: Gettext) -> str:
     if unit == "ratio":
         return f"{amount:.2f}"
     return str(value)
+
+
+def _has_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+def isolated(text: str) -> Markup:
+    """``text`` isolated from the sentence around it, in its own direction: a value with Arabic
+    words (``3 ساعة``) reads right to left, a number or code (``98.2 %``) left to right."""
+    rtl = _has_arabic(text)
+    # The isolate characters do it where <bdi> is not understood (WeasyPrint's layout).
+    return Markup('<bdi dir="{}">{}{}\u2069</bdi>').format(
+        "rtl" if rtl else "ltr", "\u2067" if rtl else "\u2066", text)
 
 
 def when(ts: float | None, tz: str) -> str:

@@ -53,8 +53,9 @@ def html(sections: Sequence[Section], config: Config, lang: str, *,
     rtl = direction(lang) == "rtl"
     period = sections[0].period if sections else None
 
-    def show_value(value: object, unit: str) -> str:
-        return fmt.value(value, unit, _)  # type: ignore[arg-type]
+    def show_value(value: object, unit: str) -> object:
+        text = fmt.value(value, unit, _)  # type: ignore[arg-type]
+        return text if unit == "text" else fmt.isolated(text)
 
     def svg(chart) -> Markup:
         assert period is not None
@@ -62,6 +63,7 @@ def html(sections: Sequence[Section], config: Config, lang: str, *,
 
     return _env.get_template("report.html").render(
         _=_, lang=lang, dir=direction(lang), sections=sections, show=show_value, svg=svg,
+        ltr=fmt.isolated,
         title=_(TITLE), rows=PDF_ROWS,
         municipality=municipality.name_ar if lang == "ar" else municipality.name_en,
         period_name=period.name if period else "",

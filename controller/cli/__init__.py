@@ -19,6 +19,7 @@ from controller.cli.run import run
 from controller.cli.users import token, user
 from core.config import ConfigError
 from core.logs import configure as configure_logging
+from reporting.cli import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -63,6 +64,7 @@ cli.add_command(backoffice)
 cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
 cli.add_command(check_cmd)
+cli.add_command(report)
 
 
 def main() -> None:

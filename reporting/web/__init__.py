@@ -50,8 +50,9 @@ def _context(section: Section | None, lang: str, **extra: Any) -> dict[str, Any]
     period = section.period if section is not None else None
     rtl = direction(lang) == "rtl"
 
-    def show(value: object, unit: str) -> str:
-        return fmt.value(value, unit, _)  # type: ignore[arg-type]
+    def show(value: object, unit: str) -> object:
+        text = fmt.value(value, unit, _)  # type: ignore[arg-type]
+        return text if unit == "text" else fmt.isolated(text)
 
     def svg(chart) -> object:
         assert period is not None
@@ -62,7 +63,7 @@ def _context(section: Section | None, lang: str, **extra: Any) -> dict[str, Any]
         args.update(changes)
         return url_for(endpoint, **{k: v for k, v in args.items() if v is not None})
 
-    return dict(_=_, lang=lang, locale=lang, text_direction=direction(lang), show_time=lambda ts: fmt.when(ts, tz), dir=direction(lang), section=section, show=show, svg=svg,
+    return dict(_=_, lang=lang, locale=lang, ltr=fmt.isolated, text_direction=direction(lang), show_time=lambda ts: fmt.when(ts, tz), dir=direction(lang), section=section, show=show, svg=svg,
                 link=link, areas=registry.registry(), choices=registry.choices(common.store()),
                 args=request.args, period_choices=PERIOD_CHOICES, page_rows=PAGE_ROWS,
                 municipality=municipality.name_ar if lang == "ar" else municipality.name_en,

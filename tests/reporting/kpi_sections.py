@@ -26,7 +26,7 @@ def availability(store, config, period: Period, filters: Filters) -> Section:
     CALLS.append(("availability", period.name, filters))
     day = 86400.0
     points = [(period.start + n * day, 99.5 - (n % 3)) for n in range(int(period.seconds // day))]
-    rows = [{"ap": f"ap-{n:03d}", "site": "حديقة الملك عبدالله" if n % 2 else "Corniche",
+    rows = [{"ap": f"ap-{n:03d}", "site": "حديقة الملك فهد" if n % 2 else "Corniche",
              "percent": 100.0 - n * 0.5, "outages": n, "longest_s": n * 600.0}
             for n in range(1, 6)]
     if filters.site == "corniche":
