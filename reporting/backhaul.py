@@ -36,6 +36,24 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
+#: Counters beyond this are not an agent's (SQLite integers stop at 2**63).
+COUNTER_LIMIT = 2**62
+
+
+def _counter(value: Any) -> int | None:
+    """A cumulative counter as the agent sends it, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < COUNTER_LIMIT:
+        return None
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if 0 <= number < 1e12 else None
+
+
 def unix_time(value: str | float) -> float:
     if isinstance(value, (int, float)):
         return float(value)
@@ -55,7 +73,7 @@ def record_event(store: Store, event: Mapping[str, Any]) -> bool:
                 " to_link, reason, detect_ms, switch_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (event["id"], event["branch"], at, event["kind"], event.get("link"),
                  event.get("from_link"), event.get("to_link"), event.get("reason"),
-                 event.get("detect_ms"), event.get("switch_ms")))
+                 _number(event.get("detect_ms")), _number(event.get("switch_ms"))))
         except sqlite3.IntegrityError:
             return False
         replay(conn, event["branch"], at)
@@ -75,10 +93,15 @@ def record_state(store: Store, state: Mapping[str, Any]) -> None:
         fresh = not known
         for order, link in enumerate(state.get("links") or ()):
             name = link["name"]
-            probes, replies = link.get("probes_sent"), link.get("replies")
+            probes, replies = _counter(link.get("probes_sent")), _counter(link.get("replies"))
             buckets = link.get("rtt_buckets")
-            if not (isinstance(buckets, list) and len(buckets) == BUCKETS):
+            if not (isinstance(buckets, list) and len(buckets) == BUCKETS
+                    and all(_counter(b) is not None for b in buckets)):
                 buckets = None
+            priority = link.get("priority")
+            if (isinstance(priority, bool) or not isinstance(priority, int)
+                    or abs(priority) >= COUNTER_LIMIT):
+                priority = order
             before = known.get(name)
             if before is not None and before[3] is not None and before[3] > at:
                 continue  # an older state delivered late: its counters are behind
@@ -106,7 +129,7 @@ def record_state(store: Store, state: Mapping[str, Any]) -> None:
                 " at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (branch, link) DO UPDATE SET"
                 " priority = excluded.priority, probes = excluded.probes,"
                 " replies = excluded.replies, buckets = excluded.buckets, at = excluded.at",
-                (branch, name, link.get("priority", order), probes, replies,
+                (branch, name, priority, probes, replies,
                  json.dumps(buckets) if buckets else None, at))
             if fresh or not _open(conn, "kpi_backhaul_link_intervals", branch, name):
                 _set(conn, "kpi_backhaul_link_intervals", branch, name, "state",

@@ -216,3 +216,16 @@ def test_history_is_deterministic_and_builds(store, config, tmp_path):
     assert section.figure("backhaul.failovers").value >= 1
     assert 0 < section.figure("backhaul.rtt_p95").value < 20       # the fibre: a few ms
     assert 90 < section.figure("backhaul.availability").value <= 100
+
+
+def test_counters_no_agent_would_send_are_ignored_not_stored(store, config):
+    backhaul.record_state(store, state(at(1), probes=0, replies=0, buckets=EMPTY))
+    poisoned = state(at(2), probes=2**64, replies=-5, buckets=[2**70] * 16)
+    poisoned["links"][0]["priority"] = 10**30
+    backhaul.record_state(store, poisoned)
+    backhaul.record_event(store, event("p1", "failover", at(3), from_link="fibre",
+                                       to_link="wifi", detect_ms=10**40, switch_ms=True))
+    section = backhaul.build(store, config, period(), Filters())
+    assert section.figure("backhaul.loss").value is None
+    assert section.figure("backhaul.detection_median").value is None
+    assert section.figure("backhaul.failovers").value == 1
