@@ -97,16 +97,18 @@ def record_states(store: Store, at: float, states: Mapping[int, str]) -> int:
     closed as ``unknown``."""
     sites = {ap["id"]: ap["site_id"] for ap in inventory.list_aps(store)}
     reach = classify(states, sites)
+    current = dict(store.conn.execute(
+        "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
+    changes = [(ap_id, sites[ap_id], state) for ap_id, state in reach.items()
+               if current.get(ap_id) != state and ap_id in sites]
+    changes += [(ap_id, None, UNKNOWN) for ap_id, state in current.items()
+                if ap_id not in sites and state != UNKNOWN]
+    if not changes:
+        return 0  # most cycles: no write transaction at all
     changed = 0
     with store.transaction() as conn:
-        current = dict(conn.execute(
-            "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
-        for ap_id, state in reach.items():
-            if current.get(ap_id) != state and ap_id in sites:
-                changed += _transition(conn, ap_id, sites[ap_id], state, at, "poller")
-        for ap_id, state in current.items():
-            if ap_id not in sites and state != UNKNOWN:
-                changed += _transition(conn, ap_id, None, UNKNOWN, at, "poller")
+        for ap_id, site_id, state in changes:
+            changed += _transition(conn, ap_id, site_id, state, at, "poller")
     return changed
 
 
