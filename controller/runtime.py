@@ -29,6 +29,7 @@ from core.mqtt import MQTT_V5, InboundMessage, LinkHealth, MqttLink
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import adoption
+from reporting.schedules import Scheduler as ReportScheduler
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Controller:
     provisioning: ProvisioningWorker | None = None
     portal: PortalServer | None = None
     reports: ReportsService | None = None
+    report_scheduler: ReportScheduler | None = None
     notify: NotifyWorker | None = None
     admin_url: str = ""
     portal_url: str = ""
@@ -112,6 +114,9 @@ class Controller:
             self.portal.start()
             portal_host, _ = host_port(config.portal.listen, "portal.listen")
             self.portal_url = f"http://{portal_host}:{self.portal.port}/"
+        # KPI reports on a schedule ([reporting]), mailed through [mail]; once per period.
+        self.report_scheduler = ReportScheduler(lambda: Store(store_path), config)
+        self.report_scheduler.start()
 
     def _notify_worker(self, store_path, secret_box: SecretBox) -> NotifyWorker:
         sms = self.reports.sms if self.reports is not None else None
@@ -168,6 +173,8 @@ class Controller:
         self.link.publish_json(topic_suffix, payload, schema=INVENTORY_SCHEMA)
 
     def stop(self) -> None:
+        if self.report_scheduler is not None:
+            self.report_scheduler.stop()
         if self.portal is not None:
             self.portal.stop()
         if self.notify is not None:

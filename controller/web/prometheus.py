@@ -6,13 +6,14 @@ never polls a device. Label sets: ``ap``, ``site``, ``platform`` on every per-AP
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from controller.monitoring.alerts import AlertKind
 from controller.monitoring.snapshot import ApState, Snapshot
+from reporting.gauges import Gauge
 
 AP_LABELS = ("ap", "site", "platform")
 #: Kinds the alert engine opens; each is exported (as 0 when none is open) so dashboards and
@@ -100,3 +101,20 @@ class SnapshotCollector(Collector):
         dropped.add_metric(["bad_community"], self.snapshot.traps_bad_community)
         dropped.add_metric(["v3_refused"], self.snapshot.traps_v3_refused)
         yield dropped
+
+
+class KpiCollector(Collector):
+    """The KPI gauges (`reporting.gauges`: kept in the store, recomputed every few minutes)."""
+
+    def __init__(self, gauges: Sequence[Gauge]):
+        self.gauges = list(gauges)
+
+    def collect(self):
+        families: dict[str, GaugeMetricFamily] = {}
+        for gauge in self.gauges:
+            family = families.get(gauge.name)
+            if family is None:
+                family = families[gauge.name] = GaugeMetricFamily(
+                    gauge.name, gauge.help, labels=sorted(gauge.labels))
+            family.add_metric([gauge.labels[k] for k in sorted(gauge.labels)], gauge.value)
+        yield from families.values()

@@ -164,3 +164,17 @@ def test_schedule_values_are_checked(store):
     with pytest.raises(schedules.ScheduleError) as duplicate:
         monthly(store)
     assert duplicate.value.field == "name"
+
+
+def test_scheduler_thread_builds_what_is_due(config, store, relay):
+    monthly(store, created_at=0.0)  # made long ago: last month's report is due now
+    scheduler = schedules.Scheduler(lambda: Store(config.store.path, migrate=False), config,
+                                    interval_s=3600)
+    scheduler.start()
+    try:
+        (_recipients, message), = relay.wait(1)
+    finally:
+        scheduler.stop()
+    assert not scheduler.alive
+    (run,) = schedules.runs(store)
+    assert run["status"] == "sent" and run["period"] in message["Subject"]

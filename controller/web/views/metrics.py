@@ -15,8 +15,9 @@ from controller import auth
 from controller.web import context, health, readers
 from controller.web.errors import error_response
 from controller.web.health import HealthCollector
-from controller.web.prometheus import SnapshotCollector
+from controller.web.prometheus import KpiCollector, SnapshotCollector
 from core import inventory
+from reporting import gauges
 
 bp = Blueprint("metrics", __name__)
 
@@ -45,4 +46,5 @@ def scrape():
     registry.register(HealthCollector(*health.current(store, context.runtime().links())))
     registry.register(SnapshotCollector(context.runtime().snapshot, inventory.list_aps(store),
                                         readers.open_alert_counts(store)))
+    registry.register(KpiCollector(gauges.current(store, context.runtime().config)))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
