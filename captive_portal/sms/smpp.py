@@ -59,6 +59,10 @@ from captive_portal.sms import segments
 from captive_portal.sms.base import IncomingSink, OutgoingSms, ReceiptSink, SmsSendError
 
 log = logging.getLogger(__name__)
+#: smpplib's own log: at DEBUG it writes every PDU in hex, the bind's password among them, so it
+#: is held at INFO whatever the root logger says.
+PDU_LOG = f"{__name__}.pdu"
+logging.getLogger(PDU_LOG).setLevel(logging.INFO)
 
 ESM_RECEIPT = 0x04          # esm_class bits 2-5: SMSC delivery receipt
 ESM_TYPE_MASK = 0x3C
@@ -295,7 +299,7 @@ class SmppLink:
         client = smpplib.client.Client(self.settings.host, self.settings.port,
                                        timeout=self.settings.timeout_s,
                                        allow_unknown_opt_params=True,
-                                       logger_name=f"{__name__}.pdu")
+                                       logger_name=PDU_LOG)
         try:
             client.connect()
             getattr(client, self.mode)(system_id=self.settings.system_id,
