@@ -263,9 +263,14 @@ def test_events_reach_mosquitto_after_broker_outage(lab, tmp_path):
                for e in events)
     failover = next(e for e in events if e["kind"] == "failover")
     assert failover["from_link"] == "primary" and failover["to_link"] == "backup"
+    # detection for the KPIs: 10 misses at 20 ms from the first missed probe to the switch
+    assert 150 <= failover["detect_ms"] < 1500, failover
+    assert "detect_ms" not in next(e for e in events if e["kind"] == "failback")
     wait_for(lambda: branch.state().get("spooled") == 0, timeout=10, what="spool drained")
     states = [m["payload"] for m in received() if m["topic"].endswith("/state")]
     assert states and states[-1]["active_link"] == "primary"
+    for link in states[-1]["links"]:   # every reply is in one RTT bucket
+        assert sum(link["rtt_buckets"]) == link["replies"] > 0, link
     broker.stop()
 
 
