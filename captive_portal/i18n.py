@@ -2,9 +2,10 @@
 
 The locale comes from, in order: a ``lang`` query parameter (the language switch), the ``lang``
 cookie it sets, the browser's Accept-Language, then the configured default (Arabic). Catalogues
-are ``translations/<locale>/LC_MESSAGES/messages.po``; the compiled ``.mo`` beside each is
-rebuilt at start-up when missing or older than its ``.po``, so a fresh clone works without a
-build step and a translator's edit shows on the next start.
+are ``translations/<locale>/LC_MESSAGES/messages.po``, compiled in memory by `core.catalogues`
+(no ``.mo`` file is tracked or written), so a fresh clone works without a build step and a
+translator's edit shows on the next request. :class:`PoDomain` serves them to Flask-Babel; the
+admin app uses it too, with its own folders.
 
 Phone numbers, codes and Latin text inside Arabic sentences are wrapped by the ``ltr`` filter in
 ``<bdi dir="ltr">`` so the bidi algorithm cannot reorder their digits (a code "123 456" must not
@@ -14,44 +15,42 @@ read "456 123").
 from __future__ import annotations
 
 import functools
-import logging
 from pathlib import Path
 from urllib.parse import urlencode
 
 from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.support import NullTranslations
 from flask import Flask, current_app, request, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, Domain, get_locale
 from markupsafe import Markup, escape
 
 from captive_portal.config import LOCALES
+from core import catalogues
 from core.contracts.signature import REQUIRED, carried
-
-log = logging.getLogger(__name__)
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 RTL_LOCALES = frozenset({"ar", "fa", "he", "ur"})
 LANG_COOKIE = "lang"
 
 
-def compile_catalogues(folder: Path = TRANSLATIONS) -> list[Path]:
-    """Compile every ``messages.po`` whose ``.mo`` is missing or stale; returns those compiled."""
-    compiled = []
-    for po_path in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as fh:
-            catalog = read_po(fh, locale=po_path.parent.parent.name)
-        try:
-            with mo_path.open("wb") as fh:
-                write_mo(fh, catalog, use_fuzzy=False)
-        except OSError as exc:  # a read-only install keeps the .mo it shipped with
-            log.warning("cannot compile %s: %s", po_path, exc)
-            continue
-        compiled.append(mo_path)
-    return compiled
+class PoDomain(Domain):
+    """Flask-Babel's message domain read from ``.po`` sources (see `core.catalogues`).
+
+    The folders are the app's ``BABEL_TRANSLATION_DIRECTORIES`` (';'-separated), the first
+    folder winning when two catalogues translate the same msgid.
+    """
+
+    def get_translations(self) -> NullTranslations:
+        locale = get_locale()
+        if locale is None:
+            return NullTranslations()
+        return catalogues.merged(self.translation_directories, str(locale))
+
+
+def use_po_catalogues(babel: Babel) -> Babel:
+    """Make ``babel`` read its catalogues from ``.po`` files, compiled in memory."""
+    babel.domain_instance = PoDomain()  # replaces a cached property's value
+    return babel
 
 
 def select_locale() -> Locale:
@@ -103,10 +102,9 @@ def switch_url(target: str) -> str:
 
 def init_app(app: Flask) -> Babel:
     """Set up Flask-Babel on ``app`` with the portal's catalogues and template helpers."""
-    compile_catalogues()
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["PORTAL_DEFAULT_LOCALE"])
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
-    babel = Babel(app, locale_selector=select_locale)
+    babel = use_po_catalogues(Babel(app, locale_selector=select_locale))
     app.jinja_env.filters["ltr"] = ltr
 
     @app.context_processor
@@ -129,5 +127,5 @@ def init_app(app: Flask) -> Babel:
     return babel
 
 
-__all__ = ["LANG_COOKIE", "compile_catalogues", "current_locale", "init_app", "ltr",
-           "select_locale", "switch_url", "text_direction"]
+__all__ = ["LANG_COOKIE", "PoDomain", "current_locale", "init_app", "ltr", "select_locale",
+           "switch_url", "text_direction", "use_po_catalogues"]

@@ -22,6 +22,8 @@ from core.errors import CodedError
 from core.store import Store, iso, now
 
 ROLES = ("viewer", "operator", "admin")
+#: Languages of the admin UI (`users.locale`); a user with none follows the browser.
+LOCALES = ("ar", "en")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 _HASHER = PasswordHasher()  # stateless; its parameters are argon2-cffi's RFC 9106 defaults
 
@@ -35,6 +37,8 @@ class User:
     id: int
     username: str
     role: str
+    #: The user's chosen language of the admin UI, or None (the browser's, then Arabic).
+    locale: str | None = None
 
     def can(self, needed: str) -> bool:
         """Whether this user's role is at least ``needed``."""
@@ -46,21 +50,44 @@ def _check_password(password: str) -> None:
         raise AuthError("weak_password", "the password must be at least 10 characters", "password")
 
 
-def create_user(store: Store, username: str, password: str, role: str, actor: str) -> User:
+def _check_locale(locale: str | None) -> str | None:
+    locale = (locale or "").strip().lower() or None
+    if locale is not None and locale not in LOCALES:
+        raise AuthError("invalid_field", f"language must be one of {', '.join(LOCALES)}", "locale")
+    return locale
+
+
+def create_user(store: Store, username: str, password: str, role: str, actor: str,
+                locale: str | None = None) -> User:
     username = (username or "").strip().lower()
     if not _USERNAME.match(username):
         raise AuthError("invalid_field", "username: 2-32 lower-case letters, digits, '.', '_', '-'",
                         "username")
     if role not in ROLES:
         raise AuthError("invalid_field", f"role must be one of {', '.join(ROLES)}", "role")
+    locale = _check_locale(locale)
     _check_password(password)
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise AuthError("duplicate", f"user {username!r} exists", "username")
-        cur = conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
-                           "VALUES (?, ?, ?, ?)", (username, _HASHER.hash(password), role, now()))
-        audit.record(conn, actor, "user.create", "user", username, {"role": role})
-    return User(cur.lastrowid, username, role)
+        cur = conn.execute("INSERT INTO users (username, password_hash, role, created_at, locale) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (username, _HASHER.hash(password), role, now(), locale))
+        details: dict[str, str] = {"role": role}
+        if locale:
+            details["locale"] = locale
+        audit.record(conn, actor, "user.create", "user", username, details)
+    return User(cur.lastrowid, username, role, locale)
+
+
+def set_locale(store: Store, username: str, locale: str | None, actor: str) -> None:
+    """Set the language the admin UI uses for ``username`` (None: follow the browser)."""
+    locale = _check_locale(locale)
+    with store.transaction() as conn:
+        if not conn.execute("UPDATE users SET locale = ? WHERE username = ?",
+                            (locale, username)).rowcount:
+            raise AuthError("not_found", f"user {username!r} does not exist", "username")
+        audit.record(conn, actor, "user.locale", "user", username, {"locale": locale})
 
 
 def set_password(store: Store, username: str, password: str, actor: str,
@@ -90,19 +117,21 @@ def set_role(store: Store, username: str, role: str, actor: str) -> None:
 
 
 def list_users(store: Store) -> list[User]:
-    return [User(r["id"], r["username"], r["role"])
-            for r in store.db.query("SELECT id, username, role FROM users ORDER BY username")]
+    return [User(r["id"], r["username"], r["role"], r["locale"])
+            for r in store.db.query("SELECT id, username, role, locale FROM users "
+                                    "ORDER BY username")]
 
 
 def get_user(store: Store, user_id: int) -> User | None:
-    row = store.conn.execute("SELECT id, username, role FROM users WHERE id = ?", (user_id,)).fetchone()
+    row = store.conn.execute("SELECT id, username, role, locale FROM users WHERE id = ?",
+                             (user_id,)).fetchone()
     return User(*row) if row else None
 
 
 def authenticate(store: Store, username: str, password: str) -> User | None:
     """The user if the password matches; None otherwise (same answer for unknown users)."""
-    row = store.conn.execute("SELECT id, username, role, password_hash FROM users WHERE username = ?",
-                             ((username or "").strip().lower(),)).fetchone()
+    row = store.conn.execute("SELECT id, username, role, password_hash, locale FROM users "
+                             "WHERE username = ?", ((username or "").strip().lower(),)).fetchone()
     if row is None:
         _HASHER.hash("not-a-user")  # spend the same time as a real check
         return None
@@ -113,7 +142,7 @@ def authenticate(store: Store, username: str, password: str) -> User | None:
     if _HASHER.check_needs_rehash(row[3]):
         store.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
                            (_HASHER.hash(password), row[0]))
-    return User(row[0], row[1], row[2])
+    return User(row[0], row[1], row[2], row[4])
 
 
 def _digest(token: str) -> str:
@@ -197,7 +226,7 @@ def user_for_token(store: Store, token: str) -> User | None:
     if not token or not token.startswith("oasis_") or len(token) > 200:
         return None
     row = store.conn.execute(
-        "SELECT u.id, u.username, u.role, t.id, t.expires_at FROM api_tokens t "
+        "SELECT u.id, u.username, u.role, t.id, t.expires_at, u.locale FROM api_tokens t "
         "JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?", (_digest(token),)).fetchone()
     if not row:
         return None
@@ -206,7 +235,7 @@ def user_for_token(store: Store, token: str) -> User | None:
         raise TokenExpired("token_expired", f"the token expired at {iso(row[4])}; ask an admin "
                            "for a new one")
     store.conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (at, row[3]))
-    return User(row[0], row[1], row[2])
+    return User(row[0], row[1], row[2], row[5])
 
 
 def list_tokens(store: Store, username: str | None = None) -> list[Token]:
@@ -268,7 +297,8 @@ def session_user(store: Store, session_id: object) -> User | None:
     if not isinstance(session_id, str) or not 0 < len(session_id) <= 100:
         return None
     row = store.conn.execute(
-        "SELECT u.id, u.username, u.role FROM admin_sessions s JOIN users u ON u.id = s.user_id "
+        "SELECT u.id, u.username, u.role, u.locale FROM admin_sessions s "
+        "JOIN users u ON u.id = s.user_id "
         "WHERE s.id_sha256 = ? AND s.expires_at > ?", (_digest(session_id), now())).fetchone()
     return User(*row) if row else None
 

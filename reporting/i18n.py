@@ -1,15 +1,17 @@
 """Translations for what `reporting` renders outside a Flask request (PDF, e-mail, CLI).
 
 Labels in sections are message ids marked with :func:`N_`; :func:`translator` gives the gettext
-function of a locale from `reporting/translations` (Arabic is the default)."""
+function of a locale from `reporting/translations` (Arabic is the default), read from its
+``.po`` files by `core.catalogues`."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from core import catalogues
 
 LOCALES = ("ar", "en")
 DEFAULT_LOCALE = "ar"
@@ -21,9 +23,9 @@ def N_(message: str) -> str:
     return message
 
 
-@functools.lru_cache(maxsize=4)
 def _catalogue(locale: str) -> NullTranslations:
-    return Translations.load(str(_DIR), [locale], domain="messages")
+    # Read from the .po source, compiled in memory (no .mo is built or tracked).
+    return catalogues.load(_DIR, locale)
 
 
 def translator(locale: str) -> Callable[[str], str]:

@@ -105,7 +105,8 @@ def test_full_wheel_carries_every_package_and_its_data(wheels):
         assert f"{package}/__init__.py" in names
     assert "core/migrations/0001_inventory.sql" in names
     assert any(name.startswith("captive_portal/templates/") for name in names)
-    assert any(name.endswith("/messages.mo") for name in names)
+    assert "captive_portal/translations/ar/LC_MESSAGES/messages.po" in names
+    assert not any(name.endswith(".mo") for name in names)  # compiled in memory at start-up
     assert "oasis = controller.cli:main" in entry_points
 
 

@@ -7,11 +7,10 @@ text is chosen by the report's locale, not the current request's.
 
 from __future__ import annotations
 
-import functools
+from babel.support import NullTranslations
 
-from babel.support import NullTranslations, Translations
-
-from captive_portal.i18n import TRANSLATIONS, compile_catalogues
+from captive_portal.i18n import TRANSLATIONS
+from core import catalogues
 
 
 def _(text: str) -> str:
@@ -40,10 +39,8 @@ STATUS_NAMES = {
 }
 
 
-@functools.lru_cache(maxsize=8)
 def translations(locale: str) -> NullTranslations:
-    compile_catalogues()
-    return Translations.load(str(TRANSLATIONS), [locale], domain="messages")
+    return catalogues.load(TRANSLATIONS, locale)
 
 
 def text(kind: str, locale: str, **values) -> str:

@@ -24,22 +24,38 @@ def user() -> None:
 @user.command("add")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--locale", type=click.Choice(auth.LOCALES), default=None,
+              help="Language of the admin UI for this user (default: the browser's, then Arabic).")
 @click.password_option(help="Prompted (twice, hidden) when not given.")
 @pass_ctx
-def user_add(obj: CliContext, username: str, role: str, password: str) -> None:
+def user_add(obj: CliContext, username: str, role: str, password: str,
+             locale: str | None) -> None:
     """Add an admin user."""
     try:
-        created = auth.create_user(obj.store, username, password, role, obj.actor)
+        created = auth.create_user(obj.store, username, password, role, obj.actor, locale=locale)
     except AuthError as exc:
         _fail(exc)
     click.echo(f"user {created.username} added with role {created.role}")
+
+
+@user.command("locale")
+@click.argument("username")
+@click.argument("locale", type=click.Choice([*auth.LOCALES, "browser"]))
+@pass_ctx
+def user_locale(obj: CliContext, username: str, locale: str) -> None:
+    """Set the language of the admin UI for a user (``browser``: follow the browser's)."""
+    try:
+        auth.set_locale(obj.store, username, None if locale == "browser" else locale, obj.actor)
+    except AuthError as exc:
+        _fail(exc)
+    click.echo(f"{username} reads the admin UI in {locale}")
 
 
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def user_list(obj: CliContext, as_json: bool) -> None:
-    emit([u.__dict__ for u in auth.list_users(obj.store)], ["username", "role"], as_json)
+    emit([u.__dict__ for u in auth.list_users(obj.store)], ["username", "role", "locale"], as_json)
 
 
 @user.command("passwd")

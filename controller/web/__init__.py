@@ -17,7 +17,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from controller.monitoring.snapshot import Snapshot
-from controller.web import context, errors, formatting, params, security, sms_hooks
+from controller.web import context, errors, formatting, i18n, params, security, sms_hooks
 from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
@@ -86,6 +86,7 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     sms_hooks.init_app(app, csrf)  # gateways' callbacks, authenticated by [sms] hook_secret
     context.init_app(app)
     security.init_app(app)
+    i18n.init_app(app, config.admin.default_locale)
     formatting.init_app(app)
     errors.init_app(app)
 

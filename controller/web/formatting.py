@@ -1,11 +1,30 @@
-"""Template filters: how numbers read on the admin pages (rates in Mbit/s, uptimes, ages)."""
+"""Template filters: how numbers and times read on the admin pages, in the reader's language.
+
+Times are the store's unix seconds shown in the municipality's zone (``[municipality]
+timezone``, `core.localtime`), never UTC, with the zone's offset written beside them; rates are
+Mbit/s; durations and ages use the reader's units. Everything that must keep its left-to-right
+order inside an Arabic sentence (times, numbers, addresses) comes back wrapped by ``ltr``.
+
+Filters: ``when`` (a local date and time with its zone), ``day`` (a local date), ``ago``,
+``duration``, ``mbps``, ``clients``, ``ltr``; ``utc`` is the old name of ``when`` (it shows local
+time too). Globals: ``role_name``, ``state_name``, ``severity_name``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
-from flask import Flask
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from core import localtime
+
+
+def ltr(value: object) -> Markup:
+    """``value`` isolated left to right: an IP, a MAC, a code or a number inside Arabic text."""
+    return Markup('<bdi dir="ltr">{}</bdi>').format(escape(value))
 
 
 def mbps(bps: float | None) -> str:
@@ -14,7 +33,7 @@ def mbps(bps: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """An uptime as ``3d 4h 05m`` (minutes below an hour)."""
+    """An uptime as ``3d 4h 05m`` (minutes below an hour), in the reader's units."""
     if seconds is None:
         return "—"
     seconds = int(seconds)
@@ -22,32 +41,85 @@ def duration(seconds: float | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days}d {hours}h {minutes:02d}m"
+        return _("%(days)dd %(hours)dh %(minutes)02dm", days=days, hours=hours, minutes=minutes)
     if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {seconds % 60:02d}s"
+        return _("%(hours)dh %(minutes)02dm", hours=hours, minutes=minutes)
+    return _("%(minutes)dm %(seconds)02ds", minutes=minutes, seconds=seconds % 60)
 
 
 def ago(unix: float | None, now: float | None = None) -> str:
     """How long ago a unix time was, coarsely (``12s ago``, ``5m ago``); "never" for None."""
     if unix is None:
-        return "never"
+        return _("never")
     delta = max(0, int((time.time() if now is None else now) - unix))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if delta >= size:
-            return f"{delta // size}{unit} ago"
-    return f"{delta}s ago"
+    if delta >= 86400:
+        return _("%(n)dd ago", n=delta // 86400)
+    if delta >= 3600:
+        return _("%(n)dh ago", n=delta // 3600)
+    if delta >= 60:
+        return _("%(n)dm ago", n=delta // 60)
+    return _("%(n)ds ago", n=delta)
 
 
-def utc(unix: float | None) -> str:
+def _zone() -> str:
+    return current_app.extensions["oasis"].config.municipality.timezone
+
+
+def _offset(moment) -> str:
+    """The zone as a reader knows it: "+03" for Riyadh (zoneinfo's abbreviation), or "UTC"."""
+    name = moment.tzname() or ""
+    return "UTC" if name in ("UTC", "+00") else name
+
+
+def when(unix: float | None, seconds: bool = True) -> Markup | str:
+    """A stored time as the municipality's local date and time with its zone, left to right."""
     if unix is None:
         return "—"
-    return dt.datetime.fromtimestamp(unix, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = localtime.local(float(unix), _zone())
+    text = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return ltr(f"{text} {_offset(moment)}")
+
+
+def day(unix: float | None) -> Markup | str:
+    """A stored time's local date."""
+    return "—" if unix is None else ltr(localtime.show(float(unix), _zone(), "%Y-%m-%d"))
 
 
 def clients(value: int | None) -> str:
-    return "unknown" if value is None else str(value)
+    return _("unknown") if value is None else str(value)
+
+
+ROLE_NAMES = {"viewer": _l("viewer"), "operator": _l("operator"), "admin": _l("admin")}
+STATE_NAMES = {"up": _l("up"), "down": _l("down"), "degraded": _l("degraded"),
+               "unknown": _l("unknown"), "auth_failed": _l("auth failed"),
+               "unreachable": _l("unreachable")}
+SEVERITY_NAMES = {"critical": _l("critical"), "major": _l("major"), "minor": _l("minor"),
+                  "warning": _l("warning"), "info": _l("info")}
+
+
+def _named(names: dict, value: object) -> str:
+    found = names.get(value)
+    return str(found) if found is not None else str(value or "").replace("_", " ")
+
+
+def role_name(role: str) -> str:
+    return _named(ROLE_NAMES, role)
+
+
+def state_name(state: str) -> str:
+    return _named(STATE_NAMES, state)
+
+
+def severity_name(severity: str) -> str:
+    return _named(SEVERITY_NAMES, severity)
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(mbps=mbps, duration=duration, ago=ago, utc=utc, clients=clients)
+    app.jinja_env.filters.update(mbps=mbps, duration=duration, ago=ago, when=when, utc=when,
+                                 day=day, clients=clients, ltr=ltr)
+    app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
+                                 severity_name=severity_name)
+
+
+__all__ = ["ago", "clients", "day", "duration", "init_app", "ltr", "mbps", "role_name",
+           "severity_name", "state_name", "when"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response
+from flask_babel import gettext as _
 
 from controller import auth
 from core import limits
@@ -108,20 +109,22 @@ class LoginGuard:
         known = auth.known_address(store, username, address, p.known_address_s)
         with store.transaction() as conn:
             if limits.recent(conn, pair, p.pair_window_s, now) >= p.pair_failures:
-                return Refusal("Too many failed sign-ins for this user from this address; "
-                               "wait a few minutes.",
+                return Refusal(_("Too many failed sign-ins for this user from this address; "
+                                 "wait a few minutes."),
                                limits.wait(conn, pair, p.pair_failures, p.pair_window_s, now))
             if limits.recent(conn, by_address, p.address_window_s, now) >= p.address_failures:
-                return Refusal("Too many failed sign-ins from this address; wait a few minutes.",
+                return Refusal(_("Too many failed sign-ins from this address; wait a few "
+                                 "minutes."),
                                limits.wait(conn, by_address, p.address_failures,
                                            p.address_window_s, now))
             if (not known and limits.recent(conn, by_user, p.user_window_s, now) >= p.user_ceiling
                     and not limits.hit(conn, f"admin-login-slow:{username}", 1,
                                        p.slow_interval_s, now)):
                 wait = limits.wait(conn, f"admin-login-slow:{username}", 1, p.slow_interval_s, now)
-                return Refusal(f"Many failed sign-ins for this user from other addresses: from a "
-                               f"new address one attempt is allowed every "
-                               f"{p.slow_interval_s:.0f} s. Try again in {max(1, round(wait))} s.",
+                return Refusal(_("Many failed sign-ins for this user from other addresses: "
+                                 "from a new address one attempt is allowed every %(interval)d "
+                                 "s. Try again in %(wait)d s.",
+                                 interval=round(p.slow_interval_s), wait=max(1, round(wait))),
                                wait)
         return None
 

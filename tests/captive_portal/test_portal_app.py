@@ -3,6 +3,7 @@ logout. The park gateway is `FakeGatewayControl` (the lab drives the real one)."
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from captive_portal.cli import portal as portal_cli
 from captive_portal.gateways import Ack, gateway_key
-from captive_portal.i18n import TRANSLATIONS, compile_catalogues
+from captive_portal.i18n import TRANSLATIONS
+from core import catalogues
 from core.secrets import SecretBox
 from core.store import Store
 from tests.captive_portal.portal_harness import MAC, Portal, error_code
@@ -49,13 +51,17 @@ def test_every_message_has_an_arabic_and_english_translation():
         assert not empty, f"{locale}: untranslated {empty}"
 
 
-def test_stale_catalogues_are_compiled(tmp_path):
+def test_catalogues_are_read_from_po_without_writing_a_mo(tmp_path):
     po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
-    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
-                  'msgid "Hello"\nmsgstr "Salut"\n')
-    assert compile_catalogues(tmp_path) == [po.with_suffix(".mo")]
-    assert compile_catalogues(tmp_path) == []  # up to date now
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    po.write_text(header + 'msgid "Hello"\nmsgstr "Salut"\n')
+    assert catalogues.load(tmp_path, "xx").gettext("Hello") == "Salut"
+    po.write_text(header + 'msgid "Hello"\nmsgstr "Bonjour"\n')
+    os.utime(po, ns=(po.stat().st_mtime_ns + 10**9,) * 2)  # an edit is seen without a restart
+    assert catalogues.load(tmp_path, "xx").gettext("Hello") == "Bonjour"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["LC_MESSAGES", "messages.po", "xx"]
+    assert not list(TRANSLATIONS.rglob("*.mo"))
 
 
 def test_security_headers_and_no_script(portal):

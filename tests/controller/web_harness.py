@@ -28,6 +28,9 @@ def build_app(config, secrets, snapshot: Snapshot | None = None, published: list
                      provisioning_wake=(lambda: woken.append(True)) if woken is not None
                      else None)
     app.config["TESTING"] = True
+    # Tests read the pages in English unless they ask for a language (test_admin_i18n does);
+    # the app's own default, for a browser that asks for neither, is Arabic.
+    app.config["ADMIN_DEFAULT_LOCALE"] = "en"
     return app
 
 

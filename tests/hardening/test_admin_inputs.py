@@ -64,6 +64,7 @@ class Admin:
         self.store = Store(config.store.path)
         secrets = SecretBox.from_key_file(config.store.key_file)
         self.app = create_app(config, snapshot=Snapshot(), secret_box=secrets)
+        self.app.config["ADMIN_DEFAULT_LOCALE"] = "en"  # the messages below are read in English
         self.server = create_server(self.app, host="127.0.0.1", port=0, threads=4,
                                     ident="oasis-edge")
         self.port = self.server.effective_port  # type: ignore[union-attr]

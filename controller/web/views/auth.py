@@ -8,6 +8,7 @@ store too (`controller.web.security.LoginGuard`).
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from controller import auth
 from controller.web import context
@@ -44,8 +45,8 @@ def login():
     target = safe_next(wanted) if wanted else url_for("dashboard.index")
     if target is None:
         # Checked before the password: a sign-in meant to end on another site is not one.
-        return _form(400, "The page to return to after signing in is not a page of this "
-                     "site. Sign in again from here.", username=username)
+        return _form(400, _("The page to return to after signing in is not a page of this "
+                            "site. Sign in again from here."), username=username)
     ip = request.remote_addr or "unknown"
     store = context.store()
     guard = context.runtime().login_limiter
@@ -57,7 +58,7 @@ def login():
     if user is None:
         guard.failed(store, username, ip)
         _log("user.login_failed", username or "-", ip)
-        return _form(401, "Wrong username or password.", next_=wanted, username=username)
+        return _form(401, _("Wrong username or password."), next_=wanted, username=username)
     guard.succeeded(store, user.username, ip)
     _log("user.login", user.username, ip)
     lifetime = current_app.permanent_session_lifetime.total_seconds()

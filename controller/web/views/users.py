@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from controller import auth
 from controller.auth import ROLES, AuthError
 from controller.web import context
 from controller.web.context import SESSION_ID, page_role
+from controller.web.formatting import role_name
+from controller.web.refusals import refusal_text
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -49,13 +52,15 @@ def index():
 @page_role("admin")
 def create():
     username = request.form.get("username", "")
+    locale = request.form.get("locale", "") or None
     try:
         user = auth.create_user(context.store(), username, request.form.get("password", ""),
-                                request.form.get("role", ""), _actor())
+                                request.form.get("role", ""), _actor(), locale=locale)
     except AuthError as exc:
-        return _page(422, errors={exc.field or "_form": exc.message},
-                     new_user={"username": username, "role": request.form.get("role", "")})
-    flash(f"User {user.username} added as {user.role}.")
+        return _page(422, errors={exc.field or "_form": refusal_text(exc)},
+                     new_user={"username": username, "role": request.form.get("role", ""),
+                               "locale": locale})
+    flash(_("User %(user)s added as %(role)s.", user=user.username, role=role_name(user.role)))
     return redirect(url_for("users.index"))
 
 
@@ -64,14 +69,29 @@ def create():
 def role(username: str):
     current = context.signed_in_user()
     if username == current.username and request.form.get("role") != "admin":
-        flash("You cannot lower your own role; ask another admin.", "error")
+        flash(_("You cannot lower your own role; ask another admin."), "error")
         return redirect(url_for("users.index"))
     try:
         auth.set_role(context.store(), username, request.form.get("role", ""), _actor())
     except AuthError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("users.index"))
-    flash(f"{username} is now {request.form.get('role')}.")
+    flash(_("%(user)s is now %(role)s.", user=username,
+            role=role_name(request.form.get("role", ""))))
+    return redirect(url_for("users.index"))
+
+
+@bp.route("/<username>/locale", methods=["POST"])
+@page_role("admin")
+def language(username: str):
+    """The language the admin UI speaks to ``username`` (empty: the browser's)."""
+    try:
+        auth.set_locale(context.store(), username, request.form.get("locale", "") or None,
+                        _actor())
+    except AuthError as exc:
+        flash(refusal_text(exc), "error")
+    else:
+        flash(_("Language of %(user)s saved.", user=username))
     return redirect(url_for("users.index"))
 
 
@@ -83,9 +103,10 @@ def password(username: str):
         auth.set_password(context.store(), username, request.form.get("password", ""), _actor(),
                           keep_session=session.get(SESSION_ID))
     except AuthError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
     else:
-        flash(f"Password of {username} changed; their other sessions are signed out.")
+        flash(_("Password of %(user)s changed; their other sessions are signed out.",
+                user=username))
     return redirect(url_for("users.index"))
 
 
@@ -94,7 +115,7 @@ def password(username: str):
 def end_sessions(username: str):
     count = auth.end_sessions(context.store(), username, _actor(),
                               keep=session.get(SESSION_ID))
-    flash(f"Signed {username} out of {count} session(s).")
+    flash(_("Signed %(user)s out of %(count)d session(s).", user=username, count=count))
     return redirect(url_for("users.index"))
 
 
@@ -106,7 +127,7 @@ def create_token(username: str):
         token = auth.create_token(context.store(), username, request.form.get("name", ""),
                                   _actor(), lifetime)
     except AuthError as exc:
-        return _page(422, errors={"token": exc.message})
+        return _page(422, errors={"token": refusal_text(exc)})
     return _page(new_token={"username": username, "token": token})
 
 
@@ -116,9 +137,9 @@ def revoke_token(username: str, token_id: int):
     try:
         auth.revoke_token(context.store(), username, token_id, _actor())
     except AuthError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
     else:
-        flash(f"Token {token_id} of {username} revoked.")
+        flash(_("Token %(id)d of %(user)s revoked.", id=token_id, user=username))
     return redirect(url_for("users.index"))
 
 
@@ -126,5 +147,5 @@ def revoke_token(username: str, token_id: int):
 @page_role("admin")
 def revoke_tokens(username: str):
     count = auth.revoke_tokens(context.store(), username, _actor())
-    flash(f"Revoked {count} token(s) of {username}.")
+    flash(_("Revoked %(count)d token(s) of %(user)s.", count=count, user=username))
     return redirect(url_for("users.index"))
