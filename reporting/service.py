@@ -195,9 +195,11 @@ class ServiceKpis:
         late = [t for t in backlog if t.due_at(self.end) < self.end]
 
         days = self.calendar.days
+        ack_days = []
         for t in acked:
-            t.ack_days = days(t.facts.created_at, t.first_ack)  # type: ignore[arg-type]
-        ack_days = [t.ack_days for t in acked if t.ack_days is not None]
+            if t.first_ack is not None:
+                t.ack_days = days(t.facts.created_at, t.first_ack)
+                ack_days.append(t.ack_days)
         close_days = [d for _, _, _, d in closed]
         within = sum(1 for _, _, ok, _ in closed if ok)
         reopen = self._reopens()
@@ -255,7 +257,7 @@ class ServiceKpis:
                    Column("sent", N_("Sent"), "count"),
                    Column("delivered", N_("Delivered"), "count"),
                    Column("failed", N_("Failed"), "count"),
-                   Column("delivered_percent", N_("Delivered"), "percent")], sms),
+                   Column("delivered_percent", N_("SMS delivered"), "percent")], sms),
             self._late_sites(late, closed),
         ]
         charts = [self._received_chart(received), self._backlog_chart()]

@@ -138,7 +138,7 @@ def draw(rng: random.Random, created_at: float, now: float, site: Site, category
         if not life.move(_lognormal_hours(rng, 1.5), "in_progress", "backoffice"):
             break
         # Most work ends within the SLA; some categories' teams are slower than others.
-        work = _lognormal_hours(rng, sla / HOUR * rng.choice((0.35, 0.45, 0.6)), 0.7)
+        work = _lognormal_hours(rng, sla / HOUR * rng.choice((0.25, 0.35, 0.5)), 0.7)
         due = opened + sla
         resolve_at = life.at + work
         for level, at in ((1, due + 60), (2, due + 24 * HOUR + 60)):
