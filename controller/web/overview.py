@@ -7,7 +7,9 @@ reached yet is shown as "unknown", never dropped.
 from __future__ import annotations
 
 import dataclasses
+import time
 
+from controller.monitoring import reports_health
 from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.web import readers
 from core import inventory
@@ -92,6 +94,7 @@ def dashboard(store: Store, snapshot: Snapshot) -> dict:
         "sites": sites,
         "aps": rows,
         "alerts_open": readers.open_alert_counts(store),
+        "pipeline": reports_health.pipeline_health(store, time.time()).as_dict(),
         "poller": {
             "cycles": snapshot.cycles,
             "last_cycle": dataclasses.asdict(cycle) if cycle else None,

@@ -19,7 +19,7 @@ ALERT_STATES = alert_rows.STATES
 def alerts(store: Store, *, state: str = "open", ap_id: int | None = None,
            limit: int = 200) -> list[dict]:
     """Alerts newest first; ``state`` is open, cleared or all."""
-    return [with_iso(row, "opened_at", "cleared_at")
+    return [with_iso(row, "opened_at", "cleared_at", "acked_at")
             for row in alert_rows.alerts(store, state=state, ap_id=ap_id, limit=limit)]
 
 
