@@ -76,6 +76,33 @@ def _transition(conn: sqlite3.Connection, ap_id: int, site_id: int | None, state
     return True
 
 
+def rebuild(store: Store, ap_id: int | None = None) -> int:
+    """Derive the state intervals again from the raw transitions (of one AP, or of all);
+    returns the intervals written. The transitions are the record; the intervals only make
+    periods quick to compute."""
+    where, args = ("WHERE ap_id = ?", [ap_id]) if ap_id is not None else ("", [])
+    written = 0
+    with store.transaction() as conn:
+        conn.execute(f"DELETE FROM kpi_ap_intervals {where}", args)
+        current: dict[int, tuple[str, float]] = {}
+        rows = []
+        for ap, site, at, state in conn.execute(
+                f"SELECT ap_id, site_id, at, state FROM kpi_ap_transitions {where}"
+                " ORDER BY ap_id, at, id", args):
+            before = current.get(ap)
+            if before is not None and before[0] == state:
+                continue
+            if before is not None and rows and rows[-1][0] == ap and rows[-1][4] is None:
+                rows[-1] = (*rows[-1][:4], max(at, rows[-1][3]))
+            if state != UNKNOWN or before is not None:
+                rows.append((ap, site, state, at, None))
+            current[ap] = (state, at)
+        conn.executemany("INSERT INTO kpi_ap_intervals (ap_id, site_id, state, started_at,"
+                         " ended_at) VALUES (?, ?, ?, ?, ?)", rows)
+        written = len(rows)
+    return written
+
+
 def classify(states: Mapping[int, str], sites: Mapping[int, int]) -> dict[int, str]:
     """Reachability of each AP from the poller's states, with ``parent_down`` for the APs of a
     site (of at least `PARENT_MIN_APS` APs) whose every AP is known and down."""
@@ -533,5 +560,5 @@ def _downtime_chart(facts: _Facts) -> Chart:
                   Series(N_("Parent down time"), points_parent)])
 
 
-__all__ = ["AREA", "ApFigures", "build", "classify", "reachability", "record_states",
+__all__ = ["AREA", "ApFigures", "build", "classify", "reachability", "rebuild", "record_states",
            "record_transition"]

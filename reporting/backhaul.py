@@ -202,6 +202,13 @@ def replay(conn: sqlite3.Connection, branch: str, since: float) -> None:
                  _path(conn, branch, to_link, kind), at, to_link)
 
 
+def links(store: Store) -> list[tuple[str, str, int]]:
+    """(branch, link, priority) of every link a branch has reported, by branch then priority:
+    what the branch and link filters can offer."""
+    return store.conn.execute("SELECT branch, link, priority FROM kpi_backhaul_links"
+                              " ORDER BY branch, priority, link").fetchall()
+
+
 # -- computing ------------------------------------------------------------------------------
 
 def p95(buckets: Sequence[int]) -> float | None:
@@ -503,4 +510,4 @@ def _switch_table(events: Iterable[tuple], tz: str, limit: int = 200) -> Table:
         Column("reason", N_("Reason")), Column("detection", N_("Detection time"), "ms")], rows)
 
 
-__all__ = ["AREA", "build", "p95", "record_event", "record_state", "replay"]
+__all__ = ["AREA", "build", "links", "p95", "record_event", "record_state", "replay"]

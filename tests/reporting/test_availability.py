@@ -263,3 +263,16 @@ def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(store
                               ).fetchone()[0] == 60
     assert availability.record_transition(store, 1, "down", end + 60)
     assert availability.record_transition(store, 1, "up", end + 120)
+
+
+def test_the_raw_transitions_rebuild_the_same_intervals(store, config):
+    timeline(store, 1, (at(0, 9), "up"), (at(23, 9), "down"), (at(1), "up"),
+             (at(5), "parent_down"), (at(6), "down"), (at(7), "up"), (at(20), "unknown"))
+    timeline(store, 2, (at(3), "up"), (at(4), "down"))
+    query = "SELECT ap_id, state, started_at, ended_at FROM kpi_ap_intervals ORDER BY ap_id, id"
+    before = store.conn.execute(query).fetchall()
+    figures = availability.build(store, config, period(), Filters()).figures
+    store.conn.execute("UPDATE kpi_ap_intervals SET ended_at = started_at + 1")   # damage them
+    assert availability.rebuild(store) == len(before) == 9
+    assert store.conn.execute(query).fetchall() == before
+    assert availability.build(store, config, period(), Filters()).figures == figures

@@ -59,6 +59,7 @@ def test_failover_failback_time_on_backup_and_detection(store, config):
     backhaul.record_state(store, state(at(0, 9)))
     outage(store, "a", at(10), at(10) + 0.5, at(11), at(11) + 60, detect_ms=700)
     outage(store, "b", at(15), at(15) + 0.3, at(15.5), at(15.5) + 60, detect_ms=300)
+    assert backhaul.links(store) == [("b1", "fibre", 0), ("b1", "wifi", 1)]
     section = backhaul.build(store, config, period(), Filters())
     assert section.figure("backhaul.failovers").value == 2
     assert section.figure("backhaul.failbacks").value == 2
