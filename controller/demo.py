@@ -23,6 +23,7 @@ from core.inventory import InventoryError
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import variables
+from reporting import demo as reporting_demo
 
 DEMO_ACTOR = "demo"
 DEMO_ADMIN = "admin"
@@ -99,6 +100,7 @@ def seed(config: Config) -> int:
                 added += 1
             except InventoryError as exc:  # e.g. an address already used by a real AP
                 print(f"demo: AP {ap['name']} not added: {exc.message}", file=sys.stderr)
+        reporting_demo.seed_history(store, config, box)  # a month of KPI history, once
         return added
     finally:
         store.close()
