@@ -85,7 +85,7 @@ def rebuild(store: Store, ap_id: int | None = None) -> int:
     with store.transaction() as conn:
         conn.execute(f"DELETE FROM kpi_ap_intervals {where}", args)
         current: dict[int, tuple[str, float]] = {}
-        rows = []
+        rows: list[tuple[int, int | None, str, float, float | None]] = []
         for ap, site, at, state in conn.execute(
                 f"SELECT ap_id, site_id, at, state FROM kpi_ap_transitions {where}"
                 " ORDER BY ap_id, at, id", args):
