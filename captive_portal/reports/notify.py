@@ -50,13 +50,18 @@ class Notice(NamedTuple):
     sms_state: str | None       # None: not handed to the SMS gateway yet
     sms_attempts: int | None
     sms_error: str | None
+    sms_encoding: str | None = None     # gsm7 or ucs2
+    sms_segments: int | None = None
+    sms_final_at: float | None = None   # when its receipt said delivered, failed or expired
+    sms_receipt: str | None = None      # the gateway's words in that receipt
 
 
 def of_report(store: Store, report_id: int) -> list[Notice]:
     """The report's citizen SMS, oldest first."""
     return [Notice(*row) for row in store.conn.execute(
         "SELECT n.purpose, n.to_number, n.locale, n.created_at, s.state, s.attempts, "
-        "s.last_error FROM report_notifications n LEFT JOIN sms_messages s ON s.id = n.sms_id "
+        "s.last_error, s.encoding, s.segments, s.final_at, s.receipt_detail "
+        "FROM report_notifications n LEFT JOIN sms_messages s ON s.id = n.sms_id "
         "WHERE n.report_id = ? ORDER BY n.id", (report_id,))]
 
 

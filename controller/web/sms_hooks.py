@@ -20,6 +20,7 @@ from captive_portal.config import SmsConfig
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.sms import SmsService, kannel, make_driver
 from controller.web import context
+from controller.web.views import sms_outbox
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,10 @@ def kannel_mo(secret: str):
 
 
 def init_app(app: Flask, csrf) -> None:
+    """The SMS blueprints: these hooks (CSRF-exempt) and the outbox page."""
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    app.register_blueprint(sms_outbox.bp)
 
 
 __all__ = ["bp", "init_app", "service"]
