@@ -103,27 +103,35 @@ def rebuild(store: Store, ap_id: int | None = None) -> int:
     return written
 
 
-def classify(states: Mapping[int, str], sites: Mapping[int, int]) -> dict[int, str]:
-    """Reachability of each AP from the poller's states, with ``parent_down`` for the APs of a
-    site (of at least `PARENT_MIN_APS` APs) whose every AP is known and down."""
+def classify(states: Mapping[int, str], sites: Mapping[int, int],
+             parent_down_sites: Iterable[int] = ()) -> dict[int, str]:
+    """Reachability of each AP from the poller's states, with ``parent_down`` for the down APs
+    of a site whose parent is known to be down (``parent_down_sites``) and for the APs of a site
+    (of at least `PARENT_MIN_APS` APs) whose every AP is known and down."""
     reach = {ap: r for ap, s in states.items() if (r := reachability(s)) is not None}
     by_site: dict[int, list[int]] = defaultdict(list)
     for ap, site in sites.items():
         by_site[site].append(ap)
-    for aps in by_site.values():
-        if len(aps) >= PARENT_MIN_APS and all(reach.get(ap) == DOWN for ap in aps):
+    known_down = set(parent_down_sites)
+    for site, aps in by_site.items():
+        if site in known_down or (len(aps) >= PARENT_MIN_APS
+                                  and all(reach.get(ap) == DOWN for ap in aps)):
             for ap in aps:
-                reach[ap] = PARENT_DOWN
+                if reach.get(ap) == DOWN:
+                    reach[ap] = PARENT_DOWN
     return reach
 
 
-def record_states(store: Store, at: float, states: Mapping[int, str]) -> int:
+def record_states(store: Store, at: float, states: Mapping[int, str],
+                  parent_down_sites: Iterable[int] = ()) -> int:
     """One poll cycle's states (AP id -> poller state); records what changed, returns how many.
 
+    ``parent_down_sites`` names sites whose gateway or backhaul the caller knows to be down
+    (their down APs are parent down); without it a site is parent down when all its APs are.
     APs the poller does not know yet are left as they are; an AP gone from the inventory is
     closed as ``unknown``."""
     sites = {ap["id"]: ap["site_id"] for ap in inventory.list_aps(store)}
-    reach = classify(states, sites)
+    reach = classify(states, sites, parent_down_sites)
     current = dict(store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
     changes = [(ap_id, sites[ap_id], state) for ap_id, state in reach.items()

@@ -131,6 +131,11 @@ def test_parent_down_is_counted_apart_from_own_outages(store, config, secrets, s
     assert rows["park-a"]["parent_episodes"] == 1 and rows["park-b"]["parent_down"] == 0
     one = availability.build(store, config, period(), Filters(ap=b1))
     assert one.figure("availability.fleet_percent").value == pytest.approx(100 * 23 / 24)
+    # a site whose gateway the caller knows to be down: its down AP is parent down, even alone
+    assert availability.classify({b1: "down"}, {b1: sites["park-b"]},
+                                 parent_down_sites=[sites["park-b"]]) == {b1: "parent_down"}
+    assert availability.classify({a1: "down", a2: "up"}, {a1: 1, a2: 1},
+                                 parent_down_sites=[1]) == {a1: "parent_down", a2: "up"}
     # an AP removed from the inventory stops counting from then on
     inventory.remove_ap(store, b1, "test")
     availability.record_states(store, at(12), {a1: "up", a2: "up"})
