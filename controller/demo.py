@@ -17,6 +17,7 @@ from agents.apsim.inventory import simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import CLI_PLATFORMS, login_for
 from agents.apsim.ssh_state import SIM_PASSWORD
 from controller import auth
+from controller.notify import rota
 from core import inventory
 from core.config import Config
 from core.inventory import InventoryError
@@ -101,9 +102,18 @@ def seed(config: Config) -> int:
             except InventoryError as exc:  # e.g. an address already used by a real AP
                 print(f"demo: AP {ap['name']} not added: {exc.message}", file=sys.stderr)
         reporting_demo.seed_history(store, config, box)  # a month of KPI history, once
+        seed_oncall(store)
         return added
     finally:
         store.close()
+
+
+def seed_oncall(store: Store) -> None:
+    """Someone on call, so the demo's alerts are mailed (var/mail-outbox without a relay) and
+    sent by SMS (the console outbox) as a real rota's would be."""
+    if not rota.people(store.conn):
+        rota.add_person(store, actor=DEMO_ACTOR, name="NOC", email="noc@localhost",
+                        phone="+966500000000", locale="ar")
 
 
 def admin_login(config: Config) -> tuple[str, str]:

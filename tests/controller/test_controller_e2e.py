@@ -7,6 +7,7 @@ unreachable AP goes down and its alert is published on MQTT and shown by the API
 
 import threading
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -14,22 +15,24 @@ from core import inventory
 from core.mqtt import MqttLink
 from core.store import Store
 from tests.controller.controller_harness import api, controller_config, running_controller
+from tests.peers_smtp import smtp_server  # noqa: F401
 from tests.support import wait_for
 
 AP_COUNT = 6
 
 
 @pytest.fixture
-def running(tmp_path, mosquitto):
+def running(tmp_path, mosquitto, smtp_server):  # noqa: F811
     config = controller_config(tmp_path, mosquitto, client_id="oasis-e2e", aps=AP_COUNT,
                                first_address="127.0.9.1", snmp_timeout=0.3)
     config.snmp.down_after = 2
+    config.mail.host, config.mail.port = smtp_server.host, smtp_server.port
     # The demo seeds the simulator's sites and APs, one of them on SNMPv3.
     with running_controller(config) as (controller, simulator, token):
         yield config, controller, simulator, token
 
 
-def test_controller_monitors_simulated_aps(running, mosquitto):
+def test_controller_monitors_simulated_aps(running, mosquitto, smtp_server):  # noqa: F811
     config, controller, simulator, token = running
     alerts, got_alert = [], threading.Event()
 
@@ -66,6 +69,13 @@ def test_controller_monitors_simulated_aps(running, mosquitto):
         assert got_alert.wait(10), f"no ap_down alert on MQTT, got {alerts}"
         open_alerts = api(controller, token, "alerts?state=open")["alerts"]
         assert any(a["kind"] == "ap_down" for a in open_alerts)
+        # The demo's on-call person is told by e-mail and SMS (critical), in Arabic.
+        to, mail = smtp_server.wait(1, timeout=15)[0]
+        assert to == ["noc@localhost"] and names[1] in mail["Subject"]
+        assert mail["Content-Language"] == "ar"
+        wait_for(lambda: names[1] in (Path(config.sms.outbox).read_text(encoding="utf-8")
+                                      if Path(config.sms.outbox).exists() else ""),
+                 timeout=10, what="the alert's SMS in the console outbox")
 
         # Back again: up, and the alert clears.
         simulator.set_reachable(names[1], True)
