@@ -42,6 +42,7 @@ counts) waits its turn; a ESME_RTHROTTLED answer anyway is retried after a pause
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import select
 import threading
@@ -257,16 +258,24 @@ class SmppLink:
         self._parts: dict[str, tuple[str, int]] = {}          # part id -> (first id, parts)
         self._part_states: dict[str, dict[str, str]] = {}     # first id -> part id -> state
         self._mo_parts: dict[tuple[str, int], dict[int, str]] = {}
+        # deliver_sm are handled off the reader thread: the service may answer a reply with an
+        # SMS, whose submit_sm_resp only the reader can read.
+        self._deliveries: queue.Queue[tuple[Any, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="smpp-link", daemon=True)
+        self._worker = threading.Thread(target=self._handle_deliveries, name="smpp-deliveries",
+                                        daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        self._worker.start()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Unbind (if bound), close the connection and end the thread."""
+        """Unbind (if bound), close the connection and end the threads."""
         self._stop.set()
+        self._deliveries.put(None)
         self._thread.join(timeout)
+        self._worker.join(timeout)
 
     def _run(self) -> None:
         failures = 0
@@ -386,14 +395,18 @@ class SmppLink:
                 # Here, before the next PDU is read: the part's receipt may be that PDU.
                 part = _text(pdu.message_id).rstrip("\0")
                 waiter.group.head = waiter.group.head or part
-                self._parts[part] = (waiter.group.head, waiter.group.total)
-                if len(self._parts) > PARTS_KEPT:  # receipts that never came: oldest go
-                    del self._parts[next(iter(self._parts))]
+                with self._write:
+                    self._parts[part] = (waiter.group.head, waiter.group.total)
+                    if len(self._parts) > PARTS_KEPT:  # receipts that never came: oldest go
+                        del self._parts[next(iter(self._parts))]
             waiter.response = pdu
             waiter.done.set()
         elif command == "deliver_sm":
-            status = self._delivered(pdu)
-            self._send(client, "deliver_sm_resp", answer_to=int(pdu.sequence), status=status)
+            if self.on_receipt is None or self.on_incoming is None:  # a transmitter
+                self._send(client, "deliver_sm_resp", answer_to=int(pdu.sequence),
+                           status=smpplib.consts.SMPP_ESME_RX_T_APPN)
+            else:
+                self._deliveries.put((client, pdu))
         elif command == "enquire_link":
             self._send(client, "enquire_link_resp", answer_to=int(pdu.sequence))
         elif command == "unbind":
@@ -403,13 +416,25 @@ class SmppLink:
             log.info("SMPP: %s ignored", command)
 
     # -- deliver_sm: receipts and replies ---------------------------------------------------------
+    def _handle_deliveries(self) -> None:
+        """One at a time, in the order they came: each answered once the service has it."""
+        while True:
+            item = self._deliveries.get()
+            if item is None:
+                return
+            client, pdu = item
+            status = self._delivered(pdu)
+            try:
+                self._send(client, "deliver_sm_resp", answer_to=int(pdu.sequence), status=status)
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError,
+                    _LinkLost) as exc:  # unanswered: the SMSC delivers it again
+                log.info("SMPP deliver_sm_resp not sent: %s", _reason(exc))
+
     def _delivered(self, pdu: Any) -> int:
         """Handle one deliver_sm; the status to answer it with."""
         esm_class = int(pdu.esm_class or 0)
         data = pdu.short_message or getattr(pdu, "message_payload", None) or b""
         coding = int(pdu.data_coding or 0)
-        if self.on_receipt is None or self.on_incoming is None:
-            return smpplib.consts.SMPP_ESME_RX_T_APPN  # a transmitter takes no deliveries
         try:
             if esm_class & ESM_TYPE_MASK == ESM_RECEIPT:
                 self._receipt(pdu, decode_text(data, coding))

@@ -85,3 +85,20 @@ def test_a_refused_message_is_marked_failed(store, smpp_service, smsc, stat):  #
     _, _, (sms_id, *_rest) = _closure_sms(store, smpp_service, smsc)
     wait_for(lambda: _state(store, sms_id)[0] == "failed", what="the failed receipt")
     assert _state(store, sms_id)[1].startswith(stat)
+
+
+def test_stop_is_answered_over_the_same_bind_at_once(store, smpp_service, smsc):  # noqa: F811
+    # The answer is sent while the SMSC waits for our deliver_sm_resp: the reply is handled off
+    # the thread that reads the link, or the answer's submit_sm_resp could not be read.
+    answered = smsc.mo("966551234567", "إيقاف")
+    assert answered["status"] == 0
+    wait_for(lambda: store.conn.execute(
+        "SELECT state FROM sms_messages WHERE purpose = 'sms_answer'").fetchone()
+        in (("submitted",), ("delivered",)), what="the answer submitted")
+    (body, segments), = store.conn.execute(
+        "SELECT body, segments FROM sms_messages WHERE purpose = 'sms_answer'")
+    parts = [p for p in smsc.wait_for("submit_sm", segments)
+             if p["destination_addr"] == "966551234567"]
+    assert {p["data_coding"] for p in parts} == {8} and "".join(p["text"] for p in parts) == body
+    assert store.conn.execute("SELECT number FROM sms_opt_outs").fetchall() == \
+        [("+966551234567",)]
