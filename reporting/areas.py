@@ -96,6 +96,7 @@ class Choices:
     aps: list[tuple[str, str, str]]
     categories: list[tuple[str, str, str]]
     branches: list[tuple[str, str, str]]
+    links: list[tuple[str, str, str]]
 
 
 def choices(store: Store) -> Choices:
@@ -103,8 +104,11 @@ def choices(store: Store) -> Choices:
              for s in list_sites(store)]
     aps = [(str(a["id"]), a["name"], a["name"]) for a in list_aps(store)]
     categories = [(c.code, c.name_ar, c.name_en) for c in list_categories(store)]
-    # Branches and links are typed: the backhaul area names them as their agents report them.
-    return Choices(sites, aps, categories, [])
+    reported = backhaul.links(store)  # as the branch agents name them
+    branches = sorted({branch for branch, _link, _priority in reported})
+    names = sorted({link for _branch, link, _priority in reported})
+    return Choices(sites, aps, categories, [(b, b, b) for b in branches],
+                   [(n, n, n) for n in names])
 
 
 def filters_from(values: dict[str, str | None]) -> Filters:
