@@ -331,9 +331,12 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
         if until > horizon else []
     firsts = _firsts(store, until, site_id, filters.ap)
     edges = day_edges(period.days(), period.tz)
-    facts = _compute(store, period.start, until, site_id, filters.ap,
-                     [r for r in non_up if r[4] > period.start], windows, firsts, edges) \
-        if until > period.start else _Facts({}, [], edges, [], [], [])
+    if until > period.start:
+        facts = _compute(store, period.start, until, site_id, filters.ap,
+                         [r for r in non_up if r[4] > period.start], windows, firsts, edges)
+    else:  # a period still to come
+        nothing = [0.0] * max(len(edges) - 1, 0)
+        facts = _Facts({}, [], edges, nothing, nothing, nothing)
 
     aps = facts.aps.values()
     scheduled = sum(a.scheduled_s for a in aps)

@@ -281,3 +281,11 @@ def test_the_raw_transitions_rebuild_the_same_intervals(store, config):
     assert availability.rebuild(store) == len(before) == 9
     assert store.conn.execute(query).fetchall() == before
     assert availability.build(store, config, period(), Filters()).figures == figures
+
+
+def test_a_period_still_to_come_has_no_values(store, config):
+    timeline(store, 1, (at(0), "up"))
+    future = Period.parse("2030-01-01..2030-01-02", TZ, now=0)
+    section = availability.build(store, config, future, Filters())
+    assert section.figure("availability.fleet_percent").value is None
+    assert [v for _, v in section.charts[0].series[0].points] == [None, None]
