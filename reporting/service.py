@@ -48,6 +48,7 @@ SMS_PURPOSES = {"report_received": N_("Receipt"), "report_status": N_("Status up
 SMS_PENDING = frozenset({None, "queued"})
 SMS_FAILED = frozenset({"failed", "expired", "abandoned"})
 
+TARGET_SLA_PERCENT = Target(green=90.0, amber=80.0)  # [reporting] service_sla_green/amber
 TARGET_ACK_DAYS = Target(green=1.0, amber=2.0, higher_is_better=False)
 TARGET_CLOSE_P90_DAYS = Target(green=3.0, amber=5.0, higher_is_better=False)
 TARGET_REOPEN_PERCENT = Target(green=5.0, amber=10.0, higher_is_better=False)
@@ -85,8 +86,8 @@ class Timeline:
     """One report's status history read once for a period [start, end): what every KPI needs
     of it, gathered in a single pass over its events."""
 
-    __slots__ = ("facts", "first_ack", "reopens", "sla_seconds", "ack_days", "status_end",
-                 "closed_at", "closures", "reopened_within", "answers", "open_spans")
+    __slots__ = ("ack_days", "answers", "closed_at", "closures", "facts", "first_ack",
+                 "open_spans", "reopened_within", "reopens", "sla_seconds", "status_end")
 
     def __init__(self, facts: ReportFacts, start: float, end: float):
         self.facts = facts
@@ -167,7 +168,7 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
 
 class ServiceKpis:
     def __init__(self, store: Store, calendar: BusinessCalendar, period: Period,
-                 filters: Filters, *, sla_target: Target = Target(90.0, 80.0)):
+                 filters: Filters, *, sla_target: Target = TARGET_SLA_PERCENT):
         self.store = store
         self.calendar = calendar
         self.period = period

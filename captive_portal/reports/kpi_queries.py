@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from captive_portal.reports.escalation import ESCALATION_NOTE
-from captive_portal.reports.lifecycle import SETTLED
 from core.store import Store
 
 #: Statuses a report can still be worked in (the complement of `SETTLED` among the statuses).
