@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from controller.monitoring.snapshot import Snapshot
 from controller.web import context, errors, formatting, i18n, params, security, sms_hooks
+from controller.web import awareness as awareness_pages
 from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
 from controller.web.api import bp as api_bp
@@ -91,7 +92,8 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
-                      provisioning.bp, branches.bp, report_pages.bp, metrics.bp, health.bp,
+                      provisioning.bp, branches.bp, report_pages.bp, awareness_pages.bp,
+                      metrics.bp, health.bp,
                       api_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(kpi_pages(context.page_role("viewer")))  # Reports (KPIs)

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from controller.web.api import alerting, aps, branches, monitoring, provisioning, sites
+from controller.web.api import (
+    alerting,
+    aps,
+    awareness,
+    branches,
+    monitoring,
+    provisioning,
+    sites,
+)
 from controller.web.api.common import authenticate
 from reporting.web import api as kpi
 
 #: Every area of the API, each a child blueprint of `bp`.
-AREAS = (sites.bp, aps.bp, monitoring.bp, provisioning.bp, branches.bp, kpi.bp, alerting.bp)
+AREAS = (sites.bp, aps.bp, monitoring.bp, provisioning.bp, branches.bp, kpi.bp, alerting.bp,
+         awareness.bp)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
