@@ -14,4 +14,5 @@ bp = Blueprint("dashboard", __name__)
 @page_role("viewer")
 def index():
     data = overview.dashboard(context.store(), context.runtime().snapshot)
-    return render_template("dashboard.html", data=data, states=overview.STATES)
+    return render_template("dashboard.html", data=data, states=overview.STATES,
+                           config_alerts=context.runtime().config.alerts)
