@@ -1,11 +1,12 @@
 """A real Kannel (Debian's bearerbox + smsbox) with fakesmsc as the operator's SMSC.
 
 ``kannel_gateway(callback_url, hook_secret)`` writes a configuration on free loopback ports
-(bearerbox with one SMSC of type ``fake``, internal DLR storage; smsbox with a sendsms user and
-an ``sms-service`` whose ``get-url`` is the admin app's MO hook), starts both boxes and
-``/usr/lib/kannel/test/fakesmsc`` in interactive mode, and waits until the SMSC link is up.
-`FakeSmsc` keeps the MT messages fakesmsc prints (reassembling concatenated parts) and
-injects MO messages through a second fake SMSC that carries no MT traffic. Not a test module; import the fixture in the test module.
+(bearerbox with two SMSCs of type ``fake``, ``fake-mt`` for our messages and ``fake-mo`` for
+phones' replies, and internal DLR storage; smsbox with a sendsms user and an ``sms-service``
+whose ``get-url`` is the admin app's MO hook), starts both boxes and a fakesmsc (kannel-extras)
+on ``fake-mt``, and waits until that link is up. `FakeSmsc` keeps the MT messages fakesmsc
+prints (reassembling concatenated parts) and injects MO messages on ``fake-mo``. Not a test
+module; import the fixture in the test module.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import pytest
 from captive_portal.sms.kannel import mo_url
 from tests.support import free_port, require, require_tool, wait_for, wait_for_tcp
 
-FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
+#: Where kannel-extras puts fakesmsc (the folder differs between releases).
+FAKESMSC = next((p for p in ("/usr/lib/kannel/test/fakesmsc", "/usr/lib/kannel/fakesmsc")
+                 if Path(p).exists()), "/usr/lib/kannel/test/fakesmsc")
 _GOT = re.compile(r"Got message \d+: <(.*)>\s*$")
 
 
