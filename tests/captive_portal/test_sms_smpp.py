@@ -4,10 +4,12 @@ reconnects with backoff, throttling, and a password that never reaches the log."
 
 from __future__ import annotations
 
+import ast
 import itertools
 import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -256,3 +258,17 @@ def test_receipt_text_parsing():
     fields = parse_receipt("id:5a00f sub:001 dlvrd:000 submit date:2612060101 done "
                            "date:2612060102 stat:UNDELIV err:034 text:hello")
     assert fields == {"id": "5a00f", "stat": "UNDELIV", "err": "034"}
+
+
+def test_only_the_smpp_driver_imports_smpplib():
+    root = Path(__file__).resolve().parents[2]
+    importers = set()
+    for package in ("core", "captive_portal", "controller", "netconfig", "agents", "reporting"):
+        for path in (root / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                if any(n == "smpplib" or n.startswith("smpplib.") for n in names):
+                    importers.add(path.relative_to(root).as_posix())
+    assert importers == {"captive_portal/sms/smpp.py"}
