@@ -2,7 +2,7 @@
 
 import pytest
 
-from captive_portal.reports import kpi_queries
+from captive_portal.reports import kpi_queries, outbox
 from captive_portal.reports.escalation import escalate_overdue
 from captive_portal.reports.history import PastReport, insert_history
 from captive_portal.reports.intake import NewReport, file_report
@@ -83,3 +83,18 @@ def test_history_shares_the_tracking_sequence_and_leaves_reports_the_domain_can_
                         config.reports, now=T0 + DAY)
     assert later.tracking.endswith("000003")
     assert kpi_queries.sms_states(store, T0, T0 + DAY) == [("report_received", "delivered", 1)]
+
+
+def test_a_timeline_comes_in_time_order_even_after_a_clock_step(store, config):
+    filed = file_report(store, NewReport(category="lighting", description="lamp",
+                                         channel="open311", address="King Fahd Road"),
+                        config.reports, now=T0)
+    with store.transaction() as conn:
+        outbox.acknowledge(conn, [filed.tracking], T0 + 60)
+    transition(store, filed.tracking, "acknowledged", actor="backoffice", now=T0 + 7200,
+               config=config.reports)
+    transition(store, filed.tracking, "resolved", actor="backoffice", now=T0 + 3600,
+               config=config.reports)  # the back office's clock stepped back an hour
+    (facts,) = kpi_queries.service_reports(store, T0, T0 + DAY)
+    assert facts.events == [(T0 + 3600, "resolved", "backoffice"),
+                            (T0 + 7200, "acknowledged", "backoffice")]
