@@ -596,6 +596,25 @@ def _international(address: str, ton: Any) -> str:
     return address
 
 
+def probe(settings: SmppSettings) -> str | None:
+    """Bind as a transmitter and unbind at once (nothing is sent): None when the SMSC accepted
+    the bind, else what went wrong (for ``oasis check``; never the password)."""
+    client = smpplib.client.Client(settings.host, settings.port, timeout=settings.timeout_s,
+                                   allow_unknown_opt_params=True, logger_name=PDU_LOG)
+    try:
+        client.connect()
+        client.bind_transmitter(system_id=settings.system_id, password=settings.password,
+                                system_type=settings.system_type, interface_version=0x34)
+        client.unbind()
+    except smpplib.exceptions.PDUError as exc:
+        return f"the SMSC refused the bind: {_reason(exc)}"
+    except (smpplib.exceptions.ConnectionError, OSError) as exc:
+        return f"cannot reach {settings.host}:{settings.port}: {_reason(exc)}"
+    finally:
+        client.disconnect()
+    return None
+
+
 class SmppSmsDriver:
     """The ``smpp`` entry of the driver table: `SmppLink` behind the `SmsDriver` protocol."""
 
@@ -643,4 +662,4 @@ class SmppSmsDriver:
 
 
 __all__ = ["CONCATENATION", "Pacer", "SmppError", "SmppLink", "SmppSettings", "SmppSmsDriver",
-           "decode_gsm7", "decode_text", "encode_parts", "parse_receipt"]
+           "decode_gsm7", "decode_text", "encode_parts", "parse_receipt", "probe"]

@@ -15,7 +15,7 @@ import pytest
 
 from captive_portal.sms import segments
 from captive_portal.sms.base import OutgoingSms
-from captive_portal.sms.smpp import SmppLink, SmppSettings, SmppSmsDriver, parse_receipt
+from captive_portal.sms.smpp import SmppLink, SmppSettings, SmppSmsDriver, parse_receipt, probe
 from tests.peers_smpp import PASSWORD, SYSTEM_ID, smsc  # noqa: F401
 from tests.support import wait_for
 
@@ -272,3 +272,16 @@ def test_only_the_smpp_driver_imports_smpplib():
                 if any(n == "smpplib" or n.startswith("smpplib.") for n in names):
                     importers.add(path.relative_to(root).as_posix())
     assert importers == {"captive_portal/sms/smpp.py"}
+
+
+def test_probe_binds_and_unbinds_without_sending(smsc):  # noqa: F811
+    good = SmppSettings(host="127.0.0.1", port=smsc.port, system_id=SYSTEM_ID,
+                        password=PASSWORD, timeout_s=2.0)
+    assert probe(good) is None
+    assert smsc.wait_for("unbind") and smsc.of("bind")[0]["mode"] == "bind_transmitter"
+    refused = probe(SmppSettings(host="127.0.0.1", port=smsc.port, system_id=SYSTEM_ID,
+                                 password="x" + PASSWORD[1:], timeout_s=2.0))
+    assert refused.startswith("the SMSC refused the bind") and PASSWORD[1:] not in refused
+    assert smsc.of("submit_sm") == []
+    smsc.kill()
+    assert probe(good).startswith(f"cannot reach 127.0.0.1:{smsc.port}")
