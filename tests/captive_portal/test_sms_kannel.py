@@ -6,6 +6,7 @@ send them."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.parse
 
@@ -175,6 +176,27 @@ def test_no_request_makes_a_hook_fail(hooks, query):
             200, 400), (kind, query)
 
 
+def test_raw_bytes_reach_the_served_hooks_without_a_5xx(config, store, served_admin):
+    """Over a socket, as a broken gateway or a stranger would send them (bytes that are not
+    UTF-8, a NUL, a lone CR), to the app served as `oasis run` serves it."""
+    url, start_admin = served_admin
+    config.sms = SmsConfig(hook_secret=SECRET)
+    start_admin()
+    host, port = url.removeprefix("http://").split(":")
+    for kind in ("dlr", "mo"):
+        for query in (b"id=1&type=1&answer=\xff\xfe", b"from=9665\xff&text=\xd8\xa7",
+                      b"from=1&text=a\x00b", b"id=1\rtype=1", b"\xff" * 300):
+            with socket.create_connection((host, int(port)), timeout=10) as conn:
+                conn.sendall(b"GET /hooks/sms/kannel/" + kind.encode() + b"/" + SECRET.encode()
+                             + b"?" + query + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := conn.recv(65536):
+                    answer += chunk
+            status = int(answer.split(b" ", 2)[1])
+            assert 200 <= status < 500, (kind, query, answer[:200])
+    assert store.conn.execute("SELECT count(*) FROM sms_messages").fetchone()[0] == 0
+
+
 def test_an_oversized_hook_request_is_refused(hooks):
     path = f"/hooks/sms/kannel/mo/{SECRET}"
     assert hooks.get(f"{path}?from=1&text={'x' * 20000}").status_code == 413
@@ -196,3 +218,4 @@ def test_kannel_parameters_read_as_receipts_and_replies():
     high = urllib.parse.quote("نعم ١".encode("utf-16-be"))     # octets above 0x7F survive
     assert parse_mo(f"from=1&text={high}&coding=2".encode()).text == "نعم ١"
     assert parse_mo(b"from=1&text=caf%E9&charset=ISO-8859-1").text == "caf\u00e9"
+
