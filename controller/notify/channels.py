@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from core import mail
@@ -55,7 +56,11 @@ class Channels:
     webhook_timeout_s: float = 10.0
 
     def email(self, to: str, subject: str, text: str, locale: str) -> None:
-        message = mail.compose(self.mail_config, [to], subject, text, lang=locale)
+        # The HTML part carries the direction: mail clients lay plain text out left to right.
+        direction = "rtl" if locale == "ar" else "ltr"
+        html = (f'<div dir="{direction}" lang="{locale}" style="white-space: pre-wrap">'
+                f"{escape(text)}</div>")
+        message = mail.compose(self.mail_config, [to], subject, text, html=html, lang=locale)
         try:
             mail.send(self.mail_config, message, base=self.mail_base)
         except mail.MailError as exc:

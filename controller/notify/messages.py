@@ -1,7 +1,8 @@
 """What notifications say, in the recipient's language (Arabic by default, English).
 
-Texts are message ids in English, translated through the admin app's catalogue
-(controller/web/translations, read by `core.catalogues`); numbers, names and times are put in
+Texts are message ids in English, translated through this package's own catalogue
+(controller/notify/translations, read by `core.catalogues`; the admin pages use it for the alert
+kinds' names too, since they are marked here); numbers, names and times are put in
 left to right isolates in Arabic text so the bidi algorithm keeps them whole. Webhooks get the
 facts as JSON, not a sentence.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from core import catalogues, localtime
 
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "web" / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 #: Left-to-right isolate: keeps an AP name, a number or a time whole inside Arabic text.
 LRI, PDI = "\u2066", "\u2069"
 
@@ -41,7 +42,14 @@ PHASE_NAMES = {"open": N_("Opened"), "clear": N_("Cleared"), "remind": N_("Still
 
 
 def gettext(locale: str) -> Callable[[str], str]:
+    """The gettext function of ``locale`` (``ar`` or ``en``; another falls back to English)."""
     return catalogues.load(TRANSLATIONS, locale).gettext
+
+
+def kind_name(kind: str, locale: str) -> str:
+    """What an alert kind is called in ``locale``."""
+    name = KIND_NAMES.get(kind)
+    return gettext(locale)(name) if name else kind.replace("_", " ")
 
 
 def _iso(value: object, locale: str) -> str:
@@ -106,4 +114,4 @@ def digest_text(digest: dict[str, Any], locale: str, tz: str) -> tuple[str, str]
 
 
 __all__ = ["KIND_NAMES", "N_", "PHASE_NAMES", "SEVERITY_NAMES", "alert_text", "digest_text",
-           "gettext", "subject_of"]
+           "gettext", "kind_name", "subject_of"]

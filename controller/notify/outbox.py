@@ -82,9 +82,15 @@ def recent(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     return list(rows)
 
 
+def prune(store: Store, before: float) -> int:
+    """Forget messages sent or given up before ``before``; returns how many."""
+    return store.conn.execute("DELETE FROM notify_outbox WHERE state != 'pending' AND "
+                              "created_at < ?", (before,)).rowcount
+
+
 def counts(store: Store) -> dict[str, int]:
     return dict(store.conn.execute("SELECT state, count(*) FROM notify_outbox GROUP BY state"))
 
 
 __all__ = ["CLAIM_S", "Message", "claim_due", "counts", "enqueue", "mark_failed", "mark_sent",
-           "recent"]
+           "prune", "recent"]

@@ -20,6 +20,11 @@ from core.store import Store
 
 log = logging.getLogger(__name__)
 
+#: Sent and given-up notifications are kept this long for the Notifications page, then pruned.
+KEEP_S = 90 * 86400
+#: How often the worker prunes them.
+PRUNE_EVERY_S = 3600.0
+
 
 @dataclass
 class NotifyWorker:
@@ -37,6 +42,7 @@ class NotifyWorker:
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _pruned_at: float = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
@@ -75,6 +81,11 @@ class NotifyWorker:
             reports_health.check(store, self.config, at)
         counted = Router(store, self.config, self.tz).route(at)
         counted["digest_queued"] = digest.decide(store, at, self.config.digest_every_h, self.tz)
+        if at - self._pruned_at >= PRUNE_EVERY_S:
+            pruned = outbox.prune(store, at - KEEP_S)
+            if pruned:
+                counted["pruned"] = pruned
+            self._pruned_at = at
         for message in outbox.claim_due(store, at):
             if self._stop.is_set():
                 break

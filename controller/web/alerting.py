@@ -61,7 +61,8 @@ def refusal(exc: CodedError) -> str:
 
 
 def kind_name(kind: str) -> str:
-    return _(messages.KIND_NAMES[kind]) if kind in messages.KIND_NAMES else kind.replace("_", " ")
+    """An alert kind's name in the reader's language (from the notifications' catalogue)."""
+    return messages.kind_name(kind, str(get_locale() or "en"))
 
 
 def hours(value: object, field: str = "hours") -> float:

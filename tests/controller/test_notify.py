@@ -8,9 +8,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
 
-from controller.notify import outbox, rota, rules
+from controller.notify import messages, outbox, rota, rules
 from controller.notify.digest import last_period
+from controller.notify.worker import KEEP_S
 from core import alerts as alert_rows
 from core import maintenance
 from tests.controller.alert_fleet import add_aps
@@ -87,7 +90,8 @@ def test_critical_goes_by_sms_email_and_webhook_to_who_is_on_call(
     (to, mail), = relay.wait(1)
     assert to == ["noura@amanah.example"]
     assert mail["Content-Language"] == "ar"
-    body = mail.get_body().get_content()
+    assert 'dir="rtl"' in mail.get_body(("html",)).get_content()
+    body = mail.get_body(("plain",)).get_content()
     assert "park-01" in body and "AP down" not in body  # Arabic, for Noura
     (sms,) = sms_sent(sms_file)
     assert sms["to"] == "+966500000001" and "park-01" in sms["text"]
@@ -150,6 +154,9 @@ def test_relay_down_keeps_the_mail_and_sends_it_once_when_it_is_back(
     assert len(smtp_server.messages) == 2
     assert outbox.counts(store) == {"sent": 2}
     assert {m["attempts"] for m in outbox.recent(store)} == {2}
+    clock.advance(KEEP_S)  # kept for the Notifications page, then forgotten
+    assert w.run_once(store)["pruned"] == 2
+    assert outbox.counts(store) == {}
 
 
 def test_webhook_retries_with_backoff_and_keeps_its_delivery_id(
@@ -234,7 +241,7 @@ def test_the_digest_sums_up_a_period_once(store, config, secrets, fleet, people,
     assert w.run_once(store)["digest_queued"] == 2
     mails = relay.wait(2)
     english = next(m for to, m in mails if to == ["sam@amanah.example"])
-    text = english.get_body().get_content()
+    text = english.get_body(("plain",)).get_content()
     assert "Opened (1)" in text and "Cleared (2)" in text and "Configuration drift" in text
     assert w.run_once(store)["digest_queued"] == 0
     assert len(relay.messages) == 2
@@ -255,3 +262,13 @@ def test_the_rota_follows_local_time_and_wraps_past_midnight(store):
     assert refused.value.field == "starts"
     with pytest.raises(rota.RotaError):
         rota.add_person(store, actor="admin", name="Nobody")
+
+
+@pytest.mark.parametrize("locale", ["ar", "en"])
+def test_every_notification_text_is_translated(locale):
+    marked = {message for _line, message, _comments, _context in extract_from_file(
+        "python", messages.__file__, keywords={"_": None, "N_": None})}
+    assert len(marked) > 15
+    with (messages.TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalogue = {m.id: m.string for m in read_po(fh, locale=locale) if m.id}
+    assert sorted(m for m in marked if not catalogue.get(m)) == []
