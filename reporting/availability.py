@@ -232,13 +232,15 @@ NonUp = tuple[int, int | None, str, float, float, list[Span]]
 def _non_up(store: Store, start: float, until: float, site_id: int | None,
             ap_id: int | None, windows: _Maintenance) -> list[NonUp]:
     where, args = _where(site_id, ap_id)
-    return [(ap, site, state, s, e, windows.pieces(ap, site, s, e))
-            for ap, site, state, s, e in (
-                (ap, site, state, s, until if e is None else e) for ap, site, state, s, e in
-                store.conn.execute(
-                "SELECT ap_id, site_id, state, started_at, ended_at FROM kpi_ap_intervals"
-                " WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ? AND state != 'up'"
-                + where + " ORDER BY started_at", [start, until, *args]))]
+    rows = store.conn.execute(
+        "SELECT ap_id, site_id, state, started_at, coalesce(ended_at, ?) FROM kpi_ap_intervals"
+        " WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ? AND state != 'up'"
+        + where + " ORDER BY started_at", [until, start, until, *args]).fetchall()
+    if not windows.any:   # the usual case: no maintenance anywhere near
+        none: list[Span] = []
+        return [(*row, none) for row in rows]
+    pieces = windows.pieces
+    return [(ap, site, state, s, e, pieces(ap, site, s, e)) for ap, site, state, s, e in rows]
 
 
 def _firsts(store: Store, until: float, site_id: int | None, ap_id: int | None
@@ -271,26 +273,35 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
     maint_by_ap: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     outages = []
     unknown_planned: dict[int, list[Span]] = defaultdict(list)
+    add_down, add_parent = down_days.add, parent_days.add
     for ap, site, state, s, e, planned_parts in non_up:
-        lo, hi = max(s, start), min(e, until)
+        lo = max(start, s)
+        hi = min(until, e)
         if hi <= lo or ap not in aps and state != UNKNOWN:
             continue
-        pieces = overlaps(lo, hi, planned_parts) if planned_parts else []
-        taken = sum(b - a for a, b in pieces)
-        maint_by_ap[ap][state] += taken
+        if planned_parts:
+            pieces = overlaps(lo, hi, planned_parts)
+            taken = sum(b - a for a, b in pieces)
+            maint_by_ap[ap][state] += taken
+        else:
+            pieces, taken = planned_parts, 0.0
         if edges:
-            days_of = down_days if state == DOWN else parent_days if state == PARENT_DOWN else None
-            if state == UNKNOWN:
+            if state == DOWN:
+                add_down(lo, hi)
+                for a, b in pieces:
+                    add_down(a, b, -1.0)
+            elif state == PARENT_DOWN:
+                add_parent(lo, hi)
+                for a, b in pieces:
+                    add_parent(a, b, -1.0)
+            else:
                 days.add(lo, hi, -1.0)
                 unknown_planned[ap].extend(pieces)
-            elif days_of is not None:
-                days_of.add(lo, hi)
-                for a, b in pieces:
-                    days_of.add(a, b, -1.0)
-        if state in OUTAGE_STATES and hi - lo - taken > 0:
-            outages.append((ap, site, state, s, e, hi - lo - taken))
+        left = hi - lo - taken
+        if left > 0 and state != UNKNOWN:
+            outages.append((ap, site, state, s, e, left))
             if state == DOWN:
-                aps[ap].outages.append(hi - lo - taken)
+                aps[ap].outages.append(left)
             else:
                 aps[ap].parent_episodes += 1
     for ap, figures in aps.items():

@@ -64,14 +64,15 @@ class DayTotals:
         edges = self.edges
         if len(edges) < 2:
             return
-        start, end = max(start, edges[0]), min(end, edges[-1])
+        start = max(start, edges[0])
+        end = min(end, edges[-1])
         if end <= start:
             return
         i = bisect.bisect_right(edges, start) - 1
-        j = bisect.bisect_left(edges, end) - 1      # the day holding the span's last instant
-        if i == j:
+        if end <= edges[i + 1]:                     # most spans: within one day
             self._partial[i] += weight * (end - start)
             return
+        j = bisect.bisect_left(edges, end) - 1      # the day holding the span's last instant
         self._partial[i] += weight * (edges[i + 1] - start)
         self._partial[j] += weight * (end - edges[j])
         if j > i + 1:
