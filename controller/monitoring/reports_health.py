@@ -14,7 +14,7 @@ holds and clearing when it no longer does:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from captive_portal.reports import health as forwarder
@@ -73,10 +73,19 @@ def verdicts(health: PipelineHealth, config: AlertsConfig) -> dict[str, tuple[bo
     }
 
 
-def check(store: Store, config: AlertsConfig, at: float) -> dict[str, str]:
-    """Open or clear the pipeline's alerts from its health at ``at``; returns what changed."""
+def check(store: Store, config: AlertsConfig, at: float,
+          watching_since: float | None = None) -> dict[str, str]:
+    """Open or clear the pipeline's alerts from its health at ``at``; returns what changed.
+
+    ``watching_since`` is when the caller started watching: the link is not judged down for
+    longer than that, so a controller starting up (whose forwarder has not beaten yet, after a
+    stop an hour ago) does not raise and clear a link alert in its first seconds.
+    """
+    health = pipeline_health(store, at)
+    if watching_since is not None and health.down_for_s is not None:
+        health = replace(health, down_for_s=min(health.down_for_s, max(0.0, at - watching_since)))
     changed = {}
-    for kind, (holds, severity, detail) in verdicts(pipeline_health(store, at), config).items():
+    for kind, (holds, severity, detail) in verdicts(health, config).items():
         change = alert_rows.set_scope_alert(store, SCOPE, kind, holds, detail, severity)
         if change:
             changed[kind] = change

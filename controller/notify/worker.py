@@ -43,6 +43,7 @@ class NotifyWorker:
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _pruned_at: float = 0.0
+    _started_at: float | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
@@ -77,8 +78,10 @@ class NotifyWorker:
     def run_once(self, store: Store) -> dict[str, int]:
         """One pass: health, routing, digest, sending. Returns what it did, counted."""
         at = self.clock()
+        if self._started_at is None:
+            self._started_at = at
         if self.watch_reports:
-            reports_health.check(store, self.config, at)
+            reports_health.check(store, self.config, at, watching_since=self._started_at)
         counted = Router(store, self.config, self.tz).route(at)
         counted["digest_queued"] = digest.decide(store, at, self.config.digest_every_h, self.tz)
         if at - self._pruned_at >= PRUNE_EVERY_S:

@@ -85,3 +85,17 @@ def test_the_broker_going_away_raises_link_down_and_its_return_clears_it(
              timeout=20, what="the forwarder reconnected")
     assert reports_health.check(store, config.alerts, time.time()) == {
         "report_link_down": "cleared"}
+
+
+def test_a_controller_starting_up_does_not_judge_a_link_it_has_not_watched(
+        store, config, mosquitto, service):
+    config.alerts.report_link_down_s = 30
+    wait_for(lambda: reports_health.pipeline_health(store, time.time()).forwarder.ok,
+             timeout=10, what="a heartbeat")
+    service.stop()  # the last beat says "stopped", as after a controller's shutdown
+    an_hour_later = time.time() + 3600
+    assert reports_health.check(store, config.alerts, an_hour_later,
+                                watching_since=an_hour_later - 5) == {}
+    assert reports_health.check(store, config.alerts, an_hour_later + 30,
+                                watching_since=an_hour_later - 5) == {
+        "report_link_down": "opened"}
