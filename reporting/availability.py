@@ -38,6 +38,9 @@ OUTAGE_STATES = (DOWN, PARENT_DOWN)
 REACHABILITY = {"up": UP, "degraded": UP, "auth_failed": UP, "down": DOWN}
 #: A site needs at least this many APs for "all of them down together" to point at its parent.
 PARENT_MIN_APS = 2
+#: The APs behind a failed gateway do not all time out in the same poll cycle: an AP found
+#: down this long before its whole site was is taken as parent down from its own start.
+PARENT_GRACE_S = 300.0
 #: The rolling windows shown beside the period, ending where it ends.
 WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30), ("365d", 365))
 DAY = 86400.0
@@ -143,8 +146,25 @@ def record_states(store: Store, at: float, states: Mapping[int, str],
     changed = 0
     with store.transaction() as conn:
         for ap_id, site_id, state in changes:
+            if state == PARENT_DOWN and current.get(ap_id) == DOWN and _relabel(conn, ap_id, at):
+                changed += 1
+                continue
             changed += _transition(conn, ap_id, site_id, state, at, "poller")
     return changed
+
+
+def _relabel(conn: sqlite3.Connection, ap_id: int, at: float) -> bool:
+    """Make the AP's open outage parent down from its start, if it began within
+    `PARENT_GRACE_S` (the rest of its site went down in the next cycles)."""
+    row = conn.execute("SELECT id, started_at FROM kpi_ap_intervals WHERE ap_id = ?"
+                       " AND ended_at IS NULL AND state = 'down'", (ap_id,)).fetchone()
+    if row is None or at - row[1] > PARENT_GRACE_S:
+        return False
+    conn.execute("UPDATE kpi_ap_intervals SET state = 'parent_down' WHERE id = ?", (row[0],))
+    conn.execute("UPDATE kpi_ap_transitions SET state = 'parent_down' WHERE id = (SELECT id FROM"
+                 " kpi_ap_transitions WHERE ap_id = ? AND at = ? ORDER BY id DESC LIMIT 1)",
+                 (ap_id, row[1]))
+    return True
 
 
 # -- computing ------------------------------------------------------------------------------

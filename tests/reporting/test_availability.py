@@ -141,6 +141,28 @@ def test_parent_down_is_counted_apart_from_own_outages(store, config, secrets, s
     availability.record_states(store, at(12), {a1: "up", a2: "up"})
     section = availability.build(store, config, period(), Filters(ap=b1))
     assert section.table("availability-aps").rows[0]["scheduled"] == pytest.approx(12 * H)
+    # behind a failed gateway the APs need not time out in the same cycle: the first one
+    # found down is parent down from its own start when the rest follow within 5 minutes
+    availability.record_states(store, at(13), {a1: "down", a2: "up"})
+    availability.record_states(store, at(13) + 60, {a1: "down", a2: "down"})
+    availability.record_states(store, at(14), {a1: "down", a2: "down"})
+    availability.record_states(store, at(14) + 60, {a1: "up", a2: "up"})
+    assert store.conn.execute(
+        "SELECT ap_id, state, started_at, ended_at FROM kpi_ap_intervals WHERE started_at >= ?"
+        " AND state != 'up' ORDER BY ap_id", (at(13),)).fetchall() == [
+            (a1, "parent_down", at(13), at(14) + 60), (a2, "parent_down", at(13) + 60,
+                                                       at(14) + 60)]
+    # ... but not an AP that was down on its own long before
+    availability.record_states(store, at(15), {a1: "down", a2: "up"})
+    availability.record_states(store, at(16), {a1: "down", a2: "down"})
+    assert store.conn.execute(
+        "SELECT state FROM kpi_ap_intervals WHERE ap_id = ? AND started_at >= ? ORDER BY id",
+        (a1, at(15))).fetchall() == [("down",), ("parent_down",)]
+    before = store.conn.execute("SELECT ap_id, state, started_at, ended_at FROM"
+                                " kpi_ap_intervals ORDER BY ap_id, started_at").fetchall()
+    availability.rebuild(store)     # the raw transitions say the same
+    assert store.conn.execute("SELECT ap_id, state, started_at, ended_at FROM"
+                              " kpi_ap_intervals ORDER BY ap_id, started_at").fetchall() == before
 
 
 def test_riyadh_days_split_an_outage_at_local_midnight(store, config):
