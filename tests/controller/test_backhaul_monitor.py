@@ -125,6 +125,10 @@ def test_failover_and_failback_are_stored_and_alerted(config, store, links, aler
         assert [e["backup_s"] for e in history] == [60.0, 60.0]
         assert history[1]["event_id"] == failover["id"]
         assert monitor.stats == {"stored": 3, "handled": 3}
+        # the backhaul KPIs got their copy: a minute on the backup link
+        assert store.conn.execute(
+            "SELECT path, ended_at - started_at FROM kpi_backhaul_path_intervals"
+            " WHERE path = 'backup'").fetchall() == [("backup", 60.0)]
     finally:
         monitor.stop()
 
@@ -139,6 +143,7 @@ def test_redelivered_event_is_stored_once(config, store, links, alerts_seen):
         agent.event(failover)  # QoS 1: the agent resends when a PUBACK was lost
         assert monitor.wait_handled(2, TIMEOUT)
         assert store.conn.execute("SELECT count(*) FROM backhaul_events").fetchone()[0] == 1
+        assert store.conn.execute("SELECT count(*) FROM kpi_backhaul_events").fetchone()[0] == 1
         assert len(alerts(store)) == 1
         assert monitor.stats == {"stored": 1, "duplicate": 1, "handled": 2}
         assert alerts_seen.get(timeout=TIMEOUT).payload["status"] == "open"
