@@ -67,18 +67,19 @@ class BusinessCalendar:
             length = self._starts[n + 1] - self._starts[n]
             self._before.append(self._before[-1] + (length if business else 0.0))
 
-    def _cumulative(self, ts: float) -> float:
-        n = bisect.bisect_right(self._starts, ts) - 1
-        done = self._before[n]
-        return done + (ts - self._starts[n] if self._business[n] else 0.0)
-
     def seconds(self, start: float, end: float) -> float:
         """Business seconds in [start, end); negative when ``end`` is before ``start``."""
         starts = self._starts
         if not (starts and starts[0] <= start < starts[-1] and starts[0] <= end < starts[-1]):
             self._cover(start)
             self._cover(end)
-        return self._cumulative(end) - self._cumulative(start)
+            starts = self._starts
+        # Business seconds before end less those before start (a year's KPIs ask 200,000 times).
+        before, business = self._before, self._business
+        n = bisect.bisect_right(starts, end) - 1
+        m = bisect.bisect_right(starts, start) - 1
+        return (before[n] + (end - starts[n] if business[n] else 0.0)
+                - before[m] - (start - starts[m] if business[m] else 0.0))
 
     def days(self, start: float, end: float) -> float:
         """Business days (business seconds / 86,400) in [start, end)."""
