@@ -46,6 +46,8 @@ class PastReport:
 
 
 def _check(report: PastReport) -> None:
+    if report.sms and not report.phone:
+        raise ValueError("a past report with SMS needs the phone they went to")
     status = "received"
     for _, target, _ in report.moves:
         check_transition(status, target)
