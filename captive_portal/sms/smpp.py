@@ -41,13 +41,14 @@ counts) waits its turn; a ESME_RTHROTTLED answer anyway is retried after a pause
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,13 +142,19 @@ class Pacer:
         self._lock = threading.Lock()
         self._next = 0.0
 
-    def turn(self, stop: threading.Event) -> bool:
-        """Wait for this caller's turn; False if ``stop`` was set meanwhile."""
+    @contextlib.contextmanager
+    def turn(self, stop: threading.Event) -> Iterator[bool]:
+        """Wait for this caller's turn and hold it while the caller writes; the next turn
+        comes ``1/rate`` after this one ends, so writes are spaced however late a thread ran.
+        Yields False (and takes no turn) if ``stop`` was set meanwhile."""
         with self._lock:
-            now = self.clock()
-            at = max(now, self._next)
-            self._next = at + self.interval
-        return not stop.wait(max(0.0, at - now))
+            if stop.wait(max(0.0, self._next - self.clock())):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                self._next = self.clock() + self.interval
 
     def hold(self, seconds: float) -> None:
         """Nobody's turn comes before ``seconds`` from now (the SMSC said we were too quick)."""
@@ -535,9 +542,11 @@ class SmppLink:
         for _ in range(5):  # ESME_RTHROTTLED: wait and offer the same part again
             if not self.bound.wait(self.settings.timeout_s) or self._client is None:
                 raise SmppError("the SMPP link is down (reconnecting)")
-            if not self.pacer.turn(self._stop):
-                raise SmppError("the SMPP driver is stopping")
-            response = self._request(fields, group)
+            with self.pacer.turn(self._stop) as ours:
+                if not ours:
+                    raise SmppError("the SMPP driver is stopping")
+                waiter = self._submit(fields, group)
+            response = self._response(waiter)
             status = int(response.status)
             if status == ROK:
                 return _text(response.message_id).rstrip("\0")
@@ -548,7 +557,8 @@ class SmppLink:
             self.pacer.hold(1.0)
         raise SmppError("the SMSC kept answering ESME_RTHROTTLED", status=THROTTLED)
 
-    def _request(self, fields: dict[str, Any], group: _Group | None) -> Any:
+    def _submit(self, fields: dict[str, Any], group: _Group | None) -> _Pending:
+        """Write one submit_sm; the waiter its response will be handed to."""
         client = self._client
         if client is None:
             raise SmppError("the SMPP link is down (reconnecting)")
@@ -558,6 +568,9 @@ class SmppLink:
         except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError,
                 _LinkLost) as exc:
             raise SmppError(f"submit_sm not sent: {_reason(exc)}") from None
+        return waiter
+
+    def _response(self, waiter: _Pending) -> Any:
         if not waiter.done.wait(self.settings.timeout_s):
             with self._write:
                 self._pending.pop(next((s for s, w in self._pending.items() if w is waiter),

@@ -203,11 +203,12 @@ def test_throttled_to_the_binds_rate(smsc, link_to):  # noqa: F811
         thread.join(20)
     took = time.monotonic() - started
     arrivals = [p["at"] for p in smsc.wait_for("submit_sm", count)]
-    # Measured at the server (its own clock, milliseconds): N messages span (N-1)/rate.
-    assert (max(arrivals) - min(arrivals)) / 1000 >= (count - 1) / rate - 0.01
-    assert took >= (count - 1) / rate - 0.01
+    assert took >= (count - 1) / rate
+    # Measured at the server too (its own clock, when its event loop got to each PDU: give it
+    # 50 ms of jitter on a loaded machine; unpaced, the nine arrive within a few ms).
+    assert (max(arrivals) - min(arrivals)) / 1000 >= (count - 1) / rate - 0.05
     gaps = sorted(b - a for a, b in itertools.pairwise(arrivals))
-    assert gaps[0] >= 1000 / rate - 15  # no two at once, whatever the threads did
+    assert gaps[0] >= 1000 / rate - 50  # no two at once, whatever the threads did
 
 
 def test_wrong_password_is_refused_and_never_logged(smsc, caplog):  # noqa: F811
