@@ -23,6 +23,8 @@ SIDE, EDGE, TOP, BOTTOM = 64, 14, 30, 28
 PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#0969da", "#bf3989",
            "#57606a")
 MUTED = "#57606a"
+#: A chart names its marks (maintenance, switches) when it has at most this many.
+MARK_LABELS = 4
 
 
 def nice_ceiling(value: float) -> float:
@@ -120,10 +122,11 @@ def svg(chart: Chart, *, _: Gettext, rtl: bool, tz: str, since: float, until: fl
                 coords = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
                 parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" '
                              'stroke-width="1.6" stroke-linejoin="round"/>')
-    for at, label in chart.marks:
-        if since <= at <= until:
-            parts.append(f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{TOP}" '
-                         f'y2="{TOP + plot_h}" stroke="{MUTED}" stroke-dasharray="3 3"/>')
+    marks = [(at, label) for at, label in chart.marks if since <= at <= until]
+    for at, label in marks:
+        parts.append(f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{TOP}" '
+                     f'y2="{TOP + plot_h}" stroke="{MUTED}" stroke-dasharray="3 3"/>')
+        if len(marks) <= MARK_LABELS:  # more labels than that would overlap: lines only
             parts.append(f'<text x="{x(at) + (-3 if rtl else 3):.1f}" y="{TOP + 10}" '
                          f'text-anchor="{"end" if rtl else "start"}" font-size="10" '
                          f'fill="{MUTED}">{escape(_(label))}</text>')

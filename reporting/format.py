@@ -87,6 +87,11 @@ def isolated(text: str) -> Markup:
         "rtl" if rtl else "ltr", "\u2067" if rtl else "\u2066", text)
 
 
+def isolate_marks(text: str) -> str:
+    """`isolated` with the Unicode isolate characters only (for the PDF's layout)."""
+    return f"{chr(0x2067) if _has_arabic(text) else chr(0x2066)}{text}{chr(0x2069)}"
+
+
 def when(ts: float | None, tz: str) -> str:
     return show(ts, tz) if ts is not None else "—"
 

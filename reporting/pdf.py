@@ -24,7 +24,7 @@ from reporting.i18n import N_, direction, translator
 from reporting.model import Section
 
 #: Rows of a table the PDF prints; the XLSX and CSV carry every row.
-PDF_ROWS = 40
+PDF_ROWS = 25
 _TEMPLATES = Path(__file__).parent / "templates"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
@@ -54,8 +54,9 @@ def html(sections: Sequence[Section], config: Config, lang: str, *,
     period = sections[0].period if sections else None
 
     def show_value(value: object, unit: str) -> object:
+        # Isolate characters, no <bdi> element: one inline box fewer per cell for the layout.
         text = fmt.value(value, unit, _)  # type: ignore[arg-type]
-        return text if unit == "text" else fmt.isolated(text)
+        return text if unit == "text" else fmt.isolate_marks(text)
 
     def svg(chart) -> Markup:
         assert period is not None
@@ -63,7 +64,7 @@ def html(sections: Sequence[Section], config: Config, lang: str, *,
 
     return _env.get_template("report.html").render(
         _=_, lang=lang, dir=direction(lang), sections=sections, show=show_value, svg=svg,
-        ltr=fmt.isolated,
+        ltr=fmt.isolate_marks,
         title=_(TITLE), rows=PDF_ROWS,
         municipality=municipality.name_ar if lang == "ar" else municipality.name_en,
         period_name=period.name if period else "",

@@ -27,7 +27,7 @@ BENCH = ROOT / "bench"
 RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
-           "backhaul_failover.py", "photo_memory.py"}
+           "backhaul_failover.py", "photo_memory.py", "reporting.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -124,6 +124,14 @@ def test_backhaul_failover_tiny():
     table = dict(re.findall(r"^(errors|failback trials)\s+(.*)$", out, re.M))
     assert table["errors"].split() == ["0", "0", "0"], out[-2000:]
     assert table["failback trials"].split() == ["2", "2", "2"]
+
+
+def test_reporting_tiny():
+    result = last_json(bench("bench/reporting.py"))
+    assert result["cpus"] and result["python"]
+    assert result["history"]["rows"]["service"]["reports"] == 500
+    assert len(result["pages_s"]) == 20  # 5 pages x 2 periods x 2 languages
+    assert result["pdf"]["ar"]["bytes"] > 10_000 and result["rss_peak_mb"] > 0
 
 
 def test_photo_memory_tiny():
