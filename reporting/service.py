@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from captive_portal.reports import kpi_queries
 from captive_portal.reports.catalogue import list_categories
-from captive_portal.reports.kpi_queries import ReportFacts
 from captive_portal.reports.lifecycle import SETTLED
 from core.config import Config
 from core.inventory import list_sites
@@ -28,18 +26,14 @@ from core.store import Store
 from reporting.calendar import DAY, BusinessCalendar
 from reporting.i18n import N_
 from reporting.model import Chart, Column, Figure, Filters, Period, Section, Series, Table, Target
+from reporting.service_timeline import REOPEN_WINDOWS, Timeline, median, p90, percent
 
 AREA = "service"
-#: The first answer of the back office: any of these after ``received``/``forwarded``.
-ACK_STATUSES = frozenset({"acknowledged", "assigned", "in_progress", "resolved", "rejected"})
-#: The municipality's end of the work: the SLA clock stops (``closed`` follows ``resolved``).
-CLOSING = frozenset({"resolved", "rejected"})
 CHANNELS = ("portal", "open311", "other")
 CHANNEL_LABELS = {"portal": N_("Portal"), "open311": N_("Open311"), "other": N_("Other")}
 #: Backlog age buckets in whole calendar days since filing: (key, label, first day, last day).
 AGE_BUCKETS = (("0-3", N_("0-3 days"), 0, 3), ("4-7", N_("4-7 days"), 4, 7),
                ("8-30", N_("8-30 days"), 8, 30), ("31+", N_("Over 30 days"), 31, math.inf))
-REOPEN_WINDOWS = (14, 30)
 #: Longest period whose backlog chart has a bar a day (then a bar every 7 days).
 DAILY_BACKLOG_DAYS = 92
 SMS_PURPOSES = {"report_received": N_("Receipt"), "report_status": N_("Status update"),
@@ -60,103 +54,10 @@ def channel_of(channel: str) -> str:
     return channel if channel in ("portal", "open311") else "other"
 
 
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def p90(values: list[float]) -> float | None:
-    """Nearest rank: the smallest value at or above 90 % of the values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
-def percent(part: int, whole: int) -> float | None:
-    return 100.0 * part / whole if whole else None
-
-
 def age_bucket(created_at: float, at: float) -> str:
     """The `AGE_BUCKETS` key of a report filed at ``created_at``, seen at ``at``."""
     days = (at - created_at) // DAY
     return "0-3" if days < 4 else "4-7" if days < 8 else "8-30" if days < 31 else "31+"
-
-
-class Timeline:
-    """One report's status history read once for a period [start, end): what every KPI needs
-    of it, gathered in a single pass over its events."""
-
-    __slots__ = ("ack_days", "answers", "closed_at", "closures", "facts", "first_ack",
-                 "open_spans", "reopened_within", "reopens", "sla_seconds", "status_end")
-
-    def __init__(self, facts: ReportFacts, start: float, end: float):
-        self.facts = facts
-        self.ack_days: float | None = None
-        self.first_ack: float | None = None
-        self.reopens: list[float] = []
-        #: Status just before ``end`` (None: filed after it) and the last closure before it.
-        self.status_end: str | None = "received" if facts.created_at < end else None
-        self.closed_at: float | None = None
-        #: Closures (resolved, rejected) in the period, and how many of them a reopen followed
-        #: within each of `REOPEN_WINDOWS` days (None: none did).
-        self.closures = 0
-        self.reopened_within: dict[int, int] | None = None
-        #: Answers to a resolution given in the period: confirmed, unanswered, disputed,
-        #: reopened_staff.
-        self.answers: list[str] = []
-        #: [from, to) spans in which the report was open (to = inf while it still is).
-        self.open_spans: list[tuple[float, float]] = []
-        previous: str | None = "received"
-        pending: float | None = None    # a closure in the period waiting to see a reopen
-        opened: float | None = facts.created_at
-        for at, status, actor in facts.events:
-            if self.first_ack is None and status in ACK_STATUSES:
-                self.first_ack = at
-            if at < end:
-                self.status_end = status
-            in_period = start <= at < end
-            if status in CLOSING:
-                if at < end:
-                    self.closed_at = at
-                pending = at if in_period else None
-                self.closures += in_period
-            elif status == "reopened":
-                self.reopens.append(at)
-                if pending is not None:
-                    if self.reopened_within is None:
-                        self.reopened_within = dict.fromkeys(REOPEN_WINDOWS, 0)
-                    for days in REOPEN_WINDOWS:
-                        if at - pending <= days * DAY:
-                            self.reopened_within[days] += 1
-                pending = None
-            if in_period and previous == "resolved":
-                if status == "closed":
-                    self.answers.append("confirmed" if actor == "citizen" else "unanswered")
-                elif status == "reopened":
-                    self.answers.append("disputed" if actor == "citizen" else "reopened_staff")
-            if status in SETTLED:
-                if opened is not None:
-                    self.open_spans.append((opened, at))
-                    opened = None
-            elif opened is None:
-                opened = at
-            previous = status
-        if opened is not None:
-            self.open_spans.append((opened, math.inf))
-        facts.events = []  # read: a year of timelines need not stay in memory
-        # The SLA window is the same length in every cycle (a reopen restarts it).
-        anchor = self.reopens[-1] if self.reopens else facts.created_at
-        self.sla_seconds = facts.due_at - anchor
-
-    @property
-    def open_at_end(self) -> bool:
-        return self.status_end is not None and self.status_end not in SETTLED
-
-    def due_at(self, at: float) -> float:
-        """The SLA due time in force just before ``at``."""
-        n = bisect.bisect_left(self.reopens, at)
-        anchor = self.reopens[n - 1] if n else self.facts.created_at
-        return anchor + self.sla_seconds
 
 
 def build(store: Store, config: Config, period: Period, filters: Filters) -> Section:
@@ -167,6 +68,9 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
 
 
 class ServiceKpis:
+    """The facts of one period read once (timelines, escalations, SMS, catalogue, sites) and
+    the section built from them."""
+
     def __init__(self, store: Store, calendar: BusinessCalendar, period: Period,
                  filters: Filters, *, sla_target: Target = TARGET_SLA_PERCENT):
         self.store = store
