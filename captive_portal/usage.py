@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from core.localtime import local
@@ -32,9 +32,10 @@ from core.store import Store
 
 #: Funnel steps, in the order a visitor meets them.
 FUNNEL = ("redirect", "portal", "step", "online")
-#: Bound on one session's length used to look back for sessions still open at a period's
-#: start (sessions expire after ``portal.session_minutes``; a week is far beyond any setting).
-LONGEST_SESSION_S = 7 * 86400.0
+#: How far back to look for sessions still online at a period's start: sessions expire after
+#: ``portal.session_minutes`` (an hour by default); one longer than a day would be counted
+#: online only from its last day.
+LONGEST_SESSION_S = 86400.0
 _KEY_LABEL = b"oasis-edge visitor hash v1"
 
 
@@ -72,6 +73,27 @@ def count(store: Store, at: float, site: str, kind: str, item: str, n: int = 1) 
         "INSERT INTO portal_usage_counts (hour, site, kind, item, count) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (hour, site, kind, item) DO UPDATE SET count = count + excluded.count",
         (hour_of(at), site, kind, item, n))
+
+
+#: The columns of a past session as `record_history` takes them.
+HISTORY_COLUMNS = ("gateway_id", "ap", "visitor", "method", "locale", "online_at", "ended_at",
+                   "end_reason", "bytes_down", "bytes_up")
+
+
+def record_history(store: Store, sessions: Iterable[tuple], counters: Iterable[tuple]) -> None:
+    """Write past sessions (tuples in `HISTORY_COLUMNS` order, all ended, no MAC) and counter
+    increments ((hour, site, kind, item, n)) in one transaction: the demo's and the
+    benchmark's history (`reporting.history.usage`)."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO portal_sessions (gateway_id, ap, visitor, method, locale, online_at, "
+            "ended_at, end_reason, bytes_down, bytes_up, mac, ip, state, started_at, "
+            "expires_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', "
+            "'0.0.0.0', 'ended', ?6, max(?6 + 3600, ?7), ?7)", sessions)
+        conn.executemany(
+            "INSERT INTO portal_usage_counts (hour, site, kind, item, count) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hour, site, kind, item) "
+            "DO UPDATE SET count = count + excluded.count", counters)
 
 
 # ---- query functions (reporting reads the portal's usage data only through these) ------------
@@ -173,19 +195,33 @@ def online_spans(store: Store, start: float, end: float, now: float, *,
 
 
 def counts(store: Store, start: float, end: float, *, sites: list[str] | None = None
-           ) -> list[tuple[float, str, str, str, int]]:
-    """(hour, site, kind, item, count) of the funnel and failure counters in [start, end)."""
-    sql = ("SELECT hour, site, kind, item, count FROM portal_usage_counts "
-           "WHERE hour > ? AND hour < ?")
-    args: list = [start - 3600.0, end]
+           ) -> list[tuple[str, str, str, int]]:
+    """(site, kind, item, total) of the funnel and failure counters of the hours that begin in
+    [start, end) (periods begin on the hour: local midnights in whole-hour zones)."""
+    sql = ("SELECT site, kind, item, sum(count) FROM portal_usage_counts "
+           "WHERE hour >= ? AND hour < ?")
+    args: list = [start, end]
     if sites is not None:
         sql += f" AND site IN ({', '.join('?' * len(sites))})"
         args += sites
-    return list(store.conn.execute(sql, args))
+    return list(store.conn.execute(sql + " GROUP BY site, kind, item", args))
+
+
+def length_histogram(store: Store, start: float, end: float, bucket_s: int, *,
+                     gateways: list[str] | None = None, aps: list[str] | None = None
+                     ) -> dict[int, int]:
+    """Ended sessions that went online in [start, end), by length in ``bucket_s`` buckets
+    (bucket n holds lengths from n * bucket_s up to the next)."""
+    where = "online_at >= ? AND online_at < ? AND ended_at IS NOT NULL"
+    where, args = _narrow(where, [start, end], gateways, aps)
+    return dict(store.conn.execute(
+        f"SELECT CAST(max(ended_at - online_at, 0) / ? AS INTEGER) AS b, count(*) "
+        f"FROM portal_sessions WHERE {where} GROUP BY b", [bucket_s] + args))
 
 
 __all__ = [
     "FUNNEL",
+    "HISTORY_COLUMNS",
     "DayUsage",
     "count",
     "counts",
@@ -193,8 +229,10 @@ __all__ = [
     "gateway_sites",
     "gateway_usage",
     "hour_of",
+    "length_histogram",
     "median_session_seconds",
     "online_spans",
+    "record_history",
     "returning_visitors",
     "site_of_gateway",
     "visitor_hash",

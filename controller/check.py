@@ -50,7 +50,7 @@ def run_checks(config: Config, *, timeout_s: float = 5.0,
     yield from _key_findings(config, store)
     yield _broker_finding(config.section(MqttConfig), timeout_s)
     sms = getattr(config, "sms", None)
-    if sms is not None and sms.driver == "http":
+    if sms is not None and sms.driver in ("http", "kannel"):
         yield _sms_finding(sms.url, timeout_s)
     if store is not None:
         yield from _gateway_findings(store, gateway_quiet_s)

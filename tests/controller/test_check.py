@@ -151,6 +151,15 @@ def test_sms_provider_unreachable_fails(tmp_path, mosquitto, migrated):
     assert "[sms] url" in lines["sms"]
 
 
+def test_an_unreachable_kannel_smsbox_fails(tmp_path, mosquitto, migrated):
+    port = free_port()
+    extra = (f'\n[sms]\ndriver = "kannel"\nurl = "http://127.0.0.1:{port}/cgi-bin/sendsms"\n'
+             'callback_url = "http://127.0.0.1:8080"\nhook_secret = "0123456789abcdef"\n')
+    result, lines = check(write_config(tmp_path, broker_port=mosquitto.port, extra=extra))
+    assert result.exit_code == 1
+    assert lines["sms"].startswith("FAIL") and f"127.0.0.1:{port}" in lines["sms"]
+
+
 def test_invalid_config_names_the_key_and_exits_non_zero(tmp_path):
     path = tmp_path / "oasis.toml"
     path.write_text("[mqtt]\nport = 70000\n")

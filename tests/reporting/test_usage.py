@@ -14,7 +14,7 @@ from core import inventory
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
-from reporting import usage
+from reporting import usage, usage_rollup
 from reporting.model import Filters, Period
 
 TZ = "Asia/Riyadh"
@@ -179,3 +179,32 @@ def test_an_empty_period_has_no_figures_but_zero_counts(store, config):
     assert section.figure("usage.funnel_conversion").value is None
     assert section.figure("usage.concurrent_average").value == 0.0
     assert section.table("usage-days").rows == []
+
+
+def _figures(section):
+    return {f.key: f.value for f in section.figures}
+
+
+@pytest.mark.parametrize("name", ["month:2026-11", "2026-10-20..2026-12-05", "30d"])
+def test_rolled_up_days_give_the_figures_read_from_the_sessions(store, config, name):
+    period = Period.parse(name, TZ, now=at("2026-11-29 15:37"))
+    for day, item, n in ((3, "redirect", 10), (3, "online", 5), (28, "redirect", 4)):
+        portal_usage.count(store, at(f"2026-11-{day:02d} 09:10"), "north-park", "funnel", item, n)
+    portal_usage.count(store, at("2026-11-29 14:10"), "walkway", "failure", "code_expired", 2)
+    before = usage.build(store, config, period, Filters())
+    assert before.figure("usage.login_failures").value == 2
+    # 31 October (the first session) to 5 December: 6 December is not over by 6 hours yet.
+    assert usage_rollup.refresh(store, TZ, at("2026-12-07 05:00")) == 36
+    assert usage_rollup.refresh(store, TZ, at("2026-12-07 05:30")) == 0  # nothing new
+    after = usage.build(store, config, period, Filters())
+    expected, got = _figures(before), _figures(after)
+    # From the roll-ups the median is the middle of its 10-second bucket.
+    if expected["usage.median_session"] is not None:
+        assert got.pop("usage.median_session") == pytest.approx(
+            expected.pop("usage.median_session"), abs=5)
+    assert got == pytest.approx(expected)
+    for key in ("usage-days", "usage-sites", "usage-concurrent-hours"):
+        assert after.table(key).rows == before.table(key).rows, key
+    north = usage.build(store, config, period, Filters(site="north-park"))
+    assert _figures(north)["usage.sessions"] == sum(
+        r["sessions"] for r in before.table("usage-sites").rows if r["site"] == "north-park")
