@@ -15,6 +15,7 @@ from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
 from reporting import usage, usage_rollup
+from reporting.history import usage as usage_history
 from reporting.model import Filters, Period
 
 TZ = "Asia/Riyadh"
@@ -208,3 +209,34 @@ def test_rolled_up_days_give_the_figures_read_from_the_sessions(store, config, n
     north = usage.build(store, config, period, Filters(site="north-park"))
     assert _figures(north)["usage.sessions"] == sum(
         r["sessions"] for r in before.table("usage-sites").rows if r["site"] == "north-park")
+
+
+def _history(tmp_path, name):
+    store = Store(tmp_path / name)
+    inventory.add_site(store, {"slug": "north-park", "name_ar": "ش", "name_en": "North",
+                               "kind": "park"}, "tests")
+    store_box = SecretBox(Fernet.generate_key())
+    register_gateway(store, store_box, "gw-n", site="north-park")
+    written = usage_history.seed(store, start=at("2026-11-01 00:00"), end=at("2026-11-04 00:00"),
+                                 sessions_per_day=300)
+    return store, written
+
+
+def test_the_history_is_deterministic_and_coherent(tmp_path, config):
+    store, written = _history(tmp_path, "a.db")
+    other, again = _history(tmp_path, "b.db")
+    assert written == again and 600 < written["sessions"] < 1500  # 1 November is a Sunday
+    query = ("SELECT gateway_id, visitor, online_at, ended_at, bytes_down, bytes_up "
+             "FROM portal_sessions ORDER BY id")
+    assert store.conn.execute(query).fetchall() == other.conn.execute(query).fetchall()
+    assert store.conn.execute("SELECT DISTINCT mac FROM portal_sessions").fetchall() == [("",)]
+    section = usage.build(store, config, Period.parse("2026-11-01..2026-11-03", TZ, now=0),
+                          Filters())
+    funnel, = section.table("usage-funnel").rows
+    assert funnel["redirect"] >= funnel["portal"] >= funnel["step"] >= funnel["online"] \
+        == written["sessions"]
+    value = _figures(section)
+    assert value["usage.sessions"] == written["sessions"]
+    assert 15 * 60 < value["usage.median_session"] < 40 * 60
+    assert 0 < value["usage.returning_visitors"] < value["usage.visitors"] < written["sessions"]
+    assert value["usage.login_failures"] > 0
