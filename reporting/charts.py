@@ -8,6 +8,7 @@ its labels mean the same in an RTL page (text inside still follows its own scrip
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -66,7 +67,7 @@ def svg(chart: Chart, *, _: Gettext, rtl: bool, tz: str, since: float, until: fl
     points = sorted({float(t) for s in chart.series for t, v in s.points})
     if chart.kind == "bar" and points:
         # A bar is centred on its point; leave half a slot either side of the outer ones.
-        slot = min((b - a for a, b in zip(points, points[1:])), default=until - since) or 1.0
+        slot = min((b - a for a, b in itertools.pairwise(points)), default=until - since) or 1.0
         since, until = min(since, points[0] - slot / 2), max(until, points[-1] + slot / 2)
     else:
         slot = 1.0
@@ -85,9 +86,9 @@ def svg(chart: Chart, *, _: Gettext, rtl: bool, tz: str, since: float, until: fl
         return TOP + plot_h - (min(max(v, low), top) - low) / (top - low) * plot_h
 
     title = _(chart.title)
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-             f'height="{HEIGHT}" role="img" direction="ltr" xmlns="http://www.w3.org/2000/svg" '
-             f'aria-label="{escape(title)}" data-chart="{escape(chart.key)}">',
+    parts = [(f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+              f'height="{HEIGHT}" role="img" direction="ltr" xmlns="http://www.w3.org/2000/svg" '
+              f'aria-label="{escape(title)}" data-chart="{escape(chart.key)}">'),
              f"<title>{escape(title)}</title>"]
     for fraction in (0, 0.25, 0.5, 0.75, 1):
         level = low + (top - low) * fraction

@@ -236,7 +236,7 @@ def run_due(store: Store, config: Config, *, at: float | None = None,
         worked.append(run_id)
         try:
             _build(store, config, schedule, period, run_id)
-        except Exception as exc:  # noqa: BLE001 - recorded on the run, shown on the page
+        except Exception as exc:
             log.exception("report %s for %s could not be built", schedule.name, period.name)
             _finish(store, run_id, "failed", error=f"build: {exc.__class__.__name__}: {exc}")
             continue
@@ -381,6 +381,6 @@ class Scheduler:
                     run_due(store, self.config)
                 finally:
                     store.close()
-            except Exception:  # noqa: BLE001 - the next tick tries again; the run says why
+            except Exception:
                 log.exception("report scheduler tick failed")
             self._stop.wait(self.interval_s)

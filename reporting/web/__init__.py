@@ -14,9 +14,8 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from core.config import MunicipalityConfig
 from reporting import areas as registry
-from reporting import charts, export, schedules
+from reporting import charts, export, pdf, schedules
 from reporting import format as fmt
-from reporting import pdf
 from reporting.i18n import LOCALES, direction
 from reporting.model import Filters, Period, PeriodError, Section
 from reporting.web import common

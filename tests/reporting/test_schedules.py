@@ -42,9 +42,9 @@ def relay(config, smtp_server, tmp_path):  # noqa: F811
 
 
 def monthly(store, **kw):
-    values = dict(name="monthly-ar", every="month", lang="ar", formats=["pdf", "xlsx"],
-                  recipients=["director@amanah.example", "noc@amanah.example"],
-                  actor="test", created_at=riyadh("2026-11-15T10:00"))
+    values = {"name": "monthly-ar", "every": "month", "lang": "ar", "formats": ["pdf", "xlsx"],
+              "recipients": ["director@amanah.example", "noc@amanah.example"],
+              "actor": "test", "created_at": riyadh("2026-11-15T10:00")}
     return schedules.add_schedule(store, **(values | kw))
 
 
