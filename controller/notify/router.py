@@ -23,6 +23,9 @@ from core import maintenance
 from core.store import Store
 
 ROUTED = "routed"
+#: Openings and clearings older than this are not announced any more (a worker that was stopped
+#: for longer than this does not send a week's news on its return).
+ROUTE_WINDOW_S = 2 * 86400
 
 _ALERT = ("SELECT al.id, al.kind, al.severity, al.ap_id, a.site_id, a.name, s.slug, al.branch, "
           "al.scope, al.opened_at, al.cleared_at, al.acked_by, al.acked_at, al.ack_note, "
@@ -60,10 +63,13 @@ class Alert:
                 "cleared_at": self.cleared_at, "acked_by": self.acked_by, "detail": detail}
 
 
-def _undecided(conn: sqlite3.Connection, phase: str, extra: str = "") -> list[Alert]:
+def _undecided(conn: sqlite3.Connection, phase: str, since: float) -> list[Alert]:
+    """Alerts opened (``open``) or cleared (``clear``) since ``since`` with no decision for that
+    phase yet, oldest first."""
+    column = "al.opened_at" if phase == "open" else "al.cleared_at"
     return [Alert(*row) for row in conn.execute(
-        _ALERT + "WHERE NOT EXISTS (SELECT 1 FROM alert_dispatch d WHERE d.alert_id = al.id "
-        "AND d.phase = ?)" + extra + " ORDER BY al.id LIMIT 500", (phase,))]
+        _ALERT + f"WHERE {column} >= ? AND NOT EXISTS (SELECT 1 FROM alert_dispatch d "
+        "WHERE d.alert_id = al.id AND d.phase = ?) ORDER BY al.id LIMIT 500", (since, phase))]
 
 
 def _outcome(conn: sqlite3.Connection, alert_id: int, phase: str) -> str | None:
@@ -84,9 +90,9 @@ class Router:
         """Decide every pending opening, clearing and reminder; returns outcomes counted."""
         counted: dict[str, int] = {}
         conn = self.store.conn
-        for alert in _undecided(conn, "open"):
+        for alert in _undecided(conn, "open", at - ROUTE_WINDOW_S):
             self._decide(alert, "open", at, counted)
-        for alert in _undecided(conn, "clear", " AND al.cleared_at IS NOT NULL"):
+        for alert in _undecided(conn, "clear", at - ROUTE_WINDOW_S):
             self._decide(alert, "clear", at, counted)
         if self.config.remind_every_m > 0:
             every = self.config.remind_every_m * 60

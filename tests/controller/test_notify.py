@@ -272,3 +272,15 @@ def test_every_notification_text_is_translated(locale):
     with (messages.TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalogue = {m.id: m.string for m in read_po(fh, locale=locale) if m.id}
     assert sorted(m for m in marked if not catalogue.get(m)) == []
+
+
+def test_old_news_is_not_sent_after_a_long_stop(store, config, secrets, fleet, people, relay,
+                                                clock):
+    open_alert(store, "ap_down", "critical", clock() - 3 * 86400, ap_id=fleet[0])
+    fresh = open_alert(store, "ap_down", "critical", clock() - 60, ap_id=fleet[1])
+    w = worker(store, config, secrets, clock, None)
+    assert w.run_once(store)["routed"] == 1
+    assert {m["alert_id"] for m in outbox.recent(store)} == {fresh}
+    plan = " ".join(str(row) for row in store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE opened_at >= ?", (clock(),)))
+    assert "alerts_opened_at" in plan
