@@ -47,11 +47,14 @@ def clean(lab):
 
 
 def session_row(lab: PortalLab, mac: str):
+    """The latest session of the client with ``mac``, found by its address: the portal erases
+    a session's MAC when it ends."""
+    client = next(name for name, known in CLIENT_MACS.items() if known == mac)
     store = Store(lab.store_path)
     try:
         return store.conn.execute(
-            "SELECT state, end_reason, method, phone FROM portal_sessions WHERE mac = ? "
-            "ORDER BY id DESC LIMIT 1", (mac,)).fetchone()
+            "SELECT state, end_reason, method, phone FROM portal_sessions WHERE ip = ? "
+            "ORDER BY id DESC LIMIT 1", (lab.leases[client]["ip"],)).fetchone()
     finally:
         store.close()
 
