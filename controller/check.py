@@ -14,10 +14,11 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from captive_portal.gateways import last_heard
+from captive_portal.sms.smpp import SmppSettings, probe
 from core.config import Config, MqttConfig
 from core.mqtt import MqttLink
 from core.secrets import SecretBox, SecretError
@@ -52,6 +53,8 @@ def run_checks(config: Config, *, timeout_s: float = 5.0,
     sms = getattr(config, "sms", None)
     if sms is not None and sms.driver in ("http", "kannel"):
         yield _sms_finding(sms.url, timeout_s)
+    if sms is not None and sms.driver == "smpp":
+        yield _smpp_finding(replace(SmppSettings.from_config(sms), timeout_s=timeout_s))
     if store is not None:
         yield from _gateway_findings(store, gateway_quiet_s)
         store.close()
@@ -170,6 +173,17 @@ def _sms_finding(url: str, timeout_s: float) -> Finding:
     if problem:
         return Finding(FAIL, "sms", f"{url} ([sms] url): {problem}")
     return Finding(OK, "sms", f"{url} ([sms] url): reachable (nothing sent)")
+
+
+def _smpp_finding(settings: SmppSettings) -> Finding:
+    """A transmitter bind and its unbind: the SMSC is there and takes our credentials."""
+    where = f"{settings.host}:{settings.port} ([sms] smpp_host, smpp_port)"
+    problem = probe(settings)
+    if problem and problem.startswith("the SMSC refused"):
+        return Finding(FAIL, "sms", f"{where}: {problem} ([sms] smpp_system_id, smpp_password)")
+    if problem:
+        return Finding(FAIL, "sms", f"{where}: {problem}")
+    return Finding(OK, "sms", f"{where}: bind as {settings.system_id} accepted (nothing sent)")
 
 
 def _gateway_findings(store: Store, quiet_s: float) -> Iterator[Finding]:
