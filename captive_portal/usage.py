@@ -164,6 +164,30 @@ def returning_visitors(store: Store, start: float, end: float, offset_s: float, 
     return total or 0, returning or 0
 
 
+def gateway_visitors(store: Store, start: float, end: float, offset_s: float
+                     ) -> list[tuple[str, int, int]]:
+    """(gateway id, distinct visitors, of whom online on two local days or more) among sessions
+    online in [start, end), per gateway."""
+    return list(store.conn.execute(
+        "SELECT gateway_id, count(*), count(*) FILTER (WHERE days > 1) FROM ("
+        "SELECT gateway_id, visitor, count(DISTINCT CAST((online_at + ?) / 86400 AS INTEGER)) "
+        "AS days FROM portal_sessions WHERE online_at >= ? AND online_at < ? "
+        "AND visitor IS NOT NULL GROUP BY gateway_id, visitor) GROUP BY gateway_id",
+        (offset_s, start, end)))
+
+
+def gateway_length_histograms(store: Store, start: float, end: float, bucket_s: int
+                              ) -> dict[str, dict[int, int]]:
+    """`length_histogram` per gateway."""
+    found: dict[str, dict[int, int]] = {}
+    for gateway_id, bucket, n in store.conn.execute(
+            "SELECT gateway_id, CAST(max(ended_at - online_at, 0) / ? AS INTEGER) AS b, "
+            "count(*) FROM portal_sessions WHERE online_at >= ? AND online_at < ? "
+            "AND ended_at IS NOT NULL GROUP BY gateway_id, b", (bucket_s, start, end)):
+        found.setdefault(gateway_id, {})[bucket] = n
+    return found
+
+
 def median_session_seconds(store: Store, start: float, end: float, *,
                            gateways: list[str] | None = None,
                            aps: list[str] | None = None) -> tuple[float | None, int]:
@@ -226,8 +250,10 @@ __all__ = [
     "count",
     "counts",
     "daily_usage",
+    "gateway_length_histograms",
     "gateway_sites",
     "gateway_usage",
+    "gateway_visitors",
     "hour_of",
     "length_histogram",
     "median_session_seconds",

@@ -74,33 +74,28 @@ def refresh(store: Store, tz: str, now: float, *, since: float | None = None) ->
     return written
 
 
-def _levels(site_of: dict[str, str]) -> dict[str, list[str] | None]:
-    """Each level and its gateways (None: all)."""
-    levels: dict[str, list[str] | None] = {ALL: None}
-    for gateway_id, site in sorted(site_of.items()):
-        found = levels.setdefault(site, [])
-        assert found is not None
-        found.append(gateway_id)
-    return levels
-
-
 def _roll_day(store: Store, tz: str, day: dt.date, now: float) -> None:
     start, end = day_start(day, tz), day_start(day + dt.timedelta(days=1), tz)
-    period = Period(start, end, tz, day.isoformat())
-    clock = LocalClock(period)
+    clock = LocalClock(Period(start, end, tz, day.isoformat()))
     site_of = portal_usage.gateway_sites(store)
     concurrency = sweep(store, Scope(site_of, None, None, None), start, end, now, clock,
                         Concurrency(start, end, clock))
+    # Sites add up their gateways (a visitor at two gateways of one site counts at each).
+    sums: dict[str, list[int]] = {}
+    for gateway_id, n, visitors, down, up in portal_usage.gateway_usage(store, start, end):
+        row = sums.setdefault(site_of.get(gateway_id, ""), [0, 0, 0, 0])
+        for i, value in enumerate((n, visitors, down, up)):
+            row[i] += value
+    for whole in portal_usage.daily_usage(store, start, end, clock.offset):
+        sums[ALL] = [whole.sessions, whole.visitors, whole.bytes_down, whole.bytes_up]
     rows = []
-    for level, gateways in _levels(site_of).items():
-        days = portal_usage.daily_usage(store, start, end, clock.offset, gateways=gateways)
-        held = concurrency.total if level == ALL else concurrency.sites.get(level)
-        if not days and held is None:
+    for level in sorted(set(sums) | set(concurrency.sites) | {ALL}):
+        n, visitors, down, up = sums.get(level, [0, 0, 0, 0])
+        held = (concurrency.total if level == ALL else concurrency.sites.get(level)) or Level(0)
+        if not n and not held.peak:
             continue
-        n = days[0] if days else portal_usage.DayUsage(0, 0, 0, 0, 0)
-        held = held or Level(0)
-        rows.append((level, day.isoformat(), start, n.sessions, n.visitors, n.bytes_down,
-                     n.bytes_up, json.dumps([round(x, 3) for x in held.client_seconds]),
+        rows.append((level, day.isoformat(), start, n, visitors, down, up,
+                     json.dumps([round(x, 3) for x in held.client_seconds]),
                      json.dumps(held.hour_peak), held.peak, held.peak_at))
     counted = [(start, site, kind, item, n)
                for site, kind, item, n in portal_usage.counts(store, start, end)]
@@ -119,13 +114,23 @@ def _roll_month(store: Store, tz: str, first: dt.date) -> None:
     end = day_start((first + dt.timedelta(days=32)).replace(day=1), tz)
     offset = local(start, tz).utcoffset()
     seconds = offset.total_seconds() if offset else 0.0
-    rows = []
-    for level, gateways in _levels(portal_usage.gateway_sites(store)).items():
-        visitors, returning = portal_usage.returning_visitors(store, start, end, seconds,
-                                                              gateways=gateways)
-        lengths = portal_usage.length_histogram(store, start, end, LENGTH_BUCKET_S,
-                                                gateways=gateways)
-        rows.append((level, start, end, visitors, returning, json.dumps(lengths)))
+    site_of = portal_usage.gateway_sites(store)
+    levels: dict[str, list] = {}   # level -> [visitors, returning, lengths]
+    for gateway_id, visitors, returning in portal_usage.gateway_visitors(store, start, end,
+                                                                         seconds):
+        held = levels.setdefault(site_of.get(gateway_id, ""), [0, 0, {}])
+        held[0] += visitors
+        held[1] += returning
+    whole = portal_usage.returning_visitors(store, start, end, seconds)
+    levels[ALL] = [whole[0], whole[1], portal_usage.length_histogram(store, start, end,
+                                                                     LENGTH_BUCKET_S)]
+    for gateway_id, lengths in portal_usage.gateway_length_histograms(
+            store, start, end, LENGTH_BUCKET_S).items():
+        held = levels.setdefault(site_of.get(gateway_id, ""), [0, 0, {}])
+        for bucket, n in lengths.items():
+            held[2][bucket] = held[2].get(bucket, 0) + n
+    rows = [(level, start, end, visitors, returning, json.dumps(lengths))
+            for level, (visitors, returning, lengths) in sorted(levels.items())]
     with store.transaction() as conn:
         conn.execute("DELETE FROM kpi_usage_months WHERE month_start = ?", (start,))
         conn.executemany("INSERT INTO kpi_usage_months (level, month_start, month_end, visitors, "
