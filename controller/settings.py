@@ -87,6 +87,9 @@ class AlertsConfig:
     report_oldest_m: float = 15.0
     report_resends: int = 6
     report_link_down_s: float = 60.0
+    #: An alert is announced only once it has been open this long (seconds; 0: at once), so one
+    #: that opens and clears within it (a flapping link) sends nothing.
+    notify_delay_s: float = 0.0
     #: An open critical alert nobody acknowledged is sent again this often (minutes; 0: never).
     remind_every_m: float = 60.0
     #: The digest (one mail per period of what opened and cleared) goes out this often (hours).
@@ -113,6 +116,8 @@ class AlertsConfig:
                 raise ValueError(f"{key}: must be positive")
         if 24 % self.digest_every_h:
             raise ValueError("digest_every_h: must divide a day (1, 2, 3, 4, 6, 8, 12 or 24)")
+        if self.notify_delay_s < 0:
+            raise ValueError("notify_delay_s: must not be negative (0: at once)")
         if self.remind_every_m < 0:
             raise ValueError("remind_every_m: must not be negative (0: no reminders)")
 

@@ -3,7 +3,8 @@
 One decision per (alert, phase) is written in ``alert_dispatch`` in the transaction that writes
 its messages, so an alert is routed once whichever worker or restart gets to it. What holds a
 notification back, in this order: a silence covering the alert, a maintenance window covering its
-AP, an acknowledgement; a severity with no channel goes to the digest only. A clearing is
+AP, an acknowledgement, an alert that cleared within ``[alerts] notify_delay_s`` (one younger
+than that waits); a severity with no channel goes to the digest only. A clearing is
 announced only when the opening was, and when the severity's rule asks for it. An open critical
 alert nobody acknowledged is announced again every ``[alerts] remind_every_m`` minutes.
 """
@@ -90,7 +91,10 @@ class Router:
         """Decide every pending opening, clearing and reminder; returns outcomes counted."""
         counted: dict[str, int] = {}
         conn = self.store.conn
+        delay = self.config.notify_delay_s
         for alert in _undecided(conn, "open", at - ROUTE_WINDOW_S):
+            if alert.cleared_at is None and at - alert.opened_at < delay:
+                continue  # not yet: it may clear within the delay
             self._decide(alert, "open", at, counted)
         for alert in _undecided(conn, "clear", at - ROUTE_WINDOW_S):
             self._decide(alert, "clear", at, counted)
@@ -107,6 +111,9 @@ class Router:
 
     def _hold(self, conn: sqlite3.Connection, alert: Alert, phase: str, at: float) -> str | None:
         """Why this phase of ``alert`` is not sent now, or None."""
+        if (phase == "open" and alert.cleared_at is not None
+                and alert.cleared_at - alert.opened_at < self.config.notify_delay_s):
+            return "short"  # it cleared within the delay
         if phase != "open":
             opening = _outcome(conn, alert.id, "open")
             if opening != ROUTED:

@@ -284,3 +284,20 @@ def test_old_news_is_not_sent_after_a_long_stop(store, config, secrets, fleet, p
     plan = " ".join(str(row) for row in store.conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE opened_at >= ?", (clock(),)))
     assert "alerts_opened_at" in plan
+
+
+def test_a_delay_keeps_a_flapping_alert_quiet(store, config, secrets, fleet, people, relay,
+                                              clock):
+    config.alerts.notify_delay_s = 60
+    w = worker(store, config, secrets, clock, None)
+    flapping = open_alert(store, "ap_down", "critical", clock(), ap_id=fleet[0])
+    lasting = open_alert(store, "interface_errors", "warning", clock(), ap_id=fleet[1])
+    assert "routed" not in w.run_once(store)  # both younger than the delay
+    clock.advance(20)
+    clear(store, flapping, clock())
+    assert w.run_once(store) == {"short": 1, "held": 1, "digest_queued": 0}
+    clock.advance(60)
+    assert w.run_once(store)["routed"] == 1
+    assert all("park-02" in m["Subject"] for _to, m in relay.wait(2))
+    assert "[warning] Opened: Interface errors: park-02" in {m["Subject"] for m in relay.messages}
+    assert all(m["alert_id"] == lasting for m in outbox.recent(store))
