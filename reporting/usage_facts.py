@@ -40,7 +40,10 @@ class Scope:
         gateways = sites = aps = None
         if filters.ap is not None:
             # The gateway signs the AP as the AP's DHCP option 82 names it: its name or MAC.
-            ap = inventory.get_ap(store, filters.ap)
+            try:
+                ap = inventory.get_ap(store, filters.ap)
+            except inventory.NotFound:
+                ap = {}  # an AP not (or no longer) in the inventory: no session is behind it
             aps = [v for v in (ap.get("name"), ap.get("mac")) if v]
         if filters.site:
             gateways = sorted(g for g, s in site_of.items() if s == filters.site)

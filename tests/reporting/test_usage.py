@@ -135,6 +135,8 @@ def test_site_and_ap_filters(store, config):
     by_ap = usage.build(store, config, NOVEMBER, Filters(ap=ap))
     assert by_ap.figure("usage.sessions").value == 1     # B
     assert by_ap.figure("usage.median_session").value == 3600
+    assert usage.build(store, config, NOVEMBER, Filters(ap=ap + 99)).figure(
+        "usage.sessions").value == 0
     nowhere = usage.build(store, config, NOVEMBER, Filters(site="no-such-park"))
     assert nowhere.figure("usage.sessions").value == 0
     assert nowhere.figure("usage.visitors").value == 0
