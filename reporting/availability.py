@@ -250,12 +250,17 @@ NonUp = tuple[int, int | None, str, float, float, list[Span]]
 
 
 def _non_up(store: Store, start: float, until: float, site_id: int | None,
-            ap_id: int | None, windows: _Maintenance) -> list[NonUp]:
+            ap_id: int | None, windows: _Maintenance, now_: float | None = None
+            ) -> list[NonUp]:
+    """The non-up intervals meeting [start, until), whole (an open one ends at ``now_``,
+    by default ``until``), with their planned parts."""
     where, args = _where(site_id, ap_id)
     rows = store.conn.execute(
         "SELECT ap_id, site_id, state, started_at, coalesce(ended_at, ?) FROM kpi_ap_intervals"
-        " WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ? AND state != 'up'"
-        + where + " ORDER BY started_at", [until, start, until, *args]).fetchall()
+        " WHERE state IN ('down', 'parent_down', 'unknown') AND (ended_at > ? OR ended_at IS NULL)"
+        " AND started_at < ?"
+        + where + " ORDER BY started_at", [until if now_ is None else now_, start, until,
+                                           *args]).fetchall()
     if not windows.any:   # the usual case: no maintenance anywhere near
         none: list[Span] = []
         return [(*row, none) for row in rows]
@@ -263,32 +268,39 @@ def _non_up(store: Store, start: float, until: float, site_id: int | None,
     return [(ap, site, state, s, e, pieces(ap, site, s, e)) for ap, site, state, s, e in rows]
 
 
+#: AP id -> (when its first state began, its site then, when its last one ended): its
+#: timeline is contiguous in between, so what is not "down", "parent down" or "unknown" is up.
+Spans = Mapping[int, tuple[float, int | None, float]]
+
+
 def _firsts(store: Store, until: float, site_id: int | None, ap_id: int | None
-            ) -> dict[int, tuple[float, int | None]]:
-    """When each AP's first state began (its timeline is contiguous from then on), and its
-    site then."""
+            ) -> dict[int, tuple[float, int | None, float]]:
+    """Each AP's timeline (see `Spans`); at one site only while the AP was there."""
     where, args = _where(site_id, ap_id)
-    return {ap: (first, site) for ap, first, site in store.conn.execute(
-        "SELECT ap_id, min(started_at), site_id FROM kpi_ap_intervals WHERE started_at < ?"
-        + where + " GROUP BY ap_id", [until, *args])}
+    if site_id is None:   # a timeline runs to now: its last state is open
+        return {ap: (first, site, until) for ap, first, site in store.conn.execute(
+            "SELECT ap_id, min(started_at), site_id FROM kpi_ap_intervals WHERE started_at < ?"
+            + where + " GROUP BY ap_id", [until, *args])}
+    return {ap: (first, site, last) for ap, first, site, last in store.conn.execute(
+        "SELECT ap_id, min(started_at), site_id, max(coalesce(ended_at, ?)) FROM"
+        " kpi_ap_intervals WHERE started_at < ?" + where + " GROUP BY ap_id",
+        [until, until, *args])}
 
 
 def _compute(store: Store, start: float, until: float, site_id: int | None, ap_id: int | None,
              non_up: list[NonUp], windows: _Maintenance,
-             firsts: Mapping[int, tuple[float, int | None]], edges: list[float] | None) -> _Facts:
-    where, args = _where(site_id, ap_id)
+             firsts: Spans, edges: list[float] | None) -> _Facts:
+    # Every second of an AP's timeline in the period is up unless a non-up interval says not.
     aps: dict[int, ApFigures] = {}
-    for ap, site, state, seconds in store.conn.execute(
-            "SELECT ap_id, site_id, state, sum(min(coalesce(ended_at, ?), ?) - max(started_at, ?))"
-            " FROM kpi_ap_intervals WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ?"
-            + where + " GROUP BY ap_id, state", [until, until, start, start, until, *args]):
-        figures = aps.setdefault(ap, ApFigures(ap, site))
-        figures.seconds[state] += max(seconds or 0.0, 0.0)
     days = DayTotals(edges or [])
     down_days, parent_days = DayTotals(edges or []), DayTotals(edges or [])
-    if edges:
-        for ap, (first, _) in firsts.items():
-            days.add(max(first, start), until)
+    for ap, (first, site, last) in firsts.items():
+        lo, hi = max(first, start), min(last, until)
+        if hi > lo:
+            aps[ap] = figures = ApFigures(ap, site)
+            figures.seconds[UP] = hi - lo
+            if edges:
+                days.add(lo, hi)
     # Maintenance per state, from the non-up intervals; what is left of a window is "up".
     maint_by_ap: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     outages = []
@@ -297,8 +309,11 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
     for ap, site, state, s, e, planned_parts in non_up:
         lo = max(start, s)
         hi = min(until, e)
-        if hi <= lo or ap not in aps and state != UNKNOWN:
+        owner = aps.get(ap)
+        if hi <= lo or owner is None:
             continue
+        owner.seconds[UP] -= hi - lo
+        owner.seconds[state] += hi - lo
         if planned_parts:
             pieces = overlaps(lo, hi, planned_parts)
             taken = sum(b - a for a, b in pieces)
@@ -321,15 +336,15 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
         if left > 0 and state != UNKNOWN:
             outages.append((ap, site, state, s, e, left))
             if state == DOWN:
-                aps[ap].outages.append(left)
+                owner.outages.append(left)
             else:
-                aps[ap].parent_episodes += 1
+                owner.parent_episodes += 1
     for ap, figures in aps.items():
         planned = windows.of(ap, figures.site_id)
         if not planned:
             continue
-        first = firsts.get(ap, (start, None))[0]
-        monitored = overlap(max(first, start), until, planned)
+        first, _, last = firsts[ap]
+        monitored = overlap(max(first, start), min(last, until), planned)
         by_state = maint_by_ap.get(ap, {})
         monitored -= by_state.get(UNKNOWN, 0.0)
         for state in OUTAGE_STATES:
@@ -338,7 +353,7 @@ def _compute(store: Store, start: float, until: float, site_id: int | None, ap_i
         figures.seconds[UP] = max(figures.seconds[UP] - up_planned, 0.0)
         figures.maintenance_s = max(monitored, 0.0)
         if edges:
-            for a, b in overlaps(max(first, start), until, planned):
+            for a, b in overlaps(max(first, start), min(last, until), planned):
                 days.add(a, b, -1.0)
             # what of a window fell on unknown time was subtracted twice: give it back
             for a, b in unknown_planned.get(ap, ()):
@@ -358,13 +373,12 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
     until = min(period.end, now())
     horizon = min(period.start, until - WINDOWS[-1][1] * DAY)
     windows = _Maintenance(maintenance.overlapping(store, horizon, until), horizon, until)
-    non_up = _non_up(store, horizon, until, site_id, filters.ap, windows) \
-        if until > horizon else []
     firsts = _firsts(store, until, site_id, filters.ap)
     edges = day_edges(period.days(), period.tz)
     if until > period.start:
-        facts = _compute(store, period.start, until, site_id, filters.ap,
-                         [r for r in non_up if r[4] > period.start], windows, firsts, edges)
+        non_up = _non_up(store, period.start, until, site_id, filters.ap, windows)
+        facts = _compute(store, period.start, until, site_id, filters.ap, non_up, windows,
+                         firsts, edges)
     else:  # a period still to come
         nothing = [0.0] * max(len(edges) - 1, 0)
         facts = _Facts({}, [], edges, nothing, nothing, nothing)
@@ -404,8 +418,9 @@ def build(store: Store, config: Config, period: Period, filters: Filters) -> Sec
     ]
     names = _names(store)
     sites = {s["id"]: s for s in inventory.list_sites(store)}
-    section.tables = [_ap_table(facts, names, sites, target), _site_table(facts, sites),
-                      _window_table(store, until, site_id, filters.ap, non_up, windows, firsts),
+    rolling = _windows(store, until, site_id, filters.ap, windows, firsts)
+    section.tables = [_ap_table(facts, names, sites, target, rolling),
+                      _site_table(facts, sites, rolling, firsts), _window_table(rolling),
                       _outage_table(facts, names, sites, period.tz)]
     section.charts = [_daily_chart(facts, period), _downtime_chart(facts)]
     return section
@@ -435,7 +450,7 @@ def _site_cells(sites: Mapping[int, dict], site_id: int | None) -> dict[str, obj
 
 
 def _ap_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict],
-              target: Target) -> Table:
+              target: Target, rolling: Mapping[str, _Window]) -> Table:
     rows = []
     for a in sorted(facts.aps.values(), key=lambda a: (a.percent is None, a.percent or 0.0,
                                                         names.get(a.ap_id, ""))):
@@ -445,7 +460,8 @@ def _ap_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict]
                      "own_down": a.seconds[DOWN], "parent_down": a.seconds[PARENT_DOWN],
                      "maintenance": a.maintenance_s, "outages": len(a.outages),
                      "longest": max(a.outages) if a.outages else None,
-                     "mttr": sum(a.outages) / len(a.outages) if a.outages else None})
+                     "mttr": sum(a.outages) / len(a.outages) if a.outages else None,
+                     **_window_cells(rolling, [a.ap_id])})
     return Table("availability-aps", N_("Availability per AP"), [
         Column("ap", N_("AP")), Column("site", N_("Site")),
         Column("availability", N_("Availability"), "percent"),
@@ -454,10 +470,11 @@ def _ap_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict]
         Column("maintenance", N_("Planned maintenance"), "seconds"),
         Column("outages", N_("Outages"), "count"),
         Column("longest", N_("Longest outage"), "seconds"),
-        Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+        Column("mttr", N_("Mean time to restore"), "seconds"), *_window_columns()], rows)
 
 
-def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
+def _site_table(facts: _Facts, sites: Mapping[int, dict], rolling: Mapping[str, _Window],
+                firsts: Spans) -> Table:
     by_site: dict[int | None, list[ApFigures]] = defaultdict(list)
     for a in facts.aps.values():
         by_site[a.site_id].append(a)
@@ -465,6 +482,9 @@ def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
     for _, site, state, s, _, _ in facts.outages:
         if state == PARENT_DOWN:
             episodes[site].add(s)
+    site_aps: dict[int | None, list[int]] = defaultdict(list)
+    for ap, (_, site, _) in firsts.items():
+        site_aps[site].append(ap)
     rows = []
     for site_id, members in by_site.items():
         scheduled = sum(a.scheduled_s for a in members)
@@ -475,7 +495,8 @@ def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
                      "parent_down": sum(a.seconds[PARENT_DOWN] for a in members),
                      "parent_episodes": len(episodes[site_id]), "outages": len(outages),
                      "median_outage": median(outages),
-                     "mttr": sum(outages) / len(outages) if outages else None})
+                     "mttr": sum(outages) / len(outages) if outages else None,
+                     **_window_cells(rolling, site_aps.get(site_id, ()))})
     rows.sort(key=lambda r: (r["availability"] is None, r["availability"] or 0.0,
                              r["site"] or ""))
     return Table("availability-sites", N_("Availability per site"), [
@@ -486,69 +507,140 @@ def _site_table(facts: _Facts, sites: Mapping[int, dict]) -> Table:
         Column("parent_episodes", N_("Parent down episodes"), "count"),
         Column("outages", N_("Outages"), "count"),
         Column("median_outage", N_("Median outage"), "seconds"),
-        Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+        Column("mttr", N_("Mean time to restore"), "seconds"), *_window_columns()], rows)
 
 
-def _window_totals(store: Store, start: float, until: float, site_id: int | None,
-                   ap_id: int | None, non_up: list[NonUp], windows: _Maintenance,
-                   firsts: Mapping[int, tuple[float, int | None]]
-                   ) -> tuple[float | None, int | None, float | None]:
-    """(availability %, own outages, MTTR) of [start, until) over the filtered fleet: the same
-    arithmetic as `_compute` without the per-AP and per-day detail."""
-    where, args = _where(site_id, ap_id)
-    seconds: dict[str, float] = defaultdict(float)
-    for state, total in store.conn.execute(
-            "SELECT state, sum(min(coalesce(ended_at, ?), ?) - max(started_at, ?))"
-            " FROM kpi_ap_intervals WHERE (ended_at > ? OR ended_at IS NULL) AND started_at < ?"
-            + where + " GROUP BY state", [until, until, start, start, until, *args]):
-        seconds[state] = max(total or 0.0, 0.0)
-    planned_by_state: dict[str, float] = defaultdict(float)
-    own: list[float] = []
-    for ap, site, state, s, e, parts in non_up:
-        if e <= start:
-            continue
+@dataclass
+class _Window:
+    """One rolling window's seconds: per AP (up, scheduled) and the own outages of them all."""
+    aps: dict[int, tuple[float, float]]
+    own_count: int
+    own_seconds: float
+
+    def percent_of(self, members: Iterable[int]) -> float | None:
+        up = scheduled = 0.0
+        for ap in members:
+            a, b = self.aps.get(ap, (0.0, 0.0))
+            up, scheduled = up + a, scheduled + b
+        return percent(up, scheduled)
+
+
+def _window_sums(store: Store, starts: list[float], until: float, site_id: int | None,
+                 ap_id: int | None) -> list[tuple[int, str, list[float], list[int]]]:
+    """Per AP and state, for each window start: seconds inside [start, until) and how many
+    intervals reach into it; one pass over the intervals for every window."""
+    clipped = "max(0, min(coalesce(ended_at, :until), :until) - max(started_at, :w{n}))"
+    # Only the non-up intervals: what is left of each timeline is up.
+    columns = ", ".join(f"sum({clipped.format(n=n)}), sum({clipped.format(n=n)} > 0)"
+                        for n in range(len(starts)))
+    params: dict[str, object] = {"until": until, "first": min(starts), "site": site_id,
+                                 "ap": ap_id}
+    params |= {f"w{n}": start for n, start in enumerate(starts)}
+    filters = ((" AND site_id = :site" if site_id is not None else "")
+               + (" AND ap_id = :ap" if ap_id is not None else ""))
+    out = []
+    for row in store.conn.execute(
+            f"SELECT ap_id, state, {columns} FROM kpi_ap_intervals"
+            " WHERE state IN ('down', 'parent_down', 'unknown')"
+            " AND (ended_at > :first OR ended_at IS NULL) AND started_at < :until"
+            + filters + " GROUP BY ap_id, state", params):
+        out.append((row[0], row[1], [float(v or 0.0) for v in row[2::2]],
+                    [int(v or 0) for v in row[3::2]]))
+    return out
+
+
+def _window(n: int, start: float, until: float,
+            sums: list[tuple[int, str, list[float], list[int]]], planned_rows: list[NonUp],
+            windows: _Maintenance, firsts: Spans) -> _Window:
+    """The same arithmetic as `_compute` for [start, until), from the SQL sums and only the
+    outages that planned maintenance touches (without per-day or per-outage detail)."""
+    seconds: dict[int, dict[str, float]] = {}
+    for ap, (first, _, last) in firsts.items():
+        span = min(last, until) - max(first, start)
+        if span > 0:
+            seconds[ap] = defaultdict(float, {UP: span})
+    own_count, own_seconds = 0, 0.0
+    for ap, state, totals, reaching in sums:
+        if reaching[n] and ap in seconds:
+            seconds[ap][UP] -= totals[n]
+            seconds[ap][state] = totals[n]
+            if state == DOWN:
+                own_count += reaching[n]
+                own_seconds += totals[n]
+    taken: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for ap, _, state, s, e, parts in planned_rows:
         lo, hi = max(s, start), min(e, until)
-        taken = sum(b - a for a, b in overlaps(lo, hi, parts)) if parts else 0.0
-        planned_by_state[state] += taken
-        if state == DOWN and hi - lo - taken > 0:
-            own.append(hi - lo - taken)
-    monitored_planned = -planned_by_state[UNKNOWN]
-    if windows.any:
-        by_key: dict[tuple[int, float], float] = {}
-        for ap, (first, site) in firsts.items():
-            planned = windows.of(ap, site)
-            key = (id(planned), max(first, start))
+        if hi <= lo:
+            continue
+        planned = sum(b - a for a, b in overlaps(lo, hi, parts))
+        taken[ap][state] += planned
+        if state == DOWN:
+            own_seconds -= planned
+            own_count -= hi - lo - planned <= 0
+    per_ap: dict[int, tuple[float, float]] = {}
+    by_key: dict[tuple[int, float, float], float] = {}
+    for ap, by_state in seconds.items():
+        monitored_planned = 0.0
+        first, site, last = firsts[ap]
+        planned_spans = windows.of(ap, site) if windows.any else []
+        if planned_spans:
+            key = (id(planned_spans), max(first, start), min(last, until))
             if key not in by_key:
-                by_key[key] = overlap(max(first, start), until, planned)
-            monitored_planned += by_key[key]
-    outage_planned = planned_by_state[DOWN] + planned_by_state[PARENT_DOWN]
-    up = seconds[UP] - max(monitored_planned - outage_planned, 0.0)
-    scheduled = (seconds[UP] + seconds[DOWN] + seconds[PARENT_DOWN]) - max(monitored_planned, 0.0)
-    if scheduled <= 0:
-        return None, None, None
-    return percent(up, scheduled), len(own), (sum(own) / len(own) if own else None)
+                by_key[key] = overlap(max(first, start), min(last, until), planned_spans)
+            monitored_planned = max(by_key[key] - taken[ap][UNKNOWN], 0.0)
+        t = taken.get(ap, {})
+        outage_planned = t.get(DOWN, 0.0) + t.get(PARENT_DOWN, 0.0)
+        up = by_state[UP] - max(monitored_planned - outage_planned, 0.0)
+        scheduled = by_state[UP] + by_state[DOWN] + by_state[PARENT_DOWN] - monitored_planned
+        if scheduled > 0:
+            per_ap[ap] = (max(up, 0.0), scheduled)
+    return _Window(per_ap, own_count, max(own_seconds, 0.0))
 
 
-def _window_table(store: Store, until: float, site_id: int | None, ap_id: int | None,
-                  non_up: list[NonUp], windows: _Maintenance,
-                  firsts: Mapping[int, tuple[float, int | None]]) -> Table:
+def _windows(store: Store, until: float, site_id: int | None, ap_id: int | None,
+             windows: _Maintenance,
+             firsts: Spans) -> dict[str, _Window]:
+    """The rolling windows ending at ``until``: one SQL pass for all of them, and of the
+    outages only those planned maintenance touches (one query per stretch of maintenance)."""
+    seen: set[tuple[int, float]] = set()
+    planned_rows = []
+    for a, b in windows.any:
+        for row in _non_up(store, a, b, site_id, ap_id, windows, until):
+            if row[5] and (row[0], row[3]) not in seen:
+                seen.add((row[0], row[3]))
+                planned_rows.append(row)
+    starts = [until - days * DAY for _, days in WINDOWS]
+    sums = _window_sums(store, starts, until, site_id, ap_id)
+    return {name: _window(n, starts[n], until, sums, planned_rows, windows, firsts)
+            for n, (name, _) in enumerate(WINDOWS)}
+
+
+def _window_table(rolling: Mapping[str, _Window]) -> Table:
     rows = []
-    # Only rows that can reach into a window are walked: those starting at most the longest
-    # outage before it (the rows are in start order), and every "unknown" run (they can be long).
-    starts = [r[3] for r in non_up]
-    longest = max((r[4] - r[3] for r in non_up if r[2] != UNKNOWN), default=0.0)
-    unknown = [r for r in non_up if r[2] == UNKNOWN]
-    for name, days in WINDOWS:
-        start = until - days * DAY
-        first = bisect.bisect_left(starts, start - longest)
-        reaching = [r for r in non_up[first:] if r[2] != UNKNOWN] + unknown
-        value, outages, mttr = _window_totals(store, start, until, site_id, ap_id,
-                                              reaching, windows, firsts)
-        rows.append({"window": name, "availability": value, "outages": outages, "mttr": mttr})
+    for name, window in rolling.items():
+        value = window.percent_of(window.aps)
+        rows.append({"window": name, "availability": value,
+                     "outages": window.own_count if value is not None else None,
+                     "mttr": window.own_seconds / window.own_count if window.own_count else None})
     return Table("availability-windows", N_("Availability over 1, 7, 30 and 365 days"), [
         Column("window", N_("Window")), Column("availability", N_("Availability"), "percent"),
         Column("outages", N_("Outages"), "count"),
         Column("mttr", N_("Mean time to restore"), "seconds")], rows)
+
+
+#: The rolling windows as columns of the AP and site tables.
+WINDOW_LABELS = {"1d": N_("Availability, 1 day"), "7d": N_("Availability, 7 days"),
+                 "30d": N_("Availability, 30 days"), "365d": N_("Availability, 365 days")}
+
+
+def _window_columns() -> list[Column]:
+    return [Column(f"availability_{name}", WINDOW_LABELS[name], "percent") for name, _ in WINDOWS]
+
+
+def _window_cells(rolling: Mapping[str, _Window], members: Iterable[int]) -> dict[str, object]:
+    chosen = list(members)
+    return {f"availability_{name}": window.percent_of(chosen)
+            for name, window in rolling.items()}
 
 
 def _outage_table(facts: _Facts, names: Mapping[int, str], sites: Mapping[int, dict],

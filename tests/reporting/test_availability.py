@@ -96,6 +96,21 @@ def test_maintenance_inside_an_outage_is_taken_out_of_it_and_of_scheduled_time(
     assert section.figure("availability.fleet_percent").value == pytest.approx(100 * 18 / 20.5)
     daily = section.charts[0].series[0].points
     assert daily == [(DAY_10, pytest.approx(100 * 18 / 20.5))]
+    # the 1-day window ends where the period ends: the same day, reckoned the same way
+    windows = {r["window"]: r for r in section.table("availability-windows").rows}
+    assert windows["1d"]["availability"] == pytest.approx(100 * 18 / 20.5)
+    assert windows["1d"]["outages"] == 1 and windows["1d"]["mttr"] == pytest.approx(2.5 * H)
+    row = section.table("availability-aps").rows[0]
+    assert row["availability_1d"] == pytest.approx(100 * 18 / 20.5)
+    assert section.table("availability-sites").rows[0]["availability_1d"] == pytest.approx(
+        100 * 18 / 20.5)
+    # an outage wholly inside planned maintenance is no outage at all
+    maintenance.add(store, starts_at=at(9.5), ends_at=at(14.5), actor="test", ap_id=ap)
+    section = availability.build(store, config, period(), Filters())
+    assert section.figure("availability.outages").value == 0
+    windows = {r["window"]: r for r in section.table("availability-windows").rows}
+    assert windows["1d"]["outages"] == 0 and windows["1d"]["mttr"] is None
+    assert windows["1d"]["availability"] == pytest.approx(100)
 
 
 def test_parent_down_is_counted_apart_from_own_outages(store, config, secrets, sites):
@@ -204,6 +219,9 @@ def test_windows_end_where_the_period_ends(store, config):
     # 30 and 365 days: monitored only since the 1st, ten days
     assert windows["30d"]["availability"] == pytest.approx(100 * (240 - 6) / 240)
     assert windows["365d"]["outages"] == 1
+    row = section.table("availability-aps").rows[0]
+    assert row["availability_7d"] == pytest.approx(100 * (7 * 24 - 6) / (7 * 24))
+    assert row["availability_1d"] == pytest.approx(100)
 
 
 def test_the_poller_against_simulated_aps_feeds_the_transitions(config, store, secrets, sites):
@@ -311,3 +329,18 @@ def test_a_period_still_to_come_has_no_values(store, config):
     section = availability.build(store, config, future, Filters())
     assert section.figure("availability.fleet_percent").value is None
     assert [v for _, v in section.charts[0].series[0].points] == [None, None]
+
+
+def test_a_long_outage_across_two_maintenance_windows_loses_both(store, config, secrets, sites):
+    ap = add_ap(store, secrets, "a8", "park-a", "127.0.9.18")
+    timeline(store, ap, (at(0, 9), "up"), (at(2), "down"), (at(20), "up"))
+    maintenance.add(store, starts_at=at(3), ends_at=at(4), actor="test", ap_id=ap)
+    maintenance.add(store, starts_at=at(10), ends_at=at(12), actor="test", ap_id=ap)
+    section = availability.build(store, config, period(), Filters())
+    # down 18 h - 3 h planned = 15 h; scheduled 24 h - 3 h = 21 h
+    assert section.figure("availability.own_down").value == pytest.approx(15 * H)
+    expected = 100 * 6 / 21
+    assert section.figure("availability.fleet_percent").value == pytest.approx(expected)
+    windows = {r["window"]: r for r in section.table("availability-windows").rows}
+    assert windows["1d"]["availability"] == pytest.approx(expected)
+    assert windows["1d"]["mttr"] == pytest.approx(15 * H)
