@@ -84,7 +84,7 @@ def alert_text(alert: dict[str, Any], locale: str, tz: str) -> tuple[str, str, s
         lines.append(f"{_('Cleared')}: {_iso(localtime.show(alert['cleared_at'], tz), locale)}")
     for key, value in sorted((alert.get("detail") or {}).items()):
         if value not in (None, ""):
-            lines.append(f"{key}: {_iso(value, locale)}")
+            lines.append(f"{key.replace('_', ' ')}: {_iso(value, locale)}")
     lines += ["", _("Alert number %(id)s. Acknowledge it on the Alerts page to stop reminders.")
               % {"id": _iso(alert["alert_id"], locale)}]
     sms = f"{phase}: {kind} {where} ({severity}) {opened}"
