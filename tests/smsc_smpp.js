@@ -17,6 +17,8 @@
 //   {"cmd": "mo", "from": "+9665...", "to": "940", "text": "..."}: a citizen's SMS;
 //   {"cmd": "drop"}: every connection closed at once, without unbind (a link that fails);
 //   {"cmd": "mute_enquire_link", "on": true}: enquire_link left unanswered (a stalled link);
+//   {"cmd": "refuse", "status": 88, "count": 1}: the next `count` submit_sm answered with that
+//       command_status (88 = 0x58 ESME_RTHROTTLED, 11 = 0x0B ESME_RINVDSTADR) and no id;
 //   {"cmd": "stop"}: close everything and exit.
 'use strict';
 
@@ -32,6 +34,7 @@ const STATES = {DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKN
                 REJECTD: 8};
 let receiptStat = 'DELIVRD';
 let muteEnquireLink = false;
+const refusals = [];               // command_status for the next submit_sm, in order
 let nextId = 0x5a000;
 const bound = new Set();          // transceiver sessions: the ones deliver_sm may go to
 const held = [];                  // receipts waiting for a transceiver
@@ -97,6 +100,12 @@ const server = smpp.createServer((session) => {
   session.on('bind_transceiver', bind('bind_transceiver'));
   session.on('bind_transmitter', bind('bind_transmitter'));
   session.on('submit_sm', (pdu) => {
+    if (refusals.length) {
+      const status = refusals.shift();
+      emit('submit_sm_refused', {status: status, destination_addr: pdu.destination_addr});
+      session.send(pdu.response({command_status: status}));
+      return;
+    }
     const messageId = (nextId++).toString(16);
     const message = pdu.short_message || {};
     const sar = pdu.sar_msg_ref_num === undefined ? null :
@@ -153,6 +162,9 @@ const handlers = {
     bound.clear();
   },
   mute_enquire_link(command) { muteEnquireLink = !!command.on; },
+  refuse(command) {
+    for (let i = 0; i < (command.count || 1); i++) refusals.push(command.status);
+  },
   stop() {
     for (const session of server.sessions.slice()) session.destroy();
     server.close(() => process.exit(0));

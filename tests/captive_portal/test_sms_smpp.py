@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from captive_portal.config import SmsConfig
 from captive_portal.sms import segments
-from captive_portal.sms.base import OutgoingSms
+from captive_portal.sms.base import OutgoingSms, SmsSendError
 from captive_portal.sms.smpp import SmppLink, SmppSettings, SmppSmsDriver, parse_receipt, probe
 from tests.peers_smpp import PASSWORD, SYSTEM_ID, smsc  # noqa: F401
 from tests.support import wait_for
@@ -286,3 +287,47 @@ def test_probe_binds_and_unbinds_without_sending(smsc):  # noqa: F811
     assert smsc.of("submit_sm") == []
     smsc.kill()
     assert probe(good).startswith(f"cannot reach 127.0.0.1:{smsc.port}")
+
+
+def test_throttled_by_the_smsc_the_part_is_offered_again(smsc, link_to):  # noqa: F811
+    link = link_to()
+    smsc.command("refuse", status=0x58, count=1)  # ESME_RTHROTTLED
+    started = time.monotonic()
+    head = link.submit("+966501234567", "code 1234", "AMANAH")
+    assert time.monotonic() - started >= 1.0  # the pause before offering it again
+    [refused] = smsc.of("submit_sm_refused")
+    [accepted] = smsc.wait_for("submit_sm")
+    assert accepted["message_id"] == head and accepted["at"] - refused["at"] >= 1000
+
+
+@pytest.mark.parametrize("status, retryable", [(0x0B, False), (0x14, True)])
+def test_refusals_say_whether_a_retry_can_help(smsc, status, retryable):  # noqa: F811
+    driver = SmppSmsDriver(SmppSettings(host="127.0.0.1", port=smsc.port, system_id=SYSTEM_ID,
+                                        password=PASSWORD, timeout_s=2.0))
+    sinks = Sinks()
+    driver.start(sinks.receipt, sinks.reply)
+    try:
+        smsc.wait_for("bind")
+        smsc.command("refuse", status=status, count=1)
+        with pytest.raises(SmsSendError) as refused:
+            driver.send(OutgoingSms(1, "+966501234567", "x", "AMANAH", "gsm7", 1))
+        assert refused.value.retryable is retryable and f"0x{status:08x}" in str(refused.value)
+    finally:
+        driver.stop()
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("smpp_password", "123456789", "smpp_password"),
+    ("smpp_system_id", "", "smpp_system_id"),
+    ("smpp_host", "", "smpp_host"),
+    ("smpp_rate", 0.0, "smpp_rate"),
+    ("smpp_concatenation", "both", "smpp_concatenation"),
+    ("smpp_reconnect_min_s", 120.0, "smpp_reconnect_min_s"),
+    ("smpp_source_ton", 99, "smpp_source_ton"),
+])
+def test_smpp_settings_are_checked_naming_the_key(key, value, named):
+    config = SmsConfig(driver="smpp", smpp_host="smsc.example", smpp_system_id="oasis",
+                       smpp_password="secret")
+    setattr(config, key, value)
+    with pytest.raises(ValueError, match=named):
+        config.validate()

@@ -1,7 +1,8 @@
 """The 940 journey over SMPP, as over Kannel: a report's Arabic closure code goes out through
 the SMS service and the smpp driver to a real SMPP server (node-smpp's), its receipt marks the
 SMS delivered, and the citizen's reply with the code and نعم or لا closes or reopens the report.
-An operator's refusal (REJECTD, UNDELIV) marks it failed."""
+An operator's refusal (REJECTD, UNDELIV) marks it failed. STOP is answered on the same bind,
+and an awareness message reaches the site's reporters but the one who said STOP."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from captive_portal.config import SmsConfig
 from captive_portal.context import StoreProvider
+from captive_portal.reports import awareness
+from captive_portal.reports.intake import NewReport, file_report
 from captive_portal.reports.notify import Notifier
 from captive_portal.sms import SmsService
 from captive_portal.sms.segments import segment
@@ -102,3 +105,34 @@ def test_stop_is_answered_over_the_same_bind_at_once(store, smpp_service, smsc):
     assert {p["data_coding"] for p in parts} == {8} and "".join(p["text"] for p in parts) == body
     assert store.conn.execute("SELECT number FROM sms_opt_outs").fetchall() == \
         [("+966551234567",)]
+
+
+def test_awareness_message_over_smpp_leaves_out_a_stop(store, smpp_service, smsc):  # noqa: F811
+    for phone, locale in (("0551111111", "ar"), ("0552222222", "en"), ("0553333333", "ar")):
+        file_report(store, NewReport(category="lighting", description="Lamp out",
+                                     channel="portal", site="corniche", phone=phone,
+                                     phone_verified=True, locale=locale), FAST)
+    assert smsc.mo("966553333333", "إيقاف")["status"] == 0   # over the same bind
+    wait_for(lambda: store.conn.execute("SELECT count(*) FROM sms_opt_outs").fetchone()[0],
+             what="the opt-out")
+    bodies = {"ar": "تنبيه: أعمال صيانة في ممشى الكورنيش يوم الخميس من ٦ إلى ٩ صباحاً. نعتذر "
+                    "عن الإزعاج، وشكراً لبلاغاتكم التي تساعدنا على العناية بالحدائق.",
+              "en": "Notice: maintenance on the Corniche walkway on Thursday 6-9am."}
+    shown = awareness.preview(store, "corniche", 30, bodies, segment_price=0.05,
+                              currency="SAR")
+    assert (shown.recipients, shown.opted_out) == (2, 1)
+    campaign_id = awareness.create(store, "corniche", 30, bodies, token=shown.token,
+                                   actor="web:olga", segment_price=0.05, currency="SAR")
+    seen = len(smsc.of("submit_sm"))
+    assert awareness.hand_due(store, smpp_service, per_minute=60) == 2
+    sent = smsc.wait_for("submit_sm", seen + shown.total_segments)[seen:]
+    by_number: dict[str, list[dict]] = {}
+    for part in sent:
+        by_number.setdefault(part["destination_addr"], []).append(part)
+    assert set(by_number) == {"966551111111", "966552222222"}
+    assert "".join(p["text"] for p in by_number["966551111111"]) == bodies["ar"]
+    assert {p["data_coding"] for p in by_number["966551111111"]} == {8}
+    assert [(p["data_coding"], p["text"]) for p in by_number["966552222222"]] == \
+        [(0, bodies["en"])]
+    wait_for(lambda: awareness.get_campaign(store, campaign_id).delivered == 2,
+             what="both receipts")
