@@ -115,7 +115,7 @@ class Controller:
             portal_host, _ = host_port(config.portal.listen, "portal.listen")
             self.portal_url = f"http://{portal_host}:{self.portal.port}/"
         # KPI reports on a schedule ([reporting]), mailed through [mail]; once per period.
-        self.report_scheduler = ReportScheduler(lambda: Store(store_path), config)
+        self.report_scheduler = ReportScheduler(lambda: Store(store_path, migrate=False), config)
         self.report_scheduler.start()
 
     def _notify_worker(self, store_path, secret_box: SecretBox) -> NotifyWorker:
