@@ -55,6 +55,10 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
             click.echo("  portal      not here: `oasis portal serve` runs it")
         click.echo(f"  SNMP traps  udp {config.snmp.trap_listen}")
         click.echo(f"  MQTT        {mqtt}, topics under {config.mqtt.prefix}")
+        relay = (f"through {config.mail.host}:{config.mail.port}" if config.mail.host
+                 else f"kept in {config.resolve_path(config.mail.outbox)}")
+        click.echo(f"  alerts      to the on-call rota ({controller.admin_url}notifications/),"
+                   f" mail {relay}")
         if demo_mode:
             click.echo(f"  simulator   {config.apsim.count} APs from {config.apsim.first_address}"
                        f" port {config.apsim.port} ({added} newly registered); polled every "
