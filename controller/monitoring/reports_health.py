@@ -86,6 +86,10 @@ def check(store: Store, config: AlertsConfig, at: float,
         health = replace(health, down_for_s=min(health.down_for_s, max(0.0, at - watching_since)))
     changed = {}
     for kind, (holds, severity, detail) in verdicts(health, config).items():
+        # A read first: most passes change nothing, and need no write transaction. An open
+        # alert keeps the detail it opened with; the dashboard shows the values of the moment.
+        if holds == (alert_rows.find_open(store.conn, kind, scope=SCOPE) is not None):
+            continue
         change = alert_rows.set_scope_alert(store, SCOPE, kind, holds, detail, severity)
         if change:
             changed[kind] = change

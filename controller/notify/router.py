@@ -93,7 +93,7 @@ class Router:
         conn = self.store.conn
         delay = self.config.notify_delay_s
         for alert in _undecided(conn, "open", at - ROUTE_WINDOW_S):
-            if alert.cleared_at is None and at - alert.opened_at < delay:
+            if delay and alert.cleared_at is None and at - alert.opened_at < delay:
                 continue  # not yet: it may clear within the delay
             self._decide(alert, "open", at, counted)
         for alert in _undecided(conn, "clear", at - ROUTE_WINDOW_S):
