@@ -34,6 +34,8 @@ BUCKETS = len(RTT_BUCKETS_MS) + 1
 _B = ", ".join(f"b{i}" for i in range(BUCKETS))
 HOUR = 3600.0
 DAY = 86400.0
+#: Kept beside the agent's events: where a state first told a link's state or the path.
+STATE_LINK, STATE_PATH = "state_link", "state_path"
 
 
 #: Counters beyond this are not an agent's (SQLite integers stop at 2**63).
@@ -91,6 +93,7 @@ def record_state(store: Store, state: Mapping[str, Any]) -> None:
                      "SELECT link, probes, replies, buckets, at FROM kpi_backhaul_links"
                      " WHERE branch = ?", (branch,))}
         fresh = not known
+        seeds: list[tuple] = []
         for order, link in enumerate(state.get("links") or ()):
             name = link["name"]
             probes, replies = _counter(link.get("probes_sent")), _counter(link.get("replies"))
@@ -132,13 +135,18 @@ def record_state(store: Store, state: Mapping[str, Any]) -> None:
                 (branch, name, priority, probes, replies,
                  json.dumps(buckets) if buckets else None, at))
             if fresh or not _open(conn, "kpi_backhaul_link_intervals", branch, name):
-                _set(conn, "kpi_backhaul_link_intervals", branch, name, "state",
-                     link.get("state", "up"), at)
-        if not _open(conn, "kpi_backhaul_path_intervals", branch, None):
-            active = state.get("active_link")
-            if active:
-                _set(conn, "kpi_backhaul_path_intervals", branch, None, "path",
-                     _path(conn, branch, active, None), at, active)
+                seeds.append((f"state:{branch}:{name}:{at}", branch, at, STATE_LINK, name,
+                              None, "down" if link.get("state") == "down" else "up"))
+        active = state.get("active_link")
+        if active and not _open(conn, "kpi_backhaul_path_intervals", branch, None):
+            seeds.append((f"state:{branch}:path:{at}", branch, at, STATE_PATH, None, active,
+                          None))
+        if seeds:
+            # Where the branch's timeline starts without an event: kept as facts like the
+            # events, so a replay for an older event delivered later keeps them.
+            conn.executemany("INSERT OR IGNORE INTO kpi_backhaul_events (event_id, branch, at,"
+                             " kind, link, to_link, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", seeds)
+            replay(conn, branch, at)
 
 
 def _delta(before: int, after: int) -> int:
@@ -188,12 +196,19 @@ def replay(conn: sqlite3.Connection, branch: str, since: float) -> None:
                      (branch, since))
     links = [r[0] for r in conn.execute("SELECT link FROM kpi_backhaul_links WHERE branch = ?",
                                         (branch,))]
-    for kind, at, link, to_link in conn.execute(
-            "SELECT kind, at, link, to_link FROM kpi_backhaul_events WHERE branch = ? AND at >= ?"
-            " ORDER BY at, id", (branch, since)).fetchall():
+    for kind, at, link, to_link, reason in conn.execute(
+            "SELECT kind, at, link, to_link, reason FROM kpi_backhaul_events WHERE branch = ?"
+            " AND at >= ? ORDER BY at, id", (branch, since)).fetchall():
         if kind in ("link_down", "link_up") and link:
             _set(conn, "kpi_backhaul_link_intervals", branch, link, "state",
                  "down" if kind == "link_down" else "up", at)
+        elif kind == STATE_LINK and link:
+            if not _open(conn, "kpi_backhaul_link_intervals", branch, link):
+                _set(conn, "kpi_backhaul_link_intervals", branch, link, "state", reason, at)
+        elif kind == STATE_PATH and to_link:
+            if not _open(conn, "kpi_backhaul_path_intervals", branch, None):
+                _set(conn, "kpi_backhaul_path_intervals", branch, None, "path",
+                     _path(conn, branch, to_link, None), at, to_link)
         elif kind == "agent_started":
             for name in links:  # the agent starts every link as up; probes decide again
                 _set(conn, "kpi_backhaul_link_intervals", branch, name, "state", "up", at)
