@@ -153,6 +153,19 @@ def record_states(store: Store, at: float, states: Mapping[int, str],
     return changed
 
 
+def record_stopped(store: Store, at: float) -> int:
+    """Monitoring stops: every AP's state is unknown from ``at`` until the next poll cycle says
+    otherwise (time nobody watched is not scheduled time). Returns the APs changed."""
+    with store.transaction() as conn:
+        open_aps = [row[0] for row in conn.execute(
+            "SELECT ap_id FROM kpi_ap_intervals WHERE ended_at IS NULL AND state != 'unknown'")]
+        site_of = dict(conn.execute("SELECT ap_id, site_id FROM kpi_ap_intervals"
+                                    " WHERE ended_at IS NULL").fetchall())
+        for ap_id in open_aps:
+            _transition(conn, ap_id, site_of.get(ap_id), UNKNOWN, at, "poller")
+    return len(open_aps)
+
+
 def _relabel(conn: sqlite3.Connection, ap_id: int, at: float) -> bool:
     """Make the AP's open outage parent down from its start, if it began within
     `PARENT_GRACE_S` (the rest of its site went down in the next cycles)."""
@@ -695,4 +708,4 @@ def _downtime_chart(facts: _Facts) -> Chart:
 
 
 __all__ = ["AREA", "ApFigures", "build", "classify", "reachability", "rebuild", "record_states",
-           "record_transition"]
+           "record_stopped", "record_transition"]

@@ -161,6 +161,10 @@ class MonitoringService:
         finally:
             receiver.close()
             poller.close()
+            try:  # no availability is reckoned while nobody polls
+                availability.record_stopped(store, time.time())
+            except Exception:
+                log.exception("could not record the end of monitoring for the availability KPIs")
             store.close()
 
     async def _roll_up(self, store: Store) -> None:

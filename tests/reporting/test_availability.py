@@ -271,13 +271,15 @@ def test_the_poller_against_simulated_aps_feeds_the_transitions(config, store, s
                      what="every AP back up")
         finally:
             service.stop()
+    # stopped: nobody polls, so every AP is unknown until the next start
+    assert set(states().values()) == {"unknown"}
     kinds = [s for ap, s in store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_transitions WHERE ap_id = ? ORDER BY at",
         (ids[names[0]],))]
-    assert kinds == ["up", "parent_down", "up"]
+    assert kinds == ["up", "parent_down", "up", "unknown"]
     assert [s for _, s in store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_transitions WHERE ap_id = ? ORDER BY at",
-        (ids[names[2]],))] == ["up", "down", "up"]
+        (ids[names[2]],))] == ["up", "down", "up", "unknown"]
 
 
 def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(store, config,
