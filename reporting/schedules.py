@@ -28,7 +28,7 @@ from core.localtime import day_start, local
 from core.mail import MailConfig, MailError, compose, send
 from core.store import Store, now
 from reporting import areas as registry
-from reporting import export, pdf
+from reporting import export, pdf, usage_rollup
 from reporting.i18n import LOCALES, N_, direction, translator
 from reporting.model import Filters, Period, Section
 from reporting.settings import ReportingConfig
@@ -378,6 +378,9 @@ class Scheduler:
             try:
                 store = self.open_store()
                 try:
+                    # The usage days that are over, rolled up first (nothing to do most ticks).
+                    usage_rollup.refresh(store, self.config.section(MunicipalityConfig).timezone,
+                                         now())
                     run_due(store, self.config)
                 finally:
                     store.close()

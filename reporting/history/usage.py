@@ -84,7 +84,9 @@ def seed(store: Store, *, start: float, end: float, sessions_per_day: float = 27
     day = local(start, tz).date()
     while day_start(day, tz) < end:
         lo, hi = max(start, day_start(day, tz)), min(end, day_start(day + dt.timedelta(days=1), tz))
-        factor = WEEKEND_FACTOR if day.isoweekday() in WEEKEND else 1.0
+        # Busier on the weekend; sessions_per_day stays the mean over a week.
+        factor = (WEEKEND_FACTOR if day.isoweekday() in WEEKEND else 1.0) / (
+            (7 - len(WEEKEND) + len(WEEKEND) * WEEKEND_FACTOR) / 7)
         month = day.strftime("%Y-%m")
         sessions: list[tuple] = []
         online: dict[tuple[float, str], int] = defaultdict(int)

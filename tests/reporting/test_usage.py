@@ -14,9 +14,10 @@ from core import inventory
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
-from reporting import usage, usage_rollup
+from reporting import schedules, usage, usage_rollup
 from reporting.history import usage as usage_history
 from reporting.model import Filters, Period
+from tests.support import wait_for
 
 TZ = "Asia/Riyadh"
 RIYADH = dt.timezone(dt.timedelta(hours=3))
@@ -242,3 +243,16 @@ def test_the_history_is_deterministic_and_coherent(tmp_path, config):
     assert 15 * 60 < value["usage.median_session"] < 40 * 60
     assert 0 < value["usage.returning_visitors"] < value["usage.visitors"] < written["sessions"]
     assert value["usage.login_failures"] > 0
+
+
+def test_the_report_scheduler_rolls_up_the_days_that_are_over(store, config):
+    scheduler = schedules.Scheduler(lambda: Store(store.path, migrate=False), config,
+                                    interval_s=3600)
+    scheduler.start()
+    try:
+        wait_for(lambda: store.conn.execute("SELECT count(*) FROM kpi_usage_rollup").fetchone()[0],
+                 20, what="the first tick's roll-up")
+    finally:
+        scheduler.stop()
+    assert store.conn.execute("SELECT count(*) FROM kpi_usage_days WHERE level = '*' "
+                              "AND sessions > 0").fetchone()[0] == 4  # 31 Oct, 1, 2, 30 Nov
