@@ -14,7 +14,8 @@
 //   {"cmd": "receipts", "stat": "DELIVRD" | "UNDELIV" | "REJECTD" | "EXPIRED" | null}
 //       the receipt sent after each later submit_sm asking for one (null: none);
 //   {"cmd": "receipt", "message_id": "...", "stat": "..."}: one receipt now;
-//   {"cmd": "mo", "from": "+9665...", "to": "940", "text": "..."}: a citizen's SMS;
+//   {"cmd": "mo", "from": "+9665...", "to": "940", "text": "..."}: a citizen's SMS (or "parts":
+//       [...] for a long one, each part sent with a concatenation UDH);
 //   {"cmd": "drop"}: every connection closed at once, without unbind (a link that fails);
 //   {"cmd": "mute_enquire_link", "on": true}: enquire_link left unanswered (a stalled link);
 //   {"cmd": "refuse", "status": 88, "count": 1}: the next `count` submit_sm answered with that
@@ -153,9 +154,15 @@ const handlers = {
   mo(command) {
     const session = firstBound();
     if (!session) { emit('mo_sent', {status: null, error: 'no bound session'}); return; }
-    session.deliver_sm({source_addr: command.from, source_addr_ton: 1, source_addr_npi: 1,
-                        destination_addr: command.to, short_message: command.text},
-                       (resp) => emit('mo_sent', {status: resp.command_status}));
+    // "parts": a long reply as a phone sends it, each part with a concatenation UDH.
+    const parts = command.parts || [command.text];
+    parts.forEach((text, i) => {
+      const udh = parts.length > 1 ? Buffer.from([5, 0, 3, 0x2a, parts.length, i + 1]) : null;
+      session.deliver_sm({source_addr: command.from, source_addr_ton: 1, source_addr_npi: 1,
+                          destination_addr: command.to,
+                          short_message: udh ? {udh: udh, message: text} : text},
+                         (resp) => emit('mo_sent', {status: resp.command_status, part: i + 1}));
+    });
   },
   drop() {
     for (const session of server.sessions.slice()) session.destroy();

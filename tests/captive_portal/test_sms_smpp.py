@@ -331,3 +331,14 @@ def test_smpp_settings_are_checked_naming_the_key(key, value, named):
     setattr(config, key, value)
     with pytest.raises(ValueError, match=named):
         config.validate()
+
+
+def test_a_long_reply_in_parts_reaches_the_service_once_whole(smsc, link_to):  # noqa: F811
+    link = link_to()
+    parts = ["٤٨٢٩١٣ نعم، تم إصلاح الإنارة في الممشى بالكامل والحمد لله، ",
+             "شكراً لفريق الأمانة على سرعة الاستجابة."]
+    smsc.command("mo", **{"from": "966501234567", "to": "940", "parts": parts})
+    answers = smsc.wait_for("mo_sent", 2)
+    assert [a["status"] for a in answers] == [0, 0]
+    wait_for(lambda: link.sinks.incoming, what="the reply")
+    assert link.sinks.incoming == [("+966501234567", "".join(parts))]
