@@ -89,7 +89,13 @@ def local_time(value: str | None, field: str = "starts") -> float | None:
     if moment.tzinfo is None:
         zone = context.runtime().config.municipality.timezone
         moment = moment.replace(tzinfo=localtime.zone(zone))
-    return moment.timestamp()
+    try:
+        stamp = moment.timestamp()
+    except (OverflowError, ValueError):
+        stamp = -1.0
+    if not 0 <= stamp < 2 ** 33:
+        raise FormError("form.starts", f"{field}: out of range", field)
+    return stamp
 
 
 def target(value: str | None, field: str = "target") -> tuple[int | None, int | None]:

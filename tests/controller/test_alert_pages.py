@@ -145,3 +145,19 @@ def test_an_operator_reads_notification_settings_but_cannot_change_them(app, sto
     assert "Routing by severity" in page and "Save routing" not in page
     assert post_form(client, "/notifications/people", {"name": "X", "email": "x@y.example"},
                      token_from="/notifications/").status_code == 403
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("/notifications/shifts", {"person": "9" * 30, "starts": "08:00", "ends": "09:00"}),
+    ("/notifications/shifts", {"person": "1", "weekday": "Friday", "starts": "08:00",
+                               "ends": "09:00"}),
+    ("/maintenance/", {"target": "ap:nowhere", "hours": "2"}),
+    ("/maintenance/", {"target": "network", "hours": "2", "starts": "99999-01-01T00:00"}),
+    ("/maintenance/", {"target": "network", "hours": "nan"}),
+    ("/alerts/silences", {"kind": "ap_down", "hours": "1e9", "reason": "x"}),
+])
+def test_odd_form_values_are_refused_on_the_page(app, store, path, fields):
+    client = signed_in(app, store, "admin")
+    answer = post_form(client, path, fields, token_from="/notifications/")
+    assert answer.status_code == 302
+    assert "flash-error" in client.get(answer.location).get_data(as_text=True)

@@ -117,3 +117,18 @@ def test_the_pipeline_health_reads_the_store(api, viewer):
     health = api.get("/api/v1/pipeline", headers=viewer).get_json()
     assert health["outbox_depth"] == 0 and health["running"] is False
     assert health["down_for_s"] is None
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"hours": "soon", "reason": "x", "kind": "ap_down"}, "hours"),
+    ({"hours": 10 ** 6, "reason": "x", "kind": "ap_down"}, "hours"),
+    ({"starts_at": 1e300, "hours": 1, "reason": "x", "kind": "ap_down"}, "starts_at"),
+    ({"starts_at": "9999-12-31T23:59", "hours": 1, "reason": "x", "kind": "ap_down"},
+     "starts_at"),
+    ({"starts_at": "yesterday", "hours": 1, "reason": "x", "kind": "ap_down"}, "starts_at"),
+    ({"ends_at": -5, "reason": "x", "kind": "ap_down"}, "ends_at"),
+    ({"ap": "ap-404", "hours": 1, "reason": "x"}, "ap"),
+])
+def test_odd_silences_are_refused_with_the_field(api, op, body, field):
+    answer = api.post("/api/v1/silences", json=body, headers=op)
+    assert answer.status_code == 422 and error_of(answer)["field"] == field

@@ -46,6 +46,8 @@ def _moment(data: dict, field: str) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
+        if not 0 <= value < 2 ** 33:
+            raise ApiError(422, "invalid_field", f"{field} is out of range", field)
         return float(value)
     return alerting.local_time(str(value), field)
 

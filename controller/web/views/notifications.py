@@ -88,7 +88,10 @@ def add_shift():
     form = request.form
     try:
         weekday = int(form["weekday"]) if form.get("weekday") else None
-        rota.add_shift(context.store(), actor=_actor(), person_id=int(form.get("person", 0)),
+        person = int(form.get("person", 0))
+        if not 0 < person < 2 ** 63:
+            raise ValueError("person")
+        rota.add_shift(context.store(), actor=_actor(), person_id=person,
                        weekday=weekday, starts=form.get("starts", ""), ends=form.get("ends", ""))
     except ValueError:
         return _refused(rota.RotaError("rota.weekday", "weekday", "weekday"))
