@@ -20,6 +20,7 @@
 //   {"cmd": "mute_enquire_link", "on": true}: enquire_link left unanswered (a stalled link);
 //   {"cmd": "refuse", "status": 88, "count": 1}: the next `count` submit_sm answered with that
 //       command_status (88 = 0x58 ESME_RTHROTTLED, 11 = 0x0B ESME_RINVDSTADR) and no id;
+//   {"cmd": "garbage"}: a PDU with an unknown command id on the bound connection;
 //   {"cmd": "stop"}: close everything and exit.
 'use strict';
 
@@ -169,6 +170,12 @@ const handlers = {
     bound.clear();
   },
   mute_enquire_link(command) { muteEnquireLink = !!command.on; },
+  garbage() {  // a PDU header with a command id no SMPP version defines
+    const session = firstBound();
+    const pdu = Buffer.alloc(16);
+    pdu.writeUInt32BE(16, 0); pdu.writeUInt32BE(0x00000999, 4); pdu.writeUInt32BE(7, 12);
+    if (session) session.socket.write(pdu);
+  },
   refuse(command) {
     for (let i = 0; i < (command.count || 1); i++) refusals.push(command.status);
   },

@@ -242,6 +242,12 @@ class _LinkLost(Exception):
     pass
 
 
+#: What ends one connection (it is bound again); anything else is logged with its traceback and
+#: ends the connection too: the link's thread never dies.
+LINK_ERRORS = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
+               smpplib.exceptions.UnknownCommandError, OSError, _LinkLost)
+
+
 class SmppLink:
     """The bind: connection, reader thread, enquire_link, reconnects, paced submits."""
 
@@ -289,8 +295,9 @@ class SmppLink:
         while not self._stop.is_set():
             try:
                 client = self._bind()
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
-                    OSError, _LinkLost) as exc:
+            except Exception as exc:  # see LINK_ERRORS: the thread must not die
+                if not isinstance(exc, LINK_ERRORS):
+                    log.exception("SMPP bind: unexpected error")
                 failures += 1
                 delay = min(self.settings.reconnect_max_s,
                             self.settings.reconnect_min_s * 2 ** (failures - 1))
@@ -301,10 +308,12 @@ class SmppLink:
             failures = 0
             try:
                 self._serve(client)
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError,
-                    _LinkLost) as exc:
+            except LINK_ERRORS as exc:
                 log.warning("SMPP link to %s:%s lost: %s", self.settings.host,
                             self.settings.port, _reason(exc))
+            except Exception:
+                log.exception("SMPP link to %s:%s: unexpected error; binding again",
+                              self.settings.host, self.settings.port)
             finally:
                 self._close(client)
             if not self._stop.is_set():
@@ -358,7 +367,12 @@ class SmppLink:
             readable, _, _ = select.select([sock], [], [], 0.1)
             now = self.clock()
             if readable:
-                pdu = client.read_pdu()
+                try:
+                    pdu = client.read_pdu()
+                except smpplib.exceptions.UnknownCommandError as exc:
+                    # Read whole before it was refused: the stream is still in step.
+                    log.warning("SMPP: a PDU of an unknown command ignored (%s)", _reason(exc))
+                    continue
                 quiet_since = now
                 if pdu.command == "enquire_link_resp":
                     enquiry_sent = None
@@ -433,8 +447,7 @@ class SmppLink:
             status = self._delivered(pdu)
             try:
                 self._send(client, "deliver_sm_resp", answer_to=int(pdu.sequence), status=status)
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError,
-                    _LinkLost) as exc:  # unanswered: the SMSC delivers it again
+            except LINK_ERRORS as exc:  # unanswered: the SMSC delivers it again
                 log.info("SMPP deliver_sm_resp not sent: %s", _reason(exc))
 
     def _delivered(self, pdu: Any) -> int:
@@ -565,8 +578,7 @@ class SmppLink:
         waiter = _Pending(group)
         try:
             self._send(client, "submit_sm", waiter=waiter, **fields)
-        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError,
-                _LinkLost) as exc:
+        except LINK_ERRORS as exc:
             raise SmppError(f"submit_sm not sent: {_reason(exc)}") from None
         return waiter
 

@@ -342,3 +342,13 @@ def test_a_long_reply_in_parts_reaches_the_service_once_whole(smsc, link_to):  #
     assert [a["status"] for a in answers] == [0, 0]
     wait_for(lambda: link.sinks.incoming, what="the reply")
     assert link.sinks.incoming == [("+966501234567", "".join(parts))]
+
+
+def test_a_pdu_nobody_knows_is_ignored_and_the_link_goes_on(smsc, link_to, caplog):  # noqa: F811
+    link = link_to()
+    smsc.command("garbage")
+    wait_for(lambda: any("unknown command" in r.getMessage() for r in caplog.records),
+             what="the PDU read and refused")
+    link.submit("+966501234567", "after the garbage", "AMANAH")
+    assert smsc.wait_for("submit_sm")[-1]["text"] == "after the garbage"
+    assert link.binds == 1 and smsc.of("closed") == []
