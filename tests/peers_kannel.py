@@ -12,6 +12,7 @@ module; import the fixture in the test module.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import threading
 import urllib.parse
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from captive_portal.sms.kannel import mo_url
-from tests.support import free_port, require, require_tool, wait_for, wait_for_tcp
+from tests.support import free_port, require, require_tool, wait_for
 
 #: Where kannel-extras puts fakesmsc (the folder differs between releases).
 FAKESMSC = next((p for p in ("/usr/lib/kannel/test/fakesmsc", "/usr/lib/kannel/fakesmsc")
@@ -205,6 +206,21 @@ get-url = "{get_url}"
 """
 
 
+def _listening(process: subprocess.Popen, port: int, folder: Path) -> None:
+    """Wait for a box's port; a box that exited (a port taken in between) fails with its log."""
+    def ready() -> bool:
+        if process.poll() is not None:
+            logs = "\n".join(p.read_text(errors="replace")[-1500:] for p in
+                             sorted(folder.glob("*.out")) + sorted(folder.glob("*.log")))
+            raise AssertionError(f"{process.args[0]} exited ({process.returncode}):\n{logs}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+    wait_for(ready, 30, what=f"{process.args[0]} on port {port}")
+
+
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL: a box shutting down waits for queues and HTTP requests that a
     test no longer needs (nothing here is kept between tests)."""
@@ -231,12 +247,12 @@ def kannel_gateway(tmp_path) -> Iterator[Callable[[str, str], Kannel]]:
                       password="sendsms-pw", get_url=mo_url(callback_url, hook_secret))
         conf = folder / "kannel.conf"
         conf.write_text(CONFIG.format(**values))
-        for box in (bearerbox, smsbox):
+        for box, port in ((bearerbox, ports["smsbox"]), (smsbox, ports["sendsms"])):
             with (folder / f"{Path(box).name}.out").open("wb") as out:
                 started.append(subprocess.Popen([box, str(conf)], stdout=out,
                                                 stderr=subprocess.STDOUT, cwd=folder))
-            wait_for_tcp("127.0.0.1", ports["smsbox" if box == bearerbox else "sendsms"], 15)
-        wait_for_tcp("127.0.0.1", ports["fake"], 15)
+            _listening(started[-1], port, folder)
+        _listening(started[0], ports["fake"], folder)
         # -m 0: fakesmsc sends nothing and prints each MT message as soon as it arrives.
         process = subprocess.Popen([FAKESMSC, "-H", "127.0.0.1", "-r", str(ports["fake"]),
                                     "-m", "0", "0 0 text unused"], stdin=subprocess.DEVNULL,
@@ -247,8 +263,8 @@ def kannel_gateway(tmp_path) -> Iterator[Callable[[str, str], Kannel]]:
         gateway = Kannel(f"http://127.0.0.1:{ports['sendsms']}/cgi-bin/sendsms", "oasis",
                          "sendsms-pw", f"http://127.0.0.1:{ports['admin']}", "admin-pw",
                          folder, fake)
-        wait_for(lambda: "fake-mt" in gateway.status() and "online" in gateway.status(), 15,
-                 what="Kannel's fake SMSC online")
+        wait_for(lambda: "fake-mt" in gateway.status() and "online" in gateway.status(), 30,
+                 what=f"Kannel's fake SMSC online ({fake.log[-3:]})")
         return gateway
 
     try:
