@@ -10,6 +10,10 @@ signed claim, else the client's address: never anything a form says, so filing a
 or typing another number does not reset it); and under global ceilings per minute and per
 hour. The counts come from the ``portal_otps`` table itself, in the transaction that adds the
 code, so they hold across restarts, workers and nodes.
+
+The device a code is bound to, and a source that is a device, are kept as a keyed hash of its
+MAC (the same pepper), never the MAC: equal devices still compare equal, and the store holds no
+MAC once the visitor's session is over (`captive_portal.sessions`).
 """
 
 from __future__ import annotations
@@ -39,12 +43,25 @@ class OneTimeCodes:
     def _hash(self, phone: str, code: str) -> str:
         return hmac.new(self.pepper, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
+    def _device(self, client_mac: str) -> str:
+        """What the store keeps of the device a code is bound to: a keyed hash of its MAC (a
+        report's binding, ``report:<tracking>``, is kept as it is)."""
+        if client_mac.startswith("report:"):
+            return client_mac
+        digest = hmac.new(self.pepper, f"device|{client_mac}".encode(), hashlib.sha256)
+        return "device:" + digest.hexdigest()[:32]
+
+    def _source(self, source: str) -> str:
+        kind, _, value = source.partition(":")
+        return f"mac:{self._device(value)[7:]}" if kind == "mac" else source
+
     def issue(self, phone: str, client_mac: str, source: str | None = None) -> str:
         """A new code for ``phone``, bound to ``client_mac`` (the device, or a report), asked
         for by ``source`` (`source_of`; the device by default), or OtpError if rationed."""
         now = self.clock()
         hour_ago = now - 3600
-        source = source or f"mac:{client_mac}"
+        source = self._source(source or f"mac:{client_mac}")
+        client_mac = self._device(client_mac)
         config = self.config
         with self.store.transaction() as conn:
             per_phone, last_at = conn.execute(
@@ -76,6 +93,7 @@ class OneTimeCodes:
     def verify(self, phone: str, client_mac: str, code: str) -> None:
         """Accept ``code`` once, or raise OtpError (invalid, expired, too many attempts)."""
         now = self.clock()
+        client_mac = self._device(client_mac)
         with self.store.transaction() as conn:
             row = conn.execute(
                 "SELECT id, code_hash, expires_at, attempts FROM portal_otps WHERE phone = ? "

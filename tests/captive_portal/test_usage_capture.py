@@ -95,7 +95,8 @@ def test_an_unknown_gateway_counts_under_no_site(portal):
 
 
 def test_no_mac_stays_in_the_store_after_the_visit(portal):
-    portal.login_terms()
+    page = portal.post("/login/phone", portal.landing(), phone="0501234567")
+    assert portal.post("/login/code", page, code=code_in(portal.last_sms())).status_code == 303
     status = portal.client.get("/status")
     assert portal.post("/logout", status).status_code == 200
     portal.login_terms()
@@ -107,6 +108,9 @@ def test_no_mac_stays_in_the_store_after_the_visit(portal):
     rows = portal.store.conn.execute(
         "SELECT mac, visitor FROM portal_sessions ORDER BY id").fetchall()
     assert len(rows) == 3 and {mac for mac, _ in rows} == {""}
+    # The code stays bound to the device, by its keyed hash.
+    (bound, source), = portal.store.conn.execute("SELECT client_mac, source FROM portal_otps")
+    assert bound.startswith("device:") and source == "mac:" + bound[7:]
     assert len({visitor for _, visitor in rows}) == 1
     portal.app.extensions["oasis_portal"].stores.close_all()
     portal.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
