@@ -24,33 +24,48 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class KeywordRule:
-    """Any of ``phrases`` in a description raises its priority to at least ``raise_to``."""
+    """Any of the phrases in a description raises its priority to at least ``raise_to``.
+
+    The phrases come in both languages the desk receives, ``en`` and ``ar``, each meaning the
+    same dangers, so a report is ranked the same whichever language the citizen wrote in.
+    """
 
     name: str
     raise_to: str
-    phrases: tuple[str, ...]
+    en: tuple[str, ...]
+    ar: tuple[str, ...]
 
     def __post_init__(self) -> None:
         # Fold once here rather than for every report.
-        object.__setattr__(self, "phrases", tuple(normalise(p) for p in self.phrases))
+        object.__setattr__(self, "en", tuple(normalise(p) for p in self.en))
+        object.__setattr__(self, "ar", tuple(normalise(p) for p in self.ar))
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return self.en + self.ar
 
     def matches(self, normalised_text: str) -> bool:
         return any(p in normalised_text for p in self.phrases)
 
 
 DEFAULT_RULES: tuple[KeywordRule, ...] = (
-    KeywordRule("electric_hazard", "urgent", (
-        "exposed wire", "exposed cable", "live wire", "bare wire", "electric shock", "sparking",
-        "سلك مكشوف", "اسلاك مكشوفه", "أسلاك مكشوفة", "سلك عاري", "كهرباء مكشوفه", "ماس كهربائي",
-        "صعق", "شرار")),
-    KeywordRule("flooding", "urgent", (
-        "flooding", "flooded", "flood", "burst pipe", "غرق", "فيضان", "سيول", "انفجار ماسوره",
-        "انفجار أنبوب")),
-    KeywordRule("fire", "urgent", ("fire", "smoke", "حريق", "دخان")),
-    KeywordRule("open_hole", "high", (
-        "open manhole", "uncovered manhole", "deep hole", "fallen tree", "fallen pole",
-        "غرفة تفتيش مفتوحه", "فتحة صرف مفتوحه", "حفره عميقه", "شجره ساقطه", "عمود ساقط")),
-    KeywordRule("injury", "high", ("injured", "injury", "child hurt", "اصابه", "مصاب", "جرح")),
+    KeywordRule("electric_hazard", "urgent", en=(
+        "exposed wire", "exposed cable", "exposed electric", "live wire", "bare wire",
+        "electric shock", "electrocut", "short circuit", "sparking", "sparks"), ar=(
+        "سلك مكشوف", "اسلاك مكشوفه", "كيبل مكشوف", "كهرباء مكشوفه", "سلك عاري", "صعق",
+        "ماس كهربائي", "شرار")),
+    KeywordRule("flooding", "urgent", en=(
+        "flooding", "flooded", "flood", "burst pipe", "pipe burst", "drowning"), ar=(
+        "فيضان", "مغمور", "سيول", "انفجار ماسوره", "انفجار أنبوب", "انفجار انبوب", "غرق")),
+    KeywordRule("fire", "urgent", en=("fire", "smoke", "burning"), ar=(
+        "حريق", "دخان", "يحترق")),
+    KeywordRule("open_hole", "high", en=(
+        "open manhole", "uncovered manhole", "open drain", "deep hole", "deep pothole",
+        "deep pit", "fallen tree", "fallen pole"), ar=(
+        "غرفة تفتيش مفتوحه", "فتحة تفتيش مفتوحه", "فتحة صرف مفتوحه", "حفره عميقه",
+        "حفرة عميقة", "شجره ساقطه", "عمود ساقط")),
+    KeywordRule("injury", "high", en=("injured", "injury", "child hurt", "wounded", "bleeding"),
+                ar=("اصابه", "مصاب", "طفل مصاب", "جرح", "ينزف")),
 )
 
 
