@@ -26,7 +26,7 @@ from controller.monitoring.events import (
     publish_safely,
     topic_segment,
 )
-from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, Snapshot
+from controller.monitoring.snapshot import RADIO, UPLINK, ApState, ApStatus, CycleStats, Snapshot
 from controller.settings import AlertsConfig
 from core import alerts as alert_rows
 from core import inventory, maintenance
@@ -61,6 +61,8 @@ class AlertKind(str, enum.Enum):
     AUTH_FAILED = "auth_failed"
     CLIENTS_OVER_CAPACITY = "clients_over_capacity"
     INTERFACE_ERRORS = "interface_errors"
+    RADIO_DOWN = "radio_down"
+    UPLINK_DOWN = "uplink_down"
 
 
 SEVERITY = {
@@ -68,6 +70,8 @@ SEVERITY = {
     AlertKind.AUTH_FAILED: "warning",
     AlertKind.CLIENTS_OVER_CAPACITY: "warning",
     AlertKind.INTERFACE_ERRORS: "warning",
+    AlertKind.RADIO_DOWN: "warning",
+    AlertKind.UPLINK_DOWN: "critical",
 }
 
 OPEN, CLEAR = "open", "cleared"
@@ -98,6 +102,12 @@ def assess(status: ApStatus, capacity: int, config: AlertsConfig) -> dict[AlertK
         verdicts[AlertKind.AUTH_FAILED] = Verdict(OPEN, {"last_error": status.last_error})
     elif answered:
         verdicts[AlertKind.AUTH_FAILED] = Verdict(CLEAR, {"state": state.value})
+
+    if answered and status.answered_at is not None and status.answered_at == status.polled_at:
+        # Only an answer tells which links are down; a missed poll keeps the alerts as they are.
+        for kind, role in ((AlertKind.RADIO_DOWN, RADIO), (AlertKind.UPLINK_DOWN, UPLINK)):
+            down = [i.name for i in status.interfaces if i.role == role and i.oper_up is False]
+            verdicts[kind] = Verdict(OPEN if down else CLEAR, {"interfaces": down})
 
     if status.clients is not None:
         values: dict[str, float] = {"clients": status.clients, "capacity": capacity}

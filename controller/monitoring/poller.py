@@ -18,7 +18,18 @@ from collections.abc import Mapping
 from typing import Callable, Iterable
 
 from controller.monitoring import rates
-from controller.monitoring.snapshot import ApState, ApStatus, CycleStats, InterfaceStatus, Snapshot
+from controller.monitoring.snapshot import (
+    LOOPBACK,
+    RADIO,
+    UPLINK,
+    ApState,
+    ApStatus,
+    CycleStats,
+    InterfaceStatus,
+    Snapshot,
+    interface_role,
+    links_down,
+)
 from controller.settings import SnmpConfig
 from controller.snmp.engine import (
     Credentials,
@@ -33,12 +44,12 @@ from controller.snmp.engine import (
     V3Credentials,
 )
 from core import inventory
+from core.store import iso
 from core.secrets import SecretBox, SecretError
 from netconfig.platforms import UnknownPlatform, get_platform
 
 log = logging.getLogger(__name__)
 
-IF_TYPE_SOFTWARE_LOOPBACK = 24
 _DIGITS = re.compile(r"\d+")
 
 
@@ -158,13 +169,17 @@ class Poller:
             status = self._failed(previous, ApState.UNKNOWN, previous.consecutive_failures, str(exc))
         else:
             status = self._answered(target, previous, result, polled_at, self.clock())
+        answered = status.answered_at == polled_at
+        down_since = None if answered else (previous.down_since or polled_at)
         status = dataclasses.replace(status, name=target.name, polled_at=polled_at,
-                                     poll_ms=(time.monotonic() - started) * 1000.0)
+                                     poll_ms=(time.monotonic() - started) * 1000.0,
+                                     down_since=down_since)
         self.snapshot.put(status)
         if status.state is not previous.state:
             changes.append(StateChange(target.ap_id, target.name, previous.state, status.state,
                                        status.last_error))
-        return status.state is ApState.UP
+            _log_change(previous, status)
+        return answered
 
     def _timed_out(self, previous: ApStatus, error: str) -> ApStatus:
         failures = previous.consecutive_failures + 1
@@ -177,9 +192,11 @@ class Poller:
         return dataclasses.replace(
             previous, state=state, consecutive_failures=failures, last_error=error,
             rebooted=False, clients=None, in_bps=None, out_bps=None, in_pps=None, out_pps=None,
-            errors_ps=None,
+            radio_in_bps=None, radio_out_bps=None, errors_ps=None, uptime_s=None,
+            links_down=(),
             interfaces=tuple(dataclasses.replace(i, in_bps=None, out_bps=None, in_pps=None,
-                                                 out_pps=None, errors_ps=None)
+                                                 out_pps=None, errors_ps=None, admin_up=None,
+                                                 oper_up=None)
                              for i in previous.interfaces))
 
     def _answered(self, target: PollTarget, previous: ApStatus, result: PollResult,
@@ -193,22 +210,29 @@ class Poller:
                                             elapsed, restarted)
                            for index, counters in sorted(result.interfaces.items()))
         self._samples[target.ap_id] = _Sample(now, result.uptime_ticks, result.interfaces)
-        counted = [i for index, i in zip(sorted(result.interfaces), interfaces)
-                   if result.interfaces[index].get("if_type") != IF_TYPE_SOFTWARE_LOOPBACK]
+        interfaces = with_uplink(interfaces)
+        counted = [i for i in interfaces if i.role != LOOPBACK]
+        uplink = next((i for i in interfaces if i.role == UPLINK), None)
+        radios = [i for i in interfaces if i.role == RADIO]
+        down = links_down(interfaces)
         self._note_truncation(target, result)
         missing = tuple(f"{name}: {reason}" for name, reason in sorted(result.missing.items()))
         return ApStatus(
-            ap_id=target.ap_id, name=target.name, state=ApState.UP, answered_at=polled_at,
+            ap_id=target.ap_id, name=target.name,
+            state=ApState.DEGRADED if down else ApState.UP, answered_at=polled_at,
             consecutive_failures=0, sys_descr=result.sys_descr,
             sys_name=result.sys_name,
             uptime_s=None if result.uptime_ticks is None else result.uptime_ticks / 100.0,
             rebooted=restarted, clients=client_count(target.platform, result),
             interfaces=interfaces,
-            in_bps=rates.sum_rates(i.in_bps for i in counted),
-            out_bps=rates.sum_rates(i.out_bps for i in counted),
-            in_pps=rates.sum_rates(i.in_pps for i in counted),
-            out_pps=rates.sum_rates(i.out_pps for i in counted),
+            in_bps=uplink.in_bps if uplink else None,
+            out_bps=uplink.out_bps if uplink else None,
+            in_pps=uplink.in_pps if uplink else None,
+            out_pps=uplink.out_pps if uplink else None,
+            radio_in_bps=rates.sum_rates(i.in_bps for i in radios),
+            radio_out_bps=rates.sum_rates(i.out_bps for i in radios),
             errors_ps=rates.sum_rates(i.errors_ps for i in counted),
+            uplink=uplink.name if uplink else None, links_down=down,
             last_error=f"partial: {', '.join(missing)}" if any(
                 not m.endswith(": absent") for m in missing) else None,
             missing=missing, interfaces_truncated=result.truncated)
@@ -225,6 +249,40 @@ class Poller:
             self._truncated.discard(target.ap_id)
             log.info("AP %s: interface table read whole again (%d interfaces)", target.name,
                      len(result.interfaces))
+
+
+def _log_change(previous: ApStatus, status: ApStatus) -> None:
+    """The controller's log says when an AP goes down, degrades and comes back."""
+    if status.state is ApState.DOWN:
+        log.warning("AP %s is down (%d polls unanswered since %s): %s", status.name,
+                    status.consecutive_failures, iso(status.down_since), status.last_error)
+    elif status.state is ApState.AUTH_FAILED:
+        log.warning("AP %s refuses our SNMP credentials: %s", status.name, status.last_error)
+    elif status.state is ApState.DEGRADED and status.links_down:
+        log.warning("AP %s is degraded: %s down", status.name, ", ".join(status.links_down))
+    elif status.state is ApState.DEGRADED:
+        log.info("AP %s did not answer a poll: %s", status.name, status.last_error)
+    elif status.state is ApState.UP and previous.state is not ApState.UNKNOWN:
+        log.info("AP %s is up again (was %s)", status.name, previous.state.value)
+
+
+def with_uplink(interfaces: Iterable[InterfaceStatus]) -> tuple[InterfaceStatus, ...]:
+    """The interfaces with the AP's uplink marked: the first (by ifIndex) that is neither a
+    loopback nor a radio and is not down, else the first of those; its traffic is the AP's
+    (download in, upload out)."""
+    marked = tuple(interfaces)
+    wired = [i for i in marked if i.role not in (LOOPBACK, RADIO)]
+    # A spare port that was never cabled is down; the uplink is the first one that is up.
+    uplink = next((i for i in wired if i.oper_up is not False), wired[0] if wired else None)
+    if uplink is None:
+        return marked
+    return tuple(dataclasses.replace(i, role=UPLINK) if i is uplink else i for i in marked)
+
+
+def _status_flag(row: Mapping[str, int | str], column: str) -> bool | None:
+    """ifAdminStatus / ifOperStatus as up (1) or not; None when not read."""
+    value = row.get(column)
+    return value == 1 if isinstance(value, int) else None
 
 
 def _counter(row: Mapping[str, int | str], column: str) -> int | None:
@@ -274,9 +332,12 @@ def interface_status(index: int, counters: Mapping[str, int | str],
             bits = width
     in_errors = rate("in_errors", rates.COUNTER32, "errors")
     out_errors = rate("out_errors", rates.COUNTER32, "errors")
-    name = counters.get("if_name") or counters.get("if_descr") or index
+    name = str(counters.get("if_name") or counters.get("if_descr") or index)
+    if_type = _counter(counters, "if_type")
     return InterfaceStatus(
-        index=index, name=str(name),
+        index=index, name=name, if_type=if_type, role=interface_role(if_type, name),
+        admin_up=_status_flag(counters, "admin_status"),
+        oper_up=_status_flag(counters, "oper_status"),
         in_octets=values["in_octets"], out_octets=values["out_octets"],
         in_packets=values["in_packets"], out_packets=values["out_packets"],
         in_errors=_counter(counters, "in_errors"), out_errors=_counter(counters, "out_errors"),
@@ -337,4 +398,4 @@ def targets_from_store(store, secret_box: SecretBox) -> list[PollTarget]:
 
 
 __all__ = ["Poller", "PollTarget", "StateChange", "client_count", "interface_status",
-           "targets_from_store"]
+           "targets_from_store", "with_uplink"]

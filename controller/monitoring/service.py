@@ -18,7 +18,7 @@ from controller.monitoring import metrics
 from controller.monitoring.alerts import AlertEvaluator
 from controller.monitoring.events import Publisher, record_event
 from controller.monitoring.poller import Poller, PollTarget, StateChange, targets_from_store
-from controller.monitoring.snapshot import CycleStats, Snapshot
+from controller.monitoring.snapshot import CycleStats, Snapshot, with_link
 from controller.snmp.engine import SnmpClient, TrapReceiver, V3Credentials
 from controller.snmp.notify import V3Notifications, V3Sender
 from controller.snmp.traps import TrapHandler
@@ -132,6 +132,8 @@ class MonitoringService:
 
         def on_event(ap_id: int, kind: str, detail: dict) -> None:
             record_event(store, ap_id, kind, "trap", detail, publish=self.publish)
+            if kind in ("linkDown", "linkUp"):
+                self._link_trap(evaluator, ap_id, kind, detail)
 
         def on_unknown(source_ip: str, trap_name: str, varbinds: dict) -> None:
             # A factory-fresh AP announces itself with coldStart: it becomes pending adoption.
@@ -166,6 +168,24 @@ class MonitoringService:
             except Exception:
                 log.exception("could not record the end of monitoring for the availability KPIs")
             store.close()
+
+    def _link_trap(self, evaluator: AlertEvaluator, ap_id: int, kind: str, detail: dict) -> None:
+        """A radio or uplink going down is an alert now, not at the next poll."""
+        if_index, oper = detail.get("ifIndex"), detail.get("ifOperStatus")
+        status = self.snapshot.get(ap_id)
+        if status is None or not isinstance(if_index, int):
+            return
+        up = oper == 1 if isinstance(oper, int) else kind == "linkUp"
+        changed = with_link(status, if_index, up)
+        if changed == status:
+            return
+        self.snapshot.put(changed)
+        moved = [(ap_id, status.state, changed.state)] if changed.state is not status.state else []
+        if moved:
+            log.warning("AP %s: %s (trap)", changed.name,
+                        f"{', '.join(changed.links_down)} down" if changed.links_down
+                        else "every link up again")
+        evaluator.evaluate([changed], moved)
 
     async def _roll_up(self, store: Store) -> None:
         """Hourly roll-up and retention, every few minutes (cheap when nothing is due)."""

@@ -31,6 +31,8 @@ KIND_NAMES = {
     "auth_failed": N_("SNMP credentials refused"),
     "clients_over_capacity": N_("Clients above capacity"),
     "interface_errors": N_("Interface errors"),
+    "radio_down": N_("Radio down"),
+    "uplink_down": N_("Uplink down"),
     "config_drift": N_("Configuration drift"),
     "backhaul_failover": N_("Branch on its backup link"),
     "report_backlog": N_("940 reports waiting for the back office"),

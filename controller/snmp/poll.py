@@ -28,6 +28,8 @@ SYSTEM_OIDS = {"sys_descr": "1.3.6.1.2.1.1.1", "uptime": "1.3.6.1.2.1.1.3",
 INTERFACE_COLUMNS = {
     "if_name": "1.3.6.1.2.1.31.1.1.1.1",     # text; read each poll so a renamed port shows
     "if_type": "1.3.6.1.2.1.2.2.1.3",
+    "admin_status": "1.3.6.1.2.1.2.2.1.7",   # 1 up, 2 down, 3 testing
+    "oper_status": "1.3.6.1.2.1.2.2.1.8",    # 1 up, 2 down, ... 7 lowerLayerDown
     "in_errors": "1.3.6.1.2.1.2.2.1.14",
     "out_errors": "1.3.6.1.2.1.2.2.1.20",
     "in_octets": "1.3.6.1.2.1.31.1.1.1.6",

@@ -33,10 +33,16 @@ class SnapshotCollector(Collector):
                                   labels=(*AP_LABELS, "state"))
         clients = GaugeMetricFamily("oasis_ap_clients", "Associated clients (absent when the "
                                     "platform offers no count)", labels=AP_LABELS)
-        in_bps = GaugeMetricFamily("oasis_ap_in_bps", "Inbound bits per second, all non-loopback "
-                                   "interfaces", labels=AP_LABELS)
-        out_bps = GaugeMetricFamily("oasis_ap_out_bps", "Outbound bits per second, all "
-                                    "non-loopback interfaces", labels=AP_LABELS)
+        in_bps = GaugeMetricFamily("oasis_ap_in_bps", "Bits per second arriving on the AP's "
+                                   "uplink: its visitors' download", labels=AP_LABELS)
+        out_bps = GaugeMetricFamily("oasis_ap_out_bps", "Bits per second leaving on the AP's "
+                                    "uplink: its visitors' upload", labels=AP_LABELS)
+        radio_bps = GaugeMetricFamily("oasis_ap_radio_bps", "Bits per second on one radio, by "
+                                      "direction (out: sent to clients, in: from them)",
+                                      labels=(*AP_LABELS, "interface", "direction"))
+        link_up = GaugeMetricFamily("oasis_ap_link_up", "1 when the AP reports the radio or "
+                                    "uplink up (ifOperStatus), 0 when down",
+                                    labels=(*AP_LABELS, "interface", "role"))
         errors = GaugeMetricFamily("oasis_ap_errors_per_second", "Interface errors per second",
                                    labels=AP_LABELS)
         uptime = GaugeMetricFamily("oasis_ap_uptime_seconds", "The AP's sysUpTime in seconds",
@@ -63,6 +69,17 @@ class SnapshotCollector(Collector):
                                   (uptime, status.uptime_s)):
                 if value is not None:
                     family.add_metric(labels, float(value))
+            for interface in status.interfaces:
+                if interface.role not in ("radio", "uplink"):
+                    continue
+                if interface.oper_up is not None:
+                    link_up.add_metric([*labels, interface.name, interface.role],
+                                       1.0 if interface.oper_up else 0.0)
+                if interface.role != "radio":
+                    continue
+                for direction, rate in (("in", interface.in_bps), ("out", interface.out_bps)):
+                    if rate is not None:
+                        radio_bps.add_metric([*labels, interface.name, direction], rate)
             if status.state in (ApState.UP, ApState.DEGRADED):
                 truncated.add_metric(labels, 1.0 if status.interfaces_truncated else 0.0)
                 reasons: dict[str, int] = {}
@@ -71,7 +88,8 @@ class SnapshotCollector(Collector):
                     reasons[reason] = reasons.get(reason, 0) + 1
                 for reason, count in sorted(reasons.items()):
                     missing.add_metric([*labels, reason], float(count))
-        yield from (up, state, clients, in_bps, out_bps, errors, uptime, missing, truncated)
+        yield from (up, state, clients, in_bps, out_bps, radio_bps, link_up, errors, uptime,
+                    missing, truncated)
         yield from self._poller()
         alerts = GaugeMetricFamily("oasis_alerts_open", "Open alerts by kind", labels=("kind",))
         for kind in sorted(set(ALERT_KINDS) | set(self.open_alerts)):

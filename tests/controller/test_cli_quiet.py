@@ -34,6 +34,19 @@ def test_cli_call_prints_nothing_on_stderr(argv, tmp_path):
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("argv", [["ap", "list"], ["ap", "list", "--json"],
+                                  ["config", "push", "--dry-run", "all"]],
+                         ids=["ap-list", "ap-list-json", "config-push-dry-run"])
+def test_commands_that_read_the_store_print_no_warning(argv, tmp_path):
+    """Commands that open the store and load the SNMP and SSH layers, in a fresh directory
+    (they make their own empty store there)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(BIN / "oasis"), *argv], capture_output=True, text=True,
+                            timeout=60, env=env, cwd=tmp_path)
+    assert "Warning" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+
+
 def test_importing_asyncssh_elsewhere_still_warns_about_dsa():
     """The filter is asyncssh's alone: DSA used anywhere else still warns."""
     code = ("import warnings; import agents.apsim.ssh_server\n"
