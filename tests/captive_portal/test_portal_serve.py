@@ -245,3 +245,15 @@ def test_a_rekey_holds_in_every_worker_at_once(apart):
     assert {_landing(visitor, new)[0] for visitor in visitors} == {200}
     for visitor in visitors:
         visitor.conn.close()
+
+    # Both workers counted every landing into the same usage counters (gw1 has no site).
+    store = Store(config.resolve_path(config.store.path))
+    try:
+        counted = dict(((kind, item), n) for kind, item, n in store.conn.execute(
+            "SELECT kind, item, sum(count) FROM portal_usage_counts WHERE site = '' "
+            "GROUP BY kind, item"))
+    finally:
+        store.close()
+    assert counted == {("funnel", "redirect"): 3 * len(visitors),
+                       ("funnel", "portal"): 2 * len(visitors),
+                       ("failure", "signature_invalid"): len(visitors)}
