@@ -83,8 +83,10 @@ MESSAGE_STATES = {1: "buffered", 2: "delivered", 3: "expired", 4: "failed", 5: "
                   8: "failed"}
 FINAL = frozenset({"delivered", "failed", "expired"})
 CONCATENATION = ("udh", "sar")
-#: Parts of concatenated messages whose receipts are awaited (a bound on memory).
-PARTS_KEPT = 50_000
+#: Concatenated messages whose receipts are awaited, and citizens' replies whose parts are
+#: awaited (bounds on memory: the oldest go first).
+MESSAGES_KEPT = 20_000
+REPLIES_KEPT = 1_000
 
 
 class SmppError(RuntimeError):
@@ -269,6 +271,7 @@ class SmppLink:
         self._pending: dict[int, _Pending] = {}
         self._reference = 0
         self._parts: dict[str, tuple[str, int]] = {}          # part id -> (first id, parts)
+        self._groups: dict[str, list[str]] = {}               # first id -> its parts' ids
         self._part_states: dict[str, dict[str, str]] = {}     # first id -> part id -> state
         self._mo_parts: dict[tuple[str, int], dict[int, str]] = {}
         # deliver_sm are handled off the reader thread: the service may answer a reply with an
@@ -418,8 +421,9 @@ class SmppLink:
                 waiter.group.head = waiter.group.head or part
                 with self._write:
                     self._parts[part] = (waiter.group.head, waiter.group.total)
-                    if len(self._parts) > PARTS_KEPT:  # receipts that never came: oldest go
-                        del self._parts[next(iter(self._parts))]
+                    self._groups.setdefault(waiter.group.head, []).append(part)
+                    if len(self._groups) > MESSAGES_KEPT:  # receipts that never came
+                        self._forget(next(iter(self._groups)))
             waiter.response = pdu
             waiter.done.set()
         elif command == "deliver_sm":
@@ -503,9 +507,8 @@ class SmppLink:
 
     def _forget(self, head: str) -> None:
         self._part_states.pop(head, None)
-        for part, (first, _) in list(self._parts.items()):
-            if first == head:
-                del self._parts[part]
+        for part in self._groups.pop(head, ()):
+            self._parts.pop(part, None)
 
     def _mo_text(self, sender: str, esm_class: int, data: bytes, coding: int) -> str | None:
         """The reply's text; None while parts of a concatenated reply are missing."""
@@ -517,6 +520,8 @@ class SmppLink:
         if concat is None:
             return text
         reference, total, seq = concat
+        if (sender, reference) not in self._mo_parts and len(self._mo_parts) >= REPLIES_KEPT:
+            del self._mo_parts[next(iter(self._mo_parts))]  # parts that never came
         parts = self._mo_parts.setdefault((sender, reference), {})
         parts[seq] = text
         if len(parts) < total:

@@ -15,6 +15,7 @@ import pytest
 
 from captive_portal.config import SmsConfig
 from captive_portal.sms import segments
+from captive_portal.sms import smpp as smpp_module
 from captive_portal.sms.base import OutgoingSms, SmsSendError
 from captive_portal.sms.smpp import SmppLink, SmppSettings, SmppSmsDriver, parse_receipt, probe
 from tests.peers_smpp import PASSWORD, SYSTEM_ID, smsc  # noqa: F401
@@ -352,3 +353,15 @@ def test_a_pdu_nobody_knows_is_ignored_and_the_link_goes_on(smsc, link_to, caplo
     link.submit("+966501234567", "after the garbage", "AMANAH")
     assert smsc.wait_for("submit_sm")[-1]["text"] == "after the garbage"
     assert link.binds == 1 and smsc.of("closed") == []
+
+
+def test_parts_awaiting_receipts_are_bounded(smsc, link_to, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(smpp_module, "MESSAGES_KEPT", 2)
+    smsc.command("receipts", stat=None)  # receipts that never come
+    link = link_to()
+    heads = [link.submit("+966501234567", ARABIC_UPDATE, "AMANAH") for _ in range(3)]
+    assert list(link._groups) == heads[1:] and len(link._parts) == 6
+    # The forgotten message's receipt still reaches the service, under its own id.
+    smsc.command("receipt", message_id=heads[0], stat="DELIVRD")
+    wait_for(lambda: link.sinks.receipts, what="the receipt")
+    assert link.sinks.receipts == [(heads[0], "delivered", None)]
