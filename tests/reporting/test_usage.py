@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from cryptography.fernet import Fernet
@@ -256,3 +257,16 @@ def test_the_report_scheduler_rolls_up_the_days_that_are_over(store, config):
         scheduler.stop()
     assert store.conn.execute("SELECT count(*) FROM kpi_usage_days WHERE level = '*' "
                               "AND sessions > 0").fetchone()[0] == 4  # 31 Oct, 1, 2, 30 Nov
+
+
+def test_a_session_still_open_counts_until_now(store, config):
+    started = time.time() - 600
+    store.conn.execute(
+        "INSERT INTO portal_sessions (gateway_id, mac, ip, method, locale, state, visitor, "
+        "started_at, online_at, expires_at) VALUES ('gw-w', '', '10.77.0.8', 'terms', 'ar', "
+        "'active', 'v7', ?, ?, ?)", (started, started, started + 3600))
+    section = usage.build(store, config, Period.parse("1d", TZ, now=time.time()), Filters())
+    value = _figures(section)
+    assert value["usage.sessions"] == 1 and value["usage.median_session"] is None  # not ended
+    assert value["usage.concurrent_peak"] == 1
+    assert value["usage.concurrent_average"] == pytest.approx(600 / 86400, rel=0.05)
