@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from captive_portal.phones import sender_e164
-from captive_portal.reports import workflow
+from captive_portal.reports import messages, workflow
 from captive_portal.sms import optout
 from core import limits
 
@@ -40,21 +40,28 @@ START = frozenset({"start", "subscribe", "تشغيل"})
 CODE = re.compile(r"^\d{4,12}$")
 BODY_MAX = 1000
 
-#: The answers, both languages in one SMS (the reply's language is not known); each stays
-#: within `captive_portal.sms.templates.BUDGETS`.
-ANSWERS = {
-    "help": ("أمانة 940: للرد على رمز الإغلاق أرسل الرمز ثم نعم أو لا. لإيقاف رسائل التوعية أرسل "
-             "إيقاف.\nAmanah 940: send your closure code then YES or NO. Send STOP to end "
-             "awareness messages."),
-    "closure_code_invalid": ("أمانة 940: رمز الإغلاق غير صحيح.\nAmanah 940: the closure code is "
-                             "not correct."),
-    "closure_locked": ("أمانة 940: تجاوزت عدد المحاولات، استخدم البوابة أو اتصل على 940.\n"
-                       "Amanah 940: too many wrong codes; use the portal or call 940."),
-    "opted_out": ("أمانة 940: أوقفنا رسائل التوعية. للعودة أرسل تشغيل.\nAmanah 940: awareness "
-                  "messages stopped. Send START to resume."),
-    "opted_in": ("أمانة 940: ستصلك رسائل التوعية. للإيقاف أرسل إيقاف.\nAmanah 940: awareness "
-                 "messages resumed. Send STOP to end them."),
+def _(text: str) -> str:
+    """Marks an answer's msgid for the portal's catalogue; translated when the SMS is written."""
+    return text
+
+
+#: The answers (msgids: the English), sent in both languages in one SMS since a reply's
+#: language is not known; each stays within `captive_portal.sms.templates.BUDGETS`.
+_ANSWERS = {
+    "help": _("Amanah 940: send your closure code then YES or NO. Send STOP to end awareness "
+              "messages."),
+    "closure_code_invalid": _("Amanah 940: the closure code is not correct."),
+    "closure_locked": _("Amanah 940: too many wrong codes; use the portal or call 940."),
+    "opted_out": _("Amanah 940: awareness messages stopped. Send START to resume."),
+    "opted_in": _("Amanah 940: awareness messages resumed. Send STOP to end them."),
 }
+ANSWER_KINDS = tuple(_ANSWERS)
+
+
+def answer(kind: str) -> str:
+    """The answer of ``kind``: Arabic, then English, from the portal's catalogues."""
+    return "\n".join(messages.translations(locale).gettext(_ANSWERS[kind])
+                     for locale in ("ar", "en"))
 
 
 @dataclass(frozen=True)
@@ -107,11 +114,11 @@ def handle(service: SmsService, sender: str, text: str, *, at: float,
         outcome = ReplyOutcome("ignored")
     else:
         outcome = _act(service, number, text, at)
-        answer = outcome.outcome if outcome.outcome in ANSWERS else None
+        kind = outcome.outcome if outcome.outcome in _ANSWERS else None
         if outcome.outcome == "closure_not_pending":
-            answer = "help"
-        if answer is not None:
-            sms_id = _answer(service, number, answer, at)
+            kind = "help"
+        if kind is not None:
+            sms_id = _answer(service, number, kind, at)
             outcome = ReplyOutcome(outcome.outcome, outcome.tracking, sms_id)
     store.conn.execute(
         "UPDATE sms_incoming SET outcome = ?, report_id = (SELECT id FROM reports "
@@ -143,7 +150,7 @@ def _act(service: SmsService, number: str, text: str, at: float) -> ReplyOutcome
 
 
 def _answer(service: SmsService, number: str, kind: str, at: float) -> int | None:
-    """Send one of `ANSWERS` if the rations allow; the SMS id, or None when held back."""
+    """Send the answer of ``kind`` if the rations allow; the SMS id, or None when held back."""
     config = service.config
     with service.stores().transaction() as conn:
         allowed = (limits.hit(conn, f"sms-answer:{number}", config.auto_reply_per_number,
@@ -151,7 +158,7 @@ def _answer(service: SmsService, number: str, kind: str, at: float) -> int | Non
                    and limits.hit(conn, "sms-answer", config.auto_replies_per_hour, 3600.0, at))
     if not allowed:
         return None
-    return service.send(number, ANSWERS[kind], purpose="sms_answer", locale="ar").id
+    return service.send(number, answer(kind), purpose="sms_answer", locale="ar").id
 
 
-__all__ = ["ANSWERS", "ReplyOutcome", "handle", "parse"]
+__all__ = ["ANSWER_KINDS", "ReplyOutcome", "answer", "handle", "parse"]

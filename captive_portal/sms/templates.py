@@ -19,7 +19,7 @@ BUDGETS: dict[str, int] = {
     "closure_code": 2,
     "report_closed": 1,
     "escalation": 2,              # to staff
-    # answers to citizens' SMS (`captive_portal.sms.replies.ANSWERS`), both languages in one
+    # answers to citizens' SMS (`captive_portal.sms.replies.answer`), both languages in one
     "help": 3,
     "closure_code_invalid": 2,
     "closure_locked": 2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from captive_portal.sms import optout
-from captive_portal.sms.replies import ANSWERS, parse
+from captive_portal.sms.replies import ANSWER_KINDS, answer, parse
 from captive_portal.sms.segments import segment
 from tests.captive_portal.sms_harness import resolved_report, service, status_of
 
@@ -63,7 +63,7 @@ def test_a_wrong_code_counts_against_the_report_and_gets_one_answer(store):
     outcome = sms.incoming("+966551234567", f"{wrong} yes", gateway_id="a")
     assert outcome.outcome == "closure_code_invalid" and status_of(store, tracking) == "resolved"
     assert store.conn.execute("SELECT closure_attempts FROM reports").fetchone()[0] == 1
-    assert [m.body for m in sms.driver.sent] == [ANSWERS["closure_code_invalid"]]
+    assert [m.body for m in sms.driver.sent] == [answer("closure_code_invalid")]
     sms.incoming("+966551234567", f"{wrong} yes", gateway_id="b")
     assert len(sms.driver.sent) == 1   # rationed: one answer per number per day
 
@@ -81,8 +81,8 @@ def test_stop_and_start(store):
     assert sms.incoming("0551234567", "STOP").outcome == "opted_out"
     assert sms.incoming("0551234567", "start").outcome == "opted_in"
     assert not optout.is_opted_out(store.conn, "+966551234567")
-    assert [m.body for m in sms.driver.sent] == [ANSWERS["opted_out"], ANSWERS["opted_out"],
-                                                 ANSWERS["opted_in"]]
+    assert [m.body for m in sms.driver.sent] == [answer("opted_out"), answer("opted_out"),
+                                                 answer("opted_in")]
 
 
 def test_an_auto_reply_loop_cannot_start(store):
@@ -90,7 +90,7 @@ def test_an_auto_reply_loop_cannot_start(store):
     sms = service(store)
     for turn in range(20):
         assert sms.incoming("+966551234567", f"Auto-reply {turn}: I am away").outcome == "help"
-    assert [m.body for m in sms.driver.sent] == [ANSWERS["help"]]
+    assert [m.body for m in sms.driver.sent] == [answer("help")]
 
 
 def test_all_numbers_share_an_hourly_ceiling(store):
@@ -119,5 +119,8 @@ def test_a_repeated_delivery_of_one_sms_is_acted_on_once(store):
 
 
 def test_answers_stay_within_three_segments():
-    for kind, text in ANSWERS.items():
+    for kind in ANSWER_KINDS:
+        text = answer(kind)
         assert segment(text).segments <= 3, kind
+        arabic, english = text.split("\n")
+        assert "أمانة 940" in arabic and english.startswith("Amanah 940")

@@ -9,7 +9,7 @@ import pytest
 
 from captive_portal.config import PortalConfig
 from captive_portal.reports import messages, workflow
-from captive_portal.sms.replies import ANSWERS
+from captive_portal.sms.replies import ANSWER_KINDS, answer
 from captive_portal.sms.segments import segment
 from captive_portal.sms.templates import BUDGETS, LOGIN_CODE_MSGID
 from captive_portal.views import login
@@ -26,15 +26,15 @@ def _worst(kind: str, locale: str) -> str:
     if kind == "login_code":
         text = messages.translations(locale).gettext(LOGIN_CODE_MSGID)
         return text % {"code": "9" * 10, "minutes": 60}   # otp_length: at most 10 digits
-    if kind in ANSWERS:
-        return ANSWERS[kind]
+    if kind in ANSWER_KINDS:
+        return answer(kind)
     return messages.text(kind, locale, tracking="940-2026-999999", code="999999",
                          status=_longest_status(locale), note="ن" * workflow.SMS_NOTE_MAX,
                          level=9, category="street_lighting_fault", priority="urgent",
                          due="2026-12-31T23:59:59+03:00")
 
 
-TEMPLATES = sorted(set(messages._MSGIDS) | {"login_code"} | set(ANSWERS))
+TEMPLATES = sorted(set(messages._MSGIDS) | {"login_code"} | set(ANSWER_KINDS))
 
 
 def test_every_template_has_a_budget():
