@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from captive_portal.config import SmsConfig
+from captive_portal.phones import normalise_saudi_mobile, sender_e164
 from captive_portal.sms import SmsOptedOut, SmsSendError, optout
 from captive_portal.sms.segments import encode_gsm7, segment, split
 from core.store import Store
@@ -222,3 +223,20 @@ def test_a_store_with_sent_failed_and_abandoned_messages_upgrades(store_before):
     assert upgraded.conn.execute("SELECT sms_id FROM report_notifications").fetchall() == [(2,)]
     assert upgraded.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     upgraded.close()
+
+
+# -- phone numbers -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["۰۵۰۱۲۳۴۵۶۷", "٠٥٠١٢٣٤٥٦٧", "+٩٦٦٥٠١٢٣٤٥٦٧", "05 0123 4567"])
+def test_saudi_mobiles_in_any_digits_become_e164(typed):
+    assert normalise_saudi_mobile(typed) == "+966501234567"
+
+
+@pytest.mark.parametrize("sender, expected", [
+    ("966501234567", "+966501234567"), ("+966501234567", "+966501234567"),
+    ("0501234567", "+966501234567"), ("00966501234567", "+966501234567"),
+    ("٩٦٦٥٠١٢٣٤٥٦٧", "+966501234567"), ("14155552671", "+14155552671"),
+    ("940", None), ("AMANAH", None), ("", None), ("9" * 40, None),
+])
+def test_gateway_senders_become_e164_or_nothing(sender, expected):
+    assert sender_e164(sender) == expected
