@@ -89,7 +89,7 @@ def _merge(folders: tuple[str, ...], locale: str) -> NullTranslations:
         if result is None:
             result = Translations(domain=DOMAIN)
             result.plural = catalogue.plural  # merge() copies messages only
-        for key, value in catalogue._catalog.items():  # noqa: SLF001 - Babel's own merge does this
+        for key, value in catalogue._catalog.items():  # as Babel's own merge does
             result._catalog.setdefault(key, value)
     return result or NullTranslations()
 

@@ -7,11 +7,13 @@ order inside an Arabic sentence (times, numbers, addresses) comes back wrapped b
 
 Filters: ``when`` (a local date and time with its zone), ``day`` (a local date), ``ago``,
 ``duration``, ``mbps``, ``clients``, ``ltr``; ``utc`` is the old name of ``when`` (it shows local
-time too). Globals: ``role_name``, ``state_name``, ``severity_name``.
+time too). Globals: ``role_name``, ``state_name``, ``severity_name``, ``site_kind_name``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 
 from flask import Flask, current_app
@@ -47,8 +49,10 @@ def duration(seconds: float | None) -> str:
     return _("%(minutes)dm %(seconds)02ds", minutes=minutes, seconds=seconds % 60)
 
 
-def ago(unix: float | None, now: float | None = None) -> str:
+def ago(unix: float | str | None, now: float | None = None) -> str:
     """How long ago a unix time was, coarsely (``12s ago``, ``5m ago``); "never" for None."""
+    if isinstance(unix, str):
+        unix = iso_unix(unix)
     if unix is None:
         return _("never")
     delta = max(0, int((time.time() if now is None else now) - unix))
@@ -71,17 +75,41 @@ def _offset(moment) -> str:
     return "UTC" if name in ("UTC", "+00") else name
 
 
-def when(unix: float | None, seconds: bool = True) -> Markup | str:
-    """A stored time as the municipality's local date and time with its zone, left to right."""
-    if unix is None:
+_ISO = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def iso_unix(text: str) -> float | None:
+    """ISO-8601 text (as the API and readers give times) as unix seconds; None if it is not."""
+    if not _ISO.match(text):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def when(unix: float | str | None, seconds: bool = True) -> Markup | str:
+    """A time (unix seconds, or ISO text from a reader) as the municipality's local date and
+    time with its zone, left to right."""
+    if unix is None or unix == "":
         return "—"
+    if isinstance(unix, str):
+        parsed = iso_unix(unix)
+        if parsed is None:
+            return ltr(unix)
+        unix = parsed
     moment = localtime.local(float(unix), _zone())
     text = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return ltr(f"{text} {_offset(moment)}")
 
 
-def day(unix: float | None) -> Markup | str:
+def day(unix: float | str | None) -> Markup | str:
     """A stored time's local date."""
+    if isinstance(unix, str):
+        unix = iso_unix(unix)
     return "—" if unix is None else ltr(localtime.show(float(unix), _zone(), "%Y-%m-%d"))
 
 
@@ -95,6 +123,9 @@ STATE_NAMES = {"up": _l("up"), "down": _l("down"), "degraded": _l("degraded"),
                "unreachable": _l("unreachable")}
 SEVERITY_NAMES = {"critical": _l("critical"), "major": _l("major"), "minor": _l("minor"),
                   "warning": _l("warning"), "info": _l("info")}
+
+
+SITE_KINDS = {"park": _l("park"), "walkway": _l("walkway"), "branch": _l("branch")}
 
 
 def _named(names: dict, value: object) -> str:
@@ -114,12 +145,18 @@ def severity_name(severity: str) -> str:
     return _named(SEVERITY_NAMES, severity)
 
 
+def site_kind_name(kind: str) -> str:
+    return _named(SITE_KINDS, kind)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(mbps=mbps, duration=duration, ago=ago, when=when, utc=when,
                                  day=day, clients=clients, ltr=ltr)
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
-                                 severity_name=severity_name)
+                                 severity_name=severity_name, site_kind_name=site_kind_name)
+    from controller.web import narrate  # it formats with the filters above
+    narrate.init_app(app)
 
 
-__all__ = ["ago", "clients", "day", "duration", "init_app", "ltr", "mbps", "role_name",
-           "severity_name", "state_name", "when"]
+__all__ = ["ago", "clients", "day", "duration", "init_app", "iso_unix", "ltr", "mbps",
+           "role_name", "severity_name", "site_kind_name", "state_name", "when"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from controller import auth
 from core import limits
@@ -109,11 +109,11 @@ class LoginGuard:
         known = auth.known_address(store, username, address, p.known_address_s)
         with store.transaction() as conn:
             if limits.recent(conn, pair, p.pair_window_s, now) >= p.pair_failures:
-                return Refusal(_("Too many failed sign-ins for this user from this address; "
+                return Refusal(gettext("Too many failed sign-ins for this user from this address; "
                                  "wait a few minutes."),
                                limits.wait(conn, pair, p.pair_failures, p.pair_window_s, now))
             if limits.recent(conn, by_address, p.address_window_s, now) >= p.address_failures:
-                return Refusal(_("Too many failed sign-ins from this address; wait a few "
+                return Refusal(gettext("Too many failed sign-ins from this address; wait a few "
                                  "minutes."),
                                limits.wait(conn, by_address, p.address_failures,
                                            p.address_window_s, now))
@@ -121,7 +121,7 @@ class LoginGuard:
                     and not limits.hit(conn, f"admin-login-slow:{username}", 1,
                                        p.slow_interval_s, now)):
                 wait = limits.wait(conn, f"admin-login-slow:{username}", 1, p.slow_interval_s, now)
-                return Refusal(_("Many failed sign-ins for this user from other addresses: "
+                return Refusal(gettext("Many failed sign-ins for this user from other addresses: "
                                  "from a new address one attempt is allowed every %(interval)d "
                                  "s. Try again in %(wait)d s.",
                                  interval=round(p.slow_interval_s), wait=max(1, round(wait))),

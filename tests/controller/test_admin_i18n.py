@@ -18,21 +18,26 @@ from controller.web import i18n
 from tests.controller.web_harness import add_user, build_app, csrf_token, login
 
 ROOT = Path(__file__).resolve().parents[2]
-WEB = ROOT / "controller" / "web"
+#: Where the admin's messages are marked: its pages and the alert notifications it sends.
+SOURCES = (ROOT / "controller" / "web", ROOT / "controller" / "notify")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd0-9.]*[sd]|%[sd]")
 
 
 def _extracted() -> dict[str, tuple[str, int]]:
-    """Every message id marked in the admin's templates and code: id -> (file, line)."""
+    """Every message id marked in the admin's templates and code (pages, e-mails): id ->
+    (file, line)."""
     method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
     keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "N_": None,
                 "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
     found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(WEB), method_map=method_map, keywords=keywords):
-        for msgid in (message if isinstance(message, tuple) else (message,)):
-            if msgid:
-                found.setdefault(msgid, (filename, lineno))
+    for folder in SOURCES:
+        if not folder.is_dir():
+            continue
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+                str(folder), method_map=method_map, keywords=keywords):
+            for msgid in (message if isinstance(message, tuple) else (message,)):
+                if msgid:
+                    found.setdefault(msgid, (f"{folder.name}/{filename}", lineno))
     return found
 
 

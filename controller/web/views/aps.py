@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from controller.web import charts, context, overview, readers
 from controller.web.context import page_role
@@ -50,7 +51,7 @@ def create():
     except InventoryError as exc:
         return _form(None, values, errors_for(exc), 422)
     context.announce("ap", "create", ap["name"])
-    flash(f"AP {ap['name']} created.")
+    flash(_("Access point %(name)s added.", name=ap["name"]))
     return redirect(url_for("aps.detail", ref=ap["name"]))
 
 
@@ -68,7 +69,7 @@ def edit(ref: str):
     except InventoryError as exc:
         return _form(ap, values, errors_for(exc), 422)
     context.announce("ap", "update", ap["name"])
-    flash(f"AP {ap['name']} saved.")
+    flash(_("Access point %(name)s saved.", name=ap["name"]))
     return redirect(url_for("aps.detail", ref=ap["name"]))
 
 
@@ -77,7 +78,7 @@ def edit(ref: str):
 def delete(ref: str):
     ap = inventory.remove_ap(context.store(), ref, context.actor(context.signed_in_user()))
     context.announce("ap", "delete", ap["name"])
-    flash(f"AP {ap['name']} deleted.")
+    flash(_("Access point %(name)s deleted.", name=ap["name"]))
     return redirect(url_for("aps.index"))
 
 
@@ -94,16 +95,19 @@ def detail(ref: str):
     since = until - hours * 3600
     series = readers.metric_series(store, ap["id"], since, until)
     points = series["points"]
+    tz = context.runtime().config.municipality.timezone
     client_chart = charts.line_chart(
-        points, [charts.Line("clients", "clients", "#0969da")], since=since, until=until,
-        title="Associated clients", unit="clients")
+        points, [charts.Line("clients", _("clients"), "#0969da")], since=since, until=until,
+        title=_("Associated clients"), unit=_("clients"), tz=tz, empty=_("no data yet"))
     traffic_chart = charts.line_chart(
-        points, [charts.Line("in_bps", "in", "#1a7f37", 1e-6),
-                 charts.Line("out_bps", "out", "#bc4c00", 1e-6)],
-        since=since, until=until, title="Traffic", unit="Mbit/s", fmt="{:.3g}".format)
+        points, [charts.Line("in_bps", _("in"), "#1a7f37", 1e-6),
+                 charts.Line("out_bps", _("out"), "#bc4c00", 1e-6)],
+        since=since, until=until, title=_("Traffic"), unit="Mbit/s", fmt="{:.3g}".format, tz=tz,
+        empty=_("no data yet"))
     return render_template(
         "aps/detail.html", ap=ap, status=status, row=overview.ap_row(ap, status),
         events=readers.events(store, ap["id"], limit=30),
         alerts=readers.alerts(store, state="open", ap_id=ap["id"]),
         client_chart=client_chart, traffic_chart=traffic_chart, hours=hours,
-        chart_hours=CHART_HOURS, resolution=series["resolution"])
+        chart_hours=CHART_HOURS, resolution=series["resolution"],
+        resolution_name=_("hourly") if series["resolution"] == "hourly" else _("raw"))

@@ -16,6 +16,6 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def index():
     actor = request.args.get("actor", "").strip()[:100] or None
     action = request.args.get("action", "").strip()[:100] or None
-    entries = [audit.shown(entry) for entry in
-               audit.entries(context.store(), limit=300, actor=actor, action_prefix=action)]
+    # ``at`` stays unix seconds: the page shows it in local time (the `when` filter).
+    entries = audit.entries(context.store(), limit=300, actor=actor, action_prefix=action)
     return render_template("audit.html", entries=entries, actor=actor or "", action=action or "")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from flask import request
 
+from controller.web.refusals import refusal_text
 from core.inventory import SECRET_FIELDS
 
 
@@ -27,7 +28,7 @@ def submitted(fields: Iterable[str], *, drop_blank: Iterable[str] = ()) -> dict[
 
 def errors_for(exc) -> dict[str, str]:
     """A refusal as {field: message}; ``_form`` for one that names no field."""
-    return {exc.field or "_form": exc.message}
+    return {exc.field or "_form": refusal_text(exc)}
 
 
 def without_secrets(values: dict) -> dict:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from controller.web import context
 from controller.web import provisioning as prov
-from controller.web.context import page_role
 from controller.web.api.provisioning import MAX_DEPTH
+from controller.web.context import page_role
 from controller.web.params import check_json_content, page_int_arg
+from controller.web.refusals import refusal_text
 from controller.web.security import safe_next
 from core import inventory
 from core.inventory import InventoryError
@@ -39,6 +42,8 @@ def _refuse_constant(name: str):
 
 
 def _refused(exc: InventoryError) -> str:
+    if str(get_locale() or "en") != "en":
+        return refusal_text(exc)
     return exc.message + (f" ({exc.field})" if exc.field else "")
 
 
@@ -80,10 +85,11 @@ def ap_variables(ref: str):
         check_json_content(data, MAX_DEPTH)  # the API's limits: no surrogates, 8 levels
         prov.set_layer(_engineer(), "ap", ap["id"], data)
     except (ValueError, RecursionError) as exc:
-        message = _refused(exc) if isinstance(exc, InventoryError) else f"not JSON: {exc}"
-        flash(f"Variables not saved: {message}", "error")
+        message = _refused(exc) if isinstance(exc, InventoryError) else \
+            _("not JSON: %(error)s", error=str(exc))
+        flash(_("Variables not saved: %(message)s", message=message), "error")
     else:
-        flash(f"Variables of {ap['name']} saved.")
+        flash(_("Variables of %(name)s saved.", name=ap["name"]))
     return redirect(url_for("provisioning.ap_config", ref=ap["name"]))
 
 
@@ -110,9 +116,9 @@ def accept_hostkey(ref: str):
     try:
         prov.accept_host_key(_engineer(), ap["id"], request.form.get("fingerprint"))
     except InventoryError as exc:
-        flash(f"Key not accepted: {_refused(exc)}", "error")
+        flash(_("Key not accepted: %(message)s", message=_refused(exc)), "error")
     else:
-        flash(f"New host key of {ap['name']} pinned.")
+        flash(_("New host key of %(name)s pinned.", name=ap["name"]))
     return redirect(url_for("provisioning.ap_config", ref=ap["name"]))
 
 
@@ -139,7 +145,7 @@ def create_job():
     try:
         job_id = prov.enqueue(_engineer(), body)
     except InventoryError as exc:
-        flash(f"Not queued: {_refused(exc)}", "error")
+        flash(_("Not queued: %(message)s", message=_refused(exc)), "error")
         return redirect(safe_next(form.get("back")) or url_for("provisioning.jobs"))
     return redirect(url_for("provisioning.job", job_id=job_id))
 
@@ -169,10 +175,11 @@ def adopt(ref: str):
     except InventoryError as exc:
         if exc.code == "not_found":
             raise
-        flash(f"Not adopted: {_refused(exc)}", "error")
+        flash(_("Not adopted: %(message)s", message=_refused(exc)), "error")
         return redirect(url_for("provisioning.pending"))
     context.announce("ap", "create", ap["name"])
-    flash(f"AP {ap['name']} adopted; its site's template is being pushed.")
+    flash(_("Access point %(name)s adopted; its site's template is being pushed.",
+            name=ap["name"]))
     return redirect(url_for("provisioning.job", job_id=job_id))
 
 
@@ -186,6 +193,6 @@ def ignore(ref: str):
             raise
         flash(_refused(exc), "error")
     else:
-        flash(f"{row['mac'] or row['mgmt_ip']} ignored.")
+        flash(_("%(device)s ignored.", device=row["mac"] or row["mgmt_ip"]))
     return redirect(url_for("provisioning.pending"))
 

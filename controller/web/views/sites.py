@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from controller.web import context
 from controller.web.context import page_role
+from controller.web.refusals import refusal_text
 from controller.web.views.forms import errors_for, submitted
 from core import inventory
 from core.inventory import SITE_FIELDS, SITE_KINDS, InventoryError
@@ -32,7 +34,7 @@ def create():
             errors = errors_for(exc)
         else:
             context.announce("site", "create", site["slug"])
-            flash(f"Site {site['slug']} created.")
+            flash(_("Site %(name)s added.", name=site["slug"]))
             return redirect(url_for("sites.index"))
     return render_template("sites/form.html", site=None, values=values, errors=errors,
                            kinds=SITE_KINDS), 422 if errors else 200
@@ -53,7 +55,7 @@ def edit(slug: str):
             errors = errors_for(exc)
         else:
             context.announce("site", "update", site["slug"])
-            flash(f"Site {site['slug']} saved.")
+            flash(_("Site %(name)s saved.", name=site["slug"]))
             return redirect(url_for("sites.index"))
     return render_template("sites/form.html", site=site, values=values, errors=errors,
                            kinds=SITE_KINDS), 422 if errors else 200
@@ -67,8 +69,8 @@ def delete(slug: str):
     except InventoryError as exc:
         if exc.code == "not_found":
             raise
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("sites.index"))
     context.announce("site", "delete", slug)
-    flash(f"Site {slug} deleted.")
+    flash(_("Site %(name)s deleted.", name=slug))
     return redirect(url_for("sites.index"))
