@@ -15,10 +15,11 @@ from captive_portal.context import StoreProvider
 from captive_portal.reports import awareness
 from captive_portal.reports.intake import NewReport, file_report
 from captive_portal.reports.notify import Notifier
+from captive_portal.reports.service import ReportsService
 from captive_portal.sms import SmsService
 from captive_portal.sms.segments import segment
 from captive_portal.sms.smpp import SmppSmsDriver
-from tests.captive_portal.reports_pipeline import FAST
+from tests.captive_portal.reports_pipeline import FAST, mqtt_config
 from tests.captive_portal.sms_harness import resolved_report, status_of
 from tests.peers_smpp import PASSWORD, SYSTEM_ID, smsc  # noqa: F401
 from tests.support import wait_for
@@ -136,3 +137,31 @@ def test_awareness_message_over_smpp_leaves_out_a_stop(store, smpp_service, smsc
         [(0, bodies["en"])]
     wait_for(lambda: awareness.get_campaign(store, campaign_id).delivered == 2,
              what="both receipts")
+
+
+def test_the_940_pipeline_holds_the_bind_and_sends_awareness_at_its_pace(
+        store, smsc, mosquitto):  # noqa: F811
+    sms_config = SmsConfig(driver="smpp", smpp_host="127.0.0.1", smpp_port=smsc.port,
+                           smpp_system_id=SYSTEM_ID, smpp_password=PASSWORD, timeout_s=3.0,
+                           awareness_per_minute=2)
+    for phone in ("0551111111", "0552222222", "0553333333"):
+        file_report(store, NewReport(category="lighting", description="Lamp out",
+                                     channel="portal", site="corniche", phone=phone,
+                                     phone_verified=True, locale="en"), FAST)
+    bodies = {"ar": "تنبيه: صيانة الممشى يوم الخميس.", "en": "Notice: walkway works Thursday."}
+    shown = awareness.preview(store, "corniche", 30, bodies, segment_price=0, currency="SAR")
+    campaign_id = awareness.create(store, "corniche", 30, bodies, token=shown.token, actor="a",
+                                   segment_price=0, currency="SAR")
+    service = ReportsService(store.path, mqtt_config(mosquitto), FAST, sms_config=sms_config,
+                             poll_s=0.05)
+    service.start()
+    try:
+        assert smsc.wait_for("bind")[0]["mode"] == "bind_transceiver"
+        wait_for(lambda: awareness.get_campaign(store, campaign_id).delivered == 2,
+                 what="two messages out and their receipts back on the pipeline's bind")
+        # The minute's two and no more (the pace is counted in the store for 60 s).
+        assert awareness.get_campaign(store, campaign_id).waiting == 1
+    finally:
+        service.stop()
+    smsc.wait_for("unbind")
+    assert [p["text"] for p in smsc.of("submit_sm")].count(bodies["en"]) == 2
