@@ -84,6 +84,10 @@ def test_first_pages_are_drawn(rendered):
         assert ink(png) > 0.01, f"page 1 of the {lang} report is blank"
 
 
-def test_nothing_is_fetched_from_outside(rendered):
-    with pytest.raises(pdf.OfflineOnly):
-        pdf._fetch_nothing("https://fonts.example/arabic.woff2")
+def test_nothing_is_fetched_from_outside():
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    for address in ("http://127.0.0.1:9/font.woff2", "file:///etc/hostname"):
+        with pytest.raises(FatalURLFetchingError):
+            HTML(string=f'<img src="{address}">', url_fetcher=pdf.offline_fetcher()).write_pdf()
