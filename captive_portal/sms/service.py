@@ -46,6 +46,8 @@ RECEIPT_STATES = ("submitted", "buffered", "delivered", "failed", "expired")
 OPTIONAL_PURPOSES = frozenset({"awareness"})
 #: The longest text recorded for a receipt's detail or a reply.
 DETAIL_MAX = 500
+#: Seconds a message being sent is held before another retry pass may take it.
+CLAIM_S = 120.0
 
 
 class SmsOptedOut(SmsSendError):
@@ -110,12 +112,14 @@ class SmsService:
         with store.transaction() as conn:
             if purpose in OPTIONAL_PURPOSES and optout.is_opted_out(conn, to):
                 raise SmsOptedOut(to)
+            # Due again after CLAIM_S unless the attempt below settles it: a process that dies
+            # while sending leaves the message to the next retry pass, not queued for ever.
             cursor = conn.execute(
                 "INSERT INTO sms_messages (to_number, body, purpose, locale, driver, state, "
-                "attempts, encoding, segments, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)",
+                "attempts, encoding, segments, next_attempt_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)",
                 (to, body, purpose, locale, self.driver.name, shape.encoding, shape.segments,
-                 now, now))
+                 now + CLAIM_S, now, now))
             message_id = cursor.lastrowid
         assert message_id is not None
         self._attempt(message_id, to, body, attempts=0)
@@ -150,7 +154,7 @@ class SmsService:
             if provider_id:
                 self._apply_kept_receipts(conn, provider_id)
 
-    def retry_due(self, claim_s: float = 120.0) -> int:
+    def retry_due(self, claim_s: float = CLAIM_S) -> int:
         """Try again every message the gateway did not accept whose backoff has passed.
 
         Each message is claimed first (its next attempt moved ``claim_s`` ahead, only if no one

@@ -140,6 +140,23 @@ def test_only_what_the_gateway_did_not_take_is_retried(store):
     assert sms.retry_due() == 0
 
 
+def test_a_message_whose_sender_died_mid_send_is_sent_by_a_later_pass(store):
+    clock = [1000.0]
+
+    class Dying(RecordingDriver):
+        def send(self, message):
+            raise KeyboardInterrupt  # the process stops between the record and the gateway
+
+    with pytest.raises(KeyboardInterrupt):
+        service(store, Dying(), clock=lambda: clock[0]).send("+966501234567", "a",
+                                                             purpose="t", locale="en")
+    later = service(store, clock=lambda: clock[0])
+    assert later.retry_due() == 0          # not while the first attempt may still be running
+    clock[0] += 121
+    assert later.retry_due() == 1 and [m.body for m in later.driver.sent] == ["a"]
+    assert later.retry_due() == 0
+
+
 def test_a_final_refusal_is_failed_with_the_reason(store):
     class Refusing(RecordingDriver):
         def send(self, message):
