@@ -27,6 +27,7 @@ from captive_portal.reports.records import (
     find_reports,
     get_report,
     photo_tokens,
+    typed_tracking,
 )
 from core.store import iso
 
@@ -180,7 +181,8 @@ def _status_filter() -> list[str] | None:
 def list_requests(fmt: str):
     ids = _list("service_request_id")
     if ids:  # the spec: service_request_id overrides every other filter
-        found = find_reports(portal().store, ReportFilter(trackings=ids, limit=MAX_RESULTS))
+        found = find_reports(portal().store, ReportFilter(
+            trackings=[typed_tracking(i) for i in ids], limit=MAX_RESULTS))
         return _render_requests(found, fmt)
     start, end = _datetime("start_date"), _datetime("end_date")
     now = portal().clock()
@@ -201,7 +203,7 @@ def list_requests(fmt: str):
 
 @bp.get(f"/requests/<request_id>.{FMT}")
 def one_request(request_id: str, fmt: str):
-    report = get_report(portal().store, tracking=request_id)
+    report = get_report(portal().store, tracking=typed_tracking(request_id))
     if report is None:
         raise Open311Error(404, f"no service request {request_id[:40]!r}")
     return _render_requests([report], fmt)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from captive_portal.phones import PhoneError, normalise_saudi_mobile
 from captive_portal.reports.lifecycle import SETTLED
 from core.store import Store, iso
+
+#: Arabic-Indic and Eastern Arabic-Indic digits, and the dashes a phone keyboard offers.
+_TYPED = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹‐‑‒–—−ـ", "01234567890123456789-------")
+_SPACES = re.compile(r"\s+")
 
 _COLUMNS = ("id", "tracking", "token", "category", "description", "priority", "status", "channel",
             "locale", "site", "ap", "gateway_id", "lat", "lon", "location_source", "address",
@@ -77,6 +83,17 @@ class TimelineEvent:
         return iso(self.at) or ""
 
 
+def typed_tracking(text: str | None) -> str:
+    """A tracking number as a person typed it (``٩٤٠-٢٠٢٦-٠٠٠١٢٣``, ``940 – 2026 – 123``
+    pasted from an SMS, lower case) in the stored form ``940-2026-000123``; text that is not
+    a tracking number comes back folded but otherwise as typed (it then finds nothing)."""
+    folded = _SPACES.sub("", (text or "").translate(_TYPED)).upper()
+    parts = folded.split("-")
+    if len(parts) == 3 and all(p.isascii() and p.isdigit() for p in parts) and len(parts[2]) <= 6:
+        return f"{parts[0]}-{parts[1]}-{int(parts[2]):06d}"
+    return folded
+
+
 def get_report(store: Store, *, tracking: str | None = None, report_id: int | None = None,
                token: str | None = None) -> Report | None:
     value: str | int | None
@@ -123,6 +140,44 @@ class ReportFilter:
     escalated: bool = False
     limit: int = 1000
     overdue_first_at: float | None = None  # order overdue (at this time) first, then newest
+    #: Text the desk typed: a tracking number (in any digits), a phone, or words of the
+    #: description or address.
+    search: str | None = None
+    #: One of ORDERS; it replaces the overdue-first order.
+    order: str | None = None
+
+
+#: The queue's sort orders (newest first unless named otherwise).
+ORDERS = {
+    "newest": "r.created_at DESC, r.id DESC",
+    "oldest": "r.created_at ASC, r.id ASC",
+    "due": "r.due_at ASC, r.id ASC",
+    "priority": "CASE r.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 "
+                "ELSE 3 END, r.due_at ASC, r.id ASC",
+    "status": "r.status ASC, r.created_at DESC, r.id DESC",
+    "site": "r.site IS NULL, r.site ASC, r.created_at DESC, r.id DESC",
+}
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _search_clause(text: str) -> tuple[str, list[str]]:
+    """Where a report matches ``text``: its tracking number, phone, description or address."""
+    tracking = typed_tracking(text)
+    clauses = ["r.tracking LIKE ? ESCAPE '\\'", "r.description LIKE ? ESCAPE '\\'",
+               "r.address LIKE ? ESCAPE '\\'"]
+    params = [_like(tracking), _like(text), _like(text)]
+    digits = "".join(ch for ch in text.translate(_TYPED) if ch.isdigit() or ch == "+")
+    if len(digits) >= 4:
+        try:
+            phone = normalise_saudi_mobile(digits)
+        except PhoneError:
+            phone = digits.lstrip("0+")
+        clauses.append("r.phone LIKE ? ESCAPE '\\'")
+        params.append(_like(phone))
+    return "(" + " OR ".join(clauses) + ")", params
 
 
 def find_reports(store: Store, f: ReportFilter) -> list[Report]:
@@ -154,9 +209,15 @@ def find_reports(store: Store, f: ReportFilter) -> list[Report]:
         params.extend([f.overdue_at, *sorted(SETTLED)])
     if f.escalated:
         clauses.append("r.escalation_level > 0")
+    if f.search and f.search.strip():
+        clause, found = _search_clause(f.search.strip()[:100])
+        clauses.append(clause)
+        params.extend(found)
     sql = SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
     order = "r.created_at DESC, r.id DESC"
-    if f.overdue_first_at is not None:
+    if f.order in ORDERS:
+        sql += " ORDER BY " + ORDERS[f.order]
+    elif f.overdue_first_at is not None:
         settled = ", ".join(f"'{s}'" for s in sorted(SETTLED))
         sql += (f" ORDER BY (r.due_at < ? AND r.status NOT IN ({settled})) DESC, "
                 f"CASE WHEN r.due_at < ? AND r.status NOT IN ({settled}) THEN r.due_at END, "
@@ -169,5 +230,5 @@ def find_reports(store: Store, f: ReportFilter) -> list[Report]:
     return [Report(*row) for row in store.conn.execute(sql, params)]
 
 
-__all__ = ["Report", "ReportFilter", "TimelineEvent", "find_reports", "get_report", "photo",
-           "photo_tokens", "timeline"]
+__all__ = ["ORDERS", "Report", "ReportFilter", "TimelineEvent", "find_reports", "get_report", "photo",
+           "photo_tokens", "timeline", "typed_tracking"]

@@ -11,6 +11,8 @@ visitor logged in with is already verified.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict
@@ -20,12 +22,12 @@ from captive_portal.errors import status_and_message
 from captive_portal.i18n import current_locale
 from captive_portal.otp import OneTimeCodes, OtpError, source_of
 from captive_portal.phones import PhoneError, normalise_saudi_mobile
-from captive_portal.reports.catalogue import list_categories
+from captive_portal.reports.catalogue import get_category, list_categories
 from captive_portal.reports.context import reports_context
 from captive_portal.reports.intake import NewReport, ReportError, file_report
 from captive_portal.reports.locate import Location, locate
 from captive_portal.reports.photos import PhotoError, process_photo
-from captive_portal.reports.records import get_report, timeline
+from captive_portal.reports.records import get_report, photo_tokens, timeline, typed_tracking
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import answer_closure, verify_phone
 from captive_portal.security import CONTENT_SECURITY_POLICY_SCRIPT
@@ -87,14 +89,46 @@ def new():
     return _form_page()
 
 
-def _form_page(values: dict | None = None, status: int = 200):
+def _form_page(values: dict | None = None, status: int = 200, error: FormError | None = None,
+               photos_dropped: bool = False):
     visitor = _visitor()
     categories = list_categories(portal().store)
     where = _location(visitor)
     page = render_template("reports/new.html", categories=categories, values=values or {},
                            visitor=visitor, site=_site_label(where.site), ap=where.ap,
-                           max_photos=reports_context().config.max_photos)
-    return page, status, {"Content-Security-Policy": CONTENT_SECURITY_POLICY_SCRIPT}
+                           max_photos=reports_context().config.max_photos, error=error,
+                           photos_dropped=photos_dropped)
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY_SCRIPT}
+    if status in (429, 503):
+        headers["Retry-After"] = "30"
+    return page, status, headers
+
+
+#: The form field a refusal is shown beside (intake names Open311's fields).
+_FIELD_OF = {"service_code": "category", "description": "description", "lat": "location",
+             "long": "location", "address_string": "address", "address_id": "address",
+             "phone": "phone", "media": "photos", "name": "address", "email": "phone"}
+_PHOTO_CODES = ("photo_count", "photo_too_large", "photo_type", "photo_corrupt",
+                "photo_dimensions", "photo_busy")
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refusal of the report form, shown beside ``field`` in the visitor's language."""
+
+    field: str
+    code: str
+    message: str
+
+
+def _refused_form(code: str, field_name: str, photos_sent: bool):
+    """The form again with what the visitor typed and the refusal beside its field. Photos
+    cannot be put back into a file input: the page says plainly to choose them again."""
+    status, message = status_and_message(code)
+    field = "photos" if code in _PHOTO_CODES else _FIELD_OF.get(field_name, "description")
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return _form_page(values, status, FormError(field, code, str(message)),
+                      photos_dropped=photos_sent)
 
 
 def _location(visitor) -> Location:
@@ -123,7 +157,7 @@ def create():
     photos = []
     uploads = [f for f in request.files.getlist("photos") if f and f.filename]
     if len(uploads) > config.max_photos:
-        raise ReportPageError("photo_count")
+        return _refused_form("photo_count", "media", True)
     workers = reports_context().photo_workers
     for upload in uploads:
         try:
@@ -133,7 +167,7 @@ def create():
                                       max_decode_pixels=config.max_photo_decode_pixels,
                                       max_side=config.photo_max_side))
         except PhotoError as exc:
-            raise ReportPageError(exc.code) from None
+            return _refused_form(exc.code, "media", True)
     phone = (request.form.get("phone") or "").strip() or None
     verified = bool(visitor and visitor.phone and phone and _same_phone(phone, visitor.phone))
     where = _location(visitor)
@@ -151,7 +185,7 @@ def create():
                             photo_url=lambda token: url_for("reports.photo", token=token,
                                                             _external=True))
     except ReportError as exc:
-        raise ReportPageError(exc.code) from None
+        return _refused_form(exc.code, exc.field or "", bool(uploads))
     reports_context().filed()
     report = get_report(ctx.store, report_id=filed.id)
     assert report is not None  # filed just above
@@ -238,7 +272,7 @@ def _lookup():
                         60.0, ctx.clock)
     if not lookups.hit(request.remote_addr or "unknown"):
         raise ReportPageError("too_many_lookups")
-    tracking = (request.form.get("tracking") or "").strip().upper()
+    tracking = typed_tracking(request.form.get("tracking"))
     report = get_report(portal().store, tracking=tracking) if len(tracking) <= 20 else None
     phone = (request.form.get("phone") or "").strip()
     if report is None or (report.phone and not _same_phone(phone, report.phone)):
@@ -246,12 +280,21 @@ def _lookup():
     return report
 
 
+def _status_page(report, status: int = 200, **extra):
+    """What the citizen sees of their report: status, category, photos, the back office's
+    note and the timeline."""
+    store = portal().store
+    category = get_category(store, report.category, include_inactive=True)
+    page = render_template("reports/show.html", report=report, events=timeline(store, report.id),
+                           phone=request.form.get("phone", ""),
+                           category=category.name(current_locale()) if category else
+                           report.category, photos=photo_tokens(store, report.id), **extra)
+    return page, status
+
+
 @bp.post("/mine")
 def show():
-    report = _lookup()
-    return render_template("reports/show.html", report=report,
-                           events=timeline(portal().store, report.id),
-                           phone=request.form.get("phone", ""))
+    return _status_page(_lookup())
 
 
 @bp.post("/closure")
@@ -261,14 +304,18 @@ def closure():
     confirm = request.form.get("answer") == "confirm"
     result = answer_closure(ctx.store, report.tracking, request.form.get("code", ""), confirm,
                             now=ctx.clock(), config=reports_context().config, phone=report.phone)
+    if result.code == "closure_code_invalid":
+        # A mistyped code is offered again beside the field, with the attempts left.
+        status, message = status_and_message(result.code)
+        return _status_page(report, status, closure_error=FormError("code", result.code,
+                                                                     str(message)),
+                            attempts_left=result.attempts_left)
     if not result.ok:
         raise ReportPageError(result.code, attempts_left=result.attempts_left)
     reports_context().filed()
     report = get_report(ctx.store, tracking=report.tracking)
     assert report is not None  # found and answered just above
-    return render_template("reports/show.html", report=report,
-                           events=timeline(ctx.store, report.id),
-                           phone=request.form.get("phone", ""), answered=result.code)
+    return _status_page(report, answered=result.code)
 
 
 @bp.get("/photos/<token>.jpg")
