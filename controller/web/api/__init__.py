@@ -14,6 +14,7 @@ from controller.web.api import (
     aps,
     awareness,
     branches,
+    index,
     monitoring,
     provisioning,
     sites,
@@ -29,5 +30,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
 for _area in AREAS:
     bp.register_blueprint(_area)
+# The index and the OpenAPI document: /api/v1/ and /api/v1/openapi.json, without a token.
+bp.register_blueprint(index.bp)
 
-BLUEPRINTS = (bp, *AREAS)
+BLUEPRINTS = (bp, *AREAS, index.bp)

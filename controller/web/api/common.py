@@ -12,7 +12,7 @@ import functools
 import json
 import math
 
-from flask import g, request
+from flask import current_app, g, request
 
 from controller import auth
 from controller.web import context
@@ -24,8 +24,18 @@ from controller.web.params import MAX_NESTING, JsonContentError, check_json_cont
 MAX_INT = 2 ** 53
 
 
+def public(view):
+    """Mark a route that answers without a token (the API's index and OpenAPI document: they
+    describe routes, never data)."""
+    view.api_public = True
+    return view
+
+
 def authenticate() -> None:
     """Run before every API request: a bearer token, or the UI's session cookie for reads."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "api_public", False):
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
