@@ -98,6 +98,13 @@ def record_history(store: Store, sessions: Iterable[tuple], counters: Iterable[t
 
 # ---- query functions (reporting reads the portal's usage data only through these) ------------
 
+def first_online_at(store: Store) -> float | None:
+    """When the first session went online (None: no session yet): where a roll-up starts."""
+    row = store.conn.execute("SELECT min(online_at) FROM portal_sessions "
+                             "WHERE online_at IS NOT NULL").fetchone()
+    return None if row is None else row[0]
+
+
 def gateway_sites(store: Store) -> dict[str, str]:
     """Every registered gateway's site ('' when it has none)."""
     return {gid: site or "" for gid, site in

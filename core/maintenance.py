@@ -61,6 +61,18 @@ def add(store: Store, *, starts_at: float, ends_at: float, actor: str, reason: s
     return Window(window_id, ap_id, site_id, starts_at, ends_at, reason, actor, created)
 
 
+def add_past(conn: sqlite3.Connection, windows: Iterable[tuple[float, float, str, float]],
+             *, actor: str) -> int:
+    """Write network-wide windows of the past in bulk, ``(starts_at, ends_at, reason,
+    created_at)`` each, inside the caller's transaction (the KPI history generators); not
+    audited: nobody planned them."""
+    cursor = conn.executemany(
+        "INSERT INTO maintenance_windows (ap_id, site_id, starts_at, ends_at, reason, "
+        "created_by, created_at) VALUES (NULL, NULL, ?, ?, ?, ?, ?)",
+        [(start, end, reason, actor, created) for start, end, reason, created in windows])
+    return cursor.rowcount
+
+
 def remove(store: Store, window_id: int, *, actor: str) -> bool:
     """Cancel a window; False if there was none with that id."""
     with store.transaction() as conn:

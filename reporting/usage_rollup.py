@@ -53,8 +53,7 @@ def refresh(store: Store, tz: str, now: float, *, since: float | None = None) ->
             conn.execute("DELETE FROM kpi_usage_months")
             conn.execute("DELETE FROM kpi_usage_count_days")
             conn.execute("DELETE FROM kpi_usage_rollup")
-        first = store.conn.execute("SELECT min(online_at) FROM portal_sessions "
-                                   "WHERE online_at IS NOT NULL").fetchone()[0]
+        first = portal_usage.first_online_at(store)
         if first is None:
             return 0
         day = local(first, tz).date()

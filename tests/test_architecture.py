@@ -6,6 +6,7 @@ Each check runs the real tool (import-linter, mypy) the way CI does, so a breach
 from __future__ import annotations
 
 import ast
+import re
 import os
 import shutil
 import subprocess
@@ -61,7 +62,7 @@ def test_park_agents_load_nothing_above_core():
 #: functions of the domain that owns the table.
 _FRONT_ENDS = ("controller/web/", "controller/cli/", "captive_portal/views/",
                "captive_portal/open311/", "captive_portal/reports/views.py",
-               "captive_portal/reports/web.py", "reporting/")
+               "captive_portal/reports/web.py", "reporting/web/", "reporting/cli.py")
 _SQL_CALLS = {"execute", "executemany", "executescript", "query"}
 
 
@@ -80,6 +81,35 @@ def test_front_ends_run_no_sql():
             if rel.startswith(_FRONT_ENDS) and _sql_calls(path):
                 offenders[rel] = _sql_calls(path)
     assert offenders == {}
+
+
+#: SQL keywords are written in capitals here, so prose ("from the") does not match.
+_TABLE_WORDS = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def test_reporting_queries_only_its_own_tables():
+    """reporting keeps its own facts and roll-ups (reporting/migrations) and reads every other
+    domain through that domain's query functions: no table of another package in its SQL."""
+    own = set()
+    for sql in (ROOT / "reporting" / "migrations").glob("*.sql"):
+        own |= set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql.read_text()))
+    assert own, "reporting has no tables: the rule below would pass vacuously"
+    others = {}
+    for path in (ROOT / "reporting").rglob("*.py"):
+        if not _sql_calls(path):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named = {m.group(1) for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                 for m in _TABLE_WORDS.finditer(node.value)}
+        foreign = {t for t in named if t not in own and t.lower() not in _SQL_WORDS}
+        if foreign:
+            others[path.relative_to(ROOT).as_posix()] = sorted(foreign)
+    assert others == {}
+
+
+#: Words the pattern above catches that are not tables (``INSERT OR REPLACE INTO``, CTE names...).
+_SQL_WORDS = {"select", "set", "values", "json_each", "generate_series", "pragma_table_info"}
 
 
 def test_mypy_finds_no_errors():

@@ -20,7 +20,7 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
-from core import inventory
+from core import inventory, maintenance
 from core.store import Store
 
 DAY = 86400.0
@@ -112,10 +112,8 @@ def seed(store: Store, *, start: float, end: float,
         conn.executemany("INSERT INTO kpi_ap_intervals (ap_id, site_id, state, started_at,"
                          " ended_at) VALUES (?, ?, ?, ?, ?)",
                          [i for i in intervals if i[4] is None or i[4] > i[3]])
-        conn.executemany(
-            "INSERT INTO maintenance_windows (ap_id, site_id, starts_at, ends_at, reason,"
-            " created_by, created_at) VALUES (NULL, NULL, ?, ?, ?, 'history', ?)",
-            [(ws, we, MAINTENANCE_REASON, ws - 7 * DAY) for ws, we in windows])
+        maintenance.add_past(conn, [(ws, we, MAINTENANCE_REASON, ws - 7 * DAY)
+                                    for ws, we in windows], actor="history")
     return {"aps": len(fleet), "transitions": len(transitions), "intervals": len(intervals),
             "maintenance": len(windows)}
 
