@@ -11,8 +11,9 @@
 
 Every answer we send is rationed (`core.limits`): per number (``auto_reply_per_number`` per
 ``auto_reply_window_s``) and for all numbers (``auto_replies_per_hour``), so another machine
-answering our answer cannot start a loop that costs the municipality an SMS each turn. Senders
-that are not valid phone numbers (short codes, alphanumeric senders) are never answered.
+answering our answer cannot start a loop that costs the municipality an SMS each turn. Only
+Saudi mobiles are answered: a number abroad (billed as international) or a landline is acted on
+but not answered, and a sender that is no number (a short code, a name) is only recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from captive_portal.phones import sender_e164
+from captive_portal.phones import PhoneError, normalise_saudi_mobile, sender_e164
 from captive_portal.reports import messages, workflow
 from captive_portal.sms import optout
 from core import limits
@@ -117,7 +118,7 @@ def handle(service: SmsService, sender: str, text: str, *, at: float,
         kind = outcome.outcome if outcome.outcome in _ANSWERS else None
         if outcome.outcome == "closure_not_pending":
             kind = "help"
-        if kind is not None:
+        if kind is not None and _answerable(number):
             sms_id = _answer(service, number, kind, at)
             outcome = ReplyOutcome(outcome.outcome, outcome.tracking, sms_id)
     store.conn.execute(
@@ -147,6 +148,14 @@ def _act(service: SmsService, number: str, text: str, at: float) -> ReplyOutcome
     result = workflow.answer_closure(store, tracking, code, answer == "yes", now=at,
                                      config=service.reports_config, phone=number)
     return ReplyOutcome(result.code, tracking)
+
+
+def _answerable(number: str) -> bool:
+    """Only Saudi mobiles get an automatic answer: an answer abroad is billed as international."""
+    try:
+        return normalise_saudi_mobile(number) == number
+    except PhoneError:
+        return False
 
 
 def _answer(service: SmsService, number: str, kind: str, at: float) -> int | None:

@@ -100,12 +100,14 @@ def test_all_numbers_share_an_hourly_ceiling(store):
     assert len(sms.driver.sent) == 3
 
 
-def test_short_codes_and_names_are_recorded_never_answered(store):
+def test_short_codes_names_and_numbers_abroad_are_recorded_never_answered(store):
     sms = service(store)
     assert sms.incoming("AMANAH", "hello").outcome == "ignored"
     assert sms.incoming("940", "hello").outcome == "ignored"
+    assert sms.incoming("+14155552671", "hello").outcome == "help"
+    assert sms.incoming("+966112345678", "STOP").outcome == "opted_out"   # a landline
     assert sms.driver.sent == []
-    assert store.conn.execute("SELECT count(*) FROM sms_incoming").fetchone()[0] == 2
+    assert store.conn.execute("SELECT count(*) FROM sms_incoming").fetchone()[0] == 4
 
 
 def test_a_repeated_delivery_of_one_sms_is_acted_on_once(store):
