@@ -109,5 +109,24 @@ def recent_events(store: Store, ap_id: int, limit: int = 50) -> list[ApEvent]:
             for r in rows]
 
 
+#: Notifications an AP sends as it starts again.
+RESTART_TRAPS = ("coldStart", "warmStart")
+
+
+def restarts(store: Store, ap_ids: list[int] | None, since: float, until: float,
+             limit: int = 500) -> list[tuple[int, float]]:
+    """(AP id, time) of the restarts of these APs (all with None) in ``[since, until)``: their
+    coldStart/warmStart traps."""
+    where = "" if ap_ids is None else f" AND ap_id IN ({', '.join('?' * len(ap_ids))})"
+    if ap_ids == []:
+        return []
+    rows = store.conn.execute(
+        "SELECT ap_id, at FROM ap_events WHERE kind IN (?, ?) AND at >= ? AND at < ?"
+        + where + " ORDER BY at LIMIT ?",
+        (*RESTART_TRAPS, since, until, *(ap_ids or []), limit)).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
 __all__ = ["ApEvent", "EVENT_SCHEMA", "Publisher", "UNKNOWN_AP", "insert_event",
-           "publish_event", "publish_safely", "record_event", "recent_events", "topic_segment"]
+           "publish_event", "publish_safely", "record_event", "recent_events", "restarts",
+           "topic_segment"]

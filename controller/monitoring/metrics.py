@@ -130,5 +130,47 @@ def series(store: Store, ap_id: int, since: float, until: float,
         for r in rows])
 
 
+def group_series(store: Store, ap_ids: Iterable[int] | None, since: float, until: float,
+                 raw_max_span_s: int = RAW_SERIES_MAX_SPAN_S) -> Series:
+    """Several APs' metrics added up per sample time (a site's, or the whole network's with
+    ``ap_ids`` None): clients and traffic are sums, ``up_ratio`` the share of APs answering.
+
+    Raw samples of one poll cycle share their time, so a cycle is one point; hours are summed
+    from each AP's hourly averages."""
+    chosen = None if ap_ids is None else sorted(set(ap_ids))
+    if chosen == []:
+        return Series("raw" if until - since <= raw_max_span_s else "hourly", [])
+    where = "" if chosen is None else f" AND ap_id IN ({', '.join('?' * len(chosen))})"
+    ids = [] if chosen is None else chosen
+    if until - since <= raw_max_span_s:
+        rows = store.conn.execute(
+            "SELECT at, avg(up), sum(clients), sum(in_bps), sum(out_bps), sum(errors_ps), "
+            "count(*) FROM metrics_raw WHERE at >= ? AND at < ?" + where
+            + " GROUP BY at ORDER BY at", (int(since), int(until), *ids)).fetchall()
+        return Series("raw", [Point(r[0], float(r[1]), r[2], r[3], r[4], r[5], r[6])
+                              for r in rows])
+    rows = store.conn.execute(
+        "SELECT hour, sum(samples), sum(up_samples), sum(clients_avg), sum(in_bps_avg), "
+        "sum(out_bps_avg), sum(errors_ps_avg) FROM metrics_hourly WHERE hour >= ? AND hour < ?"
+        + where + " GROUP BY hour ORDER BY hour",
+        (hour_start(since), int(until), *ids)).fetchall()
+    return Series("hourly", [Point(r[0], r[2] / r[1] if r[1] else 0.0, r[3], r[4], r[5], r[6],
+                                   r[1]) for r in rows])
+
+
+def first_sample_at(store: Store, ap_ids: Iterable[int] | None = None) -> float | None:
+    """When the oldest kept sample (raw or hourly) of these APs (all with None) was taken."""
+    chosen = None if ap_ids is None else sorted(set(ap_ids))
+    if chosen == []:
+        return None
+    where = "" if chosen is None else f" WHERE ap_id IN ({', '.join('?' * len(chosen))})"
+    ids = [] if chosen is None else chosen
+    (hourly,) = store.conn.execute("SELECT min(hour) FROM metrics_hourly" + where,
+                                   ids).fetchone()
+    (raw,) = store.conn.execute("SELECT min(at) FROM metrics_raw" + where, ids).fetchone()
+    known = [t for t in (hourly, raw) if t is not None]
+    return float(min(known)) if known else None
+
+
 __all__ = ["DownsampleResult", "Point", "RAW_SERIES_MAX_SPAN_S", "Series", "answered",
-           "downsample", "hour_start", "series", "write_cycle"]
+           "downsample", "first_sample_at", "group_series", "hour_start", "series", "write_cycle"]

@@ -17,7 +17,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from controller.monitoring.snapshot import Snapshot
-from controller.web import context, errors, formatting, i18n, params, security, sms_hooks
+from controller.web import context, errors, formatting, history, i18n, params, security, sms_hooks
 from controller.web import awareness as awareness_pages
 from controller.web import reports as report_pages
 from controller.web.api import BLUEPRINTS as API_BLUEPRINTS
@@ -91,6 +91,7 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     security.init_app(app)
     i18n.init_app(app, config.admin.default_locale)
     formatting.init_app(app)
+    history.init_app(app)
     errors.init_app(app)
 
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,

@@ -38,8 +38,13 @@ def ap_row(ap: dict, status: ApStatus | None, has_alert: bool = False) -> dict:
         "mac": ap["mac"],
         "state": status.state.value if status else ApState.UNKNOWN.value,
         "clients": status.clients if status else None,
+        # Download / upload as the AP's visitors see them: its uplink's in / out.
         "in_bps": status.in_bps if status else None,
         "out_bps": status.out_bps if status else None,
+        "radio_in_bps": status.radio_in_bps if status else None,
+        "radio_out_bps": status.radio_out_bps if status else None,
+        "links_down": list(status.links_down) if status else [],
+        "down_since": status.down_since if status else None,
         "errors_ps": status.errors_ps if status else None,
         "uptime_s": status.uptime_s if status else None,
         "polled_at": status.polled_at if status else None,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from controller.web import charts, context, overview, readers
+from controller.web import context, history, overview, readers
 from controller.web.context import page_role
 from controller.web.views.forms import errors_for, submitted, without_secrets
 from core import inventory
@@ -15,9 +13,6 @@ from core.inventory import AP_FIELDS, AUTH_PROTOS, PRIV_PROTOS, SECRET_FIELDS, I
 from netconfig.platforms import PLATFORMS
 
 bp = Blueprint("aps", __name__, url_prefix="/aps")
-
-#: Chart ranges offered on the AP page, in hours.
-CHART_HOURS = (1, 6, 24, 168, 720)
 
 
 def _form(ap: dict | None, values: dict, errors: dict, status: int = 200):
@@ -33,10 +28,15 @@ def index():
     site = request.args.get("site") or None
     state = request.args.get("state") or None
     rows = overview.ap_rows(context.store(), context.runtime().snapshot, site)
+    # A site's page draws the site's history: every AP of it, whatever the state filter.
+    shown = history.draw(context.store(), [r["id"] for r in rows],
+                         request.args.get("hours", type=int),
+                         context.runtime().config.municipality.timezone,
+                         single=False) if site else {}
     if state:
         rows = [r for r in rows if r["state"] == state]
     return render_template("aps/list.html", aps=rows, sites=inventory.list_sites(context.store()),
-                           site=site, state=state, states=overview.STATES)
+                           site=site, state=state, states=overview.STATES, **shown)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -89,25 +89,10 @@ def detail(ref: str):
     rt = context.runtime()
     ap = inventory.get_ap(store, ref)
     status = rt.snapshot.get(ap["id"])
-    hours = request.args.get("hours", type=int)
-    hours = hours if hours in CHART_HOURS else 24
-    until = time.time()
-    since = until - hours * 3600
-    series = readers.metric_series(store, ap["id"], since, until)
-    points = series["points"]
-    tz = context.runtime().config.municipality.timezone
-    client_chart = charts.line_chart(
-        points, [charts.Line("clients", _("clients"), "#0969da")], since=since, until=until,
-        title=_("Associated clients"), unit=_("clients"), tz=tz, empty=_("no data yet"))
-    traffic_chart = charts.line_chart(
-        points, [charts.Line("in_bps", _("in"), "#1a7f37", 1e-6),
-                 charts.Line("out_bps", _("out"), "#bc4c00", 1e-6)],
-        since=since, until=until, title=_("Traffic"), unit="Mbit/s", fmt="{:.3g}".format, tz=tz,
-        empty=_("no data yet"))
+    tz = rt.config.municipality.timezone
+    shown = history.draw(store, [ap["id"]], request.args.get("hours", type=int), tz,
+                         single=True)
     return render_template(
         "aps/detail.html", ap=ap, status=status, row=overview.ap_row(ap, status),
         events=readers.events(store, ap["id"], limit=30),
-        alerts=readers.alerts(store, state="open", ap_id=ap["id"]),
-        client_chart=client_chart, traffic_chart=traffic_chart, hours=hours,
-        chart_hours=CHART_HOURS, resolution=series["resolution"],
-        resolution_name=_("hourly") if series["resolution"] == "hourly" else _("raw"))
+        alerts=readers.alerts(store, state="open", ap_id=ap["id"]), **shown)

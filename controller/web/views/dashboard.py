@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
-from controller.web import context, overview
+from controller.web import context, history, overview
 from controller.web.context import page_role
 
 bp = Blueprint("dashboard", __name__)
@@ -13,6 +13,9 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 @page_role("viewer")
 def index():
-    data = overview.dashboard(context.store(), context.runtime().snapshot)
+    rt = context.runtime()
+    data = overview.dashboard(context.store(), rt.snapshot)
+    shown = history.draw(context.store(), None, request.args.get("hours", type=int),
+                         rt.config.municipality.timezone, single=False)
     return render_template("dashboard.html", data=data, states=overview.STATES,
-                           config_alerts=context.runtime().config.alerts)
+                           config_alerts=rt.config.alerts, **shown)
