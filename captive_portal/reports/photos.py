@@ -217,4 +217,17 @@ def _degrees(dms, ref, negative_ref: str) -> float:
     return -value if str(ref).strip().upper() == negative_ref else value
 
 
-__all__ = ["ACCEPTED_FORMATS", "Photo", "PhotoError", "PhotoWorkers", "process_photo"]
+def thumbnail(data: bytes, side: int) -> bytes:
+    """A JPEG at most ``side`` pixels on its longer side, of a photo as stored (already
+    re-encoded and bounded by `process_photo`, so safe to decode here)."""
+    with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as image:
+        image.draft("RGB", (side, side))
+        small = image.convert("RGB")
+    small.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue()
+
+
+__all__ = ["ACCEPTED_FORMATS", "Photo", "PhotoError", "PhotoWorkers", "process_photo",
+           "thumbnail"]

@@ -4,21 +4,29 @@ timeline, outbox and SMS, and a hand move for operators (the back office hears o
 from __future__ import annotations
 
 import time
+from functools import partial
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from captive_portal.reports import notify, outbox
 from captive_portal.reports.catalogue import list_categories
 from captive_portal.reports.config import ReportsConfig
 from captive_portal.reports.intake import ReportError
 from captive_portal.reports.lifecycle import STATUSES, TRANSITIONS, TransitionError
+from captive_portal.reports.photos import thumbnail
 from captive_portal.reports.priority import PRIORITIES
 from captive_portal.reports.records import (
+    ORDERS,
     ReportFilter,
     find_reports,
     get_report,
     photo_tokens,
     timeline,
+    typed_tracking,
 )
 from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import transition
@@ -29,6 +37,13 @@ from core import audit
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 QUEUE_LIMIT = 500
+#: Moves the desk may make on several reports at once, and how many at once.
+BULK_MOVES = {"acknowledged": _l("acknowledged"), "assigned": _l("assigned"),
+              "in_progress": _l("in progress"), "rejected": _l("rejected")}
+BULK_LIMIT = 100
+#: The queue's own query arguments (a bulk move returns to the queue it was made from).
+QUEUE_ARGS = ("q", "sort", "status", "category", "priority", "site", "overdue", "escalated")
+THUMBNAIL_SIDE = 240
 
 
 def _reports_config() -> ReportsConfig:
@@ -43,14 +58,22 @@ def index():
     category = args.get("category") or None
     priority = args.get("priority") if args.get("priority") in PRIORITIES else None
     now = time.time()
+    search = (args.get("q") or "").strip()[:100] or None
+    if search and get_report(context.store(), tracking=typed_tracking(search)) is not None:
+        # A whole tracking number (in any digits) opens its report.
+        return redirect(url_for("reports.detail", tracking=typed_tracking(search)))
     found = find_reports(context.store(), ReportFilter(
         statuses=[status] if status in STATUSES else None,
         categories=[category] if category else None, priority=priority,
         site=args.get("site") or None, overdue_at=now if args.get("overdue") else None,
-        escalated=bool(args.get("escalated")), limit=QUEUE_LIMIT, overdue_first_at=now))
+        escalated=bool(args.get("escalated")), limit=QUEUE_LIMIT, overdue_first_at=now,
+        search=search, order=args.get("sort") if args.get("sort") in ORDERS else None))
     return render_template("reports/queue.html", reports=found, now=now, statuses=STATUSES,
                            priorities=PRIORITIES, categories=list_categories(context.store()),
-                           args=args, limit=QUEUE_LIMIT)
+                           args=args, limit=QUEUE_LIMIT, orders=tuple(ORDERS),
+                           bulk_moves=BULK_MOVES, bulk_limit=BULK_LIMIT,
+                           back=urlencode([(k, v) for k, v in args.items(multi=True)
+                                           if k in QUEUE_ARGS]))
 
 
 @bp.route("/<tracking>")
@@ -74,7 +97,12 @@ def photo(token: str):
     found = load_photo(context.store(), token) if len(token) < 64 else None
     if found is None:
         abort(404)
-    return Response(found[1], mimetype=found[0])
+    if request.args.get("size") == "thumb":
+        response = Response(thumbnail(found[1], THUMBNAIL_SIDE), mimetype="image/jpeg")
+    else:
+        response = Response(found[1], mimetype=found[0])
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.route("/<tracking>/move", methods=["POST"])
@@ -96,6 +124,52 @@ def move(tracking: str):
         return redirect(url_for("reports.detail", tracking=tracking)), 303
     flash(f"{tracking} moved to {target.replace('_', ' ')}.")
     return redirect(url_for("reports.detail", tracking=tracking))
+
+
+@bp.route("/bulk", methods=["POST"])
+@page_role("operator")
+def bulk():
+    """One move for several reports of the queue: each its own transaction and audit entry;
+    a report the move does not apply to is left as it is and named."""
+    form = request.form
+    back = [(k, v) for k, v in parse_qsl(form.get("back", "")) if k in QUEUE_ARGS]
+    queue = url_for("reports.index") + ("?" + urlencode(back) if back else "")
+    target = form.get("status", "")
+    trackings = list(dict.fromkeys(t for t in form.getlist("tracking") if t))
+    assignee = (form.get("assignee") or "").strip()[:100] or None
+    note = (form.get("note") or "").strip()[:1000] or None
+    if target not in BULK_MOVES or not trackings:
+        flash(_("Choose one or more reports and a move."), "error")
+        return redirect(queue), 303
+    if target == "assigned" and not assignee:
+        flash(_("Name the person or team to assign the reports to."), "error")
+        return redirect(queue), 303
+    if len(trackings) > BULK_LIMIT:
+        flash(_("At most %(n)s reports at once.", n=BULK_LIMIT), "error")
+        return redirect(queue), 303
+    actor = context.actor(context.signed_in_user())
+    moved, refused = [], []
+    for tracking in trackings:
+        entry = partial(audit.record, actor=actor, action="report.move", target_type="report",
+                        target_id=tracking, detail={"status": target, "note": note,
+                                                    "assigned_to": assignee,
+                                                    "bulk": len(trackings)})
+        try:
+            transition(context.store(), tracking, target, actor="admin", now=time.time(),
+                       config=_reports_config(), note=note,
+                       assigned_to=assignee if target == "assigned" else None, also=entry)
+        except (ReportError, TransitionError):
+            refused.append(tracking)
+        else:
+            moved.append(tracking)
+    if moved:
+        flash(ngettext("%(num)s report moved to %(status)s.",
+                       "%(num)s reports moved to %(status)s.", len(moved),
+                       status=BULK_MOVES[target]))
+    if refused:
+        flash(_("Not moved (the move does not apply to their status): %(trackings)s",
+                trackings=", ".join(refused[:20])), "error")
+    return redirect(queue), 303
 
 
 __all__ = ["bp"]
