@@ -42,6 +42,11 @@ MIME = {"pdf": "application/pdf",
 MAX_ATTEMPTS = 5
 _ADDRESS = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
+#: A run's status as the Delivered reports page names it.
+RUN_STATES = {"building": N_("being built"), "built": N_("built, not mailed"),
+              "sending": N_("handed to the relay"), "sent": N_("sent"),
+              "retry": N_("to be retried"), "failed": N_("failed")}
+
 SUBJECT = N_("%(municipality)s: KPI report %(period)s")
 BODY = N_("The KPI report for %(period)s (%(dates)s) is attached.\n\n"
           "It can also be downloaded from the admin pages, under Reports.")

@@ -186,7 +186,9 @@ def delivered():
     lang = common.locale()
     store = common.store()
     return _page("kpi/delivered.html", None, lang, schedules=schedules.list_schedules(store),
-                 files=schedules.recent_files(store))
+                 files=schedules.recent_files(store), runs=schedules.runs(store),
+                 run_states={key: common.gettext(lang)(label)
+                             for key, label in schedules.RUN_STATES.items()})
 
 
 def delivered_file(file_id: int):

@@ -154,6 +154,15 @@ def test_kept_reports_on_the_delivered_page(config, secrets, store, relay):
     download = client.get(f"/kpi/delivered/{pdf_row['id']}")
     assert download.status_code == 200 and download.get_data().startswith(b"%PDF-")
     assert 'filename="kpi-month-2026-11-ar.pdf"' in download.headers["Content-Disposition"]
+    assert "Runs not delivered" in page  # kept only: built, not mailed
+
+    relay.refuse.add("ops@amanah.example")
+    monthly(store, name="weekly-en", every="week", lang="en", formats=["pdf"],
+            recipients=["ops@amanah.example"])
+    schedules.run_due(store, config, at=riyadh("2026-12-06T06:30"))
+    page = client.get("/kpi/delivered?lang=en").get_data(as_text=True)
+    assert '<tr data-run-status="failed"><td>weekly-en</td>' in page
+    assert "ops@amanah.example" in page
 
 
 def test_schedule_values_are_checked(store):
