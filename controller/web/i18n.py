@@ -109,6 +109,8 @@ def init_app(app: Flask, default_locale: str = "ar") -> Babel:
     babel = Babel(app, locale_selector=select_locale)
     babel.domain_instance = PoDomain()  # replaces a cached property's value
     app.register_blueprint(bp)
+    # Macros imported without the template's context still ask for the language this way.
+    app.jinja_env.globals["ui_locale"] = current_locale
 
     @app.context_processor
     def locale_globals() -> dict:

@@ -21,7 +21,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from controller.web.formatting import iso_unix, ltr, role_name, severity_name, state_name, when
+from controller.web.formatting import (
+    iso_unix,
+    ltr,
+    role_name,
+    severity_name,
+    site_kind_name,
+    state_name,
+    when,
+)
 
 # ---- audit ----------------------------------------------------------------------------------
 
@@ -106,7 +114,7 @@ def audit_sentence(entry: Mapping[str, Any]) -> Markup:
     if template is None:
         described = Markup("<code>{}</code>").format(action)
         return described + (Markup(" ") + target_html if target else Markup(""))
-    return Markup(escape(str(template)).replace("%(target)s", str(target_html)))
+    return escape(str(template)).replace("%(target)s", target_html)
 
 
 # ---- events ---------------------------------------------------------------------------------
@@ -138,19 +146,18 @@ def event_sentence(event: Any) -> Markup:
                      before="\x00b", after="\x00a")
         else:
             text = _("The state is now %(after)s.", after="\x00a")
-        html = escape(text).replace("\x00b", str(Markup("<strong>{}</strong>").format(
-            state_name(before or "")))).replace("\x00a", str(Markup("<strong>{}</strong>").format(
-                state_name(after or ""))))
-        return Markup(html)
+        return escape(text).replace(
+            "\x00b", Markup("<strong>{}</strong>").format(state_name(before or ""))).replace(
+            "\x00a", Markup("<strong>{}</strong>").format(state_name(after or "")))
     if kind in ("linkDown", "linkUp"):
         text = _("The interface %(name)s went down.", name="\x00n") if kind == "linkDown" else \
             _("The interface %(name)s came back up.", name="\x00n")
-        return Markup(escape(text).replace("\x00n", str(_interface(detail))))
+        return escape(text).replace("\x00n", _interface(detail))
     described = EVENT_KINDS.get(kind)
     if described is not None:
         return Markup(escape(str(described)))
-    return Markup(escape(_("Notification %(name)s", name="\x00n")).replace(
-        "\x00n", str(Markup("<code>{}</code>").format(kind))))
+    return escape(_("Notification %(name)s", name="\x00n")).replace(
+        "\x00n", Markup("<code>{}</code>").format(kind))
 
 
 #: Variable layers and backup sources (provisioning pages).
@@ -232,6 +239,73 @@ def _num(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+# ---- 940 reports (the desk) ----------------------------------------------------------------
+
+REPORT_STATUSES = {
+    "received": _l("received"), "forwarded": _l("sent to the back office"),
+    "acknowledged": _l("accepted"), "assigned": _l("assigned"), "in_progress": _l("in progress"),
+    "resolved": _l("resolved"), "closed": _l("closed"), "rejected": _l("rejected"),
+    "reopened": _l("reopened"),
+}
+PRIORITIES = {"low": _l("low"), "normal": _l("normal"), "high": _l("high"),
+              "urgent": _l("urgent")}
+REPORT_EVENTS = {"status": _l("status"), "note": _l("note from the back office"),
+                 "closure": _l("closure code"), "phone": _l("phone")}
+REPORT_ACTORS = {"portal": _l("citizen (portal)"), "open311": _l("Open311 client"),
+                 "backoffice": _l("back office"), "citizen": _l("citizen"),
+                 "admin": _l("admin page"), "sla": _l("SLA watcher"), "system": _l("system")}
+REPORT_NOTES = {"wrong closure code": _l("wrong closure code"),
+                "phone verified": _l("phone verified")}
+
+
+OUTBOX_STATES = {"pending": _l("waiting to be sent"), "acknowledged": _l("acknowledged"),
+                 "sent": _l("sent"), "failed": _l("failed"), "queued": _l("queued")}
+SMS_PURPOSES = {"report_received": _l("report received"), "report_status": _l("status change"),
+                "report_status_note": _l("status change with a note"),
+                "closure_code": _l("closure code"), "report_closed": _l("report closed"),
+                "escalation": _l("escalation"), "login_code": _l("sign-in code"),
+                "report_phone_code": _l("phone check code"), "sms_answer": _l("answer to an SMS"),
+                "alert": _l("alert"), "awareness": _l("awareness message")}
+
+
+def outbox_state_name(state: str | None) -> str:
+    found = OUTBOX_STATES.get(state or "")
+    return str(found) if found is not None else _humanized(str(state or ""))
+
+
+def sms_purpose_name(purpose: str | None) -> str:
+    found = SMS_PURPOSES.get(purpose or "")
+    return str(found) if found is not None else _humanized(str(purpose or ""))
+
+
+def report_status_name(status: str | None) -> str:
+    found = REPORT_STATUSES.get(status or "")
+    return str(found) if found is not None else _humanized(str(status or ""))
+
+
+def priority_name(priority: str | None) -> str:
+    found = PRIORITIES.get(priority or "")
+    return str(found) if found is not None else str(priority or "")
+
+
+def report_event_name(kind: str | None) -> str:
+    found = REPORT_EVENTS.get(kind or "")
+    return str(found) if found is not None else _humanized(str(kind or ""))
+
+
+def report_actor_name(actor: str | None) -> Markup:
+    found = REPORT_ACTORS.get(actor or "")
+    return Markup(escape(str(found))) if found is not None else actor_name(actor)
+
+
+def report_note(note: str | None) -> Markup:
+    """A timeline note: the system's own notes translated, people's notes as written."""
+    found = REPORT_NOTES.get(note or "")
+    if found is not None:
+        return Markup(escape(str(found)))
+    return Markup('<span dir="auto">{}</span>').format(note or "")
+
+
 # ---- details --------------------------------------------------------------------------------
 
 #: Detail keys as labels.
@@ -257,6 +331,15 @@ DETAIL_KEYS = {
     "opened_at": _l("Opened"), "cleared_at": _l("Cleared"), "url": _l("Address"),
     "email": _l("E-mail"), "phone": _l("Phone"), "text": _l("Text"),
     "recipients": _l("Recipients"), "segments": _l("SMS parts"),
+    "site_id": _l("Site number"), "lat": _l("Latitude"), "lon": _l("Longitude"),
+    "name_ar": _l("Name (Arabic)"), "name_en": _l("Name (English)"), "slug": _l("Short name"),
+    "snmp_version": _l("SNMP version"), "snmp_port": _l("SNMP port"),
+    "snmp_user": _l("SNMP user"), "snmp_auth_proto": _l("SNMP authentication"),
+    "snmp_priv_proto": _l("SNMP privacy"), "snmp_context": _l("SNMP context"),
+    "snmp_engine_id": _l("SNMP engine ID"), "snmp_community_set": _l("SNMP community set"),
+    "snmp_auth_key_set": _l("SNMP authentication key set"),
+    "snmp_priv_key_set": _l("SNMP privacy key set"), "ssh_username": _l("SSH user"),
+    "ssh_port": _l("SSH port"), "ssh_password_set": _l("SSH password set"),
     "waiting": _l("Waiting"), "oldest_waiting_s": _l("Oldest waiting (s)"),
     "most_sends": _l("Most sends of one report"), "threshold_m": _l("Threshold (min)"),
     "threshold_sends": _l("Threshold (sends)"), "down_for_s": _l("Down for (s)"),
@@ -292,6 +375,8 @@ def _value(key: str, value: Any) -> Markup:
         return Markup(escape(state_name(value)))
     if key == "severity" and isinstance(value, str):
         return Markup(escape(severity_name(value)))
+    if key == "kind" and isinstance(value, str) and value in ("park", "walkway", "branch"):
+        return Markup(escape(site_kind_name(value)))
     if isinstance(value, (int, float)):
         if key.endswith("_at") and value > 1e9:
             return Markup(when(value))
@@ -346,7 +431,10 @@ def init_app(app: Flask) -> None:
         audit_sentence=audit_sentence, actor_name=actor_name, event_sentence=event_sentence,
         alert_sentence=alert_sentence, alert_kind_name=alert_kind_name, detail_list=detail_list,
         source_name=source_name, shown_time=shown_time, layer_name=layer_name,
-        backup_source_name=backup_source_name)
+        backup_source_name=backup_source_name, report_status_name=report_status_name,
+        priority_name=priority_name, report_event_name=report_event_name,
+        report_actor_name=report_actor_name, report_note=report_note,
+        outbox_state_name=outbox_state_name, sms_purpose_name=sms_purpose_name)
 
 
 __all__ = ["actor_name", "alert_kind_name", "alert_sentence", "audit_sentence", "detail_list",
