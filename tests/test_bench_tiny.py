@@ -130,7 +130,7 @@ def test_reporting_tiny():
     result = last_json(bench("bench/reporting.py"))
     assert result["cpus"] and result["python"]
     assert result["history"]["rows"]["service"]["reports"] == 500
-    assert len(result["pages_s"]) == 20  # 5 pages x 2 periods x 2 languages
+    assert len(result["pages_s"]) == 10  # 5 pages x 2 languages
     assert result["pdf"]["ar"]["bytes"] > 10_000 and result["rss_peak_mb"] > 0
 
 
