@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState, InterfaceStatus
@@ -149,3 +150,24 @@ def test_pick_hours():
     assert history.pick_hours(None, now - 30 * 86400, now) == 24
     assert history.pick_hours(168, now - 300, now) == 168
     assert history.pick_hours(5, now - 300, now) == 1
+
+
+def test_metrics_keep_uplink_traffic_and_give_radios_and_links_apart(config, secrets, store,
+                                                                    snapshot):
+    add_site(store)
+    snapshot.put(_uplink_status(add_ap(store, secrets, 1), state=ApState.DEGRADED,
+                                links_down=("wlan1",), interfaces=(UPLINK, RADIO_UP, RADIO_DOWN)))
+    text = build_app(config, secrets, snapshot).test_client().get("/metrics").get_data(
+        as_text=True)
+    got = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items()
+                                 if k not in ("site", "platform")))): s.value
+           for family in text_string_to_metric_families(text) for s in family.samples}
+    assert got[("oasis_ap_in_bps", (("ap", "ap-001"),))] == 7_520_000      # eth0's, alone
+    assert got[("oasis_ap_out_bps", (("ap", "ap-001"),))] == 1_180_000
+    radio = (("ap", "ap-001"), ("direction", "out"), ("interface", "wlan0"))
+    assert got[("oasis_ap_radio_bps", radio)] == 3_000_000
+    assert got[("oasis_ap_link_up", (("ap", "ap-001"), ("interface", "wlan1"),
+                                     ("role", "radio")))] == 0
+    assert got[("oasis_ap_link_up", (("ap", "ap-001"), ("interface", "eth0"),
+                                     ("role", "uplink")))] == 1
+    assert "visitors' download" in text
