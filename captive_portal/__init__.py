@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from captive_portal import errors, i18n, open311, security, views
+from captive_portal import demo, errors, i18n, open311, security, views
 from captive_portal.config import PortalSettings
 from captive_portal.context import EXTENSION, PortalContext, StoreProvider
 from captive_portal.gateways import GatewayControl
@@ -56,6 +56,8 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
     capture.init_app(app)
     reports_web.init_app(app)
     open311.init_app(app)
+    if settings.demo:  # `oasis run --demo`: a made-up device's way in (no gateway in front)
+        demo.init_app(app)
     return app
 
 

@@ -250,10 +250,13 @@ class PortalSettings:
     portal: PortalConfig = field(default_factory=PortalConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     source: str = "defaults"
+    #: ``oasis run --demo`` only (never a config key): /demo/visitor signs a made-up device in
+    #: (`captive_portal.demo`).
+    demo: bool = False
 
     @classmethod
-    def from_config(cls, config: Config) -> "PortalSettings":
-        return cls(config.portal, config.sms, config.source)
+    def from_config(cls, config: Config, *, demo: bool = False) -> "PortalSettings":
+        return cls(config.portal, config.sms, config.source, demo)
 
 
 __all__ = ["LOCALES", "SMS_DRIVER_NAMES", "PortalConfig", "PortalSettings", "SmsConfig"]

@@ -12,15 +12,19 @@ import sys
 import time
 from pathlib import Path
 
-from agents.apsim.control import ControlError, send_command
+from agents.apsim.control import ControlError, control_address, send_command
 from agents.apsim.inventory import simulated_inventory, simulated_sites
 from agents.apsim.ssh_server import CLI_PLATFORMS, login_for
 from agents.apsim.ssh_state import SIM_PASSWORD
+from agents.gateway.demo import DemoGateway
+from captive_portal import gateways
+from captive_portal.demo import DEMO_GATEWAY
 from controller import auth
 from controller.notify import rota
 from core import inventory
-from core.config import Config
+from core.config import Config, host_port
 from core.inventory import InventoryError
+from core.mqtt import MQTT_V5, MQTT_V311
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import variables
@@ -38,6 +42,9 @@ DEMO_GLOBAL_VARIABLES = {
 }
 #: Where each simulated OpenWrt and Cisco AP serves SSH (on its own address), for provisioning.
 DEMO_SSH_PORT = 2222
+#: The demo's park gateway: its visitors (`/demo/visitor` on the portal) are in this park.
+DEMO_GATEWAY_SITE = "king-abdullah-park"
+DEMO_GATEWAY_NAME = "Demo gateway (acks logins, enforces nothing)"
 
 
 def prepare(config: Config, *, demo_paths: bool) -> None:
@@ -103,6 +110,9 @@ def seed(config: Config) -> int:
                 print(f"demo: AP {ap['name']} not added: {exc.message}", file=sys.stderr)
         reporting_demo.seed_history(store, config, box)  # a month of KPI history, once
         seed_oncall(store)
+        if gateways.gateway_key(store, box, DEMO_GATEWAY) is None:
+            gateways.register_gateway(store, box, DEMO_GATEWAY, DEMO_GATEWAY_NAME,
+                                      site=DEMO_GATEWAY_SITE)
         return added
     finally:
         store.close()
@@ -130,6 +140,17 @@ def admin_login(config: Config) -> tuple[str, str]:
         store.close()
 
 
+def start_gateway(config: Config) -> DemoGateway:
+    """The demo's gateway in this process: it acks the portal's allow and deny commands, so a
+    visitor's login completes, and enforces nothing (`agents.gateway.demo`)."""
+    mqtt = config.mqtt
+    host, port = (mqtt.host, mqtt.port) if mqtt.host else host_port(mqtt.embedded_listen)
+    gateway = DemoGateway(DEMO_GATEWAY, mqtt, host=host, port=port,
+                          protocol=MQTT_V5 if mqtt.host else MQTT_V311)
+    gateway.start()
+    return gateway
+
+
 def start_backoffice(config: Config, config_file: str | None) -> subprocess.Popen:
     """The reference 940 back office as a child process: it receives the reports the portal
     forwards, acks each by id, and can move them through their lifecycle (`oasis backoffice
@@ -144,8 +165,10 @@ def start_backoffice(config: Config, config_file: str | None) -> subprocess.Pope
 
 def start_simulator(config: Config, config_file: str | None,
                     timeout: float = 30.0) -> subprocess.Popen:
-    """The simulator as a child process (its CPU shows apart from the controller's)."""
-    command = [sys.executable, "-m", "controller", "apsim", "run",
+    """The simulator as a child process (its CPU shows apart from the controller's); its control
+    endpoint is $OASIS_APSIM_CONTROL when set (the child and `oasis apsim` read it too)."""
+    control = control_address()
+    command = [sys.executable, "-m", "controller", "apsim", "run", "--control", control,
                "--count", str(config.apsim.count), "--first-address", config.apsim.first_address,
                "--port", str(config.apsim.port), "--trap-target", config.snmp.trap_listen,
                "--ssh-port", str(DEMO_SSH_PORT)]
@@ -155,7 +178,7 @@ def start_simulator(config: Config, config_file: str | None,
     deadline = time.monotonic() + timeout
     while True:
         try:
-            send_command("stats", timeout=1.0)
+            send_command("stats", host_port(control, "OASIS_APSIM_CONTROL"), timeout=1.0)
             return process
         except (ControlError, OSError):
             if process.poll() is not None:

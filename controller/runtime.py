@@ -41,6 +41,8 @@ class Controller:
     config: Config
     #: False when the portal runs apart (``oasis run --no-portal`` next to ``oasis portal serve``).
     serve_portal: bool = True
+    #: ``oasis run --demo``: the portal lets a made-up device in (`captive_portal.demo`).
+    demo: bool = False
     snapshot: Snapshot = field(default_factory=Snapshot)
     broker: EmbeddedBroker | None = None
     link: MqttLink | None = None
@@ -98,7 +100,7 @@ class Controller:
         self._web_thread.start()
 
         if self.serve_portal:
-            self.portal = PortalServer(config, PortalSettings.from_config(config))
+            self.portal = PortalServer(config, PortalSettings.from_config(config, demo=self.demo))
             sms = {"sms": self.portal.app.extensions["oasis_portal"].sms}
         else:
             # The portal runs apart (`oasis portal serve`, its own workers) on the same store.

@@ -13,7 +13,7 @@ from typing import overload
 
 import click
 
-from agents.apsim.control import DEFAULT_CONTROL, ControlError, send_command
+from agents.apsim.control import CONTROL_ENV, DEFAULT_CONTROL, ControlError, send_command
 from agents.apsim.inventory import simulated_inventory
 from agents.apsim.runner import run_forever
 from agents.apsim.simulator import SimulatorSettings
@@ -49,6 +49,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 
 def _control_option(command):
     return click.option("--control", default=_DEFAULT_CONTROL, show_default=True,
+                        envvar=CONTROL_ENV,
                         help="The running simulator's control endpoint HOST:PORT.")(command)
 
 

@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 
 from agents.apsim.simulator import ApSimulator
 
 DEFAULT_CONTROL = ("127.0.0.1", 1163)
+#: Another control endpoint (HOST:PORT) for `oasis apsim` and the demo, when 1163 is taken.
+CONTROL_ENV = "OASIS_APSIM_CONTROL"
+
+
+def control_address() -> str:
+    """The control endpoint as HOST:PORT: ``$OASIS_APSIM_CONTROL``, else the default."""
+    return os.environ.get(CONTROL_ENV) or f"{DEFAULT_CONTROL[0]}:{DEFAULT_CONTROL[1]}"
 
 
 class ControlError(RuntimeError):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-from agents.gateway.enforcer import Enforcer, GrantError, SessionEnd
+from agents.gateway.enforcer import GrantError, SessionEnd
 from agents.gateway.sessions import ClientSession
 from core.contracts.gateway import (
     ACCOUNTING_SCHEMA,
@@ -42,8 +43,17 @@ def client_entry(session: ClientSession) -> dict:
             "last_seen": round(session.last_seen, 3)}
 
 
+class Enforcing(Protocol):
+    """What the channel asks of enforcement: `Enforcer` (nftables), or the demo's stand-in
+    that enforces nothing (`agents.gateway.demo`)."""
+
+    def allow(self, command: Mapping[str, Any]) -> tuple[ClientSession, float]: ...
+
+    def deny(self, mac: str, ip: str | None = None) -> ClientSession | None: ...
+
+
 class GatewayControlChannel:
-    def __init__(self, gateway_id: str, link: MqttLink, enforcer: Enforcer,
+    def __init__(self, gateway_id: str, link: MqttLink, enforcer: Enforcing,
                  clock: Callable[[], float] = time.time):
         self.gateway_id = gateway_id
         self.link = link
@@ -112,4 +122,4 @@ class GatewayControlChannel:
         return len(chunks)
 
 
-__all__ = ["ACCOUNTING_CHUNK", "GatewayControlChannel", "client_entry"]
+__all__ = ["ACCOUNTING_CHUNK", "Enforcing", "GatewayControlChannel", "client_entry"]

@@ -25,11 +25,12 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
     """Run the controller until interrupted (Ctrl-C or SIGTERM)."""
     config = obj.config
     children = []
+    gateway = None
     if demo_mode:
         demo.prepare(config, demo_paths=obj.config_path is None)
         added = demo.seed(config)
         login = demo.admin_login(config)
-    controller = Controller(config, serve_portal=not no_portal)
+    controller = Controller(config, serve_portal=not no_portal, demo=demo_mode)
     service = ServiceNotifier.from_environment()  # before the demo's children start
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -40,6 +41,7 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
             if demo_mode:
                 children.append(demo.start_simulator(config, obj.config_path))
                 children.append(demo.start_backoffice(config, obj.config_path))
+                gateway = demo.start_gateway(config)
         except (OSError, RuntimeError) as exc:
             raise click.ClickException(f"could not start: {exc}") from None
         mqtt = config.mqtt.host or f"embedded broker on {config.mqtt.embedded_listen}"
@@ -65,6 +67,10 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
                        f"{config.snmp.interval:g}s")
             click.echo("  back office reference consumer (acks every report; "
                        "`oasis backoffice move` changes a report's status)")
+            if controller.portal_url:
+                click.echo(f"  visitor     {controller.portal_url}demo/visitor (a made-up phone "
+                           f"on the demo's gateway, which acks logins and enforces nothing; "
+                           f"the SMS codes it is sent are at {controller.admin_url}sms/)")
             click.echo(f"  demo login  {login[0]} / {login[1]}")
         click.echo("Ctrl-C stops.")
         service.ready(f"admin on {controller.admin_url}")
@@ -76,4 +82,6 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
             child.terminate()
         for child in children:
             child.wait(10)
+        if gateway is not None:
+            gateway.stop()
         controller.stop()
