@@ -96,6 +96,12 @@ def test_bad_period_is_refused_with_its_message(client, fake):
     assert response.status_code == 400
     assert "not a calendar date" in response.get_data(as_text=True)
     assert client.get("/kpi/area/nothing").status_code == 404
+    for query in ("p=custom&from=2026-11-09&to=2026-11-03", "period=999d", "ap=abc",
+                  "p=month&month=2026-99"):
+        refused = client.get(f"/kpi/area/availability?{query}&lang=en")
+        assert refused.status_code == 400, query
+    odd = text(client.get("/kpi/?site=%3Cscript%3Ealert(1)%3C/script%3E&lang=en"))
+    assert "<script>alert(1)" not in odd
 
 
 def test_real_areas_render_on_an_empty_store(client):
