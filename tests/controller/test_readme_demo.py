@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from agents.apsim.inventory import simulated_inventory
-from tests.support import free_port, free_udp_port
+from tests.support import free_port, free_udp_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -141,7 +141,7 @@ def banner_url(banner: list[str], label: str) -> str:
 
 
 def test_every_command_of_the_readme_block_does_what_it_says(demo):
-    folder, env, _ = demo
+    folder, env, banner = demo
     exports, commands = block_commands(try_it_block())
     assert exports.get("OASIS_CONFIG") == "var/demo/oasis.toml"
     second = {**env, **exports}
@@ -178,6 +178,24 @@ def test_every_command_of_the_readme_block_does_what_it_says(demo):
             assert re.search(r"job \d+: succeeded", pushed.stdout), pushed.stdout
         seen.add(" ".join(words[:2]))
     assert seen >= {"apsim reboot", "apsim unreachable", "ap list", "config push"}
+
+    # What the block's comments promise, read from the REST API with a token made as the README
+    # says (`oasis token create`): the rebooted AP's coldStart trap, the unreachable one degraded.
+    made = run([".venv/bin/oasis", "token", "create", "admin", "--name", "readme"]).stdout
+    token = re.search(r"oasis_\S+", made)
+    assert token, made
+    api = banner_url(banner, "REST API")
+
+    def get(path: str) -> dict:
+        request = urllib.request.Request(api + path,
+                                         headers={"Authorization": f"Bearer {token.group(0)}"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read())
+
+    wait_for(lambda: "coldStart" in [e["kind"] for e in get("aps/KAP-AP-03/events")["events"]],
+             30, interval=0.5, what="KAP-AP-03's coldStart trap")
+    wait_for(lambda: get("aps/AW-AP-02/status")["state"] in ("degraded", "down"), 40,
+             interval=0.5, what="AW-AP-02 degraded by the poller")
 
 
 def test_the_banner_urls_answer_and_a_visitor_logs_in_with_the_code_on_the_sms_page(demo):
