@@ -72,6 +72,11 @@ def html(sections: Sequence[Section], config: Config, lang: str, *,
         period_name=period.name if period else "",
         period_label=fmt.period_label(period.name, period.start, period.end, tz) if period else "",
         generated=show(generated_at if generated_at is not None else time.time(), tz),
+        narrowed=[(_(label), fmt.isolate_marks(str(value))) for label, value in (
+            (N_("Site"), sections[0].filters.site), (N_("Access point"), sections[0].filters.ap),
+            (N_("Category"), sections[0].filters.category),
+            (N_("Branch"), sections[0].filters.branch), (N_("Link"), sections[0].filters.link))
+            if sections and value is not None],
         status_words={"green": _("on target"), "amber": _("near target"),
                       "red": _("off target"), "none": ""})
 

@@ -47,6 +47,14 @@ def test_pdf_of_a_month_with_history(run, tmp_path):
     text = subprocess.run([require_tool("pdftotext"), str(out), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "توفر نقاط الوصول" in text and "2026-11-01 – 2026-11-30" in text
+    assert "الموقع" not in text.split("توفر نقاط الوصول")[0]  # no filter, none named
+    narrowed = tmp_path / "nov-site.pdf"
+    assert run("report", "build", "--period", "month:2026-11", "--lang", "en", "--site",
+               "corniche", "-o", str(narrowed)).exit_code == 0
+    text = subprocess.run([require_tool("pdftotext"), str(narrowed), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    controls = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u2066\u2067\u2068\u2069"))
+    assert "Site: corniche" in text.translate(controls)  # a narrowed report says so
 
 
 def test_xlsx_csv_and_json(run, tmp_path, monkeypatch):
