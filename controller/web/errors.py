@@ -6,9 +6,13 @@ in one place, so the API and the pages agree.
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from controller.auth import AuthError
+from controller.web.refusals import refusal_text
 from core.errors import CodedError
 from core.inventory import InventoryError
 
@@ -48,6 +52,17 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return response
 
 
+#: What an error page says, in the reader's language (the API keeps Werkzeug's English text).
+_PAGE_TEXT = {
+    400: _l("The request could not be understood: go back and try again."),
+    403: _l("Your role does not allow this page or action."),
+    404: _l("There is no such page, or what it showed was removed."),
+    405: _l("This page does not take that kind of request."),
+    413: _l("What was sent is too large."),
+    429: _l("Too many requests: wait a little and try again."),
+}
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -55,7 +70,8 @@ def _wants_json() -> bool:
 def _refusal(exc: InventoryError | AuthError):
     if _wants_json():
         return error_response(status_for(exc), exc.code, exc.message, exc.field)
-    return render_template("error.html", status=status_for(exc), message=exc.message), status_for(exc)
+    return render_template("error.html", status=status_for(exc),
+                           message=refusal_text(exc)), status_for(exc)
 
 
 def _api_error(exc: ApiError):
@@ -66,7 +82,10 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     if _wants_json():
         return error_response(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
-    return render_template("error.html", status=status, message=exc.description), status
+    # English pages keep the specific description; another language says what it means.
+    english = str(get_locale() or "en") == "en"
+    message = exc.description if english else (_PAGE_TEXT.get(status) or exc.description)
+    return render_template("error.html", status=status, message=message), status
 
 
 def _unexpected(exc: Exception):
@@ -76,7 +95,7 @@ def _unexpected(exc: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_json():
         return error_response(500, "internal", "internal error; see the controller log")
-    return render_template("error.html", status=500, message="Internal error."), 500
+    return render_template("error.html", status=500, message=_("Internal error.")), 500
 
 
 def init_app(app: Flask) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from flask import request
 
 from controller.web.refusals import refusal_text
-from core.inventory import SECRET_FIELDS
+from core.inventory import SECRET_FIELDS, problems_of
 
 
 def submitted(fields: Iterable[str], *, drop_blank: Iterable[str] = ()) -> dict[str, str]:
@@ -27,8 +27,12 @@ def submitted(fields: Iterable[str], *, drop_blank: Iterable[str] = ()) -> dict[
 
 
 def errors_for(exc) -> dict[str, str]:
-    """A refusal as {field: message}; ``_form`` for one that names no field."""
-    return {exc.field or "_form": refusal_text(exc)}
+    """A refusal as {field: message}, every problem it carries (a form shows them all at once,
+    each beside its input); ``_form`` for one that names no field."""
+    errors: dict[str, str] = {}
+    for problem in problems_of(exc):
+        errors.setdefault(problem.field or "_form", refusal_text(problem))
+    return errors
 
 
 def without_secrets(values: dict) -> dict:
