@@ -250,3 +250,7 @@ def test_the_banner_urls_answer_and_a_visitor_logs_in_with_the_code_on_the_sms_p
     # The demo's gateway acked the session: the visitor is online.
     errors = re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)<', page)
     assert status == 200 and "/status" in url, (status, url, errors, codes)
+
+    # Every other URL the banner prints answers too (the admin's pages signed in).
+    for url in re.findall(r"https?://[^\s),;]+", "\n".join(banner)):
+        assert browser.open(url)[0] == 200, url
