@@ -66,3 +66,11 @@ def test_export_routes(client):
     assert xlsx.status_code == 200
     assert len(load_workbook(io.BytesIO(xlsx.get_data())).sheetnames) == 3
     assert client.get("/kpi/area/availability/nothing.csv").status_code == 404
+
+
+def test_pdf_route(client):
+    response = client.get("/kpi/report.pdf?period=month:2026-11&lang=ar")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.get_data().startswith(b"%PDF-")
+    assert 'filename="kpi-month-2026-11-ar.pdf"' in response.headers["Content-Disposition"]
+    assert client.get("/kpi/report.pdf?period=month:2026-00").status_code == 400
