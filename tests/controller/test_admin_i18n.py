@@ -152,3 +152,39 @@ def test_cli_user_add_with_a_locale(tmp_path):
     assert json.loads(oasis("user", "list", "--json"))[0]["locale"] is None
     refused = runner.invoke(cli, ["--config", str(cfg), "user", "locale", "noura", "fr"])
     assert refused.exit_code == 2
+
+
+# ---- local time, sentences, details ----------------------------------------------------------
+
+def test_times_are_local_with_their_zone(app):
+    from controller.web import formatting
+    with app.test_request_context("/"):
+        assert str(formatting.when(0)) == '<bdi dir="ltr">1970-01-01 03:00:00 +03</bdi>'
+        assert str(formatting.when("1970-01-01T00:00:00Z")) == str(formatting.when(0))
+        assert formatting.when(None) == "—"
+    app.extensions["oasis"].config.municipality.timezone = "Europe/London"
+    with app.test_request_context("/"):
+        assert "1970-01-01 01:00:00 BST" in str(formatting.when(0))  # 1970: British Standard Time
+
+
+def test_sentences_and_details_in_each_language(app):
+    from controller.web import narrate
+    entry = {"action": "ap.create", "target_id": "ap-<7>", "actor": "web:ada"}
+    with app.test_request_context("/?lang=ar"):
+        assert str(narrate.audit_sentence(entry)) == \
+            "أضاف نقطة الوصول <bdi><strong>ap-&lt;7&gt;</strong></bdi>"
+        event = {"kind": "linkDown", "detail": {"ifDescr": "wlan0", "ifIndex": 2}}
+        assert str(narrate.event_sentence(event)) == 'توقف المنفذ <bdi dir="ltr">wlan0</bdi>.'
+        assert "الويب" in str(narrate.actor_name("web:ada"))
+    with app.test_request_context("/?lang=en"):
+        assert str(narrate.audit_sentence({"action": "odd.thing", "target_id": None})) == \
+            "<code>odd.thing</code>"
+        state = {"kind": "state", "detail": {"from": "up", "to": "down"}}
+        assert str(narrate.event_sentence(state)) == \
+            "The state changed from <strong>up</strong> to <strong>down</strong>."
+        detail = str(narrate.detail_list({"diff": "a\n" * 30, "commands": 4, "result": "ok",
+                                          "at": "2026-12-06T00:00:00+00:00", "x_y": [1, 2]}))
+        assert "<details><summary>show (31 lines)</summary>" in detail
+        assert "<dt>Commands</dt><dd><bdi dir=\"ltr\">4</bdi></dd>" in detail
+        assert "<dd>succeeded</dd>" in detail and "2026-12-06 03:00:00 +03" in detail
+        assert "<dt><code>x_y</code></dt>" in detail  # a key nobody named reads as its code
