@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from core import audit
 from core.errors import CodedError
@@ -231,65 +231,133 @@ def supported_platforms() -> frozenset[str]:
     return frozenset(ep.name for ep in entry_points(group=PLATFORMS_GROUP))
 
 
-def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | None = None) -> _ApRow:
-    _reject_unknown(data, AP_FIELDS)
+class InventoryProblems(InventoryError):
+    """Every problem found in one input, so a form or an import row shows them all at once.
+
+    It is the first problem too (its code, message and field), for callers that show one."""
+
+    def __init__(self, problems: list[InventoryError]):
+        first = problems[0]
+        super().__init__(first.code, first.message, first.field)
+        self.problems = problems
+
+
+def problems_of(exc: InventoryError) -> list[InventoryError]:
+    """The problems a refusal carries: all of an `InventoryProblems`, else itself."""
+    return list(exc.problems) if isinstance(exc, InventoryProblems) else [exc]
+
+
+class _Problems:
+    """Checks one input field after field, keeping each refusal instead of stopping at it."""
+
+    def __init__(self) -> None:
+        self.found: list[InventoryError] = []
+
+    def check(self, parse: Callable[..., Any], *args: Any, default: Any = None,
+              **kwargs: Any) -> Any:
+        try:
+            return parse(*args, **kwargs)
+        except InventoryError as exc:
+            self.found.append(exc)
+            return default
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise InventoryProblems(self.found)
+
+
+def _ap_name(data: Mapping) -> str:
     name = _text(data, "name", limit=64)
     if not _NAME.match(name):
         raise InventoryError("invalid_field",
                              "name must be letters, digits, '.', '_' or '-' (max 64)", "name")
+    return name
+
+
+def _ap_platform(data: Mapping) -> str:
     platform = _text(data, "platform", required=False) or "openwrt"
     if platform not in supported_platforms():
         raise InventoryError("unknown_platform", f"unknown platform {platform!r}; supported: "
                              f"{', '.join(sorted(supported_platforms()))}", "platform")
+    return platform
+
+
+def _ap_site(store: Store, data: Mapping, site_ids: Mapping[str, int] | None) -> int:
     site_ref = data.get("site")
     if site_ref in (None, ""):
         raise InventoryError("missing_field", "site is required", "site")
     if site_ids is not None and str(site_ref) in site_ids:
-        site_id = site_ids[str(site_ref)]
-    else:
-        try:
-            site_id = get_site(store, site_ref)["id"]
-        except NotFound:
-            raise InventoryError("unknown_site", f"site {site_ref!r} does not exist", "site") from None
+        return site_ids[str(site_ref)]
+    try:
+        return get_site(store, site_ref)["id"]
+    except NotFound:
+        raise InventoryError("unknown_site", f"site {site_ref!r} does not exist", "site") from None
+
+
+def _snmp_version(data: Mapping) -> str:
     version = str(data.get("snmp_version") or "2c").lower().removeprefix("v")
     if version not in ("2c", "3"):
         raise InventoryError("invalid_field", "snmp_version must be 2c or 3", "snmp_version")
+    return version
+
+
+def _choice(data: Mapping, field: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (_text(data, field, required=False) or default).upper()
+    if value not in allowed:
+        raise InventoryError("invalid_field", f"{field} must be one of {', '.join(allowed)}",
+                             field)
+    return value
+
+
+def _pass_phrase(data: Mapping, field: str) -> str:
+    secret = _text(data, field, limit=128)
+    if len(secret) < 8:  # RFC 3414: pass phrases shorter than 8 octets are refused
+        raise InventoryError("invalid_field", f"{field} must be at least 8 characters", field)
+    return secret
+
+
+def _snmp_context(data: Mapping) -> str:
+    context = _text(data, "snmp_context", required=False, limit=32) or ""
+    if len(context.encode()) > 32:
+        raise InventoryError("invalid_field", "snmp_context must be at most 32 octets in "
+                             "UTF-8", "snmp_context")
+    return context
+
+
+def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | None = None) -> _ApRow:
+    """The AP ``data`` describes, checked field by field: every problem is reported at once
+    (`InventoryProblems` when there are several)."""
+    _reject_unknown(data, AP_FIELDS)
+    problems = _Problems()
+    check = problems.check
+    version = check(_snmp_version, data, default="2c")
     values = {
-        "name": name, "mac": normalise_mac(data.get("mac")), "mgmt_ip": normalise_ip(data.get("mgmt_ip")),
-        "platform": platform, "site_id": site_id,
-        "capacity": _number(data, "capacity", int, 1, 10000),
-        "snmp_version": version, "snmp_port": _number(data, "snmp_port", int, 1, 65535, 161),
-        "ssh_port": _number(data, "ssh_port", int, 1, 65535, 22),
-        "ssh_username": _text(data, "ssh_username", required=False, limit=64),
-        "ssh_password": _text(data, "ssh_password", required=False, limit=128),
+        "name": check(_ap_name, data), "mac": check(normalise_mac, data.get("mac")),
+        "mgmt_ip": check(normalise_ip, data.get("mgmt_ip")),
+        "platform": check(_ap_platform, data), "site_id": check(_ap_site, store, data, site_ids),
+        "capacity": check(_number, data, "capacity", int, 1, 10000),
+        "snmp_version": version, "snmp_port": check(_number, data, "snmp_port", int, 1, 65535, 161),
+        "ssh_port": check(_number, data, "ssh_port", int, 1, 65535, 22),
+        "ssh_username": check(_text, data, "ssh_username", required=False, limit=64),
+        "ssh_password": check(_text, data, "ssh_password", required=False, limit=128),
         "snmp_community": None, "snmp_user": None, "snmp_auth_proto": None, "snmp_auth_key": None,
         "snmp_priv_proto": None, "snmp_priv_key": None, "snmp_context": None,
         "snmp_engine_id": None,
     }
     if version == "2c":
-        values["snmp_community"] = _text(data, "snmp_community", required=False, limit=64) or "public"
+        values["snmp_community"] = check(_text, data, "snmp_community", required=False,
+                                         limit=64) or "public"
     else:
-        values["snmp_user"] = _text(data, "snmp_user", limit=32)
-        auth = (_text(data, "snmp_auth_proto", required=False) or "SHA").upper()
-        priv = (_text(data, "snmp_priv_proto", required=False) or "AES").upper()
-        if auth not in AUTH_PROTOS:
-            raise InventoryError("invalid_field", f"snmp_auth_proto must be one of "
-                                 f"{', '.join(AUTH_PROTOS)}", "snmp_auth_proto")
-        if priv not in PRIV_PROTOS:
-            raise InventoryError("invalid_field", f"snmp_priv_proto must be one of "
-                                 f"{', '.join(PRIV_PROTOS)}", "snmp_priv_proto")
+        values["snmp_user"] = check(_text, data, "snmp_user", limit=32)
+        values["snmp_auth_proto"] = check(_choice, data, "snmp_auth_proto", "SHA", AUTH_PROTOS)
+        values["snmp_priv_proto"] = check(_choice, data, "snmp_priv_proto", "AES", PRIV_PROTOS)
         for key in ("snmp_auth_key", "snmp_priv_key"):
-            secret = _text(data, key, limit=128)
-            if len(secret) < 8:  # RFC 3414: pass phrases shorter than 8 octets are refused
-                raise InventoryError("invalid_field", f"{key} must be at least 8 characters", key)
-            values[key] = secret
-        values["snmp_auth_proto"], values["snmp_priv_proto"] = auth, priv
-        context = _text(data, "snmp_context", required=False, limit=32) or ""
-        values["snmp_context"] = context
-        if len(context.encode()) > 32:
-            raise InventoryError("invalid_field", "snmp_context must be at most 32 octets in "
-                                 "UTF-8", "snmp_context")
-        values["snmp_engine_id"] = _engine_id(data.get("snmp_engine_id"))
+            values[key] = check(_pass_phrase, data, key)
+        values["snmp_context"] = check(_snmp_context, data, default="")
+        values["snmp_engine_id"] = check(_engine_id, data.get("snmp_engine_id"))
+    problems.raise_any()
     return _ApRow(values)
 
 
@@ -519,7 +587,7 @@ def import_aps(store: Store, box: SecretBox, rows: Iterable[Mapping], actor: str
                 _check_unique(conn, ap.values)
                 valid.append(ap)
             except InventoryError as exc:
-                errors.append({"row": number, **exc.as_dict()})
+                errors += [{"row": number, **problem.as_dict()} for problem in problems_of(exc)]
             if progress:
                 progress(1)
         if errors:
