@@ -13,14 +13,15 @@ import yaml
 
 from controller.cli.context import CliContext, emit
 from core import inventory
-from core.inventory import SITE_KINDS, InventoryError
+from core.inventory import SITE_KINDS, InventoryError, problems_of
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
 
 def _fail(exc: InventoryError) -> None:
-    where = f" ({exc.field})" if exc.field else ""
-    raise click.ClickException(f"{exc.message}{where}")
+    """Every problem of the refused input, one a line."""
+    raise click.ClickException("\n".join(
+        f"{p.message} ({p.field})" if p.field else p.message for p in problems_of(exc)))
 
 
 @click.group()
@@ -193,5 +194,7 @@ def ap_import(obj: CliContext, file: Path) -> None:
         for err in result.errors:
             field = f" [{err['field']}]" if err["field"] else ""
             click.echo(f"row {err['row']}{field}: {err['message']}", err=True)
-        raise click.ClickException(f"{len(result.errors)} bad row(s); nothing imported")
+        rows = len({err["row"] for err in result.errors})
+        raise click.ClickException(f"{rows} bad row(s), {len(result.errors)} problem(s); "
+                                   "nothing imported")
     click.echo(f"imported {len(result.created)} APs")
