@@ -22,9 +22,20 @@ class AdminConfig:
     #: Language of the admin UI for a user with none of their own whose browser asks for
     #: neither Arabic nor English: "ar" or "en".
     default_locale: str = "ar"
+    #: The municipality's map tile server for the map page, as a Leaflet URL template
+    #: (``https://tiles.example/{z}/{x}/{y}.png``); empty: the map draws sites and APs on a plain
+    #: background, with no request leaving the admin app.
+    map_tiles_url: str = ""
+    #: The credit the tile server asks to be shown on the map (e.g. "© OpenStreetMap").
+    map_tiles_attribution: str = ""
 
     def validate(self) -> None:
         host_port(self.listen, "listen")
+        if self.map_tiles_url:
+            if not self.map_tiles_url.startswith(("https://", "http://")) or not all(
+                    part in self.map_tiles_url for part in ("{z}", "{x}", "{y}")):
+                raise ValueError("map_tiles_url: expected an http(s) URL with {z}, {x} and {y}, "
+                                 f"got {self.map_tiles_url!r}")
         if self.default_locale not in ("ar", "en"):
             raise ValueError(f"default_locale: expected ar or en, got {self.default_locale!r}")
         if self.session_hours <= 0:

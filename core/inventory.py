@@ -30,7 +30,7 @@ SECRET_FIELDS = ("snmp_community", "snmp_auth_key", "snmp_priv_key", "ssh_passwo
 AP_FIELDS = ("name", "mac", "mgmt_ip", "platform", "site", "capacity", "snmp_version", "snmp_port",
              "snmp_community", "snmp_user", "snmp_auth_proto", "snmp_auth_key", "snmp_priv_proto",
              "snmp_priv_key", "snmp_context", "snmp_engine_id", "ssh_port", "ssh_username",
-             "ssh_password")
+             "ssh_password", "lat", "lon")
 #: The SNMPv3-only fields, cleared when an AP moves to v2c.
 V3_FIELDS = ("snmp_user", "snmp_auth_key", "snmp_priv_key", "snmp_auth_proto", "snmp_priv_proto",
              "snmp_context", "snmp_engine_id")
@@ -129,11 +129,7 @@ def _validate_site(data: Mapping) -> dict:
     if kind not in SITE_KINDS:
         raise InventoryError("invalid_field", f"kind must be one of {', '.join(SITE_KINDS)}",
                              "kind")
-    lat = _number(data, "lat", float, -90, 90)
-    lon = _number(data, "lon", float, -180, 180)
-    if (lat is None) != (lon is None):
-        raise InventoryError("invalid_field", "give both lat and lon, or neither",
-                             "lat" if lat is None else "lon")
+    lat, lon = _location(data)
     return {"slug": slug, "name_ar": _text(data, "name_ar"), "name_en": _text(data, "name_en"),
             "kind": kind, "lat": lat, "lon": lon}
 
@@ -224,6 +220,16 @@ class _ApRow:
 #: Entry-point group naming the device platforms installed (``<name> = "<module>:PLATFORM"``);
 #: netconfig's dispatch table holds the drivers, the inventory only checks the name.
 PLATFORMS_GROUP = "oasis.platforms"
+
+
+def _location(data: Mapping) -> tuple[float | None, float | None]:
+    """A site's or an AP's position in degrees: both or neither."""
+    lat = _number(data, "lat", float, -90, 90)
+    lon = _number(data, "lon", float, -180, 180)
+    if (lat is None) != (lon is None):
+        raise InventoryError("invalid_field", "give both lat and lon, or neither",
+                             "lat" if lat is None else "lon")
+    return lat, lon  # type: ignore[return-value]  # _number returns the kind asked for
 
 
 @functools.cache
@@ -333,10 +339,12 @@ def _validate_ap(store: Store, data: Mapping, *, site_ids: Mapping[str, int] | N
     problems = _Problems()
     check = problems.check
     version = check(_snmp_version, data, default="2c")
+    lat, lon = check(_location, data, default=(None, None))
     values = {
         "name": check(_ap_name, data), "mac": check(normalise_mac, data.get("mac")),
         "mgmt_ip": check(normalise_ip, data.get("mgmt_ip")),
         "platform": check(_ap_platform, data), "site_id": check(_ap_site, store, data, site_ids),
+        "lat": lat, "lon": lon,
         "capacity": check(_number, data, "capacity", int, 1, 10000),
         "snmp_version": version, "snmp_port": check(_number, data, "snmp_port", int, 1, 65535, 161),
         "ssh_port": check(_number, data, "ssh_port", int, 1, 65535, 22),

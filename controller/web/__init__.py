@@ -34,6 +34,7 @@ from controller.web.views import (
     metrics,
     notifications,
     provisioning,
+    site_map,
     sites,
     users,
 )
@@ -97,7 +98,7 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     for blueprint in (auth.bp, dashboard.bp, sites.bp, aps.bp, alerts.bp, audit_log.bp, users.bp,
                       provisioning.bp, branches.bp, report_pages.bp, awareness_pages.bp,
                       metrics.bp, health.bp,
-                      maintenance.bp, notifications.bp,
+                      maintenance.bp, notifications.bp, site_map.bp,
                       api_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(kpi_pages(context.page_role("viewer")))  # Reports (KPIs)

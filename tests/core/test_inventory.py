@@ -114,3 +114,15 @@ def test_import_is_all_or_nothing_with_every_error_reported(store, secrets, site
     assert count(store, "aps") == 0 and len(ticks) == len(rows)
     result = inventory.import_aps(store, secrets, rows[:5], "test")
     assert result.created == [f"AP-{i}" for i in range(1, 6)] and count(store, "aps") == 5
+
+
+def test_an_ap_has_a_location_both_or_neither(store, secrets, site):
+    row = inventory.add_ap(store, secrets, ap(lat="25.3812", lon="49.5861"), "test")
+    assert (row["lat"], row["lon"]) == (25.3812, 49.5861)
+    for half, field in (({"lat": "", "lon": "49.6"}, "lat"), ({"lat": "91", "lon": "49.6"}, "lat"),
+                        ({"lat": "25.4", "lon": "east"}, "lon")):
+        with pytest.raises(InventoryError) as err:
+            inventory.update_ap(store, secrets, "KAP-AP-01", half, "test")
+        assert err.value.field == field
+    cleared = inventory.update_ap(store, secrets, "KAP-AP-01", {"lat": "", "lon": ""}, "test")
+    assert (cleared["lat"], cleared["lon"]) == (None, None)
