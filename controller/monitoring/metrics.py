@@ -158,6 +158,17 @@ def group_series(store: Store, ap_ids: Iterable[int] | None, since: float, until
                                    r[1]) for r in rows])
 
 
+def outage_start(store: Store, ap_id: int) -> float | None:
+    """When the AP's latest run of unanswered samples began (unix seconds): the first
+    unanswered raw sample after its last answered one; None when the latest sample answered or
+    nothing is kept."""
+    row = store.conn.execute(
+        "SELECT min(at) FROM metrics_raw WHERE ap_id = ? AND up = 0 AND at > "
+        "coalesce((SELECT max(at) FROM metrics_raw WHERE ap_id = ? AND up = 1), 0)",
+        (ap_id, ap_id)).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 def first_sample_at(store: Store, ap_ids: Iterable[int] | None = None) -> float | None:
     """When the oldest kept sample (raw or hourly) of these APs (all with None) was taken."""
     chosen = None if ap_ids is None else sorted(set(ap_ids))
@@ -173,4 +184,5 @@ def first_sample_at(store: Store, ap_ids: Iterable[int] | None = None) -> float 
 
 
 __all__ = ["DownsampleResult", "Point", "RAW_SERIES_MAX_SPAN_S", "Series", "answered",
-           "downsample", "first_sample_at", "group_series", "hour_start", "series", "write_cycle"]
+           "downsample", "first_sample_at", "group_series", "hour_start", "outage_start", "series",
+           "write_cycle"]

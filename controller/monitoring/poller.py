@@ -82,7 +82,8 @@ class Poller:
     def __init__(self, targets_provider: Callable[[], Iterable[PollTarget]],
                  snmp_config: SnmpConfig, snapshot: Snapshot,
                  on_cycle: CycleListener | None = None, *, client: SnmpClient | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 outage_start: Callable[[int], float | None] | None = None):
         self.targets_provider = targets_provider
         self.config = snmp_config
         self.snapshot = snapshot
@@ -92,6 +93,10 @@ class Poller:
         self._samples: dict[int, _Sample] = {}
         #: The clock rates are computed with (a test sets the time between two polls).
         self.clock = clock
+        #: When an AP's current outage began by the stored history (unix seconds, or None),
+        #: asked when an AP this process has never heard fails: a controller restarted
+        #: during an outage says since when, not "since the restart".
+        self.outage_start = outage_start
         self._stopping = asyncio.Event()
         #: APs whose interface table was cut, logged once until it reads whole again.
         self._truncated: set[int] = set()
@@ -170,7 +175,8 @@ class Poller:
         else:
             status = self._answered(target, previous, result, polled_at, self.clock())
         answered = status.answered_at == polled_at
-        down_since = None if answered else (previous.down_since or polled_at)
+        down_since = None if answered else (previous.down_since or self._began(previous,
+                                                                               polled_at))
         status = dataclasses.replace(status, name=target.name, polled_at=polled_at,
                                      poll_ms=(time.monotonic() - started) * 1000.0,
                                      down_since=down_since)
@@ -180,6 +186,18 @@ class Poller:
                                        status.last_error))
             _log_change(previous, status)
         return answered
+
+    def _began(self, previous: ApStatus, polled_at: float) -> float:
+        """When the failure seen at ``polled_at`` began: now, unless this process never heard
+        the AP and the stored history knows an earlier start."""
+        if previous.answered_at is not None or self.outage_start is None:
+            return polled_at
+        try:
+            earlier = self.outage_start(previous.ap_id)
+        except Exception:  # the history is a hint; a store problem must not stop the poll
+            log.exception("could not read when AP %s went down", previous.name)
+            return polled_at
+        return min(earlier, polled_at) if earlier is not None else polled_at
 
     def _timed_out(self, previous: ApStatus, error: str) -> ApStatus:
         failures = previous.consecutive_failures + 1

@@ -141,7 +141,8 @@ class MonitoringService:
                 adoption.announce(store, self.config.provisioning, mgmt_ip=source_ip,
                                   source="trap", detail={"trap": trap_name})
 
-        poller = Poller(targets, self.config.snmp, self.snapshot, on_cycle)
+        poller = Poller(targets, self.config.snmp, self.snapshot, on_cycle,
+                        outage_start=lambda ap_id: metrics.outage_start(store, ap_id))
         host, port = host_port(self.config.snmp.trap_listen, "snmp.trap_listen")
         handler = TrapHandler(targets.ap_by_ip, self.snapshot, on_event, on_unknown=on_unknown)
         v3 = V3Notifications(lambda address: targets.v3_sender(address, poller.client),

@@ -13,9 +13,10 @@ import time
 import pytest
 
 from agents.apsim import simulator
+from controller.monitoring import metrics
 from controller.monitoring.alerts import AlertEvaluator
 from controller.monitoring.poller import Poller
-from controller.monitoring.snapshot import ApState, Snapshot
+from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
 from controller.settings import SnmpConfig
 from controller.snmp.engine import PollTarget, V2cCredentials
 from core.alerts import open_ap_alerts
@@ -133,6 +134,36 @@ def test_a_down_ap_says_since_when_keeps_no_stale_values_and_is_logged(caplog):
     assert f"AP {name} is up again (was down)" in said
     assert [r.levelno for r in caplog.records if " is down " in r.getMessage()] == [
         logging.WARNING]
+
+
+def test_a_controller_started_during_an_outage_says_since_when_from_the_history(store):
+    sim, targets, _now = _fleet(1, "127.0.3.26")
+    snapshot = Snapshot()
+    began = float(int(time.time()) - 900)   # samples are stored in whole seconds
+    for at, up in ((began - 100, True), (began, False), (began + 100, False)):
+        metrics.write_cycle(store, [status_at(at, up)], at)
+
+    async def main():
+        await sim.start()
+        sim.set_reachable(targets[0].name, False)
+        poller = Poller(lambda: targets, SnmpConfig(timeout=0.2, retries=0, down_after=1),
+                        snapshot, outage_start=lambda ap_id: metrics.outage_start(store, ap_id))
+        try:
+            await poller.poll_once()
+        finally:
+            poller.close()
+            await sim.stop()
+
+    asyncio.run(main())
+    down = snapshot.get(1)
+    assert down.state is ApState.DOWN and down.down_since == began
+    assert metrics.outage_start(store, 2) is None
+
+
+def status_at(at: float, up: bool) -> ApStatus:
+    """A stored sample of AP 1 at ``at``, answered or not."""
+    return ApStatus(ap_id=1, name="ap-1", state=ApState.UP if up else ApState.DOWN,
+                    polled_at=at, answered_at=at if up else at - 1000)
 
 
 @pytest.fixture
