@@ -121,6 +121,27 @@ def test_a_users_own_language_wins_and_the_switch_saves_it(app, store):
     assert response.headers["Location"] == "/"
 
 
+def test_an_admin_sets_a_users_language_on_the_users_page(app, store):
+    add_user(store, "ada", "admin")
+    add_user(store, "olga", "operator")
+    client = app.test_client()
+    login(client, "ada")
+    page = client.get("/users/").get_data(as_text=True)
+    assert 'action="/users/olga/locale"' in page and "العربية" in page
+    token = csrf_token(client, "/users/")
+    response = client.post("/users/olga/locale", data={"locale": "ar", "csrf_token": token})
+    assert response.status_code == 302
+    assert {u.username: u.locale for u in auth.list_users(store)}["olga"] == "ar"
+    client.post("/users/olga/locale", data={"locale": "", "csrf_token": token})
+    assert {u.username: u.locale for u in auth.list_users(store)}["olga"] is None
+    refused = client.post("/users/olga/locale", data={"locale": "fr", "csrf_token": token},
+                          follow_redirects=True)
+    assert "language must be one of ar, en" in refused.get_data(as_text=True)
+    olga = app.test_client()
+    login(olga, "olga")
+    assert olga.get("/users/").status_code == 403  # admins only
+
+
 def test_the_switch_needs_the_csrf_token(app):
     assert app.test_client().post("/language", data={"lang": "en"}).status_code == 400
 
