@@ -194,7 +194,7 @@ def ap_import(obj: CliContext, file: Path) -> None:
         for err in result.errors:
             field = f" [{err['field']}]" if err["field"] else ""
             click.echo(f"row {err['row']}{field}: {err['message']}", err=True)
-        rows = len({err["row"] for err in result.errors})
-        raise click.ClickException(f"{rows} bad row(s), {len(result.errors)} problem(s); "
+        bad_rows = len({err["row"] for err in result.errors})
+        raise click.ClickException(f"{bad_rows} bad row(s), {len(result.errors)} problem(s); "
                                    "nothing imported")
     click.echo(f"imported {len(result.created)} APs")
