@@ -32,6 +32,7 @@ from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import transition
 from controller.web import context
 from controller.web.context import page_role
+from controller.web.views.site_map import map_policy, places
 from core import audit
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -83,12 +84,30 @@ def detail(tracking: str):
     report = get_report(store, tracking=tracking)
     if report is None:
         abort(404)
-    return render_template("reports/detail.html", report=report,
+    tiles_url, attribution = _tiles()
+    page = render_template("reports/detail.html", report=report,
                            events=timeline(store, report.id),
                            outbox=outbox.of_report(store, report.id),
                            sms=notify.of_report(store, report.id),
                            photos=photo_tokens(store, report.id), now=time.time(),
-                           moves=sorted(TRANSITIONS[report.status]))
+                           moves=sorted(TRANSITIONS[report.status]),
+                           nearby=_nearby(report), map_tiles_url=tiles_url,
+                           map_tiles_attribution=attribution)
+    return page, 200, {"Content-Security-Policy": map_policy(tiles_url)}
+
+
+def _tiles() -> tuple[str, str]:
+    admin = context.runtime().config.admin
+    return admin.map_tiles_url, admin.map_tiles_attribution
+
+
+def _nearby(report) -> tuple[list[dict], list[dict]]:
+    """The report's site and its APs, for the report's small map."""
+    if report.lat is None or not report.site:
+        return [], []
+    sites, aps = places(context.store(), context.runtime().snapshot)
+    return ([s for s in sites if s["slug"] == report.site and s["lat"] is not None],
+            [a for a in aps if a["site"] == report.site and a["lat"] is not None])
 
 
 @bp.route("/photos/<token>.jpg")

@@ -2,8 +2,8 @@
 
 One browser for the module. The map is drawn by the vendored Leaflet with no tile server (no
 request leaves the admin app, and the page's policy blocks nothing); the desk shows a report's
-coordinates left to right beside Arabic text, its photo as a thumbnail, and moves two ticked
-reports at once. Screenshots go to tests/artifacts/admin-<lang>-map.png, -desk.png and
+coordinates left to right beside Arabic text, its photo as a thumbnail and a small map, and
+moves two ticked reports at once. Screenshots go to tests/artifacts/admin-<lang>-map.png, -desk.png and
 -report.png."""
 
 from __future__ import annotations
@@ -128,6 +128,10 @@ def test_map_and_desk_in_each_language(browser, desk, store, lang, direction):
             r.setStart(b.firstChild, 0); r.setEnd(b.firstChild, 2);
             return r.getBoundingClientRect().left; }""")
         assert abs(first - box["x"]) < 2  # "25" starts the box: read left to right
+        # Its small map: the report among its site's three APs.
+        page.wait_for_selector("#map[data-drawn='5']")
+        assert page.locator("path.map-report").count() == 1
+        assert page.locator("path.map-ap").count() == 3
         thumb = page.locator("#report-photos img.thumb")
         assert page.evaluate("(img) => img.complete && img.naturalWidth", thumb.element_handle()
                              ) == 240

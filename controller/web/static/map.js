@@ -35,7 +35,13 @@
       var link = document.createElement("a");
       link.href = row.getAttribute("data-href");
       link.textContent = name;
-      if (row.getAttribute("data-kind") === "site") {
+      if (row.getAttribute("data-kind") === "report") {
+        // A 940 report's position: a ring with its tracking number, above the APs.
+        L.circleMarker(at, {radius: 11, color: "#cf222e", weight: 4, fillColor: "#ffffff",
+                            fillOpacity: 0.9, className: "map-report"})
+          .addTo(map).bindTooltip(name, {permanent: true, direction: "right", offset: [12, 0],
+                                         className: "map-label"});
+      } else if (row.getAttribute("data-kind") === "site") {
         // The site's outline: around its own point and its APs, a little wider.
         var area = L.latLngBounds([at].concat(siteAps[row.getAttribute("data-slug")] || []));
         var outline = L.rectangle(area.pad(0.3), {color: "#0969da", weight: 2, fill: true,
@@ -58,7 +64,7 @@
       }
     });
     if (bounds.isValid()) {
-      map.fitBounds(bounds.pad(0.2), {maxZoom: 18});
+      map.fitBounds(bounds.pad(0.2), {maxZoom: 17});
     } else {
       map.setView([24.7, 46.7], 5);
     }

@@ -41,7 +41,7 @@ def places(store, snapshot) -> tuple[list[dict], list[dict]]:
     return sites, aps
 
 
-def _policy(tiles_url: str) -> str:
+def map_policy(tiles_url: str) -> str:
     """The admin's policy, with the tile server's origin allowed for images when one is set."""
     if not tiles_url:
         return CONTENT_SECURITY_POLICY
@@ -61,7 +61,7 @@ def index():
     page = render_template("map.html", sites=sites, aps=aps, tiles_url=admin.map_tiles_url,
                            tiles_attribution=admin.map_tiles_attribution,
                            states=[s.value for s in ApState])
-    return page, 200, {"Content-Security-Policy": _policy(admin.map_tiles_url)}
+    return page, 200, {"Content-Security-Policy": map_policy(admin.map_tiles_url)}
 
 
-__all__ = ["bp", "places"]
+__all__ = ["bp", "map_policy", "places"]
