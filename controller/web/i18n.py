@@ -22,7 +22,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.support import NullTranslations
-from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
 from flask_babel import Babel, Domain, get_locale
 
 from controller import auth
@@ -50,7 +50,13 @@ class PoDomain(Domain):
         locale = get_locale()
         if locale is None:
             return NullTranslations()
-        return catalogues.merged(self.translation_directories, str(locale))
+        # Looked up once a request (a page asks for hundreds of messages); the .po files are
+        # checked for changes between requests.
+        cached = g.get("po_translations")
+        if cached is None or cached[0] != str(locale):
+            cached = (str(locale), catalogues.merged(self.translation_directories, str(locale)))
+            g.po_translations = cached
+        return cached[1]
 
 
 @functools.cache

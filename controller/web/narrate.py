@@ -122,6 +122,7 @@ def audit_sentence(entry: Mapping[str, Any]) -> Markup:
 EVENT_KINDS = {
     "coldStart": _l("The access point started (cold start)."),
     "warmStart": _l("The access point restarted its agent (warm start)."),
+    "rebooted": _l("The access point restarted: its uptime went back (seen by the poll)."),
     "authenticationFailure": _l("The access point refused an SNMP request with a wrong "
                                 "community or key."),
 }
