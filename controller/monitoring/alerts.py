@@ -75,6 +75,8 @@ SEVERITY = {
 }
 
 OPEN, CLEAR = "open", "cleared"
+#: The event a poll that found the AP's uptime gone back records.
+RESTART_EVENT = "rebooted"
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,10 @@ class AlertEvaluator:
         return self.evaluate(snapshot.all(), changed_states)
 
     def evaluate(self, statuses: Iterable[ApStatus],
-                 changed_states: StateChanges | None = None) -> list[AlertChange]:
+                 changed_states: StateChanges | None = None, *,
+                 from_poll: bool = True) -> list[AlertChange]:
+        """Open and clear alerts for ``statuses``; ``from_poll``: they are a poll cycle's (its
+        restarts are recorded), not a trap's update of one AP."""
         at = now()
         by_id = {s.ap_id: s for s in statuses}
         with self.store.transaction() as conn:
@@ -199,6 +204,13 @@ class AlertEvaluator:
                           "last_error": status.last_error if status else None}
                 events.append(insert_event(conn, ap_id, "state", "poller", detail, at=at,
                                            ap_name=aps[ap_id][0]))
+            for ap_id, status in by_id.items():
+                # A restart the poll saw (uptime gone back): logged even when the AP's
+                # coldStart trap was lost on the way, and marked on its charts.
+                if from_poll and status.rebooted and ap_id in aps:
+                    events.append(insert_event(conn, ap_id, RESTART_EVENT, "poller",
+                                               {"uptime_s": status.uptime_s}, at=at,
+                                               ap_name=aps[ap_id][0]))
             open_now = alert_rows.open_ap_alerts(conn)
             held = maintenance.covered_aps(conn, at)
             changes = []

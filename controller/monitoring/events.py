@@ -109,22 +109,33 @@ def recent_events(store: Store, ap_id: int, limit: int = 50) -> list[ApEvent]:
             for r in rows]
 
 
-#: Notifications an AP sends as it starts again.
-RESTART_TRAPS = ("coldStart", "warmStart")
+#: What an AP's restart is recorded as: its coldStart/warmStart traps, and "rebooted" from a
+#: poll that found its uptime gone back (the same restart may come both ways).
+RESTART_KINDS = ("coldStart", "warmStart", "rebooted")
+#: A restart seen again within this many seconds (trap and poll) is the same restart.
+SAME_RESTART_S = 600.0
 
 
 def restarts(store: Store, ap_ids: list[int] | None, since: float, until: float,
              limit: int = 500) -> list[tuple[int, float]]:
-    """(AP id, time) of the restarts of these APs (all with None) in ``[since, until)``: their
-    coldStart/warmStart traps."""
+    """(AP id, time) of the restarts of these APs (all with None) in ``[since, until)``, oldest
+    first: their coldStart/warmStart traps and the polls that found their uptime gone back,
+    one restart counted once (`SAME_RESTART_S`)."""
     where = "" if ap_ids is None else f" AND ap_id IN ({', '.join('?' * len(ap_ids))})"
     if ap_ids == []:
         return []
     rows = store.conn.execute(
-        "SELECT ap_id, at FROM ap_events WHERE kind IN (?, ?) AND at >= ? AND at < ?"
+        "SELECT ap_id, at FROM ap_events WHERE kind IN (?, ?, ?) AND at >= ? AND at < ?"
         + where + " ORDER BY at LIMIT ?",
-        (*RESTART_TRAPS, since, until, *(ap_ids or []), limit)).fetchall()
-    return [(r[0], r[1]) for r in rows]
+        (*RESTART_KINDS, since, until, *(ap_ids or []), limit)).fetchall()
+    restarts_seen: list[tuple[int, float]] = []
+    last: dict[int, float] = {}
+    for ap_id, at in rows:
+        if ap_id in last and at - last[ap_id] < SAME_RESTART_S:
+            continue
+        last[ap_id] = at
+        restarts_seen.append((ap_id, at))
+    return restarts_seen
 
 
 __all__ = ["ApEvent", "EVENT_SCHEMA", "Publisher", "UNKNOWN_AP", "insert_event",

@@ -186,7 +186,7 @@ class MonitoringService:
             log.warning("AP %s: %s (trap)", changed.name,
                         f"{', '.join(changed.links_down)} down" if changed.links_down
                         else "every link up again")
-        evaluator.evaluate([changed], moved)
+        evaluator.evaluate([changed], moved, from_poll=False)
 
     async def _roll_up(self, store: Store) -> None:
         """Hourly roll-up and retention, every few minutes (cheap when nothing is due)."""

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from agents.apsim import simulator
-from controller.monitoring import metrics
+from controller.monitoring import events, metrics
 from controller.monitoring.alerts import AlertEvaluator
 from controller.monitoring.poller import Poller
 from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
@@ -197,3 +197,20 @@ def test_a_link_down_trap_degrades_the_ap_and_opens_an_alert_before_the_next_pol
     wait_for(lambda: not [a for a in api(controller, token, "alerts?state=open")["alerts"]
                           if a["kind"] == "radio_down"], timeout=10, what="radio_down cleared")
     assert controller.monitoring.snapshot.cycles == cycles, "a poll ran: not the trap's doing"
+
+
+def test_a_restart_the_poll_saw_is_an_event_and_one_mark_with_its_trap(config, store):
+    [ap_id] = add_aps(store, ("park-restart", None))
+    evaluator = AlertEvaluator(store, config.alerts)
+    now = time.time()
+    restarted = ApStatus(ap_id=ap_id, name="park-restart", state=ApState.UP, polled_at=now,
+                         answered_at=now, uptime_s=12.0, rebooted=True)
+    evaluator.evaluate([restarted], [])
+    evaluator.evaluate([restarted], [], from_poll=False)      # a trap's update: not again
+    kinds = [e.kind for e in events.recent_events(store, ap_id)]
+    assert kinds == ["rebooted"]
+    # Its coldStart trap, a moment earlier, is the same restart: one mark on the charts.
+    events.record_event(store, ap_id, "coldStart", "trap", {}, at=now - 20)
+    events.record_event(store, ap_id, "coldStart", "trap", {}, at=now - 3600)
+    assert [at for _ap, at in events.restarts(store, [ap_id], now - 7200, now + 1)] == [
+        now - 3600, now - 20]
