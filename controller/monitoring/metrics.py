@@ -18,6 +18,9 @@ from core.store import Store
 HOUR = 3600
 #: Chart spans up to this long are drawn from raw rows; longer ones from hourly rows.
 RAW_SERIES_MAX_SPAN_S = 24 * HOUR
+#: A group's chart reads raw rows only up to this many AP-hours (APs x hours shown); past it,
+#: hours. Summing a day of raw rows of 2,000 APs took 2.4 s here, their hours 0.1 s.
+GROUP_RAW_MAX_AP_HOURS = 2000
 
 _INSERT_RAW = (
     "INSERT OR REPLACE INTO metrics_raw "
@@ -130,19 +133,21 @@ def series(store: Store, ap_id: int, since: float, until: float,
         for r in rows])
 
 
-def group_series(store: Store, ap_ids: Iterable[int] | None, since: float, until: float,
-                 raw_max_span_s: int = RAW_SERIES_MAX_SPAN_S) -> Series:
-    """Several APs' metrics added up per sample time (a site's, or the whole network's with
-    ``ap_ids`` None): clients and traffic are sums, ``up_ratio`` the share of APs answering.
+def group_series(store: Store, ap_ids: Iterable[int], since: float, until: float,
+                 raw_max_span_s: int = RAW_SERIES_MAX_SPAN_S,
+                 raw_max_ap_hours: int = GROUP_RAW_MAX_AP_HOURS) -> Series:
+    """Several APs' metrics added up per sample time (a site's, or the whole network's):
+    clients and traffic are sums, ``up_ratio`` the share of APs answering.
 
     Raw samples of one poll cycle share their time, so a cycle is one point; hours are summed
-    from each AP's hourly averages."""
-    chosen = None if ap_ids is None else sorted(set(ap_ids))
-    if chosen == []:
-        return Series("raw" if until - since <= raw_max_span_s else "hourly", [])
-    where = "" if chosen is None else f" AND ap_id IN ({', '.join('?' * len(chosen))})"
-    ids = [] if chosen is None else chosen
-    if until - since <= raw_max_span_s:
+    from each AP's hourly averages. A big group reads hours sooner (`GROUP_RAW_MAX_AP_HOURS`)."""
+    ids = sorted(set(ap_ids))
+    raw = until - since <= raw_max_span_s and \
+        len(ids) * (until - since) / HOUR <= raw_max_ap_hours
+    if not ids:
+        return Series("raw" if raw else "hourly", [])
+    where = f" AND ap_id IN ({', '.join('?' * len(ids))})"
+    if raw:
         rows = store.conn.execute(
             "SELECT at, avg(up), sum(clients), sum(in_bps), sum(out_bps), sum(errors_ps), "
             "count(*) FROM metrics_raw WHERE at >= ? AND at < ?" + where
@@ -169,20 +174,22 @@ def outage_start(store: Store, ap_id: int) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
-def first_sample_at(store: Store, ap_ids: Iterable[int] | None = None) -> float | None:
-    """When the oldest kept sample (raw or hourly) of these APs (all with None) was taken."""
-    chosen = None if ap_ids is None else sorted(set(ap_ids))
-    if chosen == []:
-        return None
-    where = "" if chosen is None else f" WHERE ap_id IN ({', '.join('?' * len(chosen))})"
-    ids = [] if chosen is None else chosen
-    (hourly,) = store.conn.execute("SELECT min(hour) FROM metrics_hourly" + where,
-                                   ids).fetchone()
-    (raw,) = store.conn.execute("SELECT min(at) FROM metrics_raw" + where, ids).fetchone()
-    known = [t for t in (hourly, raw) if t is not None]
-    return float(min(known)) if known else None
+def has_samples_before(store: Store, ap_ids: Iterable[int], cutoff: float) -> bool:
+    """Whether any kept sample (hourly or raw) of these APs is older than ``cutoff``.
+
+    Asked as "any row before" rather than "the oldest row": the tables are keyed by AP first,
+    so the oldest of thousands of APs is a scan, while an old row is found at once."""
+    ids = sorted(set(ap_ids))
+    if not ids:
+        return False
+    where = f" AND ap_id IN ({', '.join('?' * len(ids))})"
+    for sql in ("SELECT 1 FROM metrics_hourly WHERE hour < ?", "SELECT 1 FROM metrics_raw "
+                "WHERE at < ?"):
+        if store.conn.execute(sql + where + " LIMIT 1", (int(cutoff), *ids)).fetchone():
+            return True
+    return False
 
 
 __all__ = ["DownsampleResult", "Point", "RAW_SERIES_MAX_SPAN_S", "Series", "answered",
-           "downsample", "first_sample_at", "group_series", "hour_start", "outage_start", "series",
+           "downsample", "group_series", "has_samples_before", "hour_start", "outage_start", "series",
            "write_cycle"]

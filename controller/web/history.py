@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -25,29 +26,28 @@ CHART_HOURS = (1, 6, 24, 168, 720)
 DEFAULT_HOURS = 24
 
 
-def pick_hours(asked: int | None, first_sample_at: float | None, now: float) -> int:
-    """``asked`` when it is offered; else the shortest range holding every kept sample, at
-    most a day (an empty history: a day)."""
+def pick_hours(asked: int | None, has_before: Callable[[float], bool], now: float) -> int:
+    """``asked`` when it is offered; else the shortest range holding every kept sample
+    (``has_before(t)``: is any older than t?), at most a day (an empty history: a day)."""
     if asked in CHART_HOURS:
         return asked
-    if first_sample_at is None:
-        return DEFAULT_HOURS
-    age = now - first_sample_at
-    return next((h for h in CHART_HOURS if h <= DEFAULT_HOURS and h * 3600 >= age),
-                DEFAULT_HOURS)
+    if not has_before(now):
+        return DEFAULT_HOURS                       # nothing measured yet
+    return next((h for h in CHART_HOURS if h < DEFAULT_HOURS
+                 and not has_before(now - h * 3600)), DEFAULT_HOURS)
 
 
 def _time(unix: float, tz: str) -> str:
     return localtime.local(unix, tz).strftime("%m-%d %H:%M")
 
 
-def draw(store, ap_ids: list[int] | None, asked: int | None, tz: str, *,
-         single: bool) -> dict:
-    """The clients and traffic charts of one AP (``single``), a group, or every AP (None).
+def draw(store, ap_ids: list[int], asked: int | None, tz: str, *, single: bool) -> dict:
+    """The clients and traffic charts of one AP (``single``) or a group (a site, every AP).
 
     Returns the charts, the hours shown and the resolution read."""
     until = time.time()
-    hours = pick_hours(asked, metrics.first_sample_at(store, ap_ids), until)
+    hours = pick_hours(asked, lambda cutoff: metrics.has_samples_before(store, ap_ids, cutoff),
+                       until)
     since = until - hours * 3600
     if single and ap_ids:
         series = metrics.series(store, ap_ids[0], since, until)

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState, InterfaceStatus
+from controller.settings import RetentionConfig
 from controller.web import history
 from tests.controller.web_harness import add_user, build_app, login, status
 from tests.fleet import add_ap, add_site
@@ -144,12 +145,31 @@ def test_site_and_network_charts_add_the_aps_up(operator, store, secrets, snapsh
 
 def test_pick_hours():
     now = 1_800_000_000.0
-    assert history.pick_hours(None, None, now) == 24
-    assert history.pick_hours(None, now - 300, now) == 1
-    assert history.pick_hours(None, now - 5 * 3600, now) == 6
-    assert history.pick_hours(None, now - 30 * 86400, now) == 24
-    assert history.pick_hours(168, now - 300, now) == 168
-    assert history.pick_hours(5, now - 300, now) == 1
+
+    def oldest(at):
+        return lambda cutoff: at is not None and at < cutoff
+    assert history.pick_hours(None, oldest(None), now) == 24
+    assert history.pick_hours(None, oldest(now - 300), now) == 1
+    assert history.pick_hours(None, oldest(now - 5 * 3600), now) == 6
+    assert history.pick_hours(None, oldest(now - 30 * 86400), now) == 24
+    assert history.pick_hours(168, oldest(now - 300), now) == 168
+    assert history.pick_hours(5, oldest(now - 300), now) == 1
+
+
+def test_a_big_group_reads_hours_past_its_raw_budget(store):
+    now = float(int(time.time()) // 3600 * 3600)
+    for ap_id in (1, 2, 3):
+        for at in (now - 7200, now - 5400):
+            metrics.write_cycle(store, [status({"id": ap_id, "name": f"ap-{ap_id}"},
+                                               polled_at=at, answered_at=at, clients=4)], at)
+    metrics.downsample(store, now, RetentionConfig())
+    small = metrics.group_series(store, [1, 2, 3], now - 3 * 3600, now)
+    assert small.resolution == "raw" and [p.clients for p in small.points] == [12, 12]
+    big = metrics.group_series(store, [1, 2, 3], now - 3 * 3600, now, raw_max_ap_hours=8)
+    assert big.resolution == "hourly" and [p.clients for p in big.points] == [12]
+    assert metrics.has_samples_before(store, [2], now - 6000)
+    assert not metrics.has_samples_before(store, [2], now - 7200)
+    assert not metrics.has_samples_before(store, [9], now)
 
 
 def test_metrics_keep_uplink_traffic_and_give_radios_and_links_apart(config, secrets, store,

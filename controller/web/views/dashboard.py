@@ -15,7 +15,8 @@ bp = Blueprint("dashboard", __name__)
 def index():
     rt = context.runtime()
     data = overview.dashboard(context.store(), rt.snapshot)
-    shown = history.draw(context.store(), None, request.args.get("hours", type=int),
+    shown = history.draw(context.store(), [ap["id"] for ap in data["aps"]],
+                         request.args.get("hours", type=int),
                          rt.config.municipality.timezone, single=False)
     return render_template("dashboard.html", data=data, states=overview.STATES,
                            config_alerts=rt.config.alerts, **shown)
