@@ -27,7 +27,7 @@ BENCH = ROOT / "bench"
 RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
-           "backhaul_failover.py", "photo_memory.py", "reporting.py"}
+           "backhaul_failover.py", "photo_memory.py", "reporting.py", "noc_charts.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -59,6 +59,14 @@ def test_poll_cycle_tiny():
     for version in ("SNMPv2c", "SNMPv3 authPriv SHA/AES"):   # ours and the exporter, both
         assert re.search(rf"4 APs, {version}: ours [\d.]+ polls/s .* -> ratio [\d.]+", out), \
             out[-1500:]
+
+
+def test_noc_charts_tiny():
+    out = bench("bench/noc_charts.py")
+    assert out.startswith("machine:")
+    result = last_json(out)
+    assert result["aps"] == 40 and result["cpus"]
+    assert set(result["network_ms"]) == set(result["site_ms"]) == {"1", "6", "24", "168", "720"}
 
 
 def test_provision_push_tiny():
