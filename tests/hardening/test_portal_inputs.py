@@ -28,8 +28,9 @@ PHOTO_CODES = {"photo_corrupt", "photo_type", "photo_dimensions", "photo_too_lar
 
 
 def _message(response) -> str:
+    """The refusal's text: on an error page, or beside the field of a form shown again."""
     page = response.get_data(as_text=True)
-    return re.search(r'<p class="error" data-code="[^"]+">([^<]*)</p>', page).group(1)
+    return re.search(r'<p class="error[^"]*"[^>]*data-code="[^"]+">([^<]*)</p>', page).group(1)
 
 
 def _from(site, address: str) -> None:
