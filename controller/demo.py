@@ -6,6 +6,7 @@ mixes simulated APs into a real inventory.
 
 from __future__ import annotations
 
+import math
 import secrets as _random
 import subprocess
 import sys
@@ -74,6 +75,16 @@ def write_second_terminal_config(path: Path) -> None:
         "[store]\npath = \"oasis.db\"\nkey_file = \"oasis.key\"\n", encoding="utf-8")
 
 
+def _around(centre: tuple, n: int) -> dict:
+    """A demo AP's position: the n-th point of a sunflower spiral about its site's (some 40 m
+    apart), so the map shows each park's APs spread over it; none when the site has none."""
+    if centre[0] is None:
+        return {}
+    angle, radius = n * 2.39996, 0.00035 * math.sqrt(n + 1)
+    return {"lat": round(centre[0] + radius * math.sin(angle), 6),
+            "lon": round(centre[1] + radius * math.cos(angle), 6)}
+
+
 def seed(config: Config) -> int:
     """Sites and APs the simulator serves; existing ones are left as they are. Returns APs added."""
     store = Store(config.resolve_path(config.store.path))
@@ -88,11 +99,15 @@ def seed(config: Config) -> int:
             variables.set_layer(store, box, "global", None, DEMO_GLOBAL_VARIABLES, DEMO_ACTOR)
         known_aps = {a["name"] for a in inventory.list_aps(store)}
         sim = config.apsim
+        site_at = {s["slug"]: (s["lat"], s["lon"]) for s in simulated_sites()}
+        placed: dict[str, int] = {}
         for index, ap in enumerate(simulated_inventory(sim.count, sim.first_address, sim.port)):
             if ap["name"] in known_aps:
                 continue
             data = {k: ap[k] for k in ("name", "mac", "mgmt_ip", "platform", "site")}
             data["snmp_port"] = ap["snmp_port"]
+            placed[ap["site"]] = placed.get(ap["site"], -1) + 1
+            data |= _around(site_at.get(ap["site"], (None, None)), placed[ap["site"]])
             if ap["platform"] in CLI_PLATFORMS:
                 data |= {"ssh_port": DEMO_SSH_PORT, "ssh_username": login_for(ap["platform"]),
                          "ssh_password": SIM_PASSWORD}

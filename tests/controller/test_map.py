@@ -102,3 +102,16 @@ def test_the_ap_form_takes_a_location(config, secrets, store, snapshot, fleet):
                                                      "lon": ""})
     assert refused.status_code == 422 and "has-error" in refused.get_data(as_text=True)
     assert inventory.get_ap(store, "ap-002")["lat"] == 25.3807  # nothing half-written
+
+
+def test_the_demo_spreads_each_parks_aps_over_it(config, store):
+    from controller import demo
+    demo.seed(config)
+    sites = {s["slug"]: s for s in inventory.list_sites(store)}
+    aps = inventory.list_aps(store)
+    assert aps and all(a["lat"] is not None for a in aps)
+    positions = {(a["lat"], a["lon"]) for a in aps}
+    assert len(positions) == len(aps)                       # no two drawn on one spot
+    for a in aps:
+        site = sites[a["site"]]
+        assert abs(a["lat"] - site["lat"]) < 0.01 and abs(a["lon"] - site["lon"]) < 0.01
