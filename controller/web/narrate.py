@@ -228,6 +228,9 @@ def alert_sentence(alert: Mapping[str, Any]) -> Markup:
     elif kind == "ap_down" and detail.get("consecutive_failures"):
         extra = _("%(count)s polls in a row without an answer",
                   count=_num(detail.get("consecutive_failures")))
+    elif kind in ("radio_down", "uplink_down") and detail.get("interfaces"):
+        extra = _("reported down: %(interfaces)s",
+                  interfaces=", ".join(str(i) for i in detail["interfaces"]))
     sentence = Markup("<strong>{}</strong>").format(name)
     if extra:
         sentence += Markup(": ") + Markup(escape(extra))
@@ -311,6 +314,7 @@ def report_note(note: str | None) -> Markup:
 
 #: Detail keys as labels.
 DETAIL_KEYS = {
+    "interfaces": _l("Interfaces"),
     "ip": _l("Address"), "source": _l("Sent by"), "role": _l("Role"), "locale": _l("Language"),
     "count": _l("Count"), "name": _l("Name"), "id": _l("Number"),
     "expires_at": _l("Expires"), "sessions_ended": _l("Sessions ended"),

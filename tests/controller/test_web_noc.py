@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.monitoring import events, metrics
+from core import alerts as alert_rows
 from controller.monitoring.snapshot import ApState, InterfaceStatus
 from controller.settings import RetentionConfig
 from controller.web import history
@@ -191,3 +192,15 @@ def test_metrics_keep_uplink_traffic_and_give_radios_and_links_apart(config, sec
     assert got[("oasis_ap_link_up", (("ap", "ap-001"), ("interface", "eth0"),
                                      ("role", "uplink")))] == 1
     assert "visitors' download" in text
+
+
+def test_a_radio_down_alert_names_its_radios(operator, store, secrets, snapshot):
+    add_site(store)
+    ap = add_ap(store, secrets, 1)
+    with store.transaction() as conn:
+        alert_rows.open_alert(conn, "radio_down", "warning", {"interfaces": ["wlan0", "wlan1"]},
+                              at=time.time() - 60, ap_id=ap["id"])
+    page = operator.get("/aps/ap-001").get_data(as_text=True)
+    assert "Radio down</strong>: reported down: wlan0, wlan1" in page
+    listing = operator.get("/alerts/").get_data(as_text=True)
+    assert "<dt>Interfaces</dt><dd><bdi>wlan0</bdi>, <bdi>wlan1</bdi></dd>" in listing
