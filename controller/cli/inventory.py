@@ -94,10 +94,12 @@ def ap() -> None:
 @click.option("--ssh-user")
 @click.option("--ssh-port", type=int, default=22, show_default=True)
 @click.option("--ssh-password", help="Prompted when --ssh-user is given without it.")
+@click.option("--lat", type=float, help="Where the AP stands, for the map (with --lon).")
+@click.option("--lon", type=float)
 @pass_ctx
 def ap_add(obj: CliContext, name, mac, mgmt_ip, site_ref, platform, capacity, snmp_version,
            snmp_port, community, snmp_user, auth_proto, auth_key, priv_proto, priv_key,
-           snmp_context, snmp_engine_id, ssh_user, ssh_port, ssh_password) -> None:
+           snmp_context, snmp_engine_id, ssh_user, ssh_port, ssh_password, lat, lon) -> None:
     """Add an access point. Secrets are prompted for (hidden) unless given."""
     if snmp_version == "3":
         auth_key = auth_key or click.prompt("SNMPv3 auth pass phrase", hide_input=True)
@@ -109,7 +111,8 @@ def ap_add(obj: CliContext, name, mac, mgmt_ip, site_ref, platform, capacity, sn
             "snmp_community": community, "snmp_user": snmp_user, "snmp_auth_proto": auth_proto,
             "snmp_auth_key": auth_key, "snmp_priv_proto": priv_proto, "snmp_priv_key": priv_key,
             "snmp_context": snmp_context, "snmp_engine_id": snmp_engine_id,
-            "ssh_username": ssh_user, "ssh_port": ssh_port, "ssh_password": ssh_password}
+            "ssh_username": ssh_user, "ssh_port": ssh_port, "ssh_password": ssh_password,
+            "lat": lat, "lon": lon}
     if snmp_version == "2c":
         for key in inventory.V3_FIELDS:
             data.pop(key)

@@ -93,3 +93,19 @@ def test_nightly_backup_of_an_empty_inventory_is_not_a_failure(run):
     assert "nothing to back up" in result.output
     missing = run("config", "backup", "site:nowhere")
     assert missing.exit_code != 0  # a named target still has to exist
+
+
+def test_an_ap_is_placed_for_the_map_by_add_and_import(run, tmp_path):
+    run("site", "add", "kap", "--name-ar", "متنزه", "--name-en", "Park", "--kind", "park")
+    added = run("ap", "add", "A1", "--mac", "02:00:00:00:00:01", "--ip", "127.0.1.1",
+                "--site", "kap", "--lat", "25.4125", "--lon", "49.6156")
+    assert added.exit_code == 0, added.output
+    half = run("ap", "add", "A9", "--mac", "02:00:00:00:00:09", "--ip", "127.0.1.9",
+               "--site", "kap", "--lat", "25.4")
+    assert half.exit_code != 0 and "lat and lon" in half.output
+    rows = tmp_path / "aps.csv"
+    rows.write_text("name,mac,mgmt_ip,site,lat,lon\nA2,02:00:00:00:00:02,127.0.1.2,kap,"
+                    "25.4130,49.6160\n", encoding="utf-8")
+    assert run("ap", "import", str(rows)).exit_code == 0
+    placed = {a["name"]: (a["lat"], a["lon"]) for a in json.loads(run("ap", "list", "--json").output)}
+    assert placed == {"A1": (25.4125, 49.6156), "A2": (25.413, 49.616)}
