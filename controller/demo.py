@@ -21,6 +21,7 @@ from agents.gateway.demo import DemoGateway
 from captive_portal import gateways
 from captive_portal.demo import DEMO_GATEWAY
 from controller import auth
+from controller.monitoring import history as monitoring_history
 from controller.notify import rota
 from core import inventory
 from core.config import Config, host_port
@@ -29,6 +30,7 @@ from core.mqtt import MQTT_V5, MQTT_V311
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import variables
+from reporting import availability
 from reporting import demo as reporting_demo
 
 DEMO_ACTOR = "demo"
@@ -124,6 +126,7 @@ def seed(config: Config) -> int:
             except InventoryError as exc:  # e.g. an address already used by a real AP
                 print(f"demo: AP {ap['name']} not added: {exc.message}", file=sys.stderr)
         reporting_demo.seed_history(store, config, box)  # a month of KPI history, once
+        seed_chart_history(store, config)
         seed_oncall(store)
         if gateways.gateway_key(store, box, DEMO_GATEWAY) is None:
             gateways.register_gateway(store, box, DEMO_GATEWAY, DEMO_GATEWAY_NAME,
@@ -131,6 +134,15 @@ def seed(config: Config) -> int:
         return added
     finally:
         store.close()
+
+
+def seed_chart_history(store: Store, config: Config, days: int = 30) -> int:
+    """The AP charts' month, once: metrics that agree with the availability history."""
+    now = time.time()
+    start = now - days * 86400
+    return monitoring_history.seed(
+        store, [ap["id"] for ap in inventory.list_aps(store)], start=start, end=now,
+        tz=config.municipality.timezone, down=availability.down_spans(store, start, now))
 
 
 def seed_oncall(store: Store) -> None:

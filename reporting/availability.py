@@ -47,6 +47,22 @@ DAY = 86400.0
 MAX_MARKS = 40
 
 
+# -- reading (for the controller's pages and its demo history) -------------------------------
+
+def down_spans(store: Store, start: float, end: float
+               ) -> dict[int, list[tuple[float, float]]]:
+    """Each AP's down and parent-down runs overlapping ``[start, end)``, clipped to it, oldest
+    first (an open run ends at ``end``)."""
+    rows = store.conn.execute(
+        "SELECT ap_id, started_at, coalesce(ended_at, ?) FROM kpi_ap_intervals "
+        "WHERE state IN ('down', 'parent_down') AND coalesce(ended_at, ?) > ? "
+        "AND started_at < ? ORDER BY ap_id, started_at", (end, end, start, end)).fetchall()
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for ap_id, began, ended in rows:
+        spans.setdefault(ap_id, []).append((max(began, start), min(ended, end)))
+    return spans
+
+
 # -- recording (called by the controller's monitoring service) ------------------------------
 
 def reachability(poller_state: str) -> str | None:
@@ -707,5 +723,5 @@ def _downtime_chart(facts: _Facts) -> Chart:
                   Series(N_("Parent down time"), points_parent)])
 
 
-__all__ = ["AREA", "ApFigures", "build", "classify", "reachability", "rebuild", "record_states",
-           "record_stopped", "record_transition"]
+__all__ = ["AREA", "ApFigures", "build", "classify", "down_spans", "reachability", "rebuild",
+           "record_states", "record_stopped", "record_transition"]
