@@ -28,6 +28,9 @@ from tests.support import free_udp_port, wait_for
 WLAN0 = 3
 
 
+LINK_KINDS = ("radio_down", "uplink_down")
+
+
 def _fleet(count: int, first: str):
     now = [time.time()]
     settings = simulator.SimulatorSettings(count=count, first_address=first,
@@ -79,14 +82,17 @@ def test_traffic_is_the_uplinks_and_a_radio_down_degrades_the_ap_and_alerts(conf
             assert status.state is ApState.DEGRADED and status.links_down == ("wlan0",)
             wlan0 = next(i for i in status.interfaces if i.name == "wlan0")
             assert (wlan0.admin_up, wlan0.oper_up) == (False, False)
-            assert [(c.kind, c.status, c.detail) for c in changes] == [
+            # Only the link alerts: the simulator's error counters run on the wall clock, so an
+            # interface_errors alert may come and go with the machine's load.
+            assert [(c.kind, c.status, c.detail) for c in changes if c.kind in LINK_KINDS] == [
                 ("radio_down", "open", {"interfaces": ["wlan0"]})]
             assert (ap_id, "radio_down") in open_ap_alerts(store.conn)
 
             sim.set_link(target.name, WLAN0, True)
             changes = await cycle(60)
             assert snapshot.get(ap_id).state is ApState.UP
-            assert [(c.kind, c.status) for c in changes] == [("radio_down", "cleared")]
+            assert [(c.kind, c.status) for c in changes if c.kind in LINK_KINDS] == [
+                ("radio_down", "cleared")]
         finally:
             poller.close()
             await sim.stop()
