@@ -10,28 +10,18 @@ page. Screenshots go to tests/artifacts/admin-<lang>-<page>.png."""
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from controller.monitoring import events
 from core import alerts as alert_rows
 from core import audit
 from netconfig import jobs
+from tests.browser import ARTIFACTS, served_app
 from tests.controller.web_harness import PASSWORD, add_user, build_app, status
 from tests.fleet import add_ap, add_site
-from tests.support import require
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.timeout(180)
 
 PAGES = {  # name -> path
@@ -61,17 +51,6 @@ _OVERFLOW = """() => [document.documentElement.scrollWidth, document.documentEle
   ...[...document.querySelectorAll('td.audit-detail')].map(td => td.scrollWidth - td.clientWidth)]"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -100,10 +79,8 @@ def admin(config, secrets, store, snapshot):
     add_user(store, "ada", "admin")
     app = build_app(config, secrets, snapshot)
     app.config["ADMIN_DEFAULT_LOCALE"] = "ar"
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_app(app) as base:
+        yield base
 
 
 def _english_words(text: str) -> list[str]:
