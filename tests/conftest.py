@@ -2,9 +2,9 @@ import pytest
 
 # Real peers and the simulated fleet, served as fixtures to every package's tests: Mosquitto,
 # net-snmp snmpd and snmpsim (with device recordings), the AP simulator seeded into a store
-# (sim_lab).
+# (sim_lab), and one headless Chromium per module (browser).
 pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.peers_recordings",
-                  "tests.netconfig.sim_fleet"]
+                  "tests.netconfig.sim_fleet", "tests.browser"]
 
 from core import store as store_module
 from core.config import load_config

@@ -4,42 +4,21 @@ Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from captive_portal.reports.intake import NewReport, file_report
+from tests.browser import ARTIFACTS, served_app
 from tests.captive_portal.reports_pipeline import FAST
 from tests.controller.web_harness import PASSWORD, add_user, build_app
 from tests.fleet import add_site
-from tests.support import require
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 AR = "تنبيه: صيانة ممشى أمانة يوم الخميس من ٦ إلى ٩ صباحاً، نعتذر عن الإزعاج."
 EN = "Notice: Amanah Walkway maintenance on Thursday 6-9am. Sorry for the trouble."
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -53,10 +32,8 @@ def admin(config, secrets, store):
                                      phone_verified=True), FAST, now=time.time() - 86400)
     add_user(store, "olga", "operator")
     app = build_app(config, secrets)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_app(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("lang, direction, heading, confirm", [

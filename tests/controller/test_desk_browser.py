@@ -9,44 +9,23 @@ moves two ticked reports at once. Screenshots go to tests/artifacts/admin-<lang>
 from __future__ import annotations
 
 import io
-import shutil
 import time
-import threading
-from pathlib import Path
 
 import pytest
 from PIL import Image
-from waitress.server import create_server
 
 from captive_portal.reports.intake import NewReport, file_report
 from captive_portal.reports.workflow import transition
 from controller.monitoring.snapshot import ApState
 from core import inventory
+from tests.browser import ARTIFACTS, served_app
 from tests.captive_portal.reports_pipeline import FAST
 from tests.controller.web_harness import PASSWORD, add_user, build_app, status
 from tests.fleet import add_ap
-from tests.support import require
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def _jpeg() -> bytes:
@@ -79,10 +58,8 @@ def desk(config, secrets, store, snapshot):
         (_jpeg(), trackings[0]))
     add_user(store, "olga", "operator")
     app = build_app(config, secrets, snapshot)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}", trackings
-    server.close()
+    with served_app(app) as base:
+        yield base, trackings
 
 
 @pytest.mark.parametrize("lang, direction", [("ar", "rtl"), ("en", "ltr")])

@@ -5,40 +5,19 @@ noc-<lang>-ap.png)."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState, InterfaceStatus, Snapshot
+from tests.browser import ARTIFACTS, served_app
 from tests.controller.web_harness import PASSWORD, add_user, build_app, status
 from tests.fleet import add_ap, add_site
-from tests.support import require
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def _history(store, ap: dict, now: float, *, down: range) -> None:
@@ -80,10 +59,8 @@ def noc(config, secrets, store):
                         consecutive_failures=60))
     add_user(store, "nour", "viewer")
     app = build_app(config, secrets, snapshot)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_app(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("lang, direction, download, down_since", [

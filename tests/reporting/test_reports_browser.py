@@ -4,41 +4,19 @@ failing in the console. Screenshots go to tests/artifacts/kpi-*.png."""
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from waitress.server import create_server
 
 from controller import demo
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
 from reporting import areas
+from tests.browser import ARTIFACTS, served_app
 from tests.controller.web_harness import PASSWORD, add_user, build_app
-from tests.support import require
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +32,8 @@ def admin(tmp_path_factory):
     add_user(store, "viewer", "viewer")
     store.close()
     app = build_app(config, SecretBox.from_key_file(config.store.key_file))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with served_app(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("lang, direction", [("ar", "rtl"), ("en", "ltr")])

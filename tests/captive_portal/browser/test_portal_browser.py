@@ -5,52 +5,28 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import threading
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from waitress.server import create_server
 
 from core.store import Store
-from tests.support import require
+from tests.browser import ARTIFACTS, served_app
 from tests.captive_portal.portal_harness import Portal
 
-try:
-    from playwright import sync_api as playwright_api
-except ImportError:  # require() below skips locally, fails under CI=true
-    playwright_api = None
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PHONE = {"width": 390, "height": 844}
 LOCALES = {"ar": "ar-SA", "en": "en-US"}
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require(playwright_api is not None, "playwright (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(executable is not None, "chromium (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def served(tmp_path):
     """The portal app on a loopback port (its gateway is the tests' fake)."""
     portal = Portal(tmp_path, otp_resend_after_s=0)
-    server = create_server(portal.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    portal.base = f"http://127.0.0.1:{server.effective_port}"
-    yield portal
-    server.close()
+    with served_app(portal.app) as base:
+        portal.base = base
+        yield portal
 
 
 def link(portal) -> str:
@@ -157,7 +133,7 @@ def test_a_940_report_is_filed_and_followed_in_each_language(browser, served, la
         page.check("input[name=accept]")
         page.click("#terms-login")
         page.wait_for_selector("#time-left")
-        page.click(f"footer a[href='/reports/new']")
+        page.click("footer a[href='/reports/new']")
         assert html_attrs(page) == (lang, direction)
         assert page.locator("#report-site").is_visible()  # the session's site, filled in
         assert not page.locator("#use-location").is_visible()  # needs script: stays hidden
