@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from captive_portal.sms import optout
 from captive_portal.sms.segments import segment
 from captive_portal.sms.service import SmsOptedOut, SmsService
 from core import audit, limits
+from core.periodic import Periodic
 from core.store import Store, iso, now
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ def hand_due(store: Store, sms: SmsService, *, per_minute: int, at: float | None
     return handed
 
 
-class AwarenessSender:
+class AwarenessSender(Periodic):
     """Background thread: `hand_due` every ``interval_s`` until stopped."""
 
     def __init__(self, stores: Callable[[], Store], sms: SmsService, per_minute: int,
@@ -323,23 +323,10 @@ class AwarenessSender:
         self.stores = stores
         self.sms = sms
         self.per_minute = per_minute
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="awareness-sender", daemon=True)
+        super().__init__("awareness-sender", interval_s, self._pass)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                hand_due(self.stores(), self.sms, per_minute=self.per_minute)
-            except Exception:  # a store hiccup must not end the campaign for good
-                log.exception("awareness pass failed")
+    def _pass(self) -> None:
+        hand_due(self.stores(), self.sms, per_minute=self.per_minute)
 
 
 __all__ = ["LOCALES", "MAX_DAYS", "MAX_SEGMENTS", "AwarenessError", "AwarenessSender",

@@ -23,7 +23,6 @@ gateway id and handed to `captive_portal.sms.replies`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from captive_portal.reports.config import ReportsConfig
 from captive_portal.sms import optout, replies
 from captive_portal.sms.base import OutgoingSms, SmsDriver, SmsSendError
 from captive_portal.sms.segments import segment
+from core.periodic import Periodic
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -242,28 +242,12 @@ class SmsService:
         return SmsRecord(*row) if row else None
 
 
-class SmsRetrier:
+class SmsRetrier(Periodic):
     """Background thread calling `SmsService.retry_due` every ``interval_s`` until stopped."""
 
     def __init__(self, service: SmsService, interval_s: float = 15.0):
         self.service = service
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sms-retry", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.service.retry_due()
-            except Exception:  # a store hiccup must not end retries for good
-                log.exception("SMS retry pass failed")
+        super().__init__("sms-retry", interval_s, service.retry_due)
 
 
 __all__ = ["OPTIONAL_PURPOSES", "RECEIPT_STATES", "STATES", "SmsOptedOut", "SmsRecord",
