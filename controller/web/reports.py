@@ -8,9 +8,9 @@ from functools import partial
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from captive_portal.reports import notify, outbox
 from captive_portal.reports.catalogue import list_categories
@@ -32,6 +32,7 @@ from captive_portal.reports.records import photo as load_photo
 from captive_portal.reports.workflow import transition
 from controller.web import context
 from controller.web.context import page_role
+from controller.web.narrate import report_status_name
 from controller.web.views.site_map import map_policy, places
 from core import audit
 
@@ -139,9 +140,11 @@ def move(tracking: str):
     except ReportError:
         abort(404)
     except TransitionError as exc:
-        flash(str(exc), "error")
+        flash(str(exc) if str(get_locale() or "en") == "en" else
+              _("This move is not allowed from the report's current status."), "error")
         return redirect(url_for("reports.detail", tracking=tracking)), 303
-    flash(f"{tracking} moved to {target.replace('_', ' ')}.")
+    flash(_("%(tracking)s moved to %(status)s.", tracking=tracking,
+            status=report_status_name(target)))
     return redirect(url_for("reports.detail", tracking=tracking))
 
 
