@@ -21,14 +21,13 @@ import functools
 from pathlib import Path
 
 from babel import Locale
-from babel.support import NullTranslations
-from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
-from flask_babel import Babel, Domain, get_locale
+from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask_babel import Babel, get_locale
 
+from captive_portal.i18n import PoDomain  # the portal's .po-backed domain, folders our own
 from controller import auth
 from controller.web import context
 from controller.web.security import safe_next
-from core import catalogues
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 REPORTING_TRANSLATIONS = Path(__file__).resolve().parents[2] / "reporting" / "translations"
@@ -40,23 +39,6 @@ LANG_COOKIE = "lang"
 NAMES = {"ar": "العربية", "en": "English"}
 
 bp = Blueprint("i18n", __name__)
-
-
-class PoDomain(Domain):
-    """Flask-Babel's messages read from the ``.po`` files of every folder in ``FOLDERS``,
-    compiled in memory (the portal's `captive_portal.i18n.PoDomain` does the same)."""
-
-    def get_translations(self) -> NullTranslations:
-        locale = get_locale()
-        if locale is None:
-            return NullTranslations()
-        # Looked up once a request (a page asks for hundreds of messages); the .po files are
-        # checked for changes between requests.
-        cached = g.get("po_translations")
-        if cached is None or cached[0] != str(locale):
-            cached = (str(locale), catalogues.merged(self.translation_directories, str(locale)))
-            g.po_translations = cached
-        return cached[1]
 
 
 @functools.cache
