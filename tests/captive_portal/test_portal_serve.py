@@ -173,7 +173,9 @@ class _Visitor:
         reply = self.conn.getresponse()
         page = reply.read().decode()
         self.cookie = "; ".join(c.split(";")[0] for c in reply.headers.get_all("Set-Cookie") or [])
-        self.token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert reply.status == 200 and found, f"GET /reports/mine: {reply.status} {page[:300]!r}"
+        self.token = found.group(1)
         return self
 
     def post_terms(self) -> tuple[int, str]:
