@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -22,18 +23,28 @@ def create_private(path: str | os.PathLike, data: bytes) -> bool:
     """Write ``data`` to a new file at ``path`` with mode 0600 (its folder made if missing).
 
     Returns False, writing nothing, when the file exists already (another process created it
-    first): the caller reads theirs. The mode is given to ``open`` itself, and the umask can only
-    narrow it, so no other user can open the file between its creation and its first write.
+    first): the caller reads theirs, whole. The temporary file is 0600 from its creation, so no
+    other user can open it before it is in place.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under a temporary name, then linked into place: a process that finds the
+    # file reads all of it, never the empty file between a create and its write (two portal
+    # workers starting together once read an empty secret key that way).
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return True
+        os.fchmod(fd, PRIVATE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(temporary)
 
 
 def touch_private(path: str | os.PathLike) -> None:

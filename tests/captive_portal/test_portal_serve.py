@@ -189,7 +189,16 @@ class _Visitor:
 
 
 def test_the_post_limit_holds_across_the_workers(apart):
-    config, _controller, portal, port = apart
+    try:
+        _post_limit_across_workers(*apart)
+    except AssertionError as failure:  # the workers' log says what a 5xx was
+        _controller, portal = apart[1], apart[2]
+        portal.send_signal(signal.SIGTERM)
+        log = portal.communicate(timeout=20)[0]
+        raise AssertionError(f"{failure}\n--- portal log ---\n{log[-6000:]}") from None
+
+
+def _post_limit_across_workers(config, _controller, portal, port):
     limit = config.portal.posts_per_minute
     workers = children(portal.pid)
     assert len(workers) == 2

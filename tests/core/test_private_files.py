@@ -95,3 +95,30 @@ def test_ensure_private_leaves_private_and_missing_files_alone(tmp_path):
     assert not ensure_private(tmp_path / "missing")
     path.chmod(0o640)  # group-readable is open to others too
     assert ensure_private(path) and mode(path) == 0o600
+
+
+def test_racing_creators_each_read_one_whole_key(tmp_path):
+    """Workers starting together: one key wins, and nobody reads it empty or half-written."""
+    import threading
+
+    from core.files import create_private
+
+    path = tmp_path / "portal-secret.key"
+    start = threading.Barrier(16)
+    seen, won = [], []
+
+    def worker(n: int) -> None:
+        data = f"{n:02d}".encode() * 4096
+        start.wait()
+        if create_private(path, data):
+            won.append(data)
+        seen.append(path.read_bytes())
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and seen == won * 16
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind
