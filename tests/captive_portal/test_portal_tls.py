@@ -148,10 +148,11 @@ class Prober(threading.Thread):
     def _get(self) -> tuple[int, str, int]:
         """A GET as a browser makes it: a connection that an exiting worker accepted and closed
         without an answer is retried once on a new connection (granian's reload replaces
-        workers; one of them may take a connection on its way out on a busy machine)."""
+        workers; one of them may take a connection on its way out on a busy machine: before the
+        handshake ends that reads as an SSL EOF)."""
         try:
             return self.visitor.request("GET", "/terms")
-        except (ConnectionError, http.client.RemoteDisconnected):
+        except (ConnectionError, http.client.RemoteDisconnected, ssl.SSLEOFError):
             self.retried += 1
             return self.visitor.request("GET", "/terms")
 
