@@ -60,7 +60,7 @@ def gateway_add(obj, gateway_id: str, name: str, key: str | None, site: str | No
     config, _ = obj
     if key is not None and len(key) < 32:
         raise click.BadParameter("at least 32 characters", param_hint="--key")
-    store = Store(config.resolve_path(config.store.path))
+    store = Store(config.store_location())
     box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
     try:
         click.echo(register_gateway(store, box, gateway_id, name, key=key, site=site))

@@ -70,7 +70,7 @@ class PortalRuntime:
         self.link = MqttLink(mqtt, client_id=f"{mqtt.client_id}{suffix}", protocol=protocol,
                              host=host, port=port)
         secret_box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
-        store_path = str(config.resolve_path(config.store.path))
+        store_path = str(config.store_location())
         # The MQTT thread writes accounting with stores of its own (one per thread anyway).
         self._report_stores = StoreProvider(store_path)
         share = SHARE_GROUP if instance and mqtt.host else None

@@ -148,6 +148,10 @@ def copy_store(source: str | os.PathLike, target: str | os.PathLike) -> None:
 def create(config: Config, dest: str | os.PathLike) -> Manifest:
     """Write the backup archive ``dest`` (mode 0600; replaced whole, never half-written)."""
     dest = Path(dest)
+    if config.store.url:
+        raise BackupError("the store is on PostgreSQL ([store] url): back it up with pg_dump or"
+                          " the cluster's own backups (docs/scale-out.md); `oasis backup`"
+                          " archives SQLite stores")
     store_path = config.resolve_path(config.store.path)
     if not store_path.exists():
         raise BackupError(f"store {store_path} does not exist: nothing to back up")

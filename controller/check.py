@@ -15,6 +15,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from captive_portal.gateways import last_heard
@@ -23,6 +24,7 @@ from core.config import Config, MqttConfig
 from core.mqtt import MqttLink
 from core.secrets import SecretBox, SecretError
 from core.store import Store, available_migrations, iso
+from core.store.postgresql import redacted
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -37,17 +39,18 @@ class Finding:
 def run_checks(config: Config, *, timeout_s: float = 5.0,
                gateway_quiet_s: float = 24 * 3600.0) -> Iterator[Finding]:
     """Every check, in the order a node needs them: store and keys, broker, SMS, gateways."""
-    store_path = config.resolve_path(config.store.path)
+    location = config.store_location()
+    shown = redacted(str(location))
     store = None
-    if not store_path.exists():
-        yield Finding(FAIL, "store", f"{store_path} ([store] path): no such file "
+    if isinstance(location, Path) and not location.exists():
+        yield Finding(FAIL, "store", f"{shown} ([store] path): no such file "
                                      f"(create it with `oasis migrate`)")
     else:
         try:
-            store = Store(store_path, migrate=False)
+            store = Store(location, migrate=False)
             yield _store_finding(store)
-        except Exception as exc:  # sqlite3 and OS errors alike name the cause
-            yield Finding(FAIL, "store", f"{store_path} ([store] path): cannot be read: {exc}")
+        except Exception as exc:  # sqlite3, psycopg and OS errors alike name the cause
+            yield Finding(FAIL, "store", f"{shown}: cannot be read: {exc}")
     yield from _key_findings(config, store)
     yield _broker_finding(config.section(MqttConfig), timeout_s)
     sms = getattr(config, "sms", None)

@@ -89,7 +89,7 @@ def _around(centre: tuple, n: int) -> dict:
 
 def seed(config: Config) -> int:
     """Sites and APs the simulator serves; existing ones are left as they are. Returns APs added."""
-    store = Store(config.resolve_path(config.store.path))
+    store = Store(config.store_location())
     box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
     added = 0
     try:
@@ -155,7 +155,7 @@ def seed_oncall(store: Store) -> None:
 
 def admin_login(config: Config) -> tuple[str, str]:
     """A fresh random password for the demo admin each run (printed, never stored in clear)."""
-    store = Store(config.resolve_path(config.store.path))
+    store = Store(config.store_location())
     try:
         password = _random.token_urlsafe(12)
         if any(u.username == DEMO_ADMIN for u in auth.list_users(store)):

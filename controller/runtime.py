@@ -61,7 +61,7 @@ class Controller:
 
     def start(self) -> None:
         config = self.config
-        store_path = config.resolve_path(config.store.path)
+        store_path = config.store_location()
         Store(store_path).close()  # migrations before anything reads the store
         secret_box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
 

@@ -38,6 +38,9 @@ def host_port(value: str, key: str = "value") -> tuple[str, int]:
 @dataclass
 class StoreConfig:
     path: str = "var/oasis.db"
+    #: A ``postgresql://user:password@host:port/database`` URL: the store on PostgreSQL
+    #: instead of the SQLite file at ``path`` (docs/scale-out.md). Empty: SQLite.
+    url: str = ""
     #: Fernet key that encrypts device secrets at rest; created (mode 0600) if missing.
     key_file: str = "var/oasis.key"
 
@@ -164,6 +167,16 @@ def coerce(value: object, kind: object, where: str) -> object:
     if typing.get_origin(kind) is list or kind is list:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+    def store_location(self) -> str | Path:
+        """Where the store is: the ``[store] url`` when set (PostgreSQL), else the SQLite file
+        ``[store] path`` resolved like any path. `core.store.Store` opens either."""
+        url = self._sections["store"].url
+        if url:
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ConfigError(f"[store] url: {url!r} is not a postgresql:// URL")
+            return str(url)
+        return self.resolve_path(self._sections["store"].path)
+
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
         return list(value)

@@ -4,7 +4,9 @@ import pytest
 # net-snmp snmpd and snmpsim (with device recordings), the AP simulator seeded into a store
 # (sim_lab), and one headless Chromium per module (browser).
 pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.peers_recordings",
-                  "tests.netconfig.sim_fleet", "tests.browser"]
+                  "tests.netconfig.sim_fleet", "tests.browser", "tests.peers_postgres"]
+
+import os
 
 from core import store as store_module
 from core.config import load_config
@@ -12,18 +14,48 @@ from core.secrets import SecretBox
 from core.store import Store
 
 
+def pytest_addoption(parser):
+    parser.addoption("--store", choices=("sqlite", "postgresql"),
+                     default=os.environ.get("OASIS_TEST_STORE", "sqlite"),
+                     help="the store backend of the store-backed tests (those using the"
+                          " `config` or `store` fixture); with postgresql only those run,"
+                          " each on a fresh database of a throwaway cluster")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On ``--store postgresql`` the store-backed tests run; the rest ran on the SQLite pass."""
+    if config.getoption("--store") != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        store_backed = {"config", "store"} & used and not item.get_closest_marker("sqlite_only")
+        (keep if store_backed else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
-def config(tmp_path):
-    """Defaults with the store and key file in a temporary folder."""
+def store_backend(request) -> str:
+    return request.config.getoption("--store")
+
+
+@pytest.fixture
+def config(tmp_path, request):
+    """Defaults with the store and key file in a temporary folder; on ``--store postgresql``
+    the store is a fresh database of the session's PostgreSQL cluster (``[store] url``)."""
     cfg = load_config(env={})
     cfg.store.path = str(tmp_path / "oasis.db")
     cfg.store.key_file = str(tmp_path / "oasis.key")
+    if request.config.getoption("--store") == "postgresql":
+        cfg.store.url = request.getfixturevalue("postgres_url")
     return cfg
 
 
 @pytest.fixture
 def store(config):
-    s = Store(config.store.path)
+    s = Store(config.store_location())
     yield s
     s.close()
 

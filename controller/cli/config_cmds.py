@@ -51,8 +51,8 @@ def _service(obj: CliContext, *, devices: bool = False):
     """The provisioning service; with an SNMP checker when devices will be touched."""
     settings = _settings(obj)
     snmp = SnmpReachability(settings.snmp_timeout) if devices and settings.snmp_check else None
-    path = obj.store.path
-    service = ProvisioningService(lambda: Store(path), obj.secrets, settings, snmp=snmp)
+    location = obj.store.location
+    service = ProvisioningService(lambda: Store(location), obj.secrets, settings, snmp=snmp)
     try:
         yield service, ShellUser(obj.actor)
     except ValidationFailed as exc:

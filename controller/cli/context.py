@@ -26,7 +26,7 @@ class CliContext:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.config.resolve_path(self.config.store.path))
+        return Store(self.config.store_location())
 
     @cached_property
     def secrets(self) -> SecretBox:

@@ -6,6 +6,7 @@ Each thread opens its own `Store`; SQLite connections are not shared across thre
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -18,8 +19,11 @@ from core.files import ensure_private, touch_private
 from core.migrate import (MIGRATIONS_GROUP, RECORD_TABLE, Migration, available_migrations,
                           migration_folders)
 from core.migrate import apply as apply_migrations
+from core.store.dialect import COMPAT_FUNCTIONS
+from core.store.postgresql import (PgConnection, PgDatabase, copy_tables, create_schema,
+                                   forget_catalog, is_url, redacted)
 
-__all__ = ["MIGRATIONS_GROUP", "Migration", "Store", "available_migrations", "iso",
+__all__ = ["MIGRATIONS_GROUP", "Migration", "Store", "available_migrations", "is_url", "iso",
            "migration_folders", "now", "with_iso"]
 
 
@@ -54,10 +58,24 @@ def with_iso(row: Mapping[str, Any], *columns: str) -> dict[str, Any]:
 
 
 class Store:
-    """A connection to the store with its migrations applied."""
+    """A connection to the store with its migrations applied.
 
-    def __init__(self, path: str | Path, *, migrate: bool = True):
-        self.path = str(path)
+    ``location`` is a file path (SQLite, the default) or a ``postgresql://`` URL
+    (`core.store.postgresql`); both give the same interface: ``conn`` (sqlite3's DB-API),
+    ``db.query`` (rows as dicts), `transaction`.
+    """
+
+    def __init__(self, location: str | Path, *, migrate: bool = True):
+        self.backend = "postgresql" if is_url(location) else "sqlite"
+        if self.backend == "postgresql":
+            self.location = str(location)
+            self.path = redacted(self.location)
+            self._pg = PgConnection(self.location)
+            self.db = PgDatabase(self._pg)  # type: ignore[assignment]
+            if migrate:
+                self.migrate()
+            return
+        self.path = self.location = str(location)
         if self.path != ":memory:":
             _private_files(Path(self.path))
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
@@ -72,6 +90,8 @@ class Store:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        if self.backend == "postgresql":
+            return self._pg  # type: ignore[return-value]
         return self.db.conn
 
     def schema_versions(self) -> dict[str, int]:
@@ -84,6 +104,8 @@ class Store:
     def migrate(self) -> list[int]:
         """Apply the migrations not applied yet, each in its own transaction; returns their numbers."""
         available = available_migrations()
+        if self.backend == "postgresql":
+            return _migrate_postgresql(self._pg, available)
         self._upgrade_migration_table(available)
         return apply_migrations(self.conn, available)
 
@@ -121,6 +143,46 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+_pg_migrated: set[tuple[int, str]] = set()
+
+
+def _migrate_postgresql(conn: PgConnection, available: list[Migration]) -> list[int]:
+    """A new PostgreSQL database gets the whole schema at once (every migration applied to an
+    in-memory SQLite database, then its tables, indexes and rows created in PostgreSQL); one
+    made by an older release gets the migrations it lacks, translated. Once per process and
+    database; a session advisory lock keeps two processes from migrating together."""
+    key = (os.getpid(), conn.url)
+    if key in _pg_migrated:
+        return []
+    raw = conn.raw
+    raw.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        exists = raw.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+        if not exists:
+            src = sqlite3.connect(":memory:", isolation_level=None)
+            try:
+                src.execute(RECORD_TABLE)
+                numbers = apply_migrations(src, available)
+                with raw.transaction():
+                    create_schema(raw, src)
+                    copy_tables(raw, src)
+            finally:
+                src.close()
+            applied = numbers
+        else:
+            raw.execute(COMPAT_FUNCTIONS)
+            applied = apply_migrations(conn, available)  # type: ignore[arg-type]
+        forget_catalog()
+    finally:
+        raw.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+    _pg_migrated.add(key)
+    return applied
+
+
+#: The session advisory lock held while a PostgreSQL store is migrated.
+MIGRATION_LOCK = 0x0A515_0001
 
 
 def _private_files(path: Path) -> None:

@@ -86,7 +86,7 @@ secure_cookies = false
 """)
     config = load_config(path, env={})
     portal = PortalRuntime(config, PortalSettings.from_config(config))
-    reports = ReportsService(config.resolve_path(config.store.path), mqtt_config(mosquitto), FAST,
+    reports = ReportsService(config.store_location(), mqtt_config(mosquitto), FAST,
                              poll_s=0.1)
     portal.start()
     reports.start()

@@ -120,7 +120,7 @@ def test_controller_without_portal_and_portal_workers_on_one_store(apart):
 
     # ...is published by the controller's forwarder (no back office here: sent, not acked).
     def outbox_state():
-        store = Store(config.resolve_path(config.store.path))
+        store = Store(config.store_location())
         try:
             row = store.conn.execute(
                 "SELECT o.state FROM report_outbox o JOIN reports r ON r.id = o.report_id "
@@ -258,7 +258,7 @@ def test_a_rekey_holds_in_every_worker_at_once(apart):
         visitor.conn.close()
 
     # Both workers counted every landing into the same usage counters (gw1 has no site).
-    store = Store(config.resolve_path(config.store.path))
+    store = Store(config.store_location())
     try:
         counted = dict(((kind, item), n) for kind, item, n in store.conn.execute(
             "SELECT kind, item, sum(count) FROM portal_usage_counts WHERE site = '' "

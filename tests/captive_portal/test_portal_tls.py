@@ -65,7 +65,7 @@ class AckingGateway:
 def prepare_store(config_path: Path) -> None:
     """Migrate the store and register the gateway, as `oasis migrate` and `portal gateway-add`."""
     config = load_config(config_path, env={})
-    store = Store(config.resolve_path(config.store.path))
+    store = Store(config.store_location())
     try:
         register_gateway(store, SecretBox.from_key_file(config.resolve_path(config.store.key_file)),
                          GATEWAY_ID, key=GATEWAY_KEY)

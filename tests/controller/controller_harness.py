@@ -41,7 +41,7 @@ def running_controller(config: Config) -> Iterator[tuple[Controller, SimulatorTh
     """The demo's sites and APs seeded, the simulator and the controller started; yields them
     with a viewer's API token."""
     demo.seed(config)
-    store = Store(config.store.path)
+    store = Store(config.store_location())
     auth.create_user(store, "eng", "a-long-password", "viewer", "test")
     token = auth.create_token(store, "eng", "e2e", "test")
     store.close()

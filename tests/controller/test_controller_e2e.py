@@ -86,7 +86,7 @@ def test_controller_monitors_simulated_aps(running, mosquitto, smtp_server):  # 
                  timeout=10, what="ap_down cleared")
         # An AP the inventory does not know reboots: counted, not trusted, pending adoption.
         stranger = names[3]
-        store = Store(config.store.path)
+        store = Store(config.store_location())
         try:
             inventory.remove_ap(store, stranger, "test")
             unknown_before = controller.monitoring.snapshot.traps_unknown_source
@@ -102,7 +102,7 @@ def test_controller_monitors_simulated_aps(running, mosquitto, smtp_server):  # 
         finally:
             store.close()
         # An AP saying hello over MQTT from an adoption network is pending too.
-        store = Store(config.store.path)
+        store = Store(config.store_location())
         try:
             hello = {"mac": "02:aa:bb:cc:dd:01", "mgmt_ip": "127.0.9.200", "platform": "openwrt"}
             assert watcher.publish_json("adoption/hello", hello, schema="hello/1").wait(10)

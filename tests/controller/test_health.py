@@ -120,7 +120,7 @@ def test_the_controller_reports_each_link_and_the_forwarder(controller, mosquitt
     wait_for(lambda: not any(_health(port)[1]["checks"][name]["connected"] for name in links),
              TIMEOUT, what="every link to show down")
     assert _samples(port)[("oasis_mqtt_link_up", (("client_id", "oasis-reports"),))] == 0
-    file_many(Store(running.config.resolve_path(running.config.store.path)), 1)
+    file_many(Store(running.config.store_location()), 1)
     wait_for(lambda: _samples(port)[("oasis_reports_outbox_oldest_unacked_seconds", ())] > 0,
              TIMEOUT, what="the backlog to age")
     assert _samples(port)[("oasis_reports_outbox_depth", ())] == 1

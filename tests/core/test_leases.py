@@ -45,7 +45,7 @@ def test_members_and_shares(store):
 def test_singleton_renews_and_hands_over(store, config):
     from core.store import Store
     clock = [1000.0]
-    make = lambda: Store(config.store.path)
+    make = lambda: Store(config.store_location())
     a = leases.Singleton(make, "forwarder", ttl_s=9, holder="a", clock=lambda: clock[0])
     b = leases.Singleton(make, "forwarder", ttl_s=9, holder="b", clock=lambda: clock[0])
     assert a.held() and not b.held()

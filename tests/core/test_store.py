@@ -74,9 +74,9 @@ def test_failed_transaction_writes_nothing(store):
     with pytest.raises(sqlite3.IntegrityError):
         with store.transaction() as conn:
             conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
-                         "VALUES ('a', 'h', 'admin', 'now')")
+                         "VALUES ('a', 'h', 'admin', 1.0)")
             conn.execute("INSERT INTO users (username, password_hash, role, created_at) "
-                         "VALUES ('a', 'h', 'admin', 'now')")
+                         "VALUES ('a', 'h', 'admin', 1.0)")
     assert store.conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
 
 

@@ -61,7 +61,7 @@ class Admin:
         config = load_config(env={})
         config.store.path = str(tmp_path / "oasis.db")
         config.store.key_file = str(tmp_path / "oasis.key")
-        self.store = Store(config.store.path)
+        self.store = Store(config.store_location())
         secrets = SecretBox.from_key_file(config.store.key_file)
         self.app = create_app(config, snapshot=Snapshot(), secret_box=secrets)
         self.app.config["ADMIN_DEFAULT_LOCALE"] = "en"  # the messages below are read in English

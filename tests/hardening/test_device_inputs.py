@@ -226,14 +226,14 @@ def fleet(tmp_path_factory):
     folder = tmp_path_factory.mktemp("device-inputs")
     config = load_config(env={})
     config.store.path, config.store.key_file = str(folder / "oasis.db"), str(folder / "key")
-    store, box = Store(config.store.path), SecretBox.from_key_file(config.store.key_file)
+    store, box = Store(config.store_location()), SecretBox.from_key_file(config.store.key_file)
     inventory.add_site(store, {"slug": "park", "name_ar": "حديقة", "name_en": "Park",
                                "kind": "park"}, "corpus")
     for number, platform in enumerate(PLATFORMS, start=1):
         inventory.add_ap(store, box, {"name": f"ap-{number}", "mac": f"02:00:00:00:01:0{number}",
                                       "mgmt_ip": f"127.0.9.{number}", "platform": platform,
                                       "site": "park"}, "corpus")
-    service = ProvisioningService(lambda: Store(config.store.path), box, ProvisioningConfig())
+    service = ProvisioningService(lambda: Store(config.store_location()), box, ProvisioningConfig())
     service.set_variables(Actor(), "global", None, GOOD)
     yield service
     service.close()

@@ -88,7 +88,7 @@ resend_after_s = 1.0
 resend_max_s = 2.0
 """)
         self.config = load_config(path, env={})
-        self.store = Store(self.config.resolve_path(self.config.store.path))
+        self.store = Store(self.config.store_location())
         register_gateway(self.store, SecretBox.from_key_file(self.config.store.key_file), GATEWAY)
         mqtt = MqttConfig(host=broker.host, port=broker.port)
         self.controller = Controller(self.config, serve_portal=False)

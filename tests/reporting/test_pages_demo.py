@@ -18,7 +18,7 @@ def test_demo_start_writes_a_month_of_history_once(config, secrets, tmp_path):
     started = time.monotonic()
     demo.seed(config)
     assert time.monotonic() - started < 30
-    store = Store(config.store.path)
+    store = Store(config.store_location())
     (marked,) = store.conn.execute("SELECT count(*) FROM reporting_markers WHERE name = ?",
                                    (MARKER,)).fetchone()
     assert marked == 1

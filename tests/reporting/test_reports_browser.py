@@ -28,7 +28,7 @@ def admin(tmp_path_factory):
     config.store.key_file = str(folder / "oasis.key")
     config.apsim.count = 8
     demo.seed(config)
-    store = Store(config.store.path)
+    store = Store(config.store_location())
     add_user(store, "viewer", "viewer")
     store.close()
     app = build_app(config, SecretBox.from_key_file(config.store.key_file))

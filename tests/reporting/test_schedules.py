@@ -83,7 +83,7 @@ def test_monthly_report_is_mailed_once_with_the_right_pdf(config, store, relay, 
                           text=True, check=True).stdout
     assert "2026-11-01 – 2026-11-30" in text and "مؤشرات الأداء الرئيسية" in text
     # again, later, from another connection: nothing more is sent
-    other = Store(config.store.path)
+    other = Store(config.store_location())
     assert schedules.run_due(other, config, at=at + 3600) == []
     other.close()
     assert len(relay.envelopes) == 1
@@ -103,7 +103,7 @@ def test_concurrent_schedulers_send_once(config, store, relay):
     results: list[list[int]] = []
 
     def tick():
-        own = Store(config.store.path, migrate=False)
+        own = Store(config.store_location(), migrate=False)
         barrier.wait()
         results.append(schedules.run_due(own, config, at=at))
         own.close()
@@ -177,7 +177,7 @@ def test_schedule_values_are_checked(store):
 
 def test_scheduler_thread_builds_what_is_due(config, store, relay):
     monthly(store, created_at=0.0)  # made long ago: last month's report is due now
-    scheduler = schedules.Scheduler(lambda: Store(config.store.path, migrate=False), config,
+    scheduler = schedules.Scheduler(lambda: Store(config.store_location(), migrate=False), config,
                                     interval_s=3600)
     scheduler.start()
     try:

@@ -249,7 +249,7 @@ def test_the_history_is_deterministic_and_lives_through_the_kpis(tmp_path, confi
     figures = []
     for name in ("one", "two"):
         config.store.path = str(tmp_path / f"{name}.db")
-        store = Store(config.store.path)
+        store = Store(config.store_location())
         try:
             assert history.replay(store, config, end - 60 * 86400, end, reports=600) == 600
             figures.append(values(service.build(store, config, NOVEMBER, Filters())))
