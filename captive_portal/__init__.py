@@ -35,16 +35,18 @@ def create_app(settings: PortalSettings | None = None, *, store_path: str,
 
     ``gateway`` is how logins reach the park gateways (`captive_portal.gateway_link` over MQTT
     in production). ``sms`` defaults to the driver named in ``settings.sms``. ``secret_key``
-    defaults to the contents of ``portal.secret_key_file`` (created on first use). ``links()``
+    defaults to the key every portal node shares in the store (`security.shared_secret_key`;
+    an older release's ``portal.secret_key_file`` becomes it on the first start). ``links()``
     gives the health of the process's MQTT links for ``/healthz``. ``timezone`` is the
     municipality's (visitor hashes are renewed each of its calendar months).
     """
     settings = settings or PortalSettings()
     app = Flask(__name__)
-    key = secret_key or security.load_secret_key(settings.portal.secret_key_file)
+    stores = StoreProvider(store_path)
+    key = secret_key or security.shared_secret_key(stores(), secret_box,
+                                                   settings.portal.secret_key_file)
     app.config.update(SECRET_KEY=key, TESTING=testing, MAX_CONTENT_LENGTH=64 * 1024,
                       PORTAL_DEFAULT_LOCALE=settings.portal.default_locale)
-    stores = StoreProvider(store_path)
     app.extensions[EXTENSION] = context = PortalContext(settings, stores, secret_box, gateway,
                                                         sms, clock, key, timezone)
     if links is not None:

@@ -37,7 +37,8 @@ class PortalConfig:
     #: terminating TLS: 1). The portal then takes each visitor's address (its per-address
     #: limits) and the scheme from them; keep 0 unless only the proxy can reach ``listen``.
     proxy_hops: int = 0
-    #: Flask's signing key for cookies and CSRF tokens; created (mode 0600) if missing.
+    #: Where an older release kept the signing key (cookies, CSRF tokens): read once, on the
+    #: first start after the upgrade, to become the key every node shares in the store.
     secret_key_file: str = "var/portal-secret.key"
     #: Mark cookies Secure (the portal is served over HTTPS).
     secure_cookies: bool = True

@@ -17,6 +17,9 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from core.files import create_private, ensure_private
+from core.secrets import SecretBox
+from core.shared_secrets import shared_secret
+from core.store import Store
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -34,6 +37,29 @@ def load_secret_key(path: str | os.PathLike) -> bytes:
     if path.exists() or not create_private(path, secrets.token_hex(32).encode()):
         ensure_private(path)
     return path.read_text().strip().encode()
+
+
+#: The portal's signing key (sessions, CSRF tokens; the pepper of one-time codes and visitor
+#: hashes) in `core.shared_secrets`.
+SIGNING_SECRET = "portal-signing"
+
+
+def shared_secret_key(store: Store, secret_box: SecretBox,
+                      legacy_path: str | os.PathLike | None = None) -> bytes:
+    """The portal's signing key, the same on every portal node and worker (kept in the store).
+
+    A visitor's landing page, code form and status page may each be answered by another node
+    behind the load balancer: all must accept the same cookie, form token and code. The key
+    file an older release kept (``portal.secret_key_file``) becomes the shared key on the first
+    start after the upgrade, so visitors stay logged in; no new file is made.
+    """
+    def legacy() -> bytes | None:
+        if legacy_path is None or not Path(legacy_path).exists():
+            return None
+        return load_secret_key(legacy_path) or None
+
+    return shared_secret(store, secret_box, SIGNING_SECRET, legacy=legacy,
+                         make=lambda: secrets.token_hex(32).encode())
 
 
 def init_app(app: Flask, *, secure_cookies: bool) -> CSRFProtect:
@@ -59,5 +85,5 @@ def init_app(app: Flask, *, secure_cookies: bool) -> CSRFProtect:
     return csrf
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_SCRIPT", "init_app",
-           "load_secret_key"]
+__all__ = ["CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_SCRIPT", "SIGNING_SECRET",
+           "init_app", "load_secret_key", "shared_secret_key"]

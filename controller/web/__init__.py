@@ -66,9 +66,13 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
     app = Flask(__name__)
     app.url_map.converters["int"] = params.StoreInt  # before any route: ids the store can hold
     path = Path(store_path) if store_path else config.resolve_path(config.store.path)
-    Store(path).close()  # apply migrations once, before the first request
+    store = Store(path)  # apply migrations once, before the first request
+    try:
+        secret_key = security.session_secret(config, store, secret_box)
+    finally:
+        store.close()
     app.config.update(
-        SECRET_KEY=security.session_secret(config),
+        SECRET_KEY=secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(config.admin.secure_cookies),

@@ -1,16 +1,14 @@
-"""Session secret, sign-in lockouts, the return address after sign-in, and the security headers
+"""The session secret every admin node shares, sign-in lockouts, the return address after sign-in, and the security headers
 of every response."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response
@@ -19,7 +17,9 @@ from flask_babel import gettext
 from controller import auth
 from core import limits
 from core.config import Config
-from core.files import create_private, ensure_private
+from core.files import ensure_private
+from core.secrets import SecretBox
+from core.shared_secrets import shared_secret
 from core.store import Store
 
 #: No inline script or style anywhere: charts are inline SVG with presentation attributes.
@@ -28,27 +28,34 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 _SESSION_KEY_LABEL = b"oasis-edge admin session key v1"
+#: The admin app's signing key (sessions and CSRF tokens) in `core.shared_secrets`.
+SESSION_SECRET = "admin-session"
 
 
-def session_secret(config: Config) -> bytes:
-    """Flask's signing key, derived from the store's Fernet key file.
+def session_secret(config: Config, store: Store, secret_box: SecretBox) -> bytes:
+    """Flask's signing key (session cookies and CSRF tokens), the same on every admin node.
 
-    Deriving it (HMAC of a fixed label keyed with the key file's bytes) means sessions survive a
-    restart and rotate with the key file, without a second secret for the operator to guard. When
-    no key file exists yet, a separate random key is kept beside where it would be, mode 0600.
+    Kept in the store (`core.shared_secrets`), created by the first node to start: a sign-in
+    made through one node holds on the next request whichever node answers it. On the first
+    start after an upgrade the key the release before used (derived from the key file, or a
+    ``.session`` file beside it) becomes the shared one, so nobody is signed out.
     """
+    return shared_secret(store, secret_box, SESSION_SECRET,
+                         legacy=lambda: _legacy_session_key(config))
+
+
+def _legacy_session_key(config: Config) -> bytes | None:
+    """The key of the release before: an HMAC of a fixed label keyed with the store's key
+    file, or the random key kept beside it when there was no key file yet."""
     key_file = config.resolve_path(config.store.key_file)
     if key_file.exists():
         ensure_private(key_file)
         return hmac.new(key_file.read_bytes().strip(), _SESSION_KEY_LABEL, hashlib.sha256).digest()
-    return _own_session_key(key_file.with_name(key_file.name + ".session"))
-
-
-def _own_session_key(path: Path) -> bytes:
-    # False from create_private: another process created it first, and theirs is used.
-    if path.exists() or not create_private(path, secrets.token_bytes(32)):
-        ensure_private(path)
-    return path.read_bytes()
+    own = key_file.with_name(key_file.name + ".session")
+    if own.exists():
+        ensure_private(own)
+        return own.read_bytes() or None
+    return None
 
 
 @dataclass(frozen=True)

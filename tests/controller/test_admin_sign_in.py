@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-import os
-import stat
 import subprocess
 import sys
 import textwrap
@@ -210,16 +209,35 @@ def test_an_admin_signs_a_user_out_everywhere(app, store):
     assert (entry["actor"], entry["target_id"]) == ("web:adam", "olga")
 
 
-def test_the_session_key_file_is_private(config, secrets, tmp_path):
-    """With no store key file yet, the admin app keeps its own session key, 0600 (defect 14)."""
-    config.store.key_file = str(tmp_path / "none-yet" / "oasis.key")
-    old = os.umask(0o022)
-    try:
-        build_app(config, secrets)
-    finally:
-        os.umask(old)
-    session_key = tmp_path / "none-yet" / "oasis.key.session"
-    assert stat.S_IMODE(session_key.stat().st_mode) == 0o600
+def test_two_admin_nodes_share_the_session_and_csrf_key_kept_in_the_store(config, secrets,
+                                                                           store, tmp_path):
+    """Each node builds its own app on the one store: a sign-in form from one node is accepted
+    by the other, and the session it opens holds on either; no key file is written."""
+    add_user(store, "adam", "admin")
+    first, second = build_app(config, secrets), build_app(config, secrets)
+    browser = first.test_client()
+    token = csrf_token(browser)                       # the form, from the first node
+    cookie = browser.get_cookie("oasis_admin")
+    other = second.test_client()
+    other.set_cookie("oasis_admin", cookie.value)
+    signed_in = other.post("/login", data={"username": "adam", "password": PASSWORD,
+                                           "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": ADMIN_HOME})
+    assert signed_in.status_code == 302                # CSRF token accepted by the second node
+    browser.set_cookie("oasis_admin", other.get_cookie("oasis_admin").value)
+    assert browser.get("/").status_code == 200         # that sign-in holds on the first node
+    assert first.secret_key == second.secret_key
+    assert not list(tmp_path.glob("*.session"))
+    row = store.conn.execute("SELECT value_enc FROM shared_secrets WHERE name = 'admin-session'")
+    assert first.secret_key not in row.fetchone()[0].encode()  # encrypted at rest
+
+
+def test_the_key_of_the_release_before_becomes_the_shared_one(config, secrets):
+    """Admins stay signed in across the upgrade: the key the release before derived from the
+    store's key file is the one put in the store."""
+    key_file = Path(config.store.key_file).read_bytes().strip()
+    before = hmac.new(key_file, b"oasis-edge admin session key v1", hashlib.sha256).digest()
+    assert build_app(config, secrets).secret_key == before
 
 
 # ---- API tokens with an expiry (defect 13) --------------------------------------------------
