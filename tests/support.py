@@ -36,10 +36,36 @@ def require_root() -> None:
     require(os.geteuid() == 0, "root (network namespaces, nftables)")
 
 
+def xdist_worker() -> tuple[int, int]:
+    """(this pytest-xdist worker's index, the number of workers); (0, 1) outside xdist."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if name.startswith("gw") and name[2:].isdigit() and count.isdigit() and int(count) > 1:
+        return int(name[2:]), int(count)
+    return 0, 1
+
+
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free on ``host`` now, for a peer that binds it a moment later.
+
+    Under pytest-xdist each worker hands out only the ports of its own residue class (port
+    modulo the number of workers is its index), so two workers never both pick the same port
+    in the gap between picking it and the peer binding it. Ports of another class stay bound
+    until one of ours comes up, so the kernel offers a new one each time.
+    """
+    index, count = xdist_worker()
+    held: list[socket.socket] = []
+    try:
+        while True:
+            s = socket.socket(socket.AF_INET, kind)
+            held.append(s)
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+            if port % count == index:
+                return port
+    finally:
+        for s in held:
+            s.close()
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -49,8 +50,17 @@ def installed(tmp_path_factory):
     """The oasis-edge wheel installed into a fresh venv; its dependencies are the project
     venv's (installed from the same lock), reached through a .pth line."""
     root = tmp_path_factory.mktemp("ops")
+    # Built from a copy: a build writes build/ and oasis_edge.egg-info into its source tree,
+    # and the checkout's egg-info is read (the checkout is on sys.path) by tests running
+    # alongside this one.
+    tree = root / "tree"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "*.egg-info")
+    for package in ("core", "agents", "controller", "captive_portal", "netconfig", "reporting"):
+        shutil.copytree(REPO / package, tree / package, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, tree / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(root / "wheels"), str(REPO)],
+                    "--no-build-isolation", "-w", str(root / "wheels"), str(tree)],
                    check=True, capture_output=True, timeout=300)
     [wheel] = (root / "wheels").glob("oasis_edge-*.whl")
     venv = root / "venv"
