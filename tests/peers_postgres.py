@@ -70,6 +70,12 @@ class Cluster:
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             conn.execute(statement)
 
+    def empty_database(self) -> str:
+        """A new database with nothing in it; returns its URL."""
+        name = f"e_{uuid.uuid4().hex[:12]}"
+        self.sql(f"CREATE DATABASE {name}")
+        return self.url(name)
+
     def database(self) -> str:
         """A new database holding an empty, migrated store; returns its URL."""
         if not self._template_ready:

@@ -17,6 +17,7 @@ from controller.cli.inventory import ap, site
 from controller.cli.reports import reports
 from controller.cli.run import run
 from controller.cli.users import token, user
+from controller.cli.store_cmds import store_group
 from core.config import ConfigError
 from core.logs import configure as configure_logging
 from reporting.cli import report
@@ -67,6 +68,7 @@ cli.add_command(check_cmd)
 cli.add_command(report)
 
 
+cli.add_command(store_group)
 def main() -> None:
     try:
         cli(standalone_mode=True)
