@@ -90,8 +90,24 @@ class OneTimeCodes:
                  now + config.otp_ttl_s))
         return code
 
+    def pending(self, phone: str, client_mac: str) -> bool:
+        """Whether a code sent to ``phone`` for this device is still live (unused, unexpired):
+        the visitor asking again within the resend gap (or a post retried after a node died)
+        is shown the form for that code instead of a refusal."""
+        row = self.store.conn.execute(
+            "SELECT count(*) FROM portal_otps WHERE phone = ? AND client_mac = ? "
+            "AND used_at IS NULL AND expires_at >= ? AND attempts < ?",
+            (phone, self._device(client_mac), self.clock(),
+             self.config.otp_max_attempts)).fetchone()
+        return row[0] > 0
+
     def verify(self, phone: str, client_mac: str, code: str) -> None:
-        """Accept ``code`` once, or raise OtpError (invalid, expired, too many attempts)."""
+        """Accept ``code`` once, or raise OtpError (invalid, expired, too many attempts).
+
+        The same code from the same device is accepted again until it expires: a post retried
+        because its answer was lost (the node that logged the visitor in died before replying)
+        logs the same device in again rather than refusing a code the visitor typed right.
+        """
         now = self.clock()
         client_mac = self._device(client_mac)
         with self.store.transaction() as conn:
@@ -100,6 +116,8 @@ class OneTimeCodes:
                 "AND client_mac = ? AND used_at IS NULL ORDER BY created_at DESC LIMIT 1",
                 (phone, client_mac)).fetchone()
             if row is None:
+                if self._used_again(conn, phone, client_mac, code, now):
+                    return
                 raise OtpError("code_expired")
             otp_id, code_hash, expires_at, attempts = row
             if attempts >= self.config.otp_max_attempts:
@@ -119,6 +137,14 @@ class OneTimeCodes:
                 failure = None
         if failure:
             raise OtpError(failure)
+
+    def _used_again(self, conn, phone: str, device: str, code: str, now: float) -> bool:
+        """Whether ``code`` is the device's newest code, already used and not expired."""
+        row = conn.execute(
+            "SELECT code_hash, expires_at FROM portal_otps WHERE phone = ? AND client_mac = ? "
+            "AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1", (phone, device)).fetchone()
+        return (row is not None and now <= row[1]
+                and hmac.compare_digest(row[0], self._hash(phone, code)))
 
 
 def source_of(mac: str | None, address: str | None) -> str:

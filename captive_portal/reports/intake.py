@@ -73,6 +73,8 @@ class NewReport:
     api_client: str | None = None
     photos: list[Photo] = field(default_factory=list)
     require_description: bool = True
+    #: The form's submission key: a retried post finds the report it filed (`file_report`).
+    submission: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ class Filed:
     token: str
     priority: str
     due_at: float
+    #: The submission key had filed this report already: nothing new was written.
+    replayed: bool = False
+
+
+#: What a form's submission key looks like (`secrets.token_urlsafe(16)` and up).
+_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def clean_description(text: str | None, config: ReportsConfig, required: bool) -> str:
@@ -199,6 +207,8 @@ def file_report(store: Store, new: NewReport, config: ReportsConfig, *,
     """Validate and store ``new`` with its outbox message; returns what the citizen needs.
 
     ``photo_url(token)`` turns a photo token into the URL the back office fetches it from.
+    A submission key that filed a report already returns that report (``replayed``), so a
+    form post sent twice (retried after a node died before answering) files it once.
     """
     values = validate(store, new, config)
     category = values.pop("_category")
@@ -211,8 +221,16 @@ def file_report(store: Store, new: NewReport, config: ReportsConfig, *,
                "locale", "site", "ap", "gateway_id", "lat", "lon", "location_source", "address",
                "address_id", "phone", "phone_verified", "reporter_name", "email", "device_id",
                "account_id", "media_url", "api_client", "team", "created_at", "updated_at",
-               "due_at")
+               "due_at", "submission")
+    values["submission"] = (new.submission if new.submission
+                            and _SUBMISSION.fullmatch(new.submission) else None)
     with store.transaction() as conn:
+        if values["submission"]:
+            row = conn.execute("SELECT id, tracking, token, priority, due_at FROM reports "
+                               "WHERE submission = ?", (values["submission"],)).fetchone()
+            if row is not None:
+                report_id, tracking, token, priority, due_at = row
+                return Filed(report_id, tracking, token, priority, due_at, replayed=True)
         serial = conn.execute(
             "INSERT INTO report_sequences (year, last) VALUES (?, 1) ON CONFLICT(year) "
             "DO UPDATE SET last = last + 1 RETURNING last", (year,)).fetchone()[0]

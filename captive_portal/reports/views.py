@@ -11,6 +11,7 @@ visitor logged in with is already verified.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request, session, url_for
@@ -94,7 +95,11 @@ def _form_page(values: dict | None = None, status: int = 200, error: FormError |
     visitor = _visitor()
     categories = list_categories(portal().store)
     where = _location(visitor)
-    page = render_template("reports/new.html", categories=categories, values=values or {},
+    values = values or {}
+    # A new key for each form shown (and kept when the form comes back refused: nothing was
+    # filed with it); a post sent twice with it files one report (`intake.file_report`).
+    values.setdefault("submission", secrets.token_urlsafe(16))
+    page = render_template("reports/new.html", categories=categories, values=values,
                            visitor=visitor, site=_site_label(where.site), ap=where.ap,
                            max_photos=reports_context().config.max_photos, error=error,
                            photos_dropped=photos_dropped)
@@ -179,28 +184,32 @@ def create():
         site=where.site, ap=where.ap,
         gateway_id=visitor.gateway_id if visitor else None,
         address=request.form.get("address") or None, phone=phone, phone_verified=verified,
-        photos=photos)
+        photos=photos, submission=request.form.get("submission"))
     try:
         filed = file_report(ctx.store, new_report, config, now=ctx.clock(),
                             photo_url=lambda token: url_for("reports.photo", token=token,
                                                             _external=True))
     except ReportError as exc:
         return _refused_form(exc.code, exc.field or "", bool(uploads))
-    reports_context().filed()
+    if not filed.replayed:
+        reports_context().filed()
     report = get_report(ctx.store, report_id=filed.id)
     assert report is not None  # filed just above
     if report.phone and not report.phone_verified:
-        return _confirm_phone(report, visitor)
+        return _confirm_phone(report, visitor, replayed=filed.replayed)
     return render_template("reports/filed.html", report=report)
 
 
-def _confirm_phone(report, visitor):
+def _confirm_phone(report, visitor, replayed: bool = False):
     """Send the code that confirms the report's phone and ask for it; a code the SMS budget
     refuses leaves the report filed: the visitor gets its tracking number, why no code came,
-    and a button to ask again."""
+    and a button to ask again. A retried post (``replayed``) whose code went out moments ago
+    is asked for that code."""
     try:
         _send_phone_code(report, visitor)
     except OtpError as exc:
+        if replayed and exc.code == "sms_resend_wait":
+            return render_template("reports/verify.html", report=report)
         _status, reason = status_and_message(exc.code)
         return render_template("reports/filed.html", report=report, sms_refused=exc.code,
                                sms_reason=reason)

@@ -50,14 +50,23 @@ def phone():
     try:
         code = codes.issue(number, claim.mac)
     except OtpError as exc:
+        if exc.code == "sms_resend_wait" and codes.pending(number, claim.mac):
+            # This device has a live code for this number (it asked twice, or its post was
+            # retried after the node that sent the code died): its form, no second SMS.
+            return _code_form(number)
         raise PortalError(exc.code) from None
     body = _("Your Amanah WiFi code is %(code)s. It expires in %(minutes)d minutes.",
              code=code, minutes=max(1, ctx.config.otp_ttl_s // 60))
     record = ctx.sms.send(number, body, purpose="login_code", locale=current_locale())
     if record.state not in ("submitted", "delivered"):
         raise PortalError("sms_failed")
+    return _code_form(number)
+
+
+def _code_form(number: str):
     return render_template("code.html", signed=signed_params(request.form), phone=number,
-                           phone_display=display(number), code_length=ctx.config.otp_length)
+                           phone_display=display(number),
+                           code_length=portal().config.otp_length)
 
 
 @bp.post("/login/code")

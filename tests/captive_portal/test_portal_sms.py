@@ -124,11 +124,41 @@ def test_sends_are_rationed_per_device_whatever_the_number(tmp_path):
 
 
 def test_a_second_code_waits_for_the_resend_gap(tmp_path):
+    """Another device asking for the same number within the gap is refused; the device that
+    asked (twice, or its post retried after a node died) gets its code's form again, no SMS."""
     portal = Portal(tmp_path, otp_resend_after_s=60)
     assert ask_code(portal).status_code == 200
-    reply = ask_code(portal)
+    again = ask_code(portal)
+    assert again.status_code == 200 and 'name="code"' in again.get_data(as_text=True)
+    assert len(outbox(portal)) == 1
+    reply = portal.post("/login/phone", portal.landing(mac="02:00:00:00:00:02"),
+                        phone="0501234567")
     assert reply.status_code == 429 and 'data-code="sms_resend_wait"' in reply.get_data(
         as_text=True)
+
+
+def test_a_code_post_retried_after_its_answer_was_lost_logs_in_again(portal):
+    """The node that accepted the code died before answering: the visitor's retry with the same
+    code (to another node) is accepted for that device until the code expires, not for others."""
+    page = ask_code(portal)
+    code = next(w.rstrip("،.") for w in outbox(portal)[0]["text"].split()
+                if w.rstrip("،.").isdigit() and len(w.rstrip("،.")) == 6)
+    before = portal.client.get_cookie("oasis_portal").value  # what the browser still holds
+    assert portal.post("/login/code", page, code=code).status_code == 303  # answer lost
+    portal.client.set_cookie("oasis_portal", before)
+    assert portal.post("/login/code", page, code=code).status_code == 303  # the retry
+    portal.client.set_cookie("oasis_portal", before)
+    assert portal.post("/login/code", page, code="000000").status_code == 400
+    other = portal.landing(mac="02:00:00:00:00:02")
+    data = {**portal.form(page.get_data(as_text=True)), **portal.params(mac="02:00:00:00:00:02"),
+            "code": code, "csrf_token": portal.form(other.get_data(as_text=True))["csrf_token"]}
+    refused = portal.client.post("/login/code", data=data)
+    assert refused.status_code == 400 and 'data-code="code_expired"' in refused.get_data(
+        as_text=True)
+    portal.now += portal.settings.portal.otp_ttl_s + 1
+    page = portal.landing()
+    data = {**portal.form(page.get_data(as_text=True)), "phone": "0501234567", "code": code}
+    assert portal.client.post("/login/code", data=data).status_code == 400  # expired
 
 
 # -- the SMS gateway ------------------------------------------------------------------------
