@@ -43,6 +43,7 @@ class Controller:
     serve_portal: bool = True
     #: ``oasis run --demo``: the portal lets a made-up device in (`captive_portal.demo`).
     demo: bool = False
+    #: This process's poller's own snapshot (its APs); pages read the published one.
     snapshot: Snapshot = field(default_factory=Snapshot)
     broker: EmbeddedBroker | None = None
     link: MqttLink | None = None
@@ -73,9 +74,10 @@ class Controller:
         self.link = MqttLink(config.mqtt, protocol=protocol, host=host, port=port)
         self.link.start()  # connects in the background; publishing before then is queued
 
-        self.monitoring = MonitoringService(config, store_path, secret_box, self.snapshot,
-                                            publish=self.link.publish_json)
-        self.monitoring.start()
+        if config.monitoring.role != "admin":  # an admin node shows what the pollers publish
+            self.monitoring = MonitoringService(config, store_path, secret_box, self.snapshot,
+                                                publish=self.link.publish_json)
+            self.monitoring.start()
         self.backhaul = BackhaulMonitor(lambda: Store(store_path), self.link,
                                         publish=self.link.publish_json)
 
@@ -86,7 +88,8 @@ class Controller:
         self.provisioning.start()
         self.link.subscribe(HELLO_TOPIC, lambda message: self._hello(store_path, message))
 
-        app = create_app(config, snapshot=self.snapshot, secret_box=secret_box,
+        # The admin app reads the snapshot every poller publishes in the store, this one's too.
+        app = create_app(config, secret_box=secret_box,
                          mqtt_publish=self._announce, provisioning_wake=self.provisioning.wake,
                          links=self.link_health)
         web_host, web_port = host_port(config.admin.listen, "admin.listen")

@@ -142,3 +142,34 @@ class RetentionConfig:
         for key in ("raw_hours", "hourly_days"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key}: must be at least 1")
+
+
+#: What ``oasis run`` runs on this node: the admin app and a poller (``both``), the admin app
+#: alone (``admin``: it shows what the pollers publish in the store), or a poller alone.
+MONITORING_ROLES = ("both", "admin", "poller")
+#: A poller's membership lease never runs shorter than this, whatever the poll interval.
+MIN_MEMBER_TTL_S = 3.0
+
+
+@dataclass
+class MonitoringConfig:
+    """Sharded polling: poller processes (``oasis poller``, or ``oasis run`` with a poller
+    role) split the APs among the live members of ``group`` (membership leases in the store)."""
+    role: str = "both"
+    group: str = "pollers"
+    #: A poller's membership lease in seconds; 0: one poll interval (``snmp.interval``, at
+    #: least 3 s). It is renewed every cycle and every third of it; a poller that dies has its
+    #: APs polled by the others within this TTL plus one interval.
+    member_ttl_s: float = 0.0
+
+    def validate(self) -> None:
+        if self.role not in MONITORING_ROLES:
+            raise ValueError(f"role: {self.role!r} is not one of {', '.join(MONITORING_ROLES)}")
+        if not self.group or ":" in self.group:
+            raise ValueError(f"group: {self.group!r}: a name without ':'")
+        if self.member_ttl_s < 0:
+            raise ValueError("member_ttl_s: must not be negative (0: one poll interval)")
+
+    def ttl_s(self, snmp: SnmpConfig) -> float:
+        """The membership lease's length for this poll interval."""
+        return max(self.member_ttl_s or snmp.interval, MIN_MEMBER_TTL_S)

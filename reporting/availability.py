@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from core import inventory, maintenance
@@ -142,19 +142,22 @@ def classify(states: Mapping[int, str], sites: Mapping[int, int],
 
 
 def record_states(store: Store, at: float, states: Mapping[int, str],
-                  parent_down_sites: Iterable[int] = ()) -> int:
+                  parent_down_sites: Iterable[int] = (),
+                  owned: Collection[int] | None = None) -> int:
     """One poll cycle's states (AP id -> poller state); records what changed, returns how many.
 
     ``parent_down_sites`` names sites whose gateway or backhaul the caller knows to be down
     (their down APs are parent down); without it a site is parent down when all its APs are.
-    APs the poller does not know yet are left as they are; an AP gone from the inventory is
-    closed as ``unknown``."""
+    ``owned``: the APs whose transitions this caller records (a poller of several, given every
+    AP's state so that a site is judged whole); None: all. APs the poller does not know yet are
+    left as they are; an AP gone from the inventory is closed as ``unknown``."""
     sites = {ap["id"]: ap["site_id"] for ap in inventory.list_aps(store)}
     reach = classify(states, sites, parent_down_sites)
     current = dict(store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
     changes = [(ap_id, sites[ap_id], state) for ap_id, state in reach.items()
-               if current.get(ap_id) != state and ap_id in sites]
+               if current.get(ap_id) != state and ap_id in sites
+               and (owned is None or ap_id in owned)]
     changes += [(ap_id, None, UNKNOWN) for ap_id, state in current.items()
                 if ap_id not in sites and state != UNKNOWN]
     if not changes:
@@ -169,12 +172,14 @@ def record_states(store: Store, at: float, states: Mapping[int, str],
     return changed
 
 
-def record_stopped(store: Store, at: float) -> int:
-    """Monitoring stops: every AP's state is unknown from ``at`` until the next poll cycle says
-    otherwise (time nobody watched is not scheduled time). Returns the APs changed."""
+def record_stopped(store: Store, at: float, ap_ids: Collection[int] | None = None) -> int:
+    """Monitoring stops: every AP's state (of ``ap_ids``, a stopping poller's own; None: all) is
+    unknown from ``at`` until the next poll cycle says otherwise (time nobody watched is not
+    scheduled time). Returns the APs changed."""
     with store.transaction() as conn:
         open_aps = [row[0] for row in conn.execute(
-            "SELECT ap_id FROM kpi_ap_intervals WHERE ended_at IS NULL AND state != 'unknown'")]
+            "SELECT ap_id FROM kpi_ap_intervals WHERE ended_at IS NULL AND state != 'unknown'")
+            if ap_ids is None or row[0] in ap_ids]
         site_of = dict(conn.execute("SELECT ap_id, site_id FROM kpi_ap_intervals"
                                     " WHERE ended_at IS NULL").fetchall())
         for ap_id in open_aps:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import resource
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 #: Largest v2c response the simulated agent sends; GETBULK stops adding rows before it.
 MAX_RESPONSE_BYTES = 8192
 _READ_PDUS = (ber.GET, ber.GETNEXT, ber.GETBULK)
+#: sysUpTime, which every poll reads first (a GETBULK non-repeater or a GET of .0).
+_SYS_UPTIME_OIDS = ((1, 3, 6, 1, 2, 1, 1, 3), (1, 3, 6, 1, 2, 1, 1, 3, 0))
 
 
 #: The ``[apsim]`` section's defaults are the simulator's too.
@@ -145,6 +148,9 @@ class ApSimulator:
         for name in settings.near_wrap:
             self.ap(name).wrap_soon(now)
         self.stats = SimulatorStats()
+        #: SNMPv2c polls answered, by AP name and the manager's address (a request that reads
+        #: sysUpTime starts a poll): a test of several pollers sees which polled each AP.
+        self.polls: Counter[tuple[str, tuple]] = Counter()
         self._community = settings.community.encode()
         self._trap_community = settings.trap_community.encode()
         self._endpoints: dict[str, _ApEndpoint] = {}
@@ -208,7 +214,7 @@ class ApSimulator:
                 self.stats.v3_requests += 1
                 reply = self._v3.answer(ap, data, self._response_pdu, MAX_RESPONSE_BYTES)
             elif version == ber.SNMP_V2C:
-                reply = self._answer_v2c(ap, ber.decode_request(data, self._oid_cache))
+                reply = self._answer_v2c(ap, ber.decode_request(data, self._oid_cache), peer)
             else:
                 return  # SNMPv1 is not offered by these APs
         except ber.BerError:
@@ -217,13 +223,15 @@ class ApSimulator:
         if reply is not None and endpoint.transport is not None:
             endpoint.transport.sendto(reply, peer)
 
-    def _answer_v2c(self, ap: SimulatedAp, request: ber.V2cRequest) -> bytes | None:
+    def _answer_v2c(self, ap: SimulatedAp, request: ber.V2cRequest, peer=None) -> bytes | None:
         if request.community != self._community:
             self.stats.wrong_community += 1
             if self.settings.auth_failure_traps:
                 self.send_trap(ap.name, "authenticationFailure")
             return None  # a real agent stays silent: the manager sees a timeout
         self.stats.v2c_requests += 1
+        if any(oid in _SYS_UPTIME_OIDS for oid, _ in request.varbinds[:4]):
+            self.polls[(ap.name, tuple(peer or ()))] += 1
         if request.pdu_type not in _READ_PDUS and request.pdu_type != ber.SET:
             return None
         pdu = self._response_pdu(ap, request.pdu_type, request.request_id_tlv, request.varbinds,

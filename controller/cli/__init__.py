@@ -14,10 +14,11 @@ from controller.cli.check import check_cmd
 from controller.cli.config_cmds import config as config_group
 from controller.cli.context import CliContext
 from controller.cli.inventory import ap, site
+from controller.cli.poller import poller
 from controller.cli.reports import reports
 from controller.cli.run import run
-from controller.cli.users import token, user
 from controller.cli.store_cmds import store_group
+from controller.cli.users import token, user
 from core.config import ConfigError
 from core.logs import configure as configure_logging
 from reporting.cli import report
@@ -57,6 +58,7 @@ cli.add_command(ap)
 cli.add_command(user)
 cli.add_command(token)
 cli.add_command(run)
+cli.add_command(poller)
 cli.add_command(apsim)
 cli.add_command(config_group)
 cli.add_command(portal)

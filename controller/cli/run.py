@@ -9,6 +9,7 @@ import click
 
 from controller import demo
 from controller.cli.context import CliContext
+from controller.cli.poller import run_poller
 from controller.runtime import Controller
 from core.systemd import ServiceNotifier
 
@@ -24,6 +25,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
     """Run the controller until interrupted (Ctrl-C or SIGTERM)."""
     config = obj.config
+    if config.monitoring.role == "poller":  # this node polls and nothing else
+        run_poller(obj)
+        return
     children = []
     gateway = None
     if demo_mode:

@@ -83,7 +83,8 @@ class Poller:
                  snmp_config: SnmpConfig, snapshot: Snapshot,
                  on_cycle: CycleListener | None = None, *, client: SnmpClient | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 outage_start: Callable[[int], float | None] | None = None):
+                 outage_start: Callable[[int], float | None] | None = None,
+                 known: Callable[[list[int]], Iterable[ApStatus]] | None = None):
         self.targets_provider = targets_provider
         self.config = snmp_config
         self.snapshot = snapshot
@@ -97,6 +98,10 @@ class Poller:
         #: asked when an AP this process has never heard fails: a controller restarted
         #: during an outage says since when, not "since the restart".
         self.outage_start = outage_start
+        #: What is already known of APs this process has not polled yet (the published
+        #: snapshot): an AP handed over from another poller, or polled before a restart, goes on
+        #: from its state, failure run and "down since" instead of starting unknown.
+        self.known = known
         self._stopping = asyncio.Event()
         #: APs whose interface table was cut, logged once until it reads whole again.
         self._truncated: set[int] = set()
@@ -127,6 +132,7 @@ class Poller:
         """One cycle over all current targets; returns its statistics."""
         targets = list(self.targets_provider())
         self._forget_removed({t.ap_id for t in targets})
+        self._take_over([t.ap_id for t in targets if self.snapshot.get(t.ap_id) is None])
         await self.client.prepare(targets)
         started_wall, started = time.time(), time.monotonic()
         gate = asyncio.Semaphore(self.config.max_in_flight)
@@ -147,6 +153,18 @@ class Poller:
             except Exception:  # a listener's bug must not stop monitoring
                 log.exception("on_cycle listener failed")
         return stats
+
+    def _take_over(self, ap_ids: list[int]) -> None:
+        if not ap_ids or self.known is None:
+            return
+        try:
+            statuses = list(self.known(ap_ids))
+        except Exception:  # a hint only: without it the AP starts unknown, as on a new store
+            log.exception("could not read the published status of %d APs", len(ap_ids))
+            return
+        for status in statuses:
+            if status.state is not ApState.UNKNOWN:
+                self.snapshot.put(status)
 
     def _forget_removed(self, current: set[int]) -> None:
         for status in self.snapshot.all():

@@ -131,6 +131,11 @@ class Snapshot:
     traps_v3_refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def current(self, store: object = None) -> "Snapshot":
+        """The snapshot an admin app reads (`controller.monitoring.published.SnapshotSource`):
+        this live one, when the app was given it (tests, a poller's own process)."""
+        return self
+
     def put(self, status: ApStatus) -> None:
         with self._lock:
             self._aps[status.ap_id] = status

@@ -2,8 +2,8 @@
 
 Built by `create_app` (an app factory, as in Flask's tutorial): nothing imports a global app, and
 every request opens its own `Store`, because SQLite connections are not shared across threads and
-the WSGI server serves each request on a worker thread. Monitoring values come from the poller's
-`Snapshot`; no request ever talks to a device.
+the WSGI server serves each request on a worker thread. Monitoring values come from the snapshot the
+pollers publish in the store; no request ever talks to a device.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from controller.monitoring.snapshot import Snapshot
+from controller.monitoring.published import PublishedSnapshots, SnapshotSource
 from controller.web import context, errors, formatting, history, i18n, params, security, sms_hooks
 from controller.web import awareness as awareness_pages
 from controller.web import reports as report_pages
@@ -50,14 +50,16 @@ MAX_BODY_BYTES = 1 << 20
 MqttPublish = Callable[[str, dict[str, Any]], object]
 
 
-def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
+def create_app(config: Config, *, secret_box: SecretBox, snapshot: SnapshotSource | None = None,
                mqtt_publish: MqttPublish | None = None,
                store_path: str | Path | None = None,
                provisioning_wake: Callable[[], None] | None = None,
                links: Callable[[], list[LinkHealth]] | None = None) -> Flask:
     """The admin app for ``config``.
 
-    ``snapshot`` is the poller's (read only here); ``secret_box`` encrypts device secrets on their
+    ``snapshot``: where monitoring values come from; by default the snapshot the pollers publish
+    in the store (any node's admin app sees every poller's APs), or a live `Snapshot` (read only
+    here); ``secret_box`` encrypts device secrets on their
     way into the store; ``mqtt_publish(topic_suffix, payload)``, when given, announces inventory
     changes so the poller can reload; ``store_path`` overrides ``config.store.path``;
     ``provisioning_wake()``, when given, tells the provisioning worker a job was just queued;
@@ -83,7 +85,9 @@ def create_app(config: Config, *, snapshot: Snapshot, secret_box: SecretBox,
         JSON_SORT_KEYS=False,
     )
     app.extensions["oasis"] = context.Runtime(
-        config=config, snapshot=snapshot, secret_box=secret_box, store_path=path,
+        config=config,
+        snapshot=snapshot if snapshot is not None else PublishedSnapshots(config.monitoring.group),
+        secret_box=secret_box, store_path=path,
         mqtt_publish=mqtt_publish, login_limiter=security.LoginGuard(),
         provisioning_wake=provisioning_wake, links=links or list)
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from controller import auth
-from controller.monitoring.snapshot import Snapshot
+from controller.monitoring.published import SnapshotReader, SnapshotSource
 from controller.web.security import LoginGuard
 from core.config import Config
 from core.mqtt import LinkHealth
@@ -27,7 +27,9 @@ from core.store import Store
 class Runtime:
     """The long-lived objects one admin app works with (kept in ``app.extensions["oasis"]``)."""
     config: Config
-    snapshot: Snapshot
+    #: Where the monitoring snapshot comes from: the store, as the pollers publish it (or a
+    #: live `Snapshot` given to the app). Requests read it through `snapshot()`.
+    snapshot: SnapshotSource
     secret_box: SecretBox
     store_path: Path
     mqtt_publish: Callable[[str, dict[str, Any]], object] | None
@@ -47,6 +49,13 @@ def store() -> Store:
     if "store" not in g:
         g.store = Store(runtime().store_path, migrate=False)
     return g.store
+
+
+def snapshot() -> SnapshotReader:
+    """The monitoring snapshot as this request reads it (one picture for the whole request)."""
+    if "snapshot" not in g:
+        g.snapshot = runtime().snapshot.current(store())
+    return g.snapshot
 
 
 def _close_store(_exc: BaseException | None) -> None:

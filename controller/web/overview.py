@@ -10,7 +10,8 @@ import dataclasses
 import time
 
 from controller.monitoring import reports_health
-from controller.monitoring.snapshot import ApState, ApStatus, Snapshot
+from controller.monitoring.published import SnapshotReader
+from controller.monitoring.snapshot import ApState, ApStatus
 from controller.web import readers
 from core import inventory
 from core.store import Store
@@ -53,7 +54,7 @@ def ap_row(ap: dict, status: ApStatus | None, has_alert: bool = False) -> dict:
     }
 
 
-def ap_rows(store: Store, snapshot: Snapshot, site: object = None) -> list[dict]:
+def ap_rows(store: Store, snapshot: SnapshotReader, site: object = None) -> list[dict]:
     """Every AP (of ``site``) with its status: open alerts first, then worst state, then name."""
     alerting = readers.open_alert_aps(store)
     rows = [ap_row(ap, snapshot.get(ap["id"]), ap["id"] in alerting)
@@ -85,7 +86,7 @@ def _summary(rows: list[dict]) -> dict:
             "clients_unknown": clients_unknown, "in_bps": in_bps, "out_bps": out_bps}
 
 
-def dashboard(store: Store, snapshot: Snapshot) -> dict:
+def dashboard(store: Store, snapshot: SnapshotReader) -> dict:
     """Sites with AP counts by state, clients and traffic; totals; the AP table; poller health."""
     rows = ap_rows(store, snapshot)
     sites = []

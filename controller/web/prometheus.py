@@ -12,7 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from controller.monitoring.alerts import AlertKind
-from controller.monitoring.snapshot import ApState, Snapshot
+from controller.monitoring.published import SnapshotReader
+from controller.monitoring.snapshot import ApState
 from reporting.gauges import Gauge
 
 AP_LABELS = ("ap", "site", "platform")
@@ -22,7 +23,7 @@ ALERT_KINDS = tuple(kind.value for kind in AlertKind)
 
 
 class SnapshotCollector(Collector):
-    def __init__(self, snapshot: Snapshot, aps: Iterable[Mapping], open_alerts: Mapping[str, int]):
+    def __init__(self, snapshot: SnapshotReader, aps: Iterable[Mapping], open_alerts: Mapping[str, int]):
         self.snapshot = snapshot
         self.aps = list(aps)
         self.open_alerts = dict(open_alerts)

@@ -106,7 +106,7 @@ def _nearby(report) -> tuple[list[dict], list[dict]]:
     """The report's site and its APs, for the report's small map."""
     if report.lat is None or not report.site:
         return [], []
-    sites, aps = places(context.store(), context.runtime().snapshot)
+    sites, aps = places(context.store(), context.snapshot())
     return ([s for s in sites if s["slug"] == report.site and s["lat"] is not None],
             [a for a in aps if a["site"] == report.site and a["lat"] is not None])
 

@@ -15,7 +15,7 @@ bp = Blueprint("aps", __name__)
 
 def _with_state(ap: dict) -> dict:
     """The AP as the API shows it: times as ISO-8601, and its state from the snapshot."""
-    status = context.runtime().snapshot.get(ap["id"])
+    status = context.snapshot().get(ap["id"])
     return {**inventory.shown(ap),
             "state": status.state.value if status else "unknown"}
 

@@ -47,7 +47,7 @@ def _time_arg(name: str, default: float) -> float:
 @require("viewer")
 def ap_status(ref: str):
     ap = inventory.get_ap(context.store(), ref)
-    status = overview.status_dict(context.runtime().snapshot.get(ap["id"]))
+    status = overview.status_dict(context.snapshot().get(ap["id"]))
     return jsonify({**status, "ap_id": ap["id"], "name": ap["name"], "site": ap["site"]})
 
 
@@ -89,7 +89,7 @@ def alerts():
 @bp.get("/dashboard")
 @require("viewer")
 def dashboard():
-    return jsonify(overview.dashboard(context.store(), context.runtime().snapshot))
+    return jsonify(overview.dashboard(context.store(), context.snapshot()))
 
 
 @bp.get("/audit")

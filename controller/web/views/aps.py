@@ -27,7 +27,7 @@ def _form(ap: dict | None, values: dict, errors: dict, status: int = 200):
 def index():
     site = request.args.get("site") or None
     state = request.args.get("state") or None
-    rows = overview.ap_rows(context.store(), context.runtime().snapshot, site)
+    rows = overview.ap_rows(context.store(), context.snapshot(), site)
     # A site's page draws the site's history: every AP of it, whatever the state filter.
     shown = history.draw(context.store(), [r["id"] for r in rows],
                          request.args.get("hours", type=int),
@@ -88,7 +88,7 @@ def detail(ref: str):
     store = context.store()
     rt = context.runtime()
     ap = inventory.get_ap(store, ref)
-    status = rt.snapshot.get(ap["id"])
+    status = context.snapshot().get(ap["id"])
     tz = rt.config.municipality.timezone
     shown = history.draw(store, [ap["id"]], request.args.get("hours", type=int), tz,
                          single=True)

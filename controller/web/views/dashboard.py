@@ -14,7 +14,7 @@ bp = Blueprint("dashboard", __name__)
 @page_role("viewer")
 def index():
     rt = context.runtime()
-    data = overview.dashboard(context.store(), rt.snapshot)
+    data = overview.dashboard(context.store(), context.snapshot())
     shown = history.draw(context.store(), [ap["id"] for ap in data["aps"]],
                          request.args.get("hours", type=int),
                          rt.config.municipality.timezone, single=False)

@@ -44,7 +44,7 @@ def scrape():
                                   "addresses other than loopback")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(HealthCollector(*health.current(store, context.runtime().links())))
-    registry.register(SnapshotCollector(context.runtime().snapshot, inventory.list_aps(store),
+    registry.register(SnapshotCollector(context.snapshot(), inventory.list_aps(store),
                                         readers.open_alert_counts(store)))
     registry.register(KpiCollector(gauges.current(store, context.runtime().config)))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

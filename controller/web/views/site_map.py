@@ -57,7 +57,7 @@ def map_policy(tiles_url: str) -> str:
 @page_role("viewer")
 def index():
     admin = context.runtime().config.admin
-    sites, aps = places(context.store(), context.runtime().snapshot)
+    sites, aps = places(context.store(), context.snapshot())
     page = render_template("map.html", sites=sites, aps=aps, tiles_url=admin.map_tiles_url,
                            tiles_attribution=admin.map_tiles_attribution,
                            states=[s.value for s in ApState])
