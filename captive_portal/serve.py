@@ -19,6 +19,7 @@ import gc
 import http.client
 import logging
 import os
+import socket
 import ssl
 import threading
 from pathlib import Path
@@ -55,8 +56,9 @@ PROBE_TIMEOUT_S = 5.0
 class PortalRuntime:
     """The portal app and what runs beside it: the MQTT link to the gateways, SMS retries.
 
-    ``instance`` tells workers of one portal apart (their MQTT client ids); a runtime with an
-    instance shares gateway reports with its sibling workers.
+    ``instance`` tells workers of one portal apart (their MQTT client ids: host and pid, so
+    workers of two nodes never take each other's broker session); a runtime with an instance
+    shares gateway reports with its sibling workers.
     """
 
     def __init__(self, config: Config, settings: PortalSettings, *,
@@ -239,7 +241,7 @@ def worker_app():
     configure_logging(verbose)
     config = load_config()
     runtime = PortalRuntime(config, PortalSettings.from_config(config),
-                            instance=str(os.getpid()))
+                            instance=f"{socket.gethostname()}-{os.getpid()}")
     runtime.start()
     atexit.register(runtime.stop)
     # What start-up built lives as long as the worker: keep it out of every full collection.
