@@ -4,6 +4,12 @@
 adapter (one `SnmpClient` on a private event loop; push threads hand it requests). The
 `ProvisioningWorker` thread runs queued jobs (the web app only queues them) and queues a drift
 check of every AP every ``drift_interval`` seconds.
+
+On several nodes every node's worker runs jobs, each claimed by one node (`netconfig.jobs`:
+per-job claims, since jobs are independent and two may run at once), and one node queues the
+drift checks: the worker holding the lease ``singleton:provisioning-drift`` (`core.leases`,
+12 s) queues one when the newest drift job in the store is ``drift_interval`` old, so a node
+taking that over neither repeats nor skips one.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-import time
+import uuid
 from collections.abc import Callable
 
 from controller.snmp.engine import (
@@ -23,8 +29,9 @@ from controller.snmp.engine import (
     V2cCredentials,
     V3Credentials,
 )
+from core.leases import WORKER_TTL_S, Singleton, holder_id
 from core.secrets import SecretBox
-from core.store import Store
+from core.store import Store, now
 from netconfig import jobs
 from netconfig.service import ProvisioningService
 from netconfig.settings import ProvisioningConfig
@@ -96,7 +103,9 @@ class ProvisioningWorker(threading.Thread):
         self.poll_seconds = poll_seconds
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        self._next_drift = time.monotonic() + settings.drift_interval
+        self._started_at = now()
+        self.drift_lease = Singleton(open_store, "provisioning-drift", ttl_s=WORKER_TTL_S,
+                                     holder=holder_id(f"provisioning-drift:{uuid.uuid4().hex[:6]}"))
 
     def wake(self) -> None:
         """A job was queued in this process: look now rather than at the next poll."""
@@ -111,7 +120,7 @@ class ProvisioningWorker(threading.Thread):
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
-                if time.monotonic() >= self._next_drift:
+                if self.drift_lease.held():
                     self._queue_drift(service)
                 job = jobs.claim_next(service.store)
                 if job is None:
@@ -128,9 +137,16 @@ class ProvisioningWorker(threading.Thread):
                     jobs.finish(service.store, job["id"], "failed", "internal error")
         finally:
             service.close()
+            self.drift_lease.release()
 
     def _queue_drift(self, service: ProvisioningService) -> None:
-        self._next_drift = time.monotonic() + self.settings.drift_interval
+        """Queue a drift check of every AP if the newest one is ``drift_interval`` old (the
+        first one that long after this worker started)."""
+        last = service.store.conn.execute(
+            "SELECT max(created_at) FROM provision_jobs WHERE kind = 'drift' AND created_by = ?",
+            (DRIFT_ACTOR,)).fetchone()[0]
+        if now() - (last if last is not None else self._started_at) < self.settings.drift_interval:
+            return
         ap_ids = service.resolve("all")
         if ap_ids:
             jobs.create(service.store, "drift", "all", ap_ids, DRIFT_ACTOR,

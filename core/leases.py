@@ -17,6 +17,7 @@ renews well before expiry (every ``ttl / 3``); a holder that dies stops renewing
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -26,8 +27,13 @@ from collections.abc import Callable, Iterable
 
 from core.store import Store
 
-__all__ = ["Singleton", "acquire", "holder_id", "join", "leave", "members", "owner_of",
-           "release"]
+__all__ = ["WORKER_TTL_S", "Hold", "Singleton", "acquire", "holder_id", "join", "leave",
+           "members", "owner_of", "release"]
+
+#: The default lease of a background worker (the forwarder, the SLA watcher, schedules...): a
+#: standby looks at most once a second, so a dead holder's work resumes on another node within
+#: ``WORKER_TTL_S + 1`` seconds, 13 s; the holder renews every 4 s (a third of it).
+WORKER_TTL_S = 12.0
 
 _ACQUIRE = (
     "INSERT INTO leases (name, holder, acquired_at, renewed_at, expires_at)"
@@ -40,6 +46,7 @@ _ACQUIRE = (
     " RETURNING holder")
 
 _PROCESS_NONCE = uuid.uuid4().hex[:8]
+log = logging.getLogger(__name__)
 
 
 def holder_id(role: str = "") -> str:
@@ -136,3 +143,53 @@ class Singleton:
                 finally:
                     store.close()
             self._held_until = 0.0
+
+
+class Hold:
+    """Lease ``name`` kept renewed by a thread while one long piece of work runs (a report
+    build, a provisioning job): ``with Hold(...) as hold:`` takes it (``hold.ok``), renews it
+    every ``ttl_s / 3`` and releases it at the end. ``hold.lost`` turns true if a renewal
+    found another holder (the work should stop: someone else took it over)."""
+
+    def __init__(self, store_factory: Callable[[], Store], name: str, holder: str, *,
+                 ttl_s: float = WORKER_TTL_S):
+        self.store_factory, self.name, self.holder, self.ttl_s = (store_factory, name, holder,
+                                                                   ttl_s)
+        self.ok = False
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{name}", daemon=True)
+
+    def _take(self) -> bool:
+        store = self.store_factory()
+        try:
+            return acquire(store, self.name, self.holder, self.ttl_s)
+        finally:
+            store.close()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                if not self._take():
+                    self.lost.set()
+                    return
+            except Exception as exc:  # a store hiccup: the next renewal tries again
+                log.warning("lease %s not renewed: %s", self.name, exc)
+
+    def __enter__(self) -> Hold:
+        self.ok = self._take()
+        if self.ok:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.ok:
+            return
+        self._stop.set()
+        self._thread.join()
+        if not self.lost.is_set():
+            store = self.store_factory()
+            try:
+                release(store, self.name, self.holder)
+            finally:
+                store.close()

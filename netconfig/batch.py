@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core import inventory
+from core.leases import Hold, holder_id
 from core.secrets import SecretBox
 from core.store import Store
 from netconfig import drift, hostkeys, jobs
@@ -96,6 +97,14 @@ class BatchRunner:
 
     def run(self, job_id: int, actor: str,
             progress: Callable[[Outcome], None] | None = None) -> BatchResult:
+        """Run job ``job_id``, holding its lease all along (`jobs.claim_lease`: another node
+        closes the job as interrupted only once this process stops renewing it)."""
+        with Hold(self.open_store, jobs.claim_lease(job_id), holder_id("provisioning"),
+                  ttl_s=jobs.CLAIM_TTL_S):
+            return self._run(job_id, actor, progress)
+
+    def _run(self, job_id: int, actor: str,
+             progress: Callable[[Outcome], None] | None = None) -> BatchResult:
         store = self.open_store()
         try:
             jobs.start(store, job_id)

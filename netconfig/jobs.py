@@ -4,6 +4,15 @@ A web request never talks to a device: it creates a ``queued`` job and returns i
 (`controller.provisioning.ProvisioningWorker`, or the CLI in its own process) claims it, runs
 it and keeps ``done``/``failed`` and each AP's item row current, so progress is visible while it
 runs.
+
+On several nodes (docs/scale-out.md) every node's worker takes jobs: per-job claims, not a
+lease, because jobs are independent and long (a push of hundreds of APs) and two nodes may well
+run two at once. `claim_next` takes the oldest queued job by one conditional ``UPDATE ...
+RETURNING`` (on SQLite and PostgreSQL the second node to try finds it taken), and the run holds
+the lease ``provision-job:<id>`` (`core.leases.Hold`, renewed every 4 s, `CLAIM_TTL_S`) while
+it lasts. A job whose node died is closed by `recover_interrupted` on any other node once that
+lease has run out: failed, its APs not yet done skipped and saying why. It is not run again by
+itself: an AP left halfway through a push is checked (drift) or pushed again by a person.
 """
 
 from __future__ import annotations
@@ -15,12 +24,21 @@ from pathlib import Path
 
 from core import inventory
 from core.inventory import NotFound
+from core.leases import WORKER_TTL_S, acquire, release
 from core.store import Store, now, with_iso
 
 KINDS = ("push", "rollback", "backup", "drift", "adopt")
 FINAL = ("succeeded", "failed", "stopped", "partial")
 #: The times of a job row and of its items' rows (unix seconds; items have the last two).
 TIME_COLUMNS = ("created_at", "started_at", "finished_at")
+#: A running job's lease: another node closes the job this long after its runner stopped
+#: renewing it (died), 12 s.
+CLAIM_TTL_S = WORKER_TTL_S
+
+
+def claim_lease(job_id: int) -> str:
+    """The lease a job's runner holds while it runs (`core.leases.Hold`)."""
+    return f"provision-job:{job_id}"
 
 
 def create(store: Store, kind: str, target: str, ap_ids: list[int], actor: str, *,
@@ -28,25 +46,34 @@ def create(store: Store, kind: str, target: str, ap_ids: list[int], actor: str, 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     with store.transaction() as conn:
-        cur = conn.execute(
+        job_id = conn.execute(
             "INSERT INTO provision_jobs (kind, target, status, dry_run, total, options, "
-            "created_by, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-            (kind, target, int(dry_run), len(ap_ids), json.dumps(options or {}), actor, now()))
+            "created_by, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING id",
+            (kind, target, int(dry_run), len(ap_ids), json.dumps(options or {}), actor,
+             now())).fetchone()[0]
         conn.executemany("INSERT INTO provision_job_items (job_id, ap_id, status) "
-                         "VALUES (?, ?, 'queued')", [(cur.lastrowid, i) for i in ap_ids])
-    return cur.lastrowid
+                         "VALUES (?, ?, 'queued')", [(job_id, i) for i in ap_ids])
+    return job_id
+
+
+_CLAIM = ("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
+          "WHERE id = (SELECT id FROM provision_jobs WHERE status = 'queued' ORDER BY id LIMIT 1)"
+          " AND status = 'queued' RETURNING id")
 
 
 def claim_next(store: Store) -> dict | None:
-    """Mark the oldest queued job running and return it (None: nothing to do)."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT id FROM provision_jobs WHERE status = 'queued' "
-                           "ORDER BY id LIMIT 1").fetchone()
-        if not row:
+    """Mark the oldest queued job running and return it (None: nothing to do).
+
+    One conditional update: of two nodes claiming at once, the second finds the job taken
+    (and tries the next one, a few times)."""
+    for _ in range(3):
+        row = store.conn.execute(_CLAIM, (now(), runner_id())).fetchone()
+        if row is not None:
+            return get(store, row[0], items=False)
+        if store.conn.execute("SELECT 1 FROM provision_jobs WHERE status = 'queued' LIMIT 1"
+                              ).fetchone() is None:
             return None
-        conn.execute("UPDATE provision_jobs SET status = 'running', started_at = ?, runner = ? "
-                     "WHERE id = ?", (now(), runner_id(), row[0]))
-    return get(store, row[0], items=False)
+    return None
 
 
 def start(store: Store, job_id: int) -> None:
@@ -67,6 +94,10 @@ def runner_id(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
 
 
+def _local(runner: str | None) -> bool:
+    return runner is not None and runner.partition(":")[0] == socket.gethostname()
+
+
 def _alive(runner: str | None) -> bool:
     """Whether the process that claimed a job still runs; True if it is on another host."""
     if not runner:
@@ -78,17 +109,32 @@ def _alive(runner: str | None) -> bool:
     return pid.isdigit() and _start_time(int(pid)) == started
 
 
+def _claim_expired(store: Store, job_id: int, started_at: float | None, at: float) -> bool:
+    """Whether nobody renews the job's lease (its runner's node is gone). A job claimed less
+    than a TTL ago may not hold it yet: it counts as live."""
+    if started_at is not None and started_at > at - CLAIM_TTL_S:
+        return False
+    probe = f"recover:{runner_id()}"
+    if not acquire(store, claim_lease(job_id), probe, CLAIM_TTL_S, at):
+        return False
+    release(store, claim_lease(job_id), probe)
+    return True
+
+
 def recover_interrupted(store: Store) -> list[int]:
     """Close the jobs left ``running`` by a process that is gone; returns their ids.
 
-    Their APs not yet done are marked skipped (one interrupted mid-push says so: check its
-    drift or push again); the job is failed with the reason.
+    A runner on this host is looked up among its processes; one on another node is gone when
+    its job's lease has run out. Their APs not yet done are marked skipped (one interrupted
+    mid-push says so: check its drift or push again); the job is failed with the reason.
     """
     running = store.conn.execute(
-        "SELECT id, runner FROM provision_jobs WHERE status = 'running'").fetchall()
+        "SELECT id, runner, started_at FROM provision_jobs WHERE status = 'running'").fetchall()
     closed = []
-    for job_id, runner in running:
-        if _alive(runner):
+    at = now()
+    for job_id, runner, started_at in running:
+        if _alive(runner) and (_local(runner)
+                               or not _claim_expired(store, job_id, started_at, at)):
             continue
         with store.transaction() as conn:
             conn.execute("UPDATE provision_job_items SET status = 'skipped', message = "

@@ -6,6 +6,15 @@ store *before* building or sending: the unique key on that pair means one proces
 mails each period once, even with several controllers or a restart halfway. A run whose mail
 was handed to the relay stays ``sending`` if the process dies before it is marked ``sent``:
 it is not sent again (at most once; the files are kept either way).
+
+On several nodes (docs/scale-out.md) both are used: a lease for the tick and a claim per run.
+Each node's `Scheduler` asks for the lease ``singleton:report-schedules`` (`core.leases`,
+`core.leases.WORKER_TTL_S`, 12 s) and only the holder rolls usage up and calls `run_due`, so
+the store is not swept twice a minute for nothing. The unique (schedule, period) key stays the
+claim that makes a period's report single, and a run being built is held by the lease
+``report-run:<id>`` (`core.leases.Hold`, renewed while the PDF is made). A run left
+``building`` by a node that died has no live holder: the next tick (on whichever node holds
+the schedules' lease then) builds it again, its half-written files removed first.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import logging
 import re
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +35,7 @@ from typing import Any
 from core import audit
 from core.config import Config, MunicipalityConfig
 from core.files import create_private
+from core.leases import WORKER_TTL_S, Hold, Singleton, acquire, holder_id, release
 from core.localtime import day_start, local
 from core.mail import MailConfig, MailError, compose, send
 from core.store import Store, now
@@ -214,22 +226,81 @@ def file_stem(period: Period, lang: str, site: str | None = None) -> str:
 def _claim(store: Store, schedule: Schedule, period: Period, at: float) -> int | None:
     try:
         with store.transaction() as conn:
-            cursor = conn.execute(
+            return conn.execute(
                 "INSERT INTO report_runs (schedule_id, period, status, started_at) "
-                "VALUES (?, ?, 'building', ?)", (schedule.id, period.name, at))
-            return cursor.lastrowid
+                "VALUES (?, ?, 'building', ?) RETURNING id",
+                (schedule.id, period.name, at)).fetchone()[0]
     except sqlite3.IntegrityError:
         return None  # built already, or being built by another process
 
 
+def _run_lease(run_id: int) -> str:
+    return f"report-run:{run_id}"
+
+
+def _orphans(store: Store, holder: str, at: float, ttl_s: float) -> list[tuple[int, int, str]]:
+    """Runs left ``building`` by a process that is gone: older than a lease's TTL (so not one
+    another process has just inserted and is about to hold) and with no live holder."""
+    rows = store.conn.execute(
+        "SELECT id, schedule_id, period FROM report_runs WHERE status = 'building' "
+        "AND started_at < ? ORDER BY id", (at - ttl_s,)).fetchall()
+    orphans = []
+    for run_id, schedule_id, period in rows:
+        if acquire(store, _run_lease(run_id), holder, ttl_s):
+            release(store, _run_lease(run_id), holder)
+            orphans.append((run_id, schedule_id, period))
+    return orphans
+
+
+def _held_build(store: Store, config: Config, schedule: Schedule, period: Period, run_id: int,
+                holder: str, ttl_s: float) -> bool:
+    """Build run ``run_id`` holding its lease; False when another process holds it."""
+    def stores() -> Store:  # the renewing thread's own connection
+        return Store(store.location, migrate=False)
+
+    with Hold(stores, _run_lease(run_id), holder, ttl_s=ttl_s) as hold:
+        if not hold.ok:
+            return False
+        try:
+            _build(store, config, schedule, period, run_id)
+        except Exception as exc:
+            log.exception("report %s for %s could not be built", schedule.name, period.name)
+            _finish(store, run_id, "failed", error=f"build: {exc.__class__.__name__}: {exc}")
+    return True
+
+
+def _forget_files(store: Store, run_id: int) -> None:
+    """The files a dead builder may have left of run ``run_id``, rows and bytes."""
+    for (path,) in store.conn.execute("SELECT path FROM report_files WHERE run_id = ?",
+                                      (run_id,)).fetchall():
+        Path(path).unlink(missing_ok=True)
+    store.conn.execute("DELETE FROM report_files WHERE run_id = ?", (run_id,))
+
+
 def run_due(store: Store, config: Config, *, at: float | None = None,
-            mailer: Callable[..., str] = send) -> list[int]:
-    """Build and deliver every report that is due; retry deliveries the relay put off.
-    Returns the ids of the runs it worked on."""
+            mailer: Callable[..., str] = send, holder: str | None = None,
+            ttl_s: float = WORKER_TTL_S) -> list[int]:
+    """Build and deliver every report that is due; build again runs a dead process left
+    half-built; retry deliveries the relay put off. Returns the ids of the runs it worked on."""
     at = now() if at is None else at
+    holder = holder or holder_id("report-runs")
     tz = config.section(MunicipalityConfig).timezone
     worked: list[int] = []
-    for schedule in list_schedules(store):
+    schedules = {schedule.id: schedule for schedule in list_schedules(store)}
+    for orphan, schedule_id, name in _orphans(store, holder, at, ttl_s):
+        schedule = schedules.get(schedule_id)
+        if schedule is None:
+            continue
+        log.warning("report run %s (%s, %s) was left half-built by a process that is gone; "
+                    "building it again", orphan, schedule.name, name)
+        folder = reports_folder(config)
+        for stale in folder.glob(f"{schedule.id}-{orphan}-*") if folder.is_dir() else ():
+            stale.unlink(missing_ok=True)
+        _forget_files(store, orphan)
+        if _held_build(store, config, schedule, Period.parse(name, tz, now=0.0), orphan,
+                       holder, ttl_s):
+            worked.append(orphan)
+    for schedule in schedules.values():
         if not schedule.active:
             continue
         period = due_period(schedule, at, tz)
@@ -239,12 +310,7 @@ def run_due(store: Store, config: Config, *, at: float | None = None,
         if run_id is None:
             continue
         worked.append(run_id)
-        try:
-            _build(store, config, schedule, period, run_id)
-        except Exception as exc:
-            log.exception("report %s for %s could not be built", schedule.name, period.name)
-            _finish(store, run_id, "failed", error=f"build: {exc.__class__.__name__}: {exc}")
-            continue
+        _held_build(store, config, schedule, period, run_id, holder, ttl_s)
     for run_id in _deliverable(store):
         if _deliver(store, config, run_id, mailer):
             worked.append(run_id) if run_id not in worked else None
@@ -358,11 +424,18 @@ def kept_file(store: Store, config: Config, file_id: int) -> tuple[dict, bytes] 
 
 
 class Scheduler:
-    """Checks the schedules every ``interval_s`` on its own thread (in `oasis run`)."""
+    """Checks the schedules every ``interval_s`` on its own thread (in `oasis run`), while it
+    holds the schedules' lease (the module's docstring)."""
+
+    LEASE = "report-schedules"
 
     def __init__(self, open_store: Callable[[], Store], config: Config,
-                 interval_s: float = 60.0):
+                 interval_s: float = 60.0, *, ttl_s: float = WORKER_TTL_S):
         self.open_store, self.config, self.interval_s = open_store, config, interval_s
+        self.lease = Singleton(open_store, self.LEASE, ttl_s=ttl_s,
+                               holder=holder_id(f"{self.LEASE}:{uuid.uuid4().hex[:6]}"))
+        #: Ticks this scheduler worked (it works only while it holds the lease).
+        self.ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="report-scheduler", daemon=True)
 
@@ -379,16 +452,32 @@ class Scheduler:
         return self._thread.is_alive()
 
     def _loop(self) -> None:
+        # Wake often enough to renew the lease (a third of its TTL) between ticks.
+        wait = min(self.interval_s, self.lease.ttl_s / 4)
+        next_tick = 0.0
         while not self._stop.is_set():
             try:
-                store = self.open_store()
-                try:
-                    # The usage days that are over, rolled up first (nothing to do most ticks).
-                    usage_rollup.refresh(store, self.config.section(MunicipalityConfig).timezone,
-                                         now())
-                    run_due(store, self.config)
-                finally:
-                    store.close()
+                if not self.lease.held():
+                    next_tick = 0.0  # on taking it over, tick at once
+                elif time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.interval_s
+                    self.tick()
             except Exception:
                 log.exception("report scheduler tick failed")
-            self._stop.wait(self.interval_s)
+            self._stop.wait(wait)
+        try:
+            self.lease.release()
+        except Exception:  # the lease runs out by itself
+            log.exception("report scheduler lease not released")
+
+    def tick(self) -> list[int]:
+        store = self.open_store()
+        try:
+            # The usage days that are over, rolled up first (nothing to do most ticks).
+            usage_rollup.refresh(store, self.config.section(MunicipalityConfig).timezone, now())
+            worked = run_due(store, self.config, holder=self.lease.holder,
+                             ttl_s=self.lease.ttl_s)
+        finally:
+            store.close()
+        self.ticks += 1
+        return worked

@@ -300,8 +300,11 @@ def hand_due(store: Store, sms: SmsService, *, per_minute: int, at: float | None
             if row is None or not limits.hit(conn, LIMIT_KEY, per_minute, 60.0, when):
                 return handed
             recipient_id, number, locale, body_ar, body_en = row
-            conn.execute("UPDATE awareness_recipients SET handed_at = ? WHERE id = ?",
-                         (when, recipient_id))
+            # The claim: on PostgreSQL two nodes' senders may both have read this recipient;
+            # only the update that still finds it waiting hands it over.
+            if not conn.execute("UPDATE awareness_recipients SET handed_at = ? WHERE id = ? "
+                                "AND handed_at IS NULL", (when, recipient_id)).rowcount:
+                continue
         try:
             record = sms.send(number, body_ar if locale == "ar" else body_en,
                               purpose="awareness", locale=locale)
@@ -316,7 +319,14 @@ def hand_due(store: Store, sms: SmsService, *, per_minute: int, at: float | None
 
 
 class AwarenessSender(Periodic):
-    """Background thread: `hand_due` every ``interval_s`` until stopped."""
+    """Background thread: `hand_due` every ``interval_s`` until stopped.
+
+    Every node runs one (docs/scale-out.md): per-recipient claims, not a lease. Each recipient
+    is claimed by the conditional update that marks it handed, and the pace is a limit in the
+    store (`core.limits`) shared by all the nodes. A recipient is marked before the SMS is
+    sent, so a node dying between the two loses that one awareness message rather than ever
+    sending it twice.
+    """
 
     def __init__(self, stores: Callable[[], Store], sms: SmsService, per_minute: int,
                  interval_s: float = 1.0):

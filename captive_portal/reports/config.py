@@ -61,6 +61,10 @@ class ReportsConfig:
     level2_contacts: str = ""
     #: Seconds between two passes of the SLA watcher.
     sla_check_interval_s: float = 60.0
+    #: On several nodes one forwarder and one SLA watcher work at a time, each holding a lease
+    #: in the store for this long (renewed every third of it); when its node dies another
+    #: node's takes over within this plus a second (docs/scale-out.md).
+    lease_ttl_s: float = 12.0
     #: Portal "my reports" and closure look-ups per client per minute.
     lookups_per_minute: int = 10
 
@@ -87,6 +91,7 @@ class ReportsConfig:
             ("urgent_sla_factor", 0 < self.urgent_sla_factor <= 1),
             ("level2_after_hours", self.level2_after_hours > 0),
             ("sla_check_interval_s", self.sla_check_interval_s > 0),
+            ("lease_ttl_s", 1 <= self.lease_ttl_s <= 300),
             ("lookups_per_minute", self.lookups_per_minute >= 1),
         )
         for key, ok in checks:

@@ -15,6 +15,18 @@ back office dedups by id.
 
 While it runs, the forwarder writes a heartbeat in the store about once a second with its link's
 state (`captive_portal.reports.health`), which every process's ``/healthz`` reads.
+
+On several nodes (docs/scale-out.md) one forwarder works at a time: it holds the lease
+``singleton:report-forwarder`` (`core.leases.Singleton`, ``[reports] lease_ttl_s``, 12 s), and
+the others stand by, applying the acks their own session receives (idempotent) and asking for
+the lease about once a second. A lease rather than per-row claims, because what the forwarder
+decides is about the whole outbox, not one row: the window of unacked messages, re-sends held
+back while acks still flow, the back-off from the smoothed ack latency; two publishers would
+each keep half of that picture, and one forwarder already carries far more than the 940 service
+files (docs/benchmarks.md). Taking the lease over is what a restart was before: every unacked
+row is made due at once (the back office dedups by id), so a dead node's reports go out from
+another node within the TTL plus a second. Only the holder writes the heartbeat, so ``/healthz``
+says the forwarder is down for the seconds no node forwards.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ from pathlib import Path
 from captive_portal.reports import health, outbox
 from captive_portal.reports.config import ReportsConfig
 from core.contracts import reports as contract
+from core.leases import Singleton, holder_id
 from core.mqtt import InboundMessage, MqttLink
 from core.store import Store
 
@@ -40,9 +53,21 @@ log = logging.getLogger(__name__)
 class ReportForwarder:
     """One thread publishing due outbox rows and applying the back office's acks in batches."""
 
+    #: The lease one forwarder of all the nodes holds (`core.leases`).
+    LEASE = "report-forwarder"
+
     def __init__(self, store_path: str | Path, link: MqttLink, config: ReportsConfig, *,
                  clock: Callable[[], float] = time.time, poll_s: float = 0.5):
         self.store_path = str(store_path)
+        # The holder names the node's forwarder client (`ReportsConfig.client_id`, one per
+        # node): two forwarders in one process are two holders.
+        self.lease = Singleton(lambda: Store(self.store_path, migrate=False), self.LEASE,
+                               ttl_s=config.lease_ttl_s,
+                               holder=holder_id(f"{self.LEASE}:{config.client_id}"))
+        #: Whether this forwarder held the lease at its last look (it works only then).
+        self.active = False
+        #: How many times this forwarder took the lease (its first start included).
+        self.takeovers = 0
         self.link = link
         self.config = config
         self.clock = clock
@@ -64,14 +89,6 @@ class ReportForwarder:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        store = Store(self.store_path)
-        try:
-            with store.transaction() as conn:
-                again = outbox.resend_all_now(conn, self.clock())
-        finally:
-            store.close()
-        if again:
-            log.info("%d unacked outbox messages will be published again", again)
         self.link.subscribe(contract.TOPIC_ACK, self._on_ack)
         self._thread.start()
 
@@ -99,24 +116,53 @@ class ReportForwarder:
 
     def _run(self) -> None:
         store = Store(self.store_path, migrate=False)
+        was_active = False
         try:
             while not self._stop.is_set():
                 try:
-                    busy = self.run_once(store)
+                    if self._holds(store):
+                        was_active = True
+                        busy = self.run_once(store)
+                        self._beat(store)
+                    else:  # standing by: acks still count, whoever published
+                        busy = False
+                        self._apply_acks(store)
                 except Exception:  # a store hiccup must not end forwarding for good
                     log.exception("forwarder pass failed")
                     busy = False
-                self._beat(store)
                 if not busy:
-                    self._wake.wait(self.poll_s)
+                    self._wake.wait(self.poll_s if self.active
+                                    else min(1.0, self.lease.ttl_s / 4))
                     self._wake.clear()
         finally:
-            try:
-                with store.transaction() as conn:
-                    health.stopped(conn, self.link.client_id, time.time())
-            except sqlite3.Error as exc:
-                log.warning("could not record the forwarder's stop: %s", exc)
+            if was_active:
+                try:
+                    with store.transaction() as conn:
+                        health.stopped(conn, self.link.client_id, time.time())
+                except sqlite3.Error as exc:
+                    log.warning("could not record the forwarder's stop: %s", exc)
             store.close()
+            # Let a standby node take over now rather than when the lease runs out.
+            try:
+                self.lease.release()
+            except sqlite3.Error as exc:
+                log.warning("could not release the forwarder's lease: %s", exc)
+
+    def _holds(self, store: Store) -> bool:
+        """Whether this forwarder may publish now; on taking the lease over, every unacked
+        row is made due (what the previous holder had in flight is unknown)."""
+        held = self.lease.held()
+        if held and not self.active:
+            with store.transaction() as conn:
+                again = outbox.resend_all_now(conn, self.clock())
+            self.takeovers += 1
+            self.last_progress = time.monotonic()
+            log.info("forwarder lease taken (%s); %d unacked outbox messages will be "
+                     "published again", self.lease.holder, again)
+        elif self.active and not held:
+            log.warning("forwarder lease lost to another node; standing by")
+        self.active = held
+        return held
 
     def _beat(self, store: Store) -> None:
         """The heartbeat (real time, whatever clock the outbox runs on), at most once a second."""

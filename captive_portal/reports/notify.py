@@ -4,6 +4,13 @@ A notification is written in the transaction of the change it announces; this st
 `SmsService.send`, which records it in ``sms_messages`` with its delivery state and retries a
 send the gateway did not accept, with backoff. A crash between the two can at worst send one
 SMS twice, never lose it.
+
+Every node's status consumer and SLA watcher run this step, so each notification is first
+claimed: one conditional ``UPDATE ... RETURNING`` sets its holder and a claim expiry
+(`CLAIM_S`, three times the SMS gateway's request timeout) only where no live claim is, on
+SQLite and PostgreSQL alike. A per-item claim rather than a lease: any node may hand any
+notification, and one that dies mid-hand leaves only its claimed row, taken by another node
+once the claim expires.
 """
 
 from __future__ import annotations
@@ -13,9 +20,20 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from captive_portal.sms import SmsService
+from core.leases import holder_id
 from core.store import Store
 
 log = logging.getLogger(__name__)
+
+#: How long a claimed notification is this node's to hand over before another node may.
+CLAIM_S = 30.0
+
+_CLAIM = (
+    "UPDATE report_notifications SET claimed_by = ?, claimed_until = ? "
+    "WHERE id = (SELECT id FROM report_notifications WHERE handed_at IS NULL "
+    "            AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT 1) "
+    "AND handed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?) "
+    "RETURNING id, to_number, body, purpose, locale")
 
 
 class Notifier:
@@ -25,11 +43,17 @@ class Notifier:
         self.clock = clock
 
     def deliver_pending(self, limit: int = 200) -> int:
-        """Hand up to ``limit`` waiting notifications to the SMS gateway; returns how many."""
-        rows = self.store.conn.execute(
-            "SELECT id, to_number, body, purpose, locale FROM report_notifications "
-            "WHERE handed_at IS NULL ORDER BY id LIMIT ?", (limit,)).fetchall()
-        for notification_id, to, body, purpose, locale in rows:
+        """Hand up to ``limit`` waiting notifications to the SMS gateway, each claimed first;
+        returns how many this call handed."""
+        holder = holder_id("notifications")
+        handed = 0
+        while handed < limit:
+            at = self.clock()
+            row = self.store.conn.execute(_CLAIM, (holder, at + CLAIM_S, at, at)).fetchone()
+            if row is None:
+                return handed
+            notification_id, to, body, purpose, locale = row
+            handed += 1
             record = self.sms.send(to, body, purpose=purpose, locale=locale)
             self.store.conn.execute(
                 "UPDATE report_notifications SET sms_id = ?, handed_at = ? WHERE id = ?",
@@ -37,7 +61,7 @@ class Notifier:
             if record.state == "failed" or record.last_error:
                 log.warning("SMS %s for notification %s: %s (%s)", record.id, notification_id,
                             record.state, record.last_error)
-        return len(rows)
+        return handed
 
 
 class Notice(NamedTuple):

@@ -5,6 +5,22 @@ and may arrive more than once: each carries an ``update_id`` and `apply_status_u
 the ids it has applied. Applied (or refused) updates are acked on the status-ack topic so the
 back office stops re-sending them; the SMS they cause are decided in the same transaction and
 handed to the SMS gateway afterwards.
+
+On several nodes every node's consumer subscribes, each on its own persistent session, and
+every update reaches every node: the store applies it once. `apply_status_update` claims the
+update's id by one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` before anything else, so the
+second node to try (on SQLite or PostgreSQL) finds it taken and counts a duplicate; the SMS are
+decided inside that one transaction and handed over under per-row claims
+(`captive_portal.reports.notify`). Each node acks what it applied or found applied. Chosen over
+the alternatives, measured with Mosquitto 2 (docs/scale-out.md):
+
+- an MQTT 5 shared subscription (``$share/...``) hands each update to one node, but Mosquitto
+  keeps queueing a share of them to a member whose persistent session outlives its dead node:
+  those wait for that node's return or the back office's re-send;
+- a lease (one subscriber) leaves updates published during a takeover to nobody's session.
+
+Idempotent apply costs a second, empty transaction per update (the duplicate) and loses
+nothing when a node dies: the other node's session already holds every update.
 """
 
 from __future__ import annotations

@@ -129,8 +129,12 @@ def apply_status_update(conn: sqlite3.Connection, update: dict, *, now: float,
     if not isinstance(update_id, str) or not 0 < len(update_id) <= UPDATE_ID_MAX \
             or not isinstance(tracking, str) or status not in STATUSES:
         return "malformed"
-    if conn.execute("SELECT 1 FROM report_status_updates WHERE update_id = ?",
-                    (update_id,)).fetchone():
+    # The update's id is claimed first, by one insert: with every node subscribed to the status
+    # topic (docs/scale-out.md) two nodes may apply the same update at once, and the second
+    # insert waits for the first transaction and then finds the id taken.
+    if conn.execute("INSERT INTO report_status_updates (update_id, report_id, applied_at, "
+                    "outcome) VALUES (?, NULL, ?, 'applying') ON CONFLICT (update_id) DO NOTHING "
+                    "RETURNING update_id", (update_id, now)).fetchone() is None:
         return "duplicate"
     report = _load(conn, tracking)
     outcome = "unknown_report"
@@ -148,8 +152,8 @@ def apply_status_update(conn: sqlite3.Connection, update: dict, *, now: float,
             outcome = "invalid_transition"
             _event(conn, report.id, now, "note", None, "backoffice",
                    f"ignored status {status} (report was {report.status})")
-    conn.execute("INSERT INTO report_status_updates (update_id, report_id, applied_at, outcome) "
-                  "VALUES (?, ?, ?, ?)", (update_id, report.id if report else None, now, outcome))
+    conn.execute("UPDATE report_status_updates SET report_id = ?, outcome = ? WHERE update_id = ?",
+                 (report.id if report else None, outcome, update_id))
     return outcome
 
 

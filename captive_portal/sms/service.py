@@ -243,7 +243,13 @@ class SmsService:
 
 
 class SmsRetrier(Periodic):
-    """Background thread calling `SmsService.retry_due` every ``interval_s`` until stopped."""
+    """Background thread calling `SmsService.retry_due` every ``interval_s`` until stopped.
+
+    Every node may run one (docs/scale-out.md): per-message claims, not a lease. `retry_due`
+    claims each message by a conditional update of its next attempt (compare and set, one
+    statement on SQLite and PostgreSQL), so two nodes never retry one message at once, and one
+    that dies mid-send leaves it to the others after ``claim_s``.
+    """
 
     def __init__(self, service: SmsService, interval_s: float = 15.0):
         self.service = service

@@ -26,8 +26,8 @@ def _row(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
 
 def branch_for_update(conn: sqlite3.Connection, branch: str, at: float) -> dict[str, Any]:
     """The branch's row, created (heard from at ``at``) on first contact."""
-    conn.execute("INSERT OR IGNORE INTO backhaul_branches (branch, updated_at) VALUES (?, ?)",
-                 (branch, at))
+    conn.execute("INSERT INTO backhaul_branches (branch, updated_at) VALUES (?, ?) "
+                 "ON CONFLICT (branch) DO NOTHING", (branch, at))
     row = _row(conn.execute("SELECT * FROM backhaul_branches WHERE branch = ?", (branch,)))
     assert row is not None  # inserted above if it was missing
     return row
@@ -52,17 +52,16 @@ def save_path(conn: sqlite3.Connection, branch: str, active_link: str, path: str
 def add_event(conn: sqlite3.Connection, event: dict[str, Any], at: float,
               received_at: float) -> bool:
     """Store an agent's event (``at``: its time as unix seconds); False if its id is stored
-    already (a redelivery), and then nothing is written."""
-    try:
-        conn.execute(
-            "INSERT INTO backhaul_events (event_id, branch, at, kind, link, from_link, to_link,"
-            " reason, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (event["id"], event["branch"], at, event["kind"], event.get("link"),
-             event.get("from_link"), event.get("to_link"), event.get("reason"),
-             json.dumps(event, ensure_ascii=False), received_at))
-    except sqlite3.IntegrityError:
-        return False
-    return True
+    already (a redelivery, or another node stored it first), and then nothing is written.
+    One statement either way: the second node's insert waits for the first's transaction and
+    then finds the id taken."""
+    return conn.execute(
+        "INSERT INTO backhaul_events (event_id, branch, at, kind, link, from_link, to_link,"
+        " reason, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        (event["id"], event["branch"], at, event["kind"], event.get("link"),
+         event.get("from_link"), event.get("to_link"), event.get("reason"),
+         json.dumps(event, ensure_ascii=False), received_at)).fetchone() is not None
 
 
 # -- reading ---------------------------------------------------------------------------------

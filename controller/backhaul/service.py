@@ -17,6 +17,11 @@ Delivery is at-least-once and an agent's spool may deliver events minutes late, 
 The tables are read and written by `controller.backhaul.records`. Branch alerts are rows of
 ``alerts`` (`core.alerts`) with ``ap_id`` NULL and the ``branch`` column set (migration 0040); a
 partial unique index keeps one open alert per branch.
+
+On several nodes every node's monitor subscribes and records (docs/scale-out.md): neither a
+lease nor claims, because recording is idempotent. An event is stored once by its ``id``
+whichever node stores it first, a state older than what the store has changes nothing, and the
+unique open alert per branch lets only one node open or clear it (and publish that change).
 """
 
 from __future__ import annotations

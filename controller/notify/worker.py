@@ -1,12 +1,22 @@
 """The notify worker: a thread of the controller that, every few seconds (or when woken),
 checks the 940 pipeline's health, routes new alert openings and clearings into the outbox,
-queues the digest when a period ends, and sends what the outbox holds."""
+queues the digest when a period ends, and sends what the outbox holds.
+
+On several nodes (docs/scale-out.md) the deciding and the sending are split. Deciding (the
+pipeline's health, routing, the digest, pruning) reads the whole store and writes what is to be
+sent, so one node does it: the worker holding the lease ``singleton:notify`` (`core.leases`,
+12 s; a standby takes over within that plus its pass interval). Sending is done by every node's
+worker, each message claimed first (`controller.notify.outbox.claim_due`: a conditional update
+of its next attempt, so only one node sends it; a node that dies mid-send leaves it to the
+others after `controller.notify.outbox.CLAIM_S`).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +25,7 @@ from controller.notify import digest, messages, outbox, rules
 from controller.notify.channels import Channels, DeliveryError
 from controller.notify.router import Router
 from controller.settings import AlertsConfig
+from core.leases import WORKER_TTL_S, Singleton, holder_id
 from core.secrets import SecretBox
 from core.store import Store
 
@@ -44,6 +55,18 @@ class NotifyWorker:
     _thread: threading.Thread | None = None
     _pruned_at: float = 0.0
     _started_at: float | None = None
+    #: Seconds the deciding lease lasts without renewal (`WORKER_TTL_S`).
+    lease_ttl_s: float = WORKER_TTL_S
+    _lease: Singleton | None = None
+
+    def lease(self, store: Store) -> Singleton:
+        """The deciding lease, renewed on connections of its own to ``store``'s location."""
+        if self._lease is None:
+            location = store.location
+            self._lease = Singleton(lambda: Store(location, migrate=False), "notify",
+                                    ttl_s=self.lease_ttl_s, clock=self.clock,
+                                    holder=holder_id(f"notify:{uuid.uuid4().hex[:6]}"))
+        return self._lease
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
@@ -74,12 +97,29 @@ class NotifyWorker:
                 self._wake.clear()
         finally:
             store.close()
+            if self._lease is not None:
+                self._lease.release()
 
     def run_once(self, store: Store) -> dict[str, int]:
-        """One pass: health, routing, digest, sending. Returns what it did, counted."""
+        """One pass: health, routing, digest (on the lease's holder), sending. Returns what
+        it did, counted."""
         at = self.clock()
-        if self._started_at is None:
-            self._started_at = at
+        counted: dict[str, int] = {}
+        if self.lease(store).held():
+            if self._started_at is None:
+                self._started_at = at  # watching since it took the lease
+            counted = self._decide(store, at)
+        else:
+            self._started_at = None
+        for message in outbox.claim_due(store, at):
+            if self._stop.is_set():
+                break
+            outcome = self.deliver(store, message)
+            counted[outcome] = counted.get(outcome, 0) + 1
+        return counted
+
+    def _decide(self, store: Store, at: float) -> dict[str, int]:
+        assert self._started_at is not None
         if self.watch_reports:
             reports_health.check(store, self.config, at, watching_since=self._started_at)
         counted = Router(store, self.config, self.tz).route(at)
@@ -89,11 +129,6 @@ class NotifyWorker:
             if pruned:
                 counted["pruned"] = pruned
             self._pruned_at = at
-        for message in outbox.claim_due(store, at):
-            if self._stop.is_set():
-                break
-            outcome = self.deliver(store, message)
-            counted[outcome] = counted.get(outcome, 0) + 1
         return counted
 
     def deliver(self, store: Store, message: outbox.Message) -> str:
