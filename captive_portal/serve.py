@@ -65,9 +65,10 @@ class PortalRuntime:
                  mqtt_protocol: str | None = None, instance: str = ""):
         self.settings = settings
         mqtt = config.mqtt
-        host, port = (mqtt.host, mqtt.port) if mqtt.host else host_port(mqtt.embedded_listen)
+        external = bool(mqtt.addresses())  # else the embedded broker `oasis run` started
+        host, port = (None, None) if external else host_port(mqtt.embedded_listen)
         # The embedded broker (amqtt) speaks only MQTT 3.1.1, and has no shared subscriptions.
-        protocol = mqtt_protocol or (MQTT_V5 if mqtt.host else MQTT_V311)
+        protocol = mqtt_protocol or (MQTT_V5 if external else MQTT_V311)
         suffix = f"-portal-{instance}" if instance else "-portal"
         self.link = MqttLink(mqtt, client_id=f"{mqtt.client_id}{suffix}", protocol=protocol,
                              host=host, port=port)
@@ -75,7 +76,7 @@ class PortalRuntime:
         store_path = str(config.store_location())
         # The MQTT thread writes accounting with stores of its own (one per thread anyway).
         self._report_stores = StoreProvider(store_path)
-        share = SHARE_GROUP if instance and mqtt.host else None
+        share = SHARE_GROUP if instance and external else None
         self.gateways = MqttGatewayControl(self.link, self._report_stores, share=share)
         self.app = create_app(settings, store_path=store_path, secret_box=secret_box,
                               gateway=self.gateways, links=lambda: [self.link.health()],

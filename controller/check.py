@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from captive_portal.gateways import last_heard
 from captive_portal.sms.smpp import SmppSettings, probe
-from core.config import Config, MqttConfig
+from core.config import Config, MqttConfig, format_address
 from core.mqtt import MqttLink
 from core.secrets import SecretBox, SecretError
 from core.store import Store, available_migrations, iso
@@ -52,7 +52,7 @@ def run_checks(config: Config, *, timeout_s: float = 5.0,
         except Exception as exc:  # sqlite3, psycopg and OS errors alike name the cause
             yield Finding(FAIL, "store", f"{shown}: cannot be read: {exc}")
     yield from _key_findings(config, store)
-    yield _broker_finding(config.section(MqttConfig), timeout_s)
+    yield from _broker_findings(config.section(MqttConfig), timeout_s)
     sms = getattr(config, "sms", None)
     if sms is not None and sms.driver in ("http", "kannel"):
         yield _sms_finding(sms.url, timeout_s)
@@ -114,7 +114,7 @@ def _reach(host: str, port: int, timeout_s: float) -> str | None:
         return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
 
 
-def _tls_handshake(mqtt: MqttConfig, timeout_s: float) -> str | None:
+def _tls_handshake(mqtt: MqttConfig, host: str, port: int, timeout_s: float) -> str | None:
     """None if a TLS session with the broker opens as the link would open it, else why not:
     a certificate the configured CA does not vouch for is named as such, before MQTT."""
     try:
@@ -124,8 +124,8 @@ def _tls_handshake(mqtt: MqttConfig, timeout_s: float) -> str | None:
     except (OSError, ssl.SSLError) as exc:
         return f"cannot load the TLS files ([mqtt] tls_ca_file, tls_cert_file, tls_key_file): {exc}"
     try:
-        with socket.create_connection((mqtt.host, mqtt.port), timeout=timeout_s) as raw, \
-                context.wrap_socket(raw, server_hostname=mqtt.host):
+        with socket.create_connection((host, port), timeout=timeout_s) as raw, \
+                context.wrap_socket(raw, server_hostname=host):
             return None
     except ssl.SSLCertVerificationError as exc:
         return (f"the broker's certificate is not trusted: {exc.verify_message} "
@@ -133,24 +133,42 @@ def _tls_handshake(mqtt: MqttConfig, timeout_s: float) -> str | None:
     except ssl.SSLError as exc:
         return f"TLS handshake failed: {exc.reason or exc}"
     except socket.gaierror as exc:
-        return f"cannot resolve {mqtt.host}: {exc.strerror}"
+        return f"cannot resolve {host}: {exc.strerror}"
     except TimeoutError:
-        return f"no answer from {mqtt.host}:{mqtt.port} within {timeout_s:g}s"
+        return f"no answer from {host}:{port} within {timeout_s:g}s"
     except OSError as exc:
-        return f"cannot connect to {mqtt.host}:{mqtt.port}: {exc.strerror or exc}"
+        return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
 
 
-def _broker_finding(mqtt: MqttConfig, timeout_s: float) -> Finding:
-    if not mqtt.host:
-        return Finding(OK, "broker", f"none configured ([mqtt] host is empty): `oasis run` "
-                                     f"starts the embedded broker on {mqtt.embedded_listen}")
-    where = f"{mqtt.host}:{mqtt.port} ([mqtt] host, port)"
-    problem = (_tls_handshake(mqtt, timeout_s) if mqtt.tls
-               else _reach(mqtt.host, mqtt.port, timeout_s))
+def _broker_findings(mqtt: MqttConfig, timeout_s: float) -> Iterator[Finding]:
+    """One finding per broker. With several, one that fails is a warning while another works
+    (clients fail over to it), and a failure when none does."""
+    addresses = mqtt.addresses()
+    if not addresses:
+        yield Finding(OK, "broker", f"none configured ([mqtt] brokers and host are empty): "
+                                    f"`oasis run` starts the embedded broker on "
+                                    f"{mqtt.embedded_listen}")
+        return
+    keys = "([mqtt] brokers)" if mqtt.brokers else "([mqtt] host, port)"
+    findings = [_broker_finding(mqtt, host, port, keys, timeout_s) for host, port in addresses]
+    any_ok = any(finding.status == OK for finding in findings)
+    for finding in findings:
+        if finding.status == FAIL and any_ok:
+            finding = replace(finding, status=WARN,
+                              message=f"{finding.message}; clients use the other broker(s)")
+        yield finding
+
+
+def _broker_finding(mqtt: MqttConfig, host: str, port: int, keys: str,
+                    timeout_s: float) -> Finding:
+    where = f"{format_address(host, port)} {keys}"
+    problem = (_tls_handshake(mqtt, host, port, timeout_s) if mqtt.tls
+               else _reach(host, port, timeout_s))
     if problem:
         return Finding(FAIL, "broker", f"{where}: {problem}")
     # A client id of its own: the broker would otherwise drop the running controller's session.
-    link = MqttLink(mqtt, client_id=f"{mqtt.client_id}-check-{os.getpid()}", keepalive=10)
+    link = MqttLink(mqtt, client_id=f"{mqtt.client_id}-check-{os.getpid()}", keepalive=10,
+                    host=host, port=port)
     link.start()
     try:
         connected = link.wait_connected(timeout_s)

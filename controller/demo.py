@@ -171,9 +171,10 @@ def start_gateway(config: Config) -> DemoGateway:
     """The demo's gateway in this process: it acks the portal's allow and deny commands, so a
     visitor's login completes, and enforces nothing (`agents.gateway.demo`)."""
     mqtt = config.mqtt
-    host, port = (mqtt.host, mqtt.port) if mqtt.host else host_port(mqtt.embedded_listen)
+    external = bool(mqtt.addresses())  # else the embedded broker
+    host, port = (None, None) if external else host_port(mqtt.embedded_listen)
     gateway = DemoGateway(DEMO_GATEWAY, mqtt, host=host, port=port,
-                          protocol=MQTT_V5 if mqtt.host else MQTT_V311)
+                          protocol=MQTT_V5 if external else MQTT_V311)
     gateway.start()
     return gateway
 

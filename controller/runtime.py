@@ -66,8 +66,9 @@ class Controller:
         Store(store_path).close()  # migrations before anything reads the store
         secret_box = SecretBox.from_key_file(config.resolve_path(config.store.key_file))
 
-        protocol, host, port = MQTT_V5, config.mqtt.host, config.mqtt.port
-        if not host:
+        # host None: the link tries every broker of [mqtt] (`MqttConfig.addresses`).
+        protocol, host, port = MQTT_V5, None, None
+        if not config.mqtt.addresses():
             self.broker = EmbeddedBroker.from_config(config.mqtt)
             self.broker.start()
             protocol, host, port = self.broker.link_protocol, self.broker.host, self.broker.port

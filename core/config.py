@@ -61,11 +61,19 @@ class MunicipalityConfig:
             raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
 
 
+def format_address(host: str, port: int) -> str:
+    """``HOST:PORT`` as written in the config (an IPv6 host in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass
 class MqttConfig:
-    #: Empty host: `oasis run` starts an embedded broker on ``embedded_listen``.
+    #: Empty host and brokers: `oasis run` starts an embedded broker on ``embedded_listen``.
     host: str = ""
     port: int = 1883
+    #: Several brokers (``HOST:PORT``; ``HOST`` alone takes ``port``), tried in order and in
+    #: turn: a client on a broker that goes away moves to the next one. Instead of ``host``.
+    brokers: list[str] = dataclasses.field(default_factory=list)
     username: str = ""
     password: str = ""
     tls: bool = False
@@ -79,9 +87,38 @@ class MqttConfig:
     client_id: str = "oasis-controller"
     embedded_listen: str = "127.0.0.1:1883"
 
+    def addresses(self) -> list[tuple[str, int]]:
+        """The brokers a client tries, in order: ``brokers``, else ``host`` and ``port`` as a
+        one-element list; empty when none is configured (the embedded broker's case)."""
+        if not self.brokers:
+            return [(self.host, self.port)] if self.host else []
+        found: list[tuple[str, int]] = []
+        for index, entry in enumerate(self.brokers):
+            where = f"brokers[{index}]"
+            entry = entry.strip()
+            if not entry:
+                raise ValueError(f"{where}: empty; expected HOST:PORT")
+            bare = ":" not in entry or (entry.startswith("[") and entry.endswith("]"))
+            host, port = (entry.strip("[]"), self.port) if bare else host_port(entry, where)
+            if not host or not 0 < port <= 65535:
+                raise ValueError(f"{where}: expected HOST:PORT with a port 1-65535, "
+                                 f"got {entry!r}")
+            if (host, port) in found:
+                raise ValueError(f"{where}: {format_address(host, port)} is listed twice")
+            found.append((host, port))
+        return found
+
+    def describe(self) -> str:
+        """The configured brokers for messages (``a:1883, b:1883``), or "(none)"."""
+        return ", ".join(format_address(*address) for address in self.addresses()) or "(none)"
+
     def validate(self) -> None:
         if not 0 < self.port <= 65535:
             raise ValueError("port: must be 1-65535")
+        if self.brokers and self.host:
+            raise ValueError("host, brokers: set one of them (brokers lists every broker, "
+                             f"the first one too), got host = {self.host!r} and brokers")
+        self.addresses()
         files = {"tls_ca_file": self.tls_ca_file, "tls_cert_file": self.tls_cert_file,
                  "tls_key_file": self.tls_key_file}
         for key, value in files.items():
@@ -130,6 +167,16 @@ class Config:
     def sections(self) -> dict[str, Any]:
         return dict(self._sections)
 
+    def store_location(self) -> str | Path:
+        """Where the store is: the ``[store] url`` when set (PostgreSQL), else the SQLite file
+        ``[store] path`` resolved like any path. `core.store.Store` opens either."""
+        url = self._sections["store"].url
+        if url:
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ConfigError(f"[store] url: {url!r} is not a postgresql:// URL")
+            return str(url)
+        return self.resolve_path(self._sections["store"].path)
+
     def resolve_path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder when not absolute."""
         path = Path(value)
@@ -167,16 +214,6 @@ def coerce(value: object, kind: object, where: str) -> object:
     if typing.get_origin(kind) is list or kind is list:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
-    def store_location(self) -> str | Path:
-        """Where the store is: the ``[store] url`` when set (PostgreSQL), else the SQLite file
-        ``[store] path`` resolved like any path. `core.store.Store` opens either."""
-        url = self._sections["store"].url
-        if url:
-            if not url.startswith(("postgresql://", "postgres://")):
-                raise ConfigError(f"[store] url: {url!r} is not a postgresql:// URL")
-            return str(url)
-        return self.resolve_path(self._sections["store"].path)
-
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
         return list(value)
@@ -279,5 +316,5 @@ def config_keys(sections: typing.Mapping[str, type] | None = None) -> dict[str, 
 
 
 __all__ = ["Config", "ConfigError", "MqttConfig", "SECTIONS_GROUP", "StoreConfig", "coerce",
-           "config_keys", "fill_section", "host_port", "load_config", "read_toml",
+           "config_keys", "fill_section", "format_address", "host_port", "load_config", "read_toml",
            "registered_sections"]

@@ -18,6 +18,14 @@ rate-limited warning), a handler's exception is logged and the next message deli
 watcher restarts paho's loop (on a fresh connection) should its thread end for any other reason.
 `MqttLink.health` says how the link is doing: connected since when, the last error, drops and
 restarts; the apps' ``/healthz`` and ``/metrics`` show it.
+
+A link knows several brokers (``[mqtt] brokers``). paho connects to one host only, so before
+each connection attempt the link aims paho at the next address: the first attempt after `start`
+goes to the first broker, and every reconnect (the broker went away, refused us, or could not be
+reached) to the next one, round the list, with paho's backoff between attempts. A link stays on
+the broker that works and does not move back: every client ends up on the one broker still up.
+Nothing is carried from one broker to the other but what paho still has in flight; the outbox
+and the spools resend the rest, as they do after any broker restart.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.config import MqttConfig
+from core.config import MqttConfig, format_address
 from core.mqtt_payload import MAX_DEPTH, MAX_PAYLOAD_BYTES, PayloadRejected, decode_payload
 
 log = logging.getLogger(__name__)
@@ -122,9 +130,15 @@ class LinkHealth:
     handler_errors: int
     #: Times the network loop had to be restarted.
     loop_restarts: int
+    #: Every broker the link knows, in order (``broker`` is the one it is on, or trying).
+    brokers: tuple[str, ...] = ()
+    #: Connections made to another broker than the previous connection's.
+    failovers: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"client_id": self.client_id, "broker": self.broker, "connected": self.connected,
+        return {"client_id": self.client_id, "broker": self.broker,
+                "brokers": list(self.brokers or (self.broker,)), "failovers": self.failovers,
+                "connected": self.connected,
                 "since": _iso(self.since), "last_error": self.last_error,
                 "last_error_at": _iso(self.last_error_at), "received_messages": self.received,
                 "dropped_messages": self.dropped,
@@ -220,11 +234,12 @@ def _no_delay(client, userdata, sock) -> None:
 
 
 class MqttLink:
-    """One connection to the broker, kept alive in a background thread.
+    """One connection to a broker, kept alive in a background thread.
 
     ``protocol`` is ``MQTT_V5`` (production, Mosquitto) or ``MQTT_V311`` (the embedded amqtt
     broker). ``session_expiry_s`` > 0 with ``clean_start=False`` asks an MQTT 5 broker to keep the
-    session (subscriptions, queued QoS 1 messages) while the link is away.
+    session (subscriptions, queued QoS 1 messages) while the link is away. The brokers are the
+    config's (`MqttConfig.addresses`) unless ``host`` names the one to use (the embedded broker).
     """
 
     def __init__(self, config: MqttConfig, *, client_id: str | None = None,
@@ -235,8 +250,14 @@ class MqttLink:
         if protocol not in _PROTOCOLS:
             raise ValueError(f"protocol: expected one of {sorted(_PROTOCOLS)}, got {protocol!r}")
         self.prefix = config.prefix
-        self.host = host or config.host
-        self.port = port or config.port
+        self.brokers = [(host, port or config.port)] if host else config.addresses()
+        if not self.brokers:
+            raise ValueError("no MQTT broker: set [mqtt] brokers (or host)")
+        #: The broker in use or being tried (an index in ``brokers``), the one last connected.
+        self._current = 0
+        self._connected_to: int | None = None
+        self._attempts = 0
+        self.failovers = 0
         self.client_id = client_id or config.client_id
         self.protocol = protocol
         self._keepalive = keepalive
@@ -292,15 +313,32 @@ class MqttLink:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.on_socket_open = _no_delay
+        self._client.on_pre_connect = self._on_pre_connect
 
     def __repr__(self) -> str:  # never the password
-        return (f"MqttLink(client_id={self.client_id!r}, broker={self.host}:{self.port}, "
+        return (f"MqttLink(client_id={self.client_id!r}, broker={self.broker}, "
                 f"protocol={self.protocol}, connected={self.connected})")
+
+    @property
+    def host(self) -> str:
+        """The host of the broker in use (or being tried)."""
+        return self.brokers[self._current][0]
+
+    @property
+    def port(self) -> int:
+        return self.brokers[self._current][1]
+
+    @property
+    def broker(self) -> str:
+        """``HOST:PORT`` of the broker in use (or being tried)."""
+        return format_address(self.host, self.port)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect in the background; paho keeps retrying (with backoff) until `stop`."""
+        """Connect in the background, to the first broker first; paho keeps retrying (with
+        backoff, the next broker each time) until `stop`."""
+        self._current, self._attempts = 0, 0
         properties = None
         if self.protocol == MQTT_V5:
             properties = Properties(PacketTypes.CONNECT)
@@ -336,9 +374,11 @@ class MqttLink:
 
     def health(self) -> LinkHealth:
         error, error_at = self._last_error or (None, None)
-        return LinkHealth(self.client_id, f"{self.host}:{self.port}", self.connected,
+        return LinkHealth(self.client_id, self.broker, self.connected,
                           self._since, error, error_at, self.received, self._dropped.count,
-                          self._handler_failures.count, self.loop_restarts)
+                          self._handler_failures.count, self.loop_restarts,
+                          tuple(format_address(*address) for address in self.brokers),
+                          self.failovers)
 
     def _set_connected(self, connected: bool) -> None:
         if connected != self._connected.is_set():
@@ -531,16 +571,39 @@ class MqttLink:
 
     # -- connection state ------------------------------------------------------------------
 
+    def _on_pre_connect(self, client, userdata) -> None:
+        """Aim paho at the broker for this attempt: the first after `start`, then the next.
+
+        paho connects to one host and refuses a new one while it is connecting (its ``host``
+        setter), yet reads the address from these two attributes when it opens the socket (and
+        checks the TLS name against the host): paho 2.x, tested by test_mqtt_failover.py.
+        """
+        if self._attempts:
+            self._current = (self._current + 1) % len(self.brokers)
+        self._attempts += 1
+        if len(self.brokers) > 1:
+            log.info("MQTT %s: trying broker %s (%d of %d)", self.client_id, self.broker,
+                     self._current + 1, len(self.brokers))
+        client._host, client._port = self.brokers[self._current]
+
     def _on_connect(self, client, userdata, flags, reason_code: ReasonCode, properties) -> None:
         if reason_code.is_failure:
             self.last_connect_error = f"{reason_code.getName()} (0x{reason_code.value:02x})"
             self._error(f"broker refused the connection: {self.last_connect_error}")
-            log.error("broker %s:%s refused connection: %s", self.host, self.port,
-                      self.last_connect_error)
+            log.error("broker %s refused connection: %s", self.broker, self.last_connect_error)
             return
         self.last_connect_error = None
         self.connections += 1
-        log.info("connected to %s:%s as %s", self.host, self.port, self.client_id)
+        moved = self._connected_to is not None and self._connected_to != self._current
+        if moved:
+            self.failovers += 1
+        self._connected_to = self._current
+        of = (f" (broker {self._current + 1} of {len(self.brokers)})"
+              if len(self.brokers) > 1 else "")
+        if moved:
+            log.warning("connected to %s as %s%s: failed over", self.broker, self.client_id, of)
+        else:
+            log.info("connected to %s as %s%s", self.broker, self.client_id, of)
         self._set_connected(True)
         with self._lock:
             subscriptions = list(self._subscriptions.values())
@@ -550,15 +613,16 @@ class MqttLink:
         self._send_subscribe(subscriptions)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._error(f"cannot reach the broker at {self.host}:{self.port}")
+        self._error(f"cannot reach the broker at {self.broker}")
 
     def _on_disconnect(self, client, userdata, flags, reason_code: ReasonCode,
                        properties) -> None:
         self._lost_connection()
         if reason_code.value != 0:
             self._error(f"disconnected: {reason_code.getName()}")
-            log.warning("disconnected from %s:%s: %s; reconnecting", self.host, self.port,
-                        reason_code.getName())
+            log.warning("disconnected from %s: %s; reconnecting%s", self.broker,
+                        reason_code.getName(), " (to the next broker)" if len(self.brokers) > 1
+                        else "")
 
     def _lost_connection(self) -> None:
         self._set_connected(False)

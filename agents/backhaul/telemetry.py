@@ -92,7 +92,7 @@ class TelemetrySender:
         # A short keepalive: after a failover the broker connection may be stuck on the dead
         # path, and paho only notices after 1.5 keepalives.
         self.link = (MqttLink(mqtt, keepalive=10, reconnect_min_s=0.2, reconnect_max_s=5.0)
-                     if mqtt.host else None)
+                     if mqtt.addresses() else None)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="backhaul-telemetry", daemon=True)

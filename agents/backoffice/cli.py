@@ -37,7 +37,7 @@ def _open(obj: CliContext, db: str, auto: bool, *, one_off: bool = False) -> Bac
     it deaf until restarted)."""
     config = obj.config
     client_id = f"oasis-backoffice-cli-{os.getpid()}" if one_off else "oasis-backoffice"
-    if config.mqtt.host:
+    if config.mqtt.addresses():
         return BackOffice(config.resolve_path(db), config.mqtt, auto_acknowledge=auto,
                           client_id=client_id, consume_reports=not one_off)
     # No broker configured: `oasis run` has started the embedded one (MQTT 3.1.1 only).

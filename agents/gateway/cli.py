@@ -96,7 +96,7 @@ def check_config(config_path: str | None) -> None:
                f"portal {gw.portal_url}")
     click.echo(f"redirector port {gw.redirect_port}, RFC 8908 API port {gw.api_port}, "
                f"nft table inet {gw.table}, state {gw.state_db}")
-    click.echo(f"broker {mqtt.host or '(none)'}:{mqtt.port} as {mqtt.client_id}, "
+    click.echo(f"broker {mqtt.describe()} as {mqtt.client_id}, "
                f"topics under {mqtt.prefix}")
 
 

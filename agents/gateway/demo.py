@@ -59,7 +59,7 @@ class AckingEnforcer:
 class DemoGateway:
     """Gateway ``gateway_id`` on the broker at ``host``:``port``, acking without enforcing."""
 
-    def __init__(self, gateway_id: str, mqtt: MqttConfig, *, host: str, port: int,
+    def __init__(self, gateway_id: str, mqtt: MqttConfig, *, host: str | None, port: int | None,
                  protocol: str, clock: Callable[[], float] = time.time):
         self.gateway_id = gateway_id
         self.enforcer = AckingEnforcer(clock)

@@ -41,8 +41,9 @@ def reports() -> None:
 def forward(obj: CliContext, retry_sms: bool) -> None:
     """Run the outbox forwarder, status consumer and SLA watcher until interrupted."""
     config = obj.config
-    if not config.mqtt.host:
-        raise click.ClickException("mqtt.host is empty: the forwarder needs a broker")
+    if not config.mqtt.addresses():
+        raise click.ClickException("mqtt.brokers and mqtt.host are empty: the forwarder needs "
+                                   "a broker")
     service = ReportsService(config.resolve_path(config.store.path), config.mqtt,
                              obj.config.reports,
                              sms_config=config.sms,
@@ -51,7 +52,7 @@ def forward(obj: CliContext, retry_sms: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     service.start()
-    click.echo(f"forwarding 940 reports to {config.mqtt.host}:{config.mqtt.port} "
+    click.echo(f"forwarding 940 reports to {config.mqtt.describe()} "
                f"as {service.link.client_id}", err=True)
     try:
         stopping.wait()

@@ -48,7 +48,8 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
                 gateway = demo.start_gateway(config)
         except (OSError, RuntimeError) as exc:
             raise click.ClickException(f"could not start: {exc}") from None
-        mqtt = config.mqtt.host or f"embedded broker on {config.mqtt.embedded_listen}"
+        mqtt = (config.mqtt.describe() if config.mqtt.addresses()
+                else f"embedded broker on {config.mqtt.embedded_listen}")
         click.echo(f"Oasis Edge controller running (store {config.resolve_path(config.store.path)})")
         click.echo(f"  admin UI    {controller.admin_url}")
         click.echo(f"  REST API    {controller.admin_url}api/v1/")

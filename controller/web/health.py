@@ -48,6 +48,12 @@ class HealthCollector(Collector):
                                        "handler raised", labels=("client_id",))
         restarts = CounterMetricFamily("oasis_mqtt_link_loop_restarts", "Restarts of the "
                                        "link's network loop", labels=("client_id",))
+        failovers = CounterMetricFamily("oasis_mqtt_link_failovers", "Connections made to "
+                                        "another broker than the previous one",
+                                        labels=("client_id",))
+        broker = GaugeMetricFamily("oasis_mqtt_link_broker", "1 for the broker the link is "
+                                   "on (or trying), per broker it knows",
+                                   labels=("client_id", "broker"))
         for link in self.links:
             labels = [link.client_id]
             up.add_metric(labels, 1.0 if link.connected else 0.0)
@@ -56,7 +62,10 @@ class HealthCollector(Collector):
             dropped.add_metric(labels, link.dropped)
             failures.add_metric(labels, link.handler_errors)
             restarts.add_metric(labels, link.loop_restarts)
-        yield from (up, since, received, dropped, failures, restarts)
+            failovers.add_metric(labels, link.failovers)
+            for known in link.brokers or (link.broker,):
+                broker.add_metric([link.client_id, known], 1.0 if known == link.broker else 0.0)
+        yield from (up, since, received, dropped, failures, restarts, failovers, broker)
         forwarder = self.forwarder
         yield GaugeMetricFamily("oasis_reports_forwarder_up", "1 while a 940 forwarder beats and "
                                 "its MQTT link is connected", value=1.0 if forwarder.ok else 0.0)

@@ -196,3 +196,23 @@ def test_tls_broker_with_its_ca_is_ok_and_another_ca_fails_naming_it(tmp_path, m
     assert lines["broker"].startswith("FAIL")
     assert "certificate is not trusted" in lines["broker"]
     assert "[mqtt] tls_ca_file" in lines["broker"]
+
+
+def test_each_of_several_brokers_is_checked(tmp_path, mosquitto, migrated):
+    up, down = f"127.0.0.1:{mosquitto.port}", f"127.0.0.1:{free_port()}"
+    path = tmp_path / "oasis.toml"
+    path.write_text(f'[store]\npath = "oasis.db"\nkey_file = "oasis.key"\n\n'
+                    f'[mqtt]\nbrokers = ["{down}", "{up}"]\n')
+    result = CliRunner().invoke(cli, ["--config", str(path), "check", "--timeout", "3"])
+    brokers = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["broker"]]
+    assert len(brokers) == 2, result.output
+    assert brokers[0].startswith("WARN") and f"{down} ([mqtt] brokers)" in brokers[0]
+    assert "clients use the other broker(s)" in brokers[0]
+    assert brokers[1].startswith("ok") and f"{up} ([mqtt] brokers)" in brokers[1]
+    assert result.exit_code == 0, result.output  # a warning: the clients fail over
+
+    mosquitto.stop()
+    result = CliRunner().invoke(cli, ["--config", str(path), "check", "--timeout", "3"])
+    brokers = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["broker"]]
+    assert [line.split()[0] for line in brokers] == ["FAIL", "FAIL"], result.output
+    assert result.exit_code == 1

@@ -127,3 +127,42 @@ def test_the_controller_reports_each_link_and_the_forwarder(controller, mosquitt
 
     mosquitto.start()
     wait_for(lambda: _health(port)[0] == 200, TIMEOUT, what="health after the broker's return")
+
+
+def test_healthz_and_metrics_say_which_broker_each_link_is_on(tmp_path, mosquitto_pair):
+    a, b = mosquitto_pair
+    brokers = [f"{a.host}:{a.port}", f"{b.host}:{b.port}"]
+    config = load_config(env={})
+    config.store.path = str(tmp_path / "oasis.db")
+    config.store.key_file = str(tmp_path / "oasis.key")
+    config.admin.listen = f"127.0.0.1:{free_port()}"
+    config.portal.listen = f"127.0.0.1:{free_port()}"
+    config.portal.secret_key_file = str(tmp_path / "portal.key")
+    config.sms.outbox = str(tmp_path / "sms.log")
+    config.snmp.trap_listen = f"127.0.0.1:{free_udp_port()}"
+    config.mqtt.brokers, config.mqtt.client_id = brokers, "two-brokers"
+    running = Controller(config)
+    running.start()
+    try:
+        port = int(running.admin_url.rstrip("/").rsplit(":", 1)[1])
+        links = ("mqtt:two-brokers", "mqtt:oasis-reports", "mqtt:two-brokers-portal")
+
+        def on(broker: str) -> bool:
+            status, body = _health(port)
+            return status == 200 and all(body["checks"][name]["broker"] == broker
+                                         for name in links)
+
+        wait_for(lambda: on(brokers[0]), TIMEOUT, what="every link healthy on A")
+        a.kill()
+        wait_for(lambda: on(brokers[1]), TIMEOUT, what="every link healthy on B")
+        checks = _health(port)[1]["checks"]
+        assert all(checks[name]["brokers"] == brokers and checks[name]["failovers"] == 1
+                   for name in links)
+        got = _samples(port)
+        assert got[("oasis_mqtt_link_broker",
+                    (("broker", brokers[1]), ("client_id", "oasis-reports")))] == 1
+        assert got[("oasis_mqtt_link_broker",
+                    (("broker", brokers[0]), ("client_id", "oasis-reports")))] == 0
+        assert got[("oasis_mqtt_link_failovers_total", (("client_id", "oasis-reports"),))] == 1
+    finally:
+        running.stop()

@@ -81,3 +81,31 @@ def test_every_key_is_in_the_config_reference():
                if section != "apsim" and f"`{section}.{key}`" not in reference
                and not re.search(rf"`{section}\.[^`]*\b{key}\b[^`]*`", reference)]
     assert not missing, f"docs/config.md does not describe {missing}"
+
+
+def test_mqtt_brokers_list_or_one_host(tmp_path):
+    listed = load_config(write(tmp_path, '[mqtt]\nbrokers = ["mq1.example:1883", '
+                               '"[2001:db8::5]:8883", "mq3.example"]\nport = 1884\n'), env={})
+    assert listed.mqtt.addresses() == [("mq1.example", 1883), ("2001:db8::5", 8883),
+                                       ("mq3.example", 1884)]
+    assert listed.mqtt.describe() == "mq1.example:1883, [2001:db8::5]:8883, mq3.example:1884"
+    one = load_config(write(tmp_path, '[mqtt]\nhost = "mq.example"\nport = 8883\n'), env={})
+    assert one.mqtt.addresses() == [("mq.example", 8883)]
+    assert load_config(write(tmp_path, ""), env={}).mqtt.addresses() == []  # embedded broker
+    from_env = load_config(write(tmp_path, ""), env={"OASIS_MQTT_BROKERS": "a:1883, b:1884"})
+    assert from_env.mqtt.addresses() == [("a", 1883), ("b", 1884)]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[mqtt]\nhost = "a"\nbrokers = ["b:1883"]\n', "host, brokers: set one of them"),
+    ('[mqtt]\nbrokers = ["a:1883", "b:port"]\n', "brokers[1]: expected HOST:PORT"),
+    ('[mqtt]\nbrokers = ["a:0"]\n', "brokers[0]: expected HOST:PORT with a port 1-65535"),
+    ('[mqtt]\nbrokers = ["a:1883", "a:1883"]\n', "brokers[1]: a:1883 is listed twice"),
+    ('[mqtt]\nbrokers = [""]\n', "brokers[0]: empty"),
+    ('[mqtt]\nbrokers = [1883]\n', "expected a list of strings"),
+])
+def test_mqtt_brokers_errors_name_the_entry(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert needle in str(err.value) and str(path) in str(err.value)
