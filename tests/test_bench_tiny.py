@@ -27,7 +27,8 @@ BENCH = ROOT / "bench"
 RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
-           "backhaul_failover.py", "photo_memory.py", "reporting.py", "noc_charts.py"}
+           "backhaul_failover.py", "photo_memory.py", "reporting.py", "noc_charts.py",
+           "portal_ha.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -118,6 +119,23 @@ def test_portal_logins_tiny():
     for run in ("authorised_10", "authorised_60"):
         assert result[run]["logins"] == 20 and result[run]["p99_ms"] > 0
     assert result["elements_in_up_set"] >= 60
+
+
+@pytest.mark.lab
+def test_portal_ha_tiny():
+    require_root()
+    for tool in ("mosquitto", "nft", "curl", "haproxy"):
+        require_tool(tool)
+    out = bench("bench/portal_ha.py", timeout=300)
+    assert out.startswith("machine:")
+    result = last_json(out)
+    assert result["cpus"] and result["haproxy"]
+    runs = {run["run"]: run for run in result["runs"]}
+    assert len(runs) == 4 and all(run["completed"] == 60 and run["failed"] == 0
+                                  for run in runs.values())
+    killed = runs["2 nodes via HAProxy, SQLite, node 2 killed (1)"]
+    assert killed["nodes_up_at_end"] == 1 and killed["completed_after_kill"] > 0
+    assert result["lost_when_killed"] == 0 and result["longest_pause_after_kill_s"] < 5
 
 
 @pytest.mark.lab
