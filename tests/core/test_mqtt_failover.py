@@ -99,17 +99,19 @@ def test_clients_stay_on_the_broker_that_works(mosquitto_pair, links):
 
 
 def test_a_bad_address_in_the_list_is_skipped(mosquitto, links):
+    # A refused port; a name that does not resolve takes the same path (paho's connect raises
+    # an OSError either way) but would make the test wait on whatever DNS the machine has.
     refused = f"127.0.0.1:{free_port()}"
-    unknown = "no-such-broker.invalid:1883"
     started = time.monotonic()
-    link = links([refused, unknown, address(mosquitto)], "skipper")
+    link = links([refused, address(mosquitto)], "skipper")
 
     assert link.wait_connected(TIMEOUT)
     assert link.broker == address(mosquitto)
-    assert time.monotonic() - started < 5.0  # two quick failures and the backoff between them
+    assert time.monotonic() - started < 5.0  # one quick failure and the backoff after it
     health = link.health()
-    assert health.brokers == (refused, unknown, address(mosquitto))
+    assert health.brokers == (refused, address(mosquitto))
     assert health.failovers == 0  # the first connection, not a move
+    assert f"cannot reach the broker at {refused}" in (health.last_error or "")
 
 
 def test_a_single_host_is_a_list_of_one(mosquitto):
