@@ -15,6 +15,7 @@ from core.health import link_check
 from core.mqtt import MqttLink
 from tests.mosquitto import MosquittoBroker
 from tests.support import free_port, require_tool, wait_for
+from tests.tls_certs import TestCA
 
 TIMEOUT = 10.0
 
@@ -159,3 +160,36 @@ def test_bridged_brokers_carry_messages_between_clients_on_either(tmp_path, mosq
         assert arrives(gateway, "gateway/g1/ack", to_portal), "B -> bridge -> A"
     finally:
         b.stop()
+
+
+def test_over_tls_each_broker_is_checked_under_its_own_name(tmp_path):
+    """A's certificate names only ``localhost``, B's only ``127.0.0.1``: the link reaches B only
+    if it checks B's certificate against B's address, not the first broker's name."""
+    ca = TestCA(tmp_path / "pki")
+    tls_brokers = []
+    for name, host in (("a", "localhost"), ("b", "127.0.0.1")):
+        server = ca.issue(f"broker-{name}", hosts=(host,))
+        port = free_port()
+        broker = MosquittoBroker(require_tool("mosquitto"), tmp_path / f"mosquitto-{name}",
+                                 extra_config=(f"listener {port} 127.0.0.1\ncafile {ca.path}\n"
+                                               f"certfile {server.certificate}\n"
+                                               f"keyfile {server.key}\n"))
+        broker.start()
+        tls_brokers.append((broker, f"{host}:{port}"))
+    (a, on_a), (b, on_b) = tls_brokers
+    try:
+        link = MqttLink(MqttConfig(brokers=[on_a, on_b], tls=True, tls_ca_file=str(ca.path)),
+                        client_id="tls-failover", reconnect_min_s=0.1, reconnect_max_s=1.0)
+        link.start()
+        try:
+            assert link.wait_connected(TIMEOUT), link.health()
+            assert link.broker == on_a
+            a.kill()
+            wait_for(lambda: link.connected and link.broker == on_b, TIMEOUT,
+                     what=f"the link on B over TLS ({link.health().last_error})")
+            assert link.publish_json("tls/x", {}, schema="probe/1").wait(TIMEOUT)
+        finally:
+            link.stop()
+    finally:
+        b.stop()
+        a.stop()
