@@ -11,6 +11,7 @@ from controller import demo
 from controller.cli.context import CliContext
 from controller.cli.poller import run_poller
 from controller.runtime import Controller
+from core.store.postgresql import redacted
 from core.systemd import ServiceNotifier
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -50,7 +51,7 @@ def run(obj: CliContext, demo_mode: bool, no_portal: bool) -> None:
             raise click.ClickException(f"could not start: {exc}") from None
         mqtt = (config.mqtt.describe() if config.mqtt.addresses()
                 else f"embedded broker on {config.mqtt.embedded_listen}")
-        click.echo(f"Oasis Edge controller running (store {config.resolve_path(config.store.path)})")
+        click.echo(f"Oasis Edge controller running (store {redacted(str(config.store_location()))})")
         click.echo(f"  admin UI    {controller.admin_url}")
         click.echo(f"  REST API    {controller.admin_url}api/v1/")
         click.echo(f"  metrics     {controller.admin_url}metrics")
