@@ -28,7 +28,7 @@ RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
            "backhaul_failover.py", "photo_memory.py", "reporting.py", "noc_charts.py",
-           "portal_ha.py"}
+           "pollers.py", "portal_ha.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -60,6 +60,20 @@ def test_poll_cycle_tiny():
     for version in ("SNMPv2c", "SNMPv3 authPriv SHA/AES"):   # ours and the exporter, both
         assert re.search(rf"4 APs, {version}: ours [\d.]+ polls/s .* -> ratio [\d.]+", out), \
             out[-1500:]
+
+
+def test_pollers_tiny():
+    out = bench("bench/pollers.py")
+    assert out.startswith("machine:")
+    result = last_json(out)
+    assert result["count"] == 40 and result["cpus"]
+    one, two = result["runs"]
+    assert (one["pollers"], two["pollers"]) == (1, 2)
+    assert all(run["cpu_ms_per_poll"] > 0 and run["cycle_s"] > 0 for run in (one, two))
+    # The killed poller's APs were polled again after its lease ran out, within a cycle more.
+    assert two["lease_expired_after_s"] <= two["polled_again_after_s"] <= \
+        two["lease_expired_after_s"] + 5
+    assert result["publish"]["admin_sees"] == 40
 
 
 def test_noc_charts_tiny():

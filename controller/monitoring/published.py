@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+import zlib
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -65,27 +66,54 @@ _UPSERT_POLLER = (
     " traps_v3_refused = excluded.traps_v3_refused")
 
 
+def _layout() -> int:
+    """A number naming this release's fields, in order: a row written with other fields (by a
+    poller of another release, during an upgrade) is not read field by field as if it were ours."""
+    names = ",".join(_STATUS_FIELDS) + ";" + ",".join(_INTERFACE_FIELDS)
+    return zlib.crc32(names.encode())
+
+
+LAYOUT = _layout()
+_STATE_AT = _STATUS_FIELDS.index("state")
+_INTERFACES_AT = _STATUS_FIELDS.index("interfaces")
+_TUPLES_AT = tuple(_STATUS_FIELDS.index(name) for name in _TUPLE_FIELDS)
+
+
 def encode(status: ApStatus) -> str:
-    """An AP's status as the JSON text its ``ap_status`` row keeps."""
-    data: dict[str, Any] = {name: getattr(status, name) for name in _STATUS_FIELDS}
-    data["state"] = status.state.value
-    data["interfaces"] = [{name: getattr(i, name) for name in _INTERFACE_FIELDS}
-                          for i in status.interfaces]
-    return json.dumps(data, separators=(",", ":"))
+    """An AP's status as the JSON text its ``ap_status`` row keeps: ``[layout, values...]`` in
+    field order, each interface a list of its values. Positional, not keyed: a fleet's rows are
+    written every cycle and decoded by every admin node, and keys tripled both the text and the
+    time (bench/pollers.py)."""
+    values: list[Any] = [getattr(status, name) for name in _STATUS_FIELDS]
+    values[_STATE_AT] = status.state.value
+    values[_INTERFACES_AT] = [[getattr(i, name) for name in _INTERFACE_FIELDS]
+                              for i in status.interfaces]
+    return json.dumps([LAYOUT, *values], separators=(",", ":"))
+
+
+class LayoutError(ValueError):
+    """A row written by a release with other fields; the next publish rewrites it."""
 
 
 def decode(text: str) -> ApStatus:
-    """The `ApStatus` an ``ap_status`` row keeps (fields this release does not know are left
-    out, fields it added since take their defaults)."""
-    data = json.loads(text)
-    values = {k: v for k, v in data.items() if k in _STATUS_FIELDS}
-    values["state"] = ApState(values.get("state", ApState.UNKNOWN.value))
-    values["interfaces"] = tuple(
-        InterfaceStatus(**{k: v for k, v in i.items() if k in _INTERFACE_FIELDS})
-        for i in values.get("interfaces") or ())
-    for name in _TUPLE_FIELDS:
-        values[name] = tuple(values.get(name) or ())
-    return ApStatus(**values)
+    """The `ApStatus` an ``ap_status`` row keeps; `LayoutError` for another release's row."""
+    layout, *values = json.loads(text)
+    if layout != LAYOUT or len(values) != len(_STATUS_FIELDS):
+        raise LayoutError(f"status row of layout {layout}, not {LAYOUT}")
+    values[_STATE_AT] = ApState(values[_STATE_AT])
+    values[_INTERFACES_AT] = tuple(InterfaceStatus(*i) for i in values[_INTERFACES_AT])
+    for at in _TUPLES_AT:
+        values[at] = tuple(values[at])
+    return ApStatus(*values)
+
+
+def _decoded(rows: Iterable[tuple[int, str]]) -> Iterator[tuple[int, ApStatus]]:
+    """(ap_id, status) of the rows this release can read."""
+    for ap_id, text in rows:
+        try:
+            yield ap_id, decode(text)
+        except LayoutError:
+            continue
 
 
 class SnapshotPublisher:
@@ -149,7 +177,7 @@ def published_statuses(store: Store, ap_ids: Collection[int]) -> list[ApStatus]:
         if len(wanted) > 500 else store.conn.execute(
             f"SELECT ap_id, status FROM ap_status WHERE ap_id IN"
             f" ({', '.join('?' * len(wanted))})", sorted(wanted)).fetchall()
-    return [decode(text) for ap_id, text in rows if ap_id in wanted]
+    return [status for ap_id, status in _decoded(r for r in rows if r[0] in wanted)]
 
 
 def published_states(store: Store) -> dict[int, str]:
@@ -220,13 +248,14 @@ class SnapshotView:
 
 @dataclass
 class PublishedSnapshots:
-    """The admin side: `current(store)` gives the published snapshot, decoded again only when
-    a poller published since the last request (thread-safe; one per app)."""
+    """The admin side: `current(store)` gives the published snapshot. The statuses are kept
+    decoded between requests; only the rows of pollers that published since are read again
+    (all of them when rows went: an AP deleted). Thread-safe; one per app."""
 
     group: str = "pollers"
-    _key: tuple = ()
+    _generations: dict[str, int] | None = None
     _statuses: dict[int, ApStatus] = field(default_factory=dict)
-    _owned: dict[str, int] = field(default_factory=dict)
+    _owners: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def current(self, store: Store) -> SnapshotView:
@@ -235,17 +264,13 @@ class PublishedSnapshots:
             " cycle_duration_s, cycle_polled, cycle_answered, cycle_failed, traps_received,"
             " traps_unknown_source, traps_malformed, traps_bad_community, traps_v3_refused"
             " FROM monitoring_pollers ORDER BY holder").fetchall()
-        key = tuple((r[0], r[1]) for r in rows)
+        generations = {r[0]: r[1] for r in rows}
         with self._lock:
-            if key != self._key or not key:
-                statuses: dict[int, ApStatus] = {}
-                owned: dict[str, int] = {}
-                for ap_id, poller, text in store.conn.execute(
-                        "SELECT ap_id, poller, status FROM ap_status").fetchall():
-                    statuses[ap_id] = decode(text)
-                    owned[poller] = owned.get(poller, 0) + 1
-                self._key, self._statuses, self._owned = key, statuses, owned
-            statuses, owned = self._statuses, self._owned
+            self._refresh(store, generations)
+            statuses = dict(self._statuses)
+            owned: dict[str, int] = {}
+            for holder in self._owners.values():
+                owned[holder] = owned.get(holder, 0) + 1
         live = set(leases.members(store, self.group))
         pollers = tuple(PollerInfo(
             holder=r[0], live=r[0] in live, published_at=r[2], cycles=r[3],
@@ -258,6 +283,27 @@ class PublishedSnapshots:
             traps_received=sum(r[9] for r in rows), traps_unknown_source=sum(r[10] for r in rows),
             traps_malformed=sum(r[11] for r in rows), traps_bad_community=sum(r[12] for r in rows),
             traps_v3_refused=sum(r[13] for r in rows))
+
+    def _refresh(self, store: Store, generations: dict[str, int]) -> None:
+        known = self._generations
+        if known == generations:
+            return
+        (rows,) = store.conn.execute("SELECT count(*) FROM ap_status").fetchone()
+        if known is None or rows < len(self._statuses):
+            self._statuses, self._owners = {}, {}
+            fresh = store.conn.execute("SELECT ap_id, poller, status FROM ap_status").fetchall()
+        else:
+            fresh = []
+            for holder, generation in generations.items():
+                if known.get(holder) != generation:
+                    fresh += store.conn.execute(
+                        "SELECT ap_id, poller, status FROM ap_status WHERE poller = ?"
+                        " AND generation > ?", (holder, known.get(holder, -1))).fetchall()
+        owners = {ap_id: poller for ap_id, poller, _ in fresh}
+        for ap_id, status in _decoded((ap_id, text) for ap_id, _, text in fresh):
+            self._statuses[ap_id] = status
+            self._owners[ap_id] = owners[ap_id]
+        self._generations = generations
 
 
 def _combined(pollers: Iterable[PollerInfo]) -> CycleStats | None:

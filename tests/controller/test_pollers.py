@@ -154,10 +154,15 @@ def test_an_admin_app_without_a_poller_shows_the_published_states(fleet, config,
     a.start()
     b.start()
     try:
-        wait_for(lambda: set(pollers_of(store).values()) == {"poller-a", "poller-b"}
-                 and all(s == "up" for s in published.published_states(store).values())
-                 and len(pollers_of(store)) == COUNT, timeout=20,
-                 what="both pollers publishing their APs up")
+        reader = published.PublishedSnapshots(config.monitoring.group)
+
+        def steady():
+            view = reader.current(store)
+            return len(view.statuses) == COUNT and view.last_cycle.polled == COUNT \
+                and {s.state for s in view.all()} == {ApState.UP} \
+                and sorted(p.holder for p in view.pollers if p.live) == ["poller-a", "poller-b"]
+
+        wait_for(steady, timeout=20, what="both pollers' last cycles sharing the APs, all up")
         app = create_app(config, secret_box=secrets)  # no snapshot given: the store's
         app.config["TESTING"] = True
         client = app.test_client()
