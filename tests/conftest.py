@@ -42,14 +42,17 @@ def store_backend(request) -> str:
 
 
 @pytest.fixture
-def config(tmp_path, request):
+def config(tmp_path, request, monkeypatch):
     """Defaults with the store and key file in a temporary folder; on ``--store postgresql``
-    the store is a fresh database of the session's PostgreSQL cluster (``[store] url``)."""
+    the store is a fresh database of the session's PostgreSQL cluster (``[store] url``), and
+    ``OASIS_STORE_URL`` names it to every config loaded during the test, so the processes a
+    test starts with a config file of their own use the same store."""
     cfg = load_config(env={})
     cfg.store.path = str(tmp_path / "oasis.db")
     cfg.store.key_file = str(tmp_path / "oasis.key")
     if request.config.getoption("--store") == "postgresql":
         cfg.store.url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("OASIS_STORE_URL", cfg.store.url)
     return cfg
 
 

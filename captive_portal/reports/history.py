@@ -62,8 +62,8 @@ def _sms_states(conn) -> dict:
     """The SMS table's words for the delivery states, and the columns it has: the states
     queued/submitted/delivered/failed/expired and their times came with portal migration 0090;
     a store before it says sent and abandoned and keeps no times."""
-    table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'sms_messages'").fetchone()
-    if table and "'submitted'" in table[0]:
+    columns = [d[0] for d in conn.execute("SELECT * FROM sms_messages LIMIT 0").description]
+    if "submitted_at" in columns:
         return {"columns": _SMS_COLUMNS}
     return {"columns": _SMS_COLUMNS[:10], "submitted": "sent", "failed": "abandoned",
             "expired": "abandoned"}

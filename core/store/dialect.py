@@ -50,6 +50,13 @@ CREATE OR REPLACE FUNCTION json_extract_path_text(doc text, VARIADIC path text[]
     LANGUAGE sql IMMUTABLE AS $$ SELECT json_extract_path_text(doc::json, VARIADIC path) $$;
 CREATE OR REPLACE FUNCTION instr(haystack text, needle text) RETURNS integer
     LANGUAGE sql IMMUTABLE AS $$ SELECT strpos(haystack, needle) $$;
+CREATE OR REPLACE FUNCTION typeof(v anyelement) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN v IS NULL THEN 'null'
+                WHEN pg_typeof(v)::text IN ('double precision', 'real', 'numeric') THEN 'real'
+                WHEN pg_typeof(v)::text IN ('bigint', 'integer', 'smallint', 'boolean')
+                    THEN 'integer'
+                WHEN pg_typeof(v)::text = 'bytea' THEN 'blob' ELSE 'text' END $$;
 DO $$ BEGIN
     CREATE AGGREGATE total(double precision) (sfunc = float8pl, stype = float8, initcond = '0');
 EXCEPTION WHEN duplicate_function THEN NULL; END $$;
@@ -120,13 +127,51 @@ def _glob_to_regex(pattern: str) -> str:
     return "".join(out) + "$"
 
 
+def _truthy(node: exp.Expression | None) -> exp.Expression | None:
+    """SQLite takes any number as a condition; PostgreSQL wants a boolean. A bare column or
+    number in a condition becomes ``<> 0`` (the store's flags are INTEGER columns)."""
+    if isinstance(node, (exp.Column, exp.Literal)) and not (
+            isinstance(node, exp.Literal) and node.is_string):
+        return exp.NEQ(this=node.copy(), expression=exp.Literal.number(0))
+    if isinstance(node, exp.Paren):
+        inner = _truthy(node.this)
+        return exp.Paren(this=inner) if inner is not node.this else node
+    return node
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, (exp.If, exp.Where, exp.Having, exp.Not)):
+        fixed = _truthy(node.this)
+        if fixed is not node.this:
+            node.set("this", fixed)
+    elif isinstance(node, (exp.And, exp.Or)):
+        for key in ("this", "expression"):
+            fixed = _truthy(node.args.get(key))
+            if fixed is not node.args.get(key):
+                node.set(key, fixed)
+    if isinstance(node, exp.Join) and node.kind == "CROSS" and node.args.get("on") is not None:
+        node.set("kind", None)  # SQLite allows CROSS JOIN ... ON; it is an inner join
     if isinstance(node, exp.Like):
         return exp.ILike(this=node.this, expression=node.expression)
     if isinstance(node, exp.Glob) and isinstance(node.expression, exp.Literal):
         return exp.RegexpLike(this=node.this,
                               expression=exp.Literal.string(_glob_to_regex(node.expression.name)))
     return node
+
+
+def _qualify_upsert(insert: exp.Insert, table: str) -> None:
+    """In ``ON CONFLICT ... DO UPDATE SET a = a + 1 WHERE b < 5`` SQLite reads a bare column as
+    the existing row's; PostgreSQL calls it ambiguous (the row or EXCLUDED). Name the table."""
+    conflict = insert.args.get("conflict")
+    if conflict is None:
+        return
+    parts = [eq.expression for eq in conflict.expressions if isinstance(eq, exp.EQ)]
+    if conflict.args.get("where") is not None:
+        parts.append(conflict.args["where"])
+    for part in parts:
+        for column in part.find_all(exp.Column):
+            if not column.table:
+                column.set("table", exp.to_identifier(table))
 
 
 _ON_CONFLICT = re.compile(r"ON CONFLICT\s*\(([^)]*)\)")
@@ -169,6 +214,7 @@ def translate(sql: str, primary_key: Callable[[str], tuple[str, ...]] | None = N
             target = target.this
         if isinstance(target, exp.Table):
             table = target.name
+            _qualify_upsert(tree, target.alias_or_name)
     out_sql = _strip_nulls_first(tree.sql(dialect="postgres"))
     if isinstance(tree, exp.Create) and tree.kind == "INDEX":
         out_sql = out_sql.replace(" NULLS FIRST", "")

@@ -88,9 +88,21 @@ class _BoolAsInt(Dumper):
         return b"1" if obj else b"0"
 
 
+class _StrWithoutNul(Dumper):
+    """PostgreSQL text cannot hold NUL, which SQLite stores; a NUL a client sent (a form field,
+    an SMS body) is kept as U+FFFD, the replacement character, instead of failing the write.
+    Sent untyped (oid 0), as psycopg sends a str, so PostgreSQL casts it to the column's type."""
+
+    oid = 0
+
+    def dump(self, obj: str) -> bytes:
+        return (obj.replace("\x00", "\ufffd") if "\x00" in obj else obj).encode()
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _NumericLoader)
     conn.adapters.register_dumper(bool, _BoolAsInt)
+    conn.adapters.register_dumper(str, _StrWithoutNul)
 
 
 _pools: dict[tuple[int, str], ConnectionPool] = {}
@@ -118,7 +130,10 @@ def close_pools(url: str | None = None) -> None:
                 pool.close(timeout=5)
 
 
-def _raise_as_sqlite(exc: psycopg.Error) -> None:
+def _raise_as_sqlite(exc: psycopg.Error, statement: str = "") -> None:
+    if statement and os.environ.get("OASIS_PG_TRACE"):
+        import sys
+        print(f"PG-TRACE {type(exc).__name__}: {str(exc).strip()}\n  {statement}", file=sys.stderr)
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, psycopg.IntegrityError):
         raise sqlite3.IntegrityError(message) from exc
@@ -155,8 +170,13 @@ class PgCursor:
         return rows
 
     def __iter__(self) -> Iterator[tuple]:
-        while (row := self.fetchone()) is not None:
-            yield row
+        return self
+
+    def __next__(self) -> tuple:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
 
     def close(self) -> None:
         pass
@@ -248,7 +268,7 @@ class PgConnection:
                     _advance_identity(self.raw, stmt.insert_table, identity)
             return cur
         except psycopg.Error as exc:
-            _raise_as_sqlite(exc)
+            _raise_as_sqlite(exc, stmt)
             raise  # unreachable
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]], /) -> PgCursor:
@@ -265,7 +285,7 @@ class PgConnection:
                 _advance_identity(self.raw, stmt.insert_table, identity)
             return PgCursor([], None, count, None)
         except psycopg.Error as exc:
-            _raise_as_sqlite(exc)
+            _raise_as_sqlite(exc, stmt)
             raise
 
     def executescript(self, script: str) -> None:
@@ -278,7 +298,7 @@ class PgConnection:
         try:
             result = self._run(stmt, _positional(params, stmt.names), row_factory=dict_row)
         except psycopg.Error as exc:
-            _raise_as_sqlite(exc)
+            _raise_as_sqlite(exc, stmt)
             raise
         assert isinstance(result, list)
         return result

@@ -33,7 +33,7 @@ def smpp_service(smsc, config):  # noqa: F811
                            smpp_system_id=SYSTEM_ID, smpp_password=PASSWORD, smpp_rate=50.0,
                            smpp_reconnect_min_s=0.1, timeout_s=3.0, retry_base_s=0.1)
     sms_config.validate()
-    stores = StoreProvider(config.store.path)
+    stores = StoreProvider(config.store_location())
     service = SmsService(stores, SmppSmsDriver.from_config(sms_config), sms_config,
                          reports_config=FAST)
     service.start()

@@ -68,8 +68,8 @@ def alerts_seen(links):
 
 
 def start_monitor(config, link: MqttLink) -> BackhaulMonitor:
-    path = config.store.path
-    monitor = BackhaulMonitor(lambda: Store(path), link, publish=link.publish_json)
+    location = config.store_location()
+    monitor = BackhaulMonitor(lambda: Store(location), link, publish=link.publish_json)
     for subscription in monitor.subscriptions:
         assert subscription.wait_active(TIMEOUT)
     return monitor

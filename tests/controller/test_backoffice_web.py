@@ -79,7 +79,8 @@ def test_detail_timeline_and_operator_moves(admin, store):
 def _cli(config, *args):
     cli.add_command(reports)
     cli.add_command(backoffice)
-    env = {"OASIS_STORE_PATH": config.store.path, "OASIS_STORE_KEY_FILE": config.store.key_file}
+    env = {"OASIS_STORE_PATH": config.store.path, "OASIS_STORE_URL": config.store.url,
+           "OASIS_STORE_KEY_FILE": config.store.key_file}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 

@@ -252,7 +252,7 @@ def test_the_poller_against_simulated_aps_feeds_the_transitions(config, store, s
             "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
 
     with SimulatorThread(SimulatorSettings.from_config(config)) as simulator:
-        service = MonitoringService(config, config.store.path, secrets, Snapshot())
+        service = MonitoringService(config, config.store_location(), secrets, Snapshot())
         service.start()
         try:
             wait_for(lambda: states() == {i: "up" for i in ids.values()}, timeout=20,
