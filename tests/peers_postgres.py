@@ -29,9 +29,10 @@ from tests.support import require, xdist_worker
 TEMPLATE = "oasis_template"
 
 
-def pg_bin(name: str) -> str | None:
+def pg_bin(name: str) -> str:
+    """A PostgreSQL server program ("" when not installed: `start_cluster` says so first)."""
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
+    return found[-1] if found else (shutil.which(name) or "")
 
 
 class Cluster:
@@ -112,7 +113,7 @@ def _free_port_for(user: str | None) -> int:
 
 def start_cluster() -> Cluster:
     initdb = pg_bin("initdb")
-    require(initdb is not None and pg_bin("pg_ctl") is not None,
+    require(bool(initdb) and bool(pg_bin("pg_ctl")),
             "PostgreSQL server binaries (initdb, pg_ctl: Debian package postgresql)")
     user = None
     if os.geteuid() == 0:

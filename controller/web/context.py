@@ -31,7 +31,7 @@ class Runtime:
     #: live `Snapshot` given to the app). Requests read it through `snapshot()`.
     snapshot: SnapshotSource
     secret_box: SecretBox
-    store_path: Path
+    store_path: str | Path  # a SQLite file or a postgresql:// URL
     mqtt_publish: Callable[[str, dict[str, Any]], object] | None
     login_limiter: LoginGuard
     #: Wakes the provisioning worker after a job is queued (None: it finds the job by polling).

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import sqlite_utils
 
@@ -71,7 +71,8 @@ class Store:
             self.location = str(location)
             self.path = redacted(self.location)
             self._pg = PgConnection(self.location)
-            self.db = PgDatabase(self._pg)  # type: ignore[assignment]
+            # Typed as sqlite_utils' Database: PgDatabase has the part of it the code uses.
+            self.db = cast(sqlite_utils.Database, PgDatabase(self._pg))
             if migrate:
                 self.migrate()
             return
@@ -91,7 +92,7 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         if self.backend == "postgresql":
-            return self._pg  # type: ignore[return-value]
+            return cast(sqlite3.Connection, self._pg)  # sqlite3's interface (postgresql.py)
         return self.db.conn
 
     def schema_versions(self) -> dict[str, int]:
@@ -159,7 +160,7 @@ def _migrate_postgresql(conn: PgConnection, available: list[Migration]) -> list[
     raw = conn.raw
     raw.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
-        exists = raw.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+        (exists,) = raw.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchall()[0]
         if not exists:
             src = sqlite3.connect(":memory:", isolation_level=None)
             try:

@@ -54,7 +54,7 @@ def copy_store(source: str, target: str,
         raise CopyError(f"{redacted(target)}: cannot connect: {str(exc).strip()}") from None
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        if raw.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]:
+        if raw.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchall()[0][0]:
             raise CopyError(f"{redacted(target)} already holds a store: copy into an empty"
                             f" database")
         src.execute("BEGIN")  # one snapshot of the file for the whole copy
@@ -65,7 +65,7 @@ def copy_store(source: str, target: str,
         except psycopg.Error as exc:
             raise CopyError(f"copy failed, nothing written: {str(exc).strip()}") from None
         for table, n in counts.items():
-            (copied,) = raw.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            (copied,) = raw.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0]
             if copied != n:
                 raise CopyError(f"{table}: {n} rows read but {copied} in the target")
         return counts

@@ -213,12 +213,12 @@ class PgConnection:
             pass
 
     def _run(self, query: str, params: Sequence[Any] | None, *, raw_cursor: bool = True,
-             row_factory: Any = None) -> PgCursor | list[dict]:
+             row_factory: Any = None) -> Any:
         conn = self.raw
         cursor = (psycopg.RawCursor(conn, row_factory=row_factory) if row_factory
                   else psycopg.RawCursor(conn))
         with cursor:
-            cursor.execute(query.encode() if False else query, params or None)
+            cursor.execute(query, params or None)
             rows = cursor.fetchall() if cursor.description is not None else None
             if row_factory:
                 return rows or []
@@ -278,7 +278,7 @@ class PgConnection:
             return PgCursor([], None, 0, None)
         try:
             with psycopg.RawCursor(self.raw) as cursor:
-                cursor.executemany(stmt, rows)
+                cursor.executemany(stmt, [r or [] for r in rows])
                 count = cursor.rowcount
             if stmt.insert_table and (identity := identity_of(self.url, stmt.insert_table)) \
                     and identity in stmt.insert_columns:
@@ -349,7 +349,7 @@ def _catalog(url: str) -> dict[str, Any]:
                 " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum"
                 " WHERE i.indisprimary ORDER BY c.relname, k.ord"):
             pk[table] = pk.get(table, ()) + (column,)
-        identity = dict(conn.execute(
+        identity: dict[str, str] = dict(conn.execute(
             "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
             " WHERE a.attidentity <> '' AND NOT a.attisdropped").fetchall())
