@@ -166,7 +166,18 @@ class MonitoringService:
                 adoption.announce(store, self.config.provisioning, mgmt_ip=source_ip,
                                   source="trap", detail={"trap": trap_name})
 
-        poller = Poller(lambda: membership.share(targets()), self.config.snmp, self.snapshot,
+        share: list[PollTarget] = []
+
+        def shared_targets() -> list[PollTarget]:
+            nonlocal share
+            try:
+                share = membership.share(targets())
+            except Exception:  # the store away: poll the last share again until it is back
+                log.exception("could not read the inventory or the pollers' membership; "
+                              "polling the last share (%d APs) again", len(share))
+            return share
+
+        poller = Poller(shared_targets, self.config.snmp, self.snapshot,
                         on_cycle, outage_start=lambda ap_id: metrics.outage_start(store, ap_id),
                         known=lambda ap_ids: published.published_statuses(store, ap_ids))
         receiver = None

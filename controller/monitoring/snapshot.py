@@ -131,6 +131,12 @@ class Snapshot:
     traps_v3_refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def pollers(self) -> tuple:
+        """The poller processes behind the snapshot (`published.PollerInfo`); a live snapshot
+        is one process's own and lists none."""
+        return ()
+
     def current(self, store: object = None) -> "Snapshot":
         """The snapshot an admin app reads (`controller.monitoring.published.SnapshotSource`):
         this live one, when the app was given it (tests, a poller's own process)."""

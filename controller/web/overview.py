@@ -106,5 +106,11 @@ def dashboard(store: Store, snapshot: SnapshotReader) -> dict:
             "last_cycle": dataclasses.asdict(cycle) if cycle else None,
             "traps_received": snapshot.traps_received,
             "traps_unknown_source": snapshot.traps_unknown_source,
+            # The poller processes sharing the APs, as they published (none listed: this
+            # process's own poller alone).
+            "pollers": [{"holder": p.holder, "live": p.live, "aps": p.aps,
+                         "cycles": p.cycles, "published_at": p.published_at,
+                         "last_cycle": dataclasses.asdict(p.last_cycle) if p.last_cycle
+                         else None} for p in snapshot.pollers],
         },
     }

@@ -107,6 +107,11 @@ class SnapshotCollector(Collector):
             answered.add_metric([], float(cycle.answered))
         yield duration
         yield answered
+        if self.snapshot.pollers:
+            live = GaugeMetricFamily("oasis_pollers_live", "Poller processes whose membership "
+                                     "lease is live (they split the APs)")
+            live.add_metric([], float(sum(1 for p in self.snapshot.pollers if p.live)))
+            yield live
         yield CounterMetricFamily("oasis_traps_received", "SNMP traps received",
                                   value=self.snapshot.traps_received)
         yield CounterMetricFamily("oasis_traps_unknown_source", "SNMP traps from addresses that "

@@ -172,10 +172,14 @@ def test_an_admin_app_without_a_poller_shows_the_published_states(fleet, config,
         board = client.get("/api/v1/dashboard", headers=headers).get_json()
         assert board["totals"]["states"]["up"] == COUNT
         assert board["poller"]["last_cycle"]["polled"] == COUNT
+        assert sorted((p["holder"], p["live"]) for p in board["poller"]["pollers"]) == [
+            ("poller-a", True), ("poller-b", True)]
+        assert sum(p["aps"] for p in board["poller"]["pollers"]) == COUNT
         status = client.get(f"/api/v1/aps/{aps[0]['name']}/status", headers=headers).get_json()
         assert status["state"] == "up" and status["interfaces"]
         metrics = client.get("/metrics", headers=headers).get_data(as_text=True)
         assert f"oasis_poll_aps_answered {float(COUNT)}" in metrics
+        assert "oasis_pollers_live 2.0" in metrics
     finally:
         a.stop()
         b.stop()
