@@ -21,6 +21,18 @@ What is judged at the end:
   outside those windows that disagrees is a lie. The admin ``/healthz`` must be 200 while the
   controller is up and ready. A probe that got no answer in time (``unanswered``: two cores
   shared by every process here) claims nothing, so it is counted apart, not as a lie.
+
+With ``--nodes 2`` (the issue's two-node fault run, docs/scale-out.md) two controllers run on
+the one store, each with its own MQTT client ids and admin port, and every kill SIGKILLs the
+node holding the forwarder's lease (the other node stands by), restarting it ``down_s`` later.
+The poison corpus goes out whole before the visitors start (the small cases keep coming
+throughout), as two controllers and everything else chewing through its 2 MB payloads at once on
+two cores could hold the first login's gateway ack past its timeout.
+What is judged: the same reports figures (0 lost, 0 duplicated), logins, and per kill the
+seconds until the other node held the lease (``takeover_s``, sampled from the store every
+50 ms; at most ``lease_ttl_s`` plus the standby's look, a second). The portal's ``/healthz``
+follows the forwarder's heartbeat, so it says 503 for part of each takeover; it is counted
+(``portal_unhealthy_samples``), not judged as a lie.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from captive_portal.gateways import register_gateway  # noqa: E402
 from captive_portal.reports import open311_keys  # noqa: E402
+from captive_portal.reports.forwarder import ReportForwarder  # noqa: E402
 from captive_portal.reports.health import STALE_AFTER_S  # noqa: E402
 from core.config import MqttConfig  # noqa: E402
 from core.contracts.reports import TOPIC_NEW  # noqa: E402
@@ -76,6 +89,10 @@ class Plan:
     down_s: float
     logins_per_s: float
     poison_per_s: float
+    #: Controller nodes on the one store (1: the single-node run, judged on /healthz).
+    nodes: int = 1
+    #: ``[reports] lease_ttl_s`` of every node.
+    lease_ttl_s: float = 12.0
 
     @property
     def seconds(self) -> float:
@@ -242,6 +259,8 @@ class Poisoner(threading.Thread):
         self.per_s = per_s
         self.published = 0
         self.stopping = threading.Event()
+        #: Set once the whole corpus went out (the small cases follow, over and over).
+        self.corpus_sent = threading.Event()
 
     def _publish(self, batch: list[tuple[str, bytes, bool]]) -> None:
         deliveries = [self.link.publish_raw(topic, data, retain=retain)
@@ -258,6 +277,7 @@ class Poisoner(threading.Thread):
                       for target in topic.topics for data in topic.cases.values()]
         for start in range(0, len(everything), 200):
             self._publish(everything[start:start + 200])
+        self.corpus_sent.set()
         small = [item for item in everything if len(item[1]) <= SMALL]
         started, sent = time.monotonic(), 0
         while not self.stopping.is_set():
@@ -358,7 +378,9 @@ def judge(samples: list[Sample], lives: list[Life]) -> dict:
 
 # -- the run --------------------------------------------------------------------------------------
 
-def _configs(folder: Path, broker: MosquittoBroker, portal_port: int, admin_port: int) -> Path:
+def _configs(folder: Path, broker: MosquittoBroker, portal_port: int, admin_port: int,
+             node: int = 0, lease_ttl_s: float = 12.0) -> Path:
+    """The gateway's config and node ``node``'s (node 0's is the portal's too)."""
     (folder / "gateway.key").write_text(KEY)
     (folder / "gateway.key").chmod(0o600)
     (folder / "gateway.toml").write_text(f"""[gateway]
@@ -374,7 +396,9 @@ accounting_interval_s = 5.0
 host = "{broker.host}"
 port = {broker.port}
 """)
-    config = folder / "oasis.toml"
+    # Each node its own MQTT client ids: one id on two nodes takes the session back and forth.
+    suffix = f"-{node}" if node else ""
+    config = folder / f"oasis{suffix}.toml"
     config.write_text(f"""[store]
 path = "{folder / 'oasis.db'}"
 key_file = "{folder / 'oasis.key'}"
@@ -383,7 +407,7 @@ listen = "127.0.0.1:{admin_port}"
 [mqtt]
 host = "{broker.host}"
 port = {broker.port}
-client_id = "fault-run"
+client_id = "fault-run{suffix}"
 [snmp]
 trap_listen = "127.0.0.1:{free_udp_port()}"
 [portal]
@@ -397,6 +421,8 @@ outbox = ""
 [reports]
 resend_after_s = 2.0
 resend_max_s = 10.0
+client_id = "fault-reports{suffix}"
+lease_ttl_s = {lease_ttl_s}
 """)
     return config
 
@@ -459,6 +485,131 @@ def drive(plan: Plan, folder: Path) -> dict:
                     judge(watch.samples, lives), lives, filed, final_portal, final_admin)
 
 
+class LeaseWatch(threading.Thread):
+    """Which node holds the forwarder's lease, sampled from the store every 50 ms: the list of
+    (time, node) at each change (None: nobody holds it)."""
+
+    def __init__(self, store_path: Path):
+        super().__init__(name="lease-watch", daemon=True)
+        self.store_path = store_path
+        self.changes: list[tuple[float, int | None]] = []
+        self.stopping = threading.Event()
+
+    def holder(self) -> int | None:
+        return self.changes[-1][1] if self.changes else None
+
+    def run(self) -> None:
+        store = Store(self.store_path, migrate=False)
+        try:
+            while not self.stopping.wait(0.05):
+                row = store.conn.execute(
+                    "SELECT holder FROM leases WHERE name = ? AND expires_at > ?",
+                    (f"singleton:{ReportForwarder.LEASE}", time.time())).fetchone()
+                node = None
+                if row is not None:  # ...:report-forwarder:fault-reports[-N]
+                    tail = row[0].rsplit(":", 1)[-1]
+                    node = int(tail.rsplit("-", 1)[1]) if tail.count("-") == 2 else 0
+                if not self.changes or self.changes[-1][1] != node:
+                    self.changes.append((time.monotonic(), node))
+        finally:
+            store.close()
+
+
+def drive_nodes(plan: Plan, folder: Path) -> dict:
+    """Inside the namespace: ``plan.nodes`` controllers on one store; each kill SIGKILLs the
+    node holding the forwarder's lease and starts it again ``down_s`` later."""
+    children = Children(folder)
+    broker = MosquittoBroker("/usr/sbin/mosquitto", folder / "mosquitto",
+                             extra_config="autosave_on_changes false\nautosave_interval 1\n")
+    portal_port = free_port()
+    admin_ports = [free_port() for _ in range(plan.nodes)]
+    configs = [_configs(folder, broker, portal_port, admin_ports[n], n, plan.lease_ttl_s)
+               for n in range(plan.nodes)]
+    store = Store(folder / "oasis.db")
+    register_gateway(store, SecretBox.from_key_file(folder / "oasis.key"), GATEWAY, key=KEY)
+    api_key = open311_keys.issue(store, "fault-run")
+    python = sys.executable
+    lives: list[Life] = []
+    current: dict[int, Life] = {}  # each node's life now
+    takeovers: list[float] = []
+    broker.start()
+    try:
+        children.start("backoffice", python, "-m", "controller", "--config", str(configs[0]),
+                       "backoffice", "run", "--db", str(folder / "backoffice.db"))
+        children.start("agent", python, "-m", "agents.gateway", "--config",
+                       str(folder / "gateway.toml"), "run")
+        children.start("portal", python, "-m", "captive_portal", "--config", str(configs[0]),
+                       "serve")
+
+        def start_node(n: int) -> None:
+            lives.append(Life(time.monotonic()))
+            current[n] = lives[-1]
+            children.start(f"controller-{n}", python, "-m", "controller", "--config",
+                           str(configs[n]), "run", "--no-portal")
+
+        def ready(n: int) -> None:
+            current[n].ready = wait_until(
+                lambda: _status(admin_ports[n], "/healthz")[0] == 200, 60,
+                f"controller {n} to be ready")
+
+        for n in range(plan.nodes):  # all at once, as a cluster's nodes boot
+            start_node(n)
+        for n in range(plan.nodes):
+            ready(n)
+        wait_until(lambda: _status(portal_port, "/healthz")[0] == 200, 60, "the portal")
+        watch = HealthWatch(portal_port, admin_ports[0])
+        leases = LeaseWatch(folder / "oasis.db")
+        poisoner = Poisoner(MqttConfig(host=broker.host, port=broker.port), plan.poison_per_s)
+        logins = Logins(portal_port, plan.logins_per_s)
+        reporters = Reporters(portal_port, api_key, plan.reports, plan.seconds)
+        leases.start()
+        wait_until(lambda: leases.holder() is not None, 30, "a forwarder to hold the lease")
+        # The poison corpus first (a one-off of payloads up to 2 MB that every process on the
+        # two cores chews through at once with two controllers), then the steady load.
+        poisoner.start()
+        poisoner.corpus_sent.wait(120)
+        started = time.monotonic()
+        for thread in (watch, logins, reporters):
+            thread.start()
+        for _ in range(plan.kills):
+            time.sleep(max(0.0, (lives[-1].ready or 0.0) + plan.up_s - time.monotonic()))
+            victim = leases.holder()
+            if victim is None:  # between holders: wait for one (the TTL at most)
+                wait_until(lambda: leases.holder() is not None, plan.lease_ttl_s + 5,
+                           "a forwarder to hold the lease")
+                victim = leases.holder()
+            assert victim is not None
+            killed = current[victim].killed = time.monotonic()
+            children.kill(f"controller-{victim}")
+            wait_until(lambda v=victim: leases.holder() not in (None, v),
+                       plan.lease_ttl_s + 10, "another node to take the forwarder's lease")
+            takeovers.append(next(at for at, node in leases.changes
+                                  if at >= killed and node not in (None, victim)) - killed)
+            time.sleep(max(0.0, killed + plan.down_s - time.monotonic()))
+            start_node(victim)
+            ready(victim)
+        reporters.join()
+        filed = time.monotonic() - started
+        wait_until(lambda: _unacked(store) == 0, 180, "every outbox row to be acked")
+        for thread in (watch, poisoner, logins, leases):
+            thread.stopping.set()
+            thread.join(60)
+        final_portal = _status(portal_port, "/healthz")[0]
+        final_admin = [_status(port, "/healthz")[0] for port in admin_ports]
+    finally:
+        children.stop_all()
+        broker.stop()
+    figures = _figures(plan, folder, store, reporters, logins, poisoner,
+                       {"samples": len(watch.samples),
+                        "portal_unhealthy_samples": sum(1 for s in watch.samples
+                                                        if s.portal == 503)},
+                       lives, filed, final_portal, final_admin)
+    figures.update(bench="controller-fault-nodes", nodes=plan.nodes,
+                   lease_ttl_s=plan.lease_ttl_s,
+                   takeover_s=[round(t, 2) for t in takeovers])
+    return figures
+
+
 def _unacked(store: Store) -> int:
     return store.conn.execute("SELECT count(*) FROM report_outbox "
                               "WHERE state != 'acknowledged'").fetchone()[0]
@@ -477,7 +628,7 @@ def _figures(plan, folder, store, reporters, logins, poisoner, health, lives, fi
     return {
         "bench": "controller-fault", "controller_kills": sum(1 for life in lives if life.killed),
         "plan": {"reports": plan.reports, "kills": plan.kills, "up_s": plan.up_s,
-                 "down_s": plan.down_s},
+                 "down_s": plan.down_s, "nodes": plan.nodes},
         "reports": {"filed": len(answered), "errors": len(reporters.errors),
                     "first_errors": reporters.errors[:3], "seconds": round(filed, 1),
                     "stored": len(stored),
@@ -509,6 +660,7 @@ def orchestrate(plan: Plan, tiny: bool) -> dict:
             "--inside", str(folder), "--reports", str(plan.reports), "--kills", str(plan.kills),
             "--up", str(plan.up_s), "--down", str(plan.down_s),
             "--logins-per-s", str(plan.logins_per_s), "--poison-per-s", str(plan.poison_per_s),
+            "--nodes", str(plan.nodes), "--lease-ttl", str(plan.lease_ttl_s),
             timeout=600 + plan.seconds * 3)
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     figures["tiny"] = tiny
@@ -519,4 +671,4 @@ def orchestrate(plan: Plan, tiny: bool) -> dict:
     return figures
 
 
-__all__ = ["Plan", "drive", "judge", "orchestrate"]
+__all__ = ["Plan", "drive", "drive_nodes", "judge", "orchestrate"]

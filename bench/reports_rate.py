@@ -18,6 +18,7 @@
     .venv/bin/python bench/reports_rate.py forward --reports 20000 [--broker-save interval]
     .venv/bin/python bench/reports_rate.py fault --reports 20000 --restart-every 3
     sudo .venv/bin/python bench/reports_rate.py controller-fault --reports 2000 --kills 5
+    sudo .venv/bin/python bench/reports_rate.py controller-fault --nodes 2 --kills 10 --up 3
     .venv/bin/python bench/reports_rate.py {intake,forward,fault} --tiny   # seconds: the suite's
 """
 
@@ -51,7 +52,12 @@ from core.store import Store  # noqa: E402
 from tests.mosquitto import MosquittoBroker  # noqa: E402
 from tests.support import free_port, wait_for_tcp  # noqa: E402
 
-from reports_fault import Plan, drive, orchestrate  # noqa: E402  (beside this script)
+from reports_fault import (  # noqa: E402  (beside this script)
+    Plan,
+    drive,
+    drive_nodes,
+    orchestrate,
+)
 
 API_KEY = "bench-key"
 
@@ -229,6 +235,11 @@ def main() -> None:
                               "takes to go stale)")
     p_chaos.add_argument("--logins-per-s", type=float, default=10.0)
     p_chaos.add_argument("--poison-per-s", type=float, default=200.0)
+    p_chaos.add_argument("--nodes", type=int, default=1,
+                         help="controllers on the one store; with 2 or more each kill hits the "
+                              "node holding the forwarder's lease (docs/scale-out.md)")
+    p_chaos.add_argument("--lease-ttl", type=float, default=12.0,
+                         help="[reports] lease_ttl_s of every node")
     p_chaos.add_argument("--inside", help=argparse.SUPPRESS)
     for p in (p_intake, p_forward, p_fault, p_chaos):
         p.add_argument("--tiny", action="store_true",
@@ -244,10 +255,13 @@ def main() -> None:
     if args.command == "controller-fault":
         if args.tiny:
             args.reports, args.kills, args.up, args.down = 60, 2, 3.0, 7.0
+            if args.nodes > 1:  # a kill is a takeover: a short lease keeps it seconds
+                args.down, args.lease_ttl = 4.0, 3.0
         plan = Plan(args.reports, args.kills, args.up, args.down, args.logins_per_s,
-                    args.poison_per_s)
+                    args.poison_per_s, args.nodes, args.lease_ttl)
         if args.inside:  # the driver, in the namespace orchestrate() made
-            print(json.dumps(drive(plan, Path(args.inside))))
+            run = drive_nodes if plan.nodes > 1 else drive
+            print(json.dumps(run(plan, Path(args.inside))))
         else:
             print(json.dumps({**orchestrate(plan, args.tiny), **machine()}))
         return

@@ -28,7 +28,7 @@ RUN_BY = {"poll_controller.py": "poll_cycle.py"}
 #: The scripts this module runs in tiny mode (kept in step with the tests below).
 COVERED = {"poll_cycle.py", "provision_push.py", "reports_rate.py", "portal_logins.py",
            "backhaul_failover.py", "photo_memory.py", "reporting.py", "noc_charts.py",
-           "pollers.py", "portal_ha.py"}
+           "pollers.py", "portal_ha.py", "status_nodes.py"}
 
 
 def bench(*argv: str, timeout: float = 180) -> str:
@@ -121,6 +121,39 @@ def test_reports_rate_controller_fault_tiny():
     assert health["lies"] == 0, health["first_lies"]
     assert len(health["unhealthy_after_kill_s"]) == 2  # it did turn, after each kill
     assert health["final_portal"] == health["final_admin"] == 200
+
+
+def test_status_nodes_tiny():
+    """Status updates on two nodes, one SIGKILLed: every node subscribed and the store applying
+    once loses none; a shared subscription holds some in the dead node's session."""
+    require_tool("mosquitto")
+    result = last_json(bench("bench/status_nodes.py"))
+    every, shared = result["every_node"], result["shared"]
+    assert result["cpus"] and every["updates"] == shared["updates"] == 100
+    assert every["all_applied_by_survivor"] and every["applied_after_kill"] == 100
+    assert every["store_outcomes"] == {"applied": 300}
+    assert set(every["returned_node_outcomes"]) == {"duplicate"}
+    assert shared["reached_survivor"] + shared["kept_for_the_dead_node"] == 100
+
+
+@pytest.mark.lab
+def test_reports_rate_controller_fault_two_nodes_tiny():
+    """The 940 fault run on two controller nodes sharing one store: the node holding the
+    forwarder's lease SIGKILLed twice; the other takes over within the lease (3 s here)."""
+    require_root()
+    for tool in ("mosquitto", "nft"):
+        require_tool(tool)
+    result = last_json(bench("bench/reports_rate.py", "controller-fault", "--nodes", "2",
+                             timeout=300))
+    assert result["bench"] == "controller-fault-nodes" and result["nodes"] == 2
+    assert result["controller_kills"] == 2 and len(result["takeover_s"]) == 2
+    assert all(0 < t <= result["lease_ttl_s"] + 1.5 for t in result["takeover_s"])
+    reports = result["reports"]
+    assert reports["errors"] == 0 and reports["filed"] == reports["stored"] == 60
+    assert reports["lost"] == 0 and reports["duplicated"] == 0
+    assert result["logins"]["failed"] == 0 and result["logins"]["ok"] > 0
+    assert result["healthz"]["final_portal"] == 200
+    assert result["healthz"]["final_admin"] == [200, 200]
 
 
 @pytest.mark.lab
