@@ -68,6 +68,7 @@ def one_run(name: str, args, *, nodes: int, proxy: bool, store_url: str = "",
     figures.pop("trackings", None)
     figures.pop("by_kind", None)
     figures["run"] = name
+    figures["load"] = round(os.getloadavg()[0], 1)  # the machine is shared: what it ran under
     return figures
 
 
@@ -112,22 +113,22 @@ def main() -> None:
                              args, nodes=2, proxy=True, store_url=postgres_url(cluster),
                              kill=True) for i in range(args.kills)]
             facts["postgresql"] = subprocess.run(
-                [pg_bin("pg_ctl"), "--version"], capture_output=True, text=True).stdout.split()[-1]
+                [pg_bin("pg_ctl"), "--version"], capture_output=True, text=True).stdout.split()[2]
         finally:
             close_pools()
             cluster.stop()
     print(f"\n{args.logins} terms logins a run, {args.concurrency} clients, "
           f"portal.workers = {args.workers} a node\n")
     print("| run | logins/s | p50 ms | p99 ms | lost | client retries | HAProxy retries"
-          " / redispatches | longest pause after the kill |")
-    print("|---|---|---|---|---|---|---|---|")
+          " / redispatches | longest pause after the kill | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         proxy = r.get("haproxy") or {}
         gap = r.get("gap_after_kill_s")
         print(f"| {r['run']} | {r['logins_per_s']} | {r['p50_ms']} | {r['p99_ms']} | "
               f"{r['failed']} | {r['client_retries']} | "
               f"{proxy.get('retries', '-')} / {proxy.get('redispatches', '-')} | "
-              f"{f'{gap:.2f} s' if gap is not None else '-'} |")
+              f"{f'{gap:.2f} s' if gap is not None else '-'} | {r['load']} |")
     direct = runs[0]["logins_per_s"]
     two = next(r for r in runs if r["run"] == "2 nodes via HAProxy, SQLite")["logins_per_s"]
     killed = [r for r in runs if "killed" in r["run"]]
