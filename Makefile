@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--custom-compile-command 'make lock'
 
-.PHONY: run test lab-deps bench clean lock lock-upgrade wheels
+.PHONY: run test test-serial lab-deps bench clean lock lock-upgrade wheels
 
 # The lock installs every package (pip and setuptools included), then the project itself
 # without touching them: no resolver and no build isolation, so nothing unpinned comes in.
@@ -43,7 +43,15 @@ run: $(BIN)/.installed
 lab-deps:
 	bash tests/install-lab-deps.sh
 
+# On TEST_WORKERS processes (pytest-xdist), then the tests marked `serial` alone (tests/suite.sh,
+# tests/parallel.py). `make test-serial`: the whole suite in one process, in file order, for
+# debugging. Both take PYTEST_ARGS.
+TEST_WORKERS ?= 2
+
 test: $(BIN)/.installed lab-deps
+	PYTEST=$(BIN)/pytest bash tests/suite.sh $(TEST_WORKERS) $(PYTEST_ARGS)
+
+test-serial: $(BIN)/.installed lab-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed

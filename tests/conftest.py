@@ -2,9 +2,11 @@ import pytest
 
 # Real peers and the simulated fleet, served as fixtures to every package's tests: Mosquitto,
 # net-snmp snmpd and snmpsim (with device recordings), the AP simulator seeded into a store
-# (sim_lab), and one headless Chromium per module (browser).
+# (sim_lab), and one headless Chromium per module (browser). tests.parallel: how the suite
+# shares the cores (`make test`).
 pytest_plugins = ["tests.mosquitto", "tests.peers_snmp", "tests.peers_recordings",
-                  "tests.netconfig.sim_fleet", "tests.browser", "tests.peers_postgres"]
+                  "tests.netconfig.sim_fleet", "tests.browser", "tests.peers_postgres",
+                  "tests.parallel"]
 
 import os
 

@@ -7,13 +7,17 @@ CI installs every lab prerequisite (tests/install-lab-deps.sh), so a missing one
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: Not the module `random`, which a test may seed.
+_RANDOM = random.SystemRandom()
 
 
 def require(condition: bool, what: str) -> None:
@@ -45,27 +49,37 @@ def xdist_worker() -> tuple[int, int]:
     return 0, 1
 
 
+def _server_ports() -> range:
+    """Ports for test servers: below the kernel's ephemeral range, where it hands out the
+    local ports of outgoing connections (ip_local_port_range, 32768-60999 by default)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(20000, low) if low - 20000 >= 4000 else range(10000, 20000)
+
+
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     """A port free on ``host`` now, for a peer that binds it a moment later.
 
-    Under pytest-xdist each worker hands out only the ports of its own residue class (port
-    modulo the number of workers is its index), so two workers never both pick the same port
-    in the gap between picking it and the peer binding it. Ports of another class stay bound
-    until one of ours comes up, so the kernel offers a new one each time.
+    Picked at random below the ephemeral range: a port the kernel gave out (``bind(host, 0)``)
+    and that was then closed can be taken, before the peer binds it, as the local port of any
+    outgoing connection on the machine, and the peer then fails with "Address already in use".
+    Under pytest-xdist each worker picks only from its own residue class (port modulo the
+    number of workers is its index), so two workers never pick the same port either.
     """
     index, count = xdist_worker()
-    held: list[socket.socket] = []
-    try:
-        while True:
-            s = socket.socket(socket.AF_INET, kind)
-            held.append(s)
-            s.bind((host, 0))
-            port = s.getsockname()[1]
-            if port % count == index:
-                return port
-    finally:
-        for s in held:
-            s.close()
+    ports = _server_ports()
+    while True:
+        port = _RANDOM.randrange(ports.start, ports.stop)
+        if port % count != index:
+            continue
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

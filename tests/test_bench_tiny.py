@@ -187,6 +187,7 @@ def test_portal_ha_tiny():
 
 @pytest.mark.lab
 @pytest.mark.slow
+@pytest.mark.serial  # failover timing of three systems: alone (tests/parallel.py)
 def test_backhaul_failover_tiny():
     require_root()
     for tool in ("nft", "keepalived", "ping"):
