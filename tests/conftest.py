@@ -31,7 +31,8 @@ def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        store_backed = {"config", "store"} & used and not item.get_closest_marker("sqlite_only")
+        store_backed = ({"config", "store"} & used or item.get_closest_marker("store_backed")) \
+            and not item.get_closest_marker("sqlite_only")
         (keep if store_backed else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -136,6 +136,26 @@ def start_cluster() -> Cluster:
     raise AssertionError("unreachable")
 
 
+_current: list = []  # the running test's request, for `store_location`
+
+
+@pytest.fixture(autouse=True)
+def _store_request(request):
+    _current.append(request)
+    yield
+    _current.pop()
+
+
+def store_location(default) -> str:
+    """Where a harness should keep its store: ``default`` (an SQLite path), or on
+    ``--store postgresql`` a fresh database of the session's cluster (made on first use).
+    A test module whose harness calls this is marked ``store_backed`` to run on that pass."""
+    request = _current[-1] if _current else None
+    if request is None or request.config.getoption("--store") != "postgresql":
+        return str(default)
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster():
     cluster = start_cluster()
@@ -146,6 +166,21 @@ def postgres_cluster():
         close_pools()
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture
+def other_store_location(request, tmp_path):
+    """``other_store_location(name)``: where a second, empty store goes beside the test's own
+    (to compare two runs, or two nodes that share nothing): ``tmp_path / name`` (SQLite), or
+    on ``--store postgresql`` another fresh database of the session's cluster."""
+    def location(name: str) -> str:
+        if request.config.getoption("--store") != "postgresql":
+            return str(tmp_path / name)
+        url = request.getfixturevalue("postgres_cluster").database()
+        from core.store.postgresql import close_pools
+        request.addfinalizer(lambda: close_pools(url))
+        return url
+    return location
 
 
 @pytest.fixture

@@ -139,7 +139,17 @@ def _truthy(node: exp.Expression | None) -> exp.Expression | None:
     return node
 
 
+def _is_parameter(node: exp.Expression | None) -> bool:
+    """``$n`` (a numbered ``?``), which sqlglot's SQLite reader takes for a column name."""
+    return (isinstance(node, (exp.Column, exp.Parameter, exp.Placeholder))
+            and node.name.lstrip("$").isdigit() and node.sql().startswith("$"))
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Is) and _is_parameter(node.this):
+        # ``? IS NULL``: PostgreSQL must know the parameter's type; any value casts to text.
+        node.set("this", exp.Cast(this=node.this.copy(), to=exp.DataType.build("TEXT")))
+        return node
     if isinstance(node, (exp.If, exp.Where, exp.Having, exp.Not)):
         fixed = _truthy(node.this)
         if fixed is not node.this:

@@ -2,6 +2,8 @@ import pytest
 
 from tests.captive_portal.portal_harness import Portal
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 
 @pytest.fixture
 def site(tmp_path):

@@ -19,6 +19,7 @@ from core.contracts.signature import ClientClaim, sign
 from core.secrets import SecretBox
 from core.store import Store
 from tests.captive_portal.reports_pipeline import FAST
+from tests.peers_postgres import store_location
 
 MAC = "02:00:00:00:00:01"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -56,7 +57,7 @@ class Portal:
         self.settings.sms.outbox = str(tmp_path / "sms.jsonl")
         for key, value in portal.items():
             setattr(self.settings.portal, key, value)
-        self.store_path = str(tmp_path / "portal.db")
+        self.store_path = store_location(tmp_path / "portal.db")
         box = SecretBox(Fernet.generate_key())
         self.store = Store(self.store_path)
         self.gateway_key = register_gateway(self.store, box, "gw1").encode()

@@ -6,6 +6,8 @@ test_portal_serve.py; here the cache itself and one app.
 
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from cryptography.fernet import Fernet
@@ -16,6 +18,8 @@ from core.contracts.signature import ClientClaim, sign
 from core.secrets import SecretBox
 from core.store import Store
 from tests.captive_portal.portal_harness import Portal
+
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
 
 _CODE = re.compile(r'data-code="([^"]+)"')
 

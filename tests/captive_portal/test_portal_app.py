@@ -18,6 +18,8 @@ from core.secrets import SecretBox
 from core.store import Store
 from tests.captive_portal.portal_harness import MAC, Portal, error_code
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 
 @pytest.fixture
 def portal(tmp_path):

@@ -3,6 +3,8 @@ demo's gateway that acks the portal's commands over a real Mosquitto and enforce
 
 from __future__ import annotations
 
+import pytest
+
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +24,8 @@ from core.secrets import SecretBox
 from core.store import Store
 from tests.captive_portal.portal_harness import FakeGatewayControl
 from tests.support import wait_for
+
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
 
 TIMEOUT = 10.0
 

@@ -22,6 +22,8 @@ from tests.captive_portal.portal_harness import Portal
 from tests.captive_portal.reports_pipeline import FAST, file_many, mqtt_config
 from tests.support import wait_for
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 TIMEOUT = 15.0
 
 

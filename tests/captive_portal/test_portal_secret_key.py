@@ -23,6 +23,8 @@ from core.shared_secrets import SharedSecretError
 from core.store import Store
 from tests.captive_portal.portal_harness import MAC, FakeGatewayControl
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 
 def test_the_portal_key_is_created_0600_and_an_open_one_narrowed(tmp_path, caplog):
     path = tmp_path / "var" / "portal-secret.key"

@@ -21,6 +21,8 @@ from captive_portal.sms import (
 from core.store import Store
 from tests.captive_portal.portal_harness import Portal
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 
 @pytest.mark.parametrize("typed", ["0501234567", "501234567", "+966 50 123 4567",
                                    "00966501234567", "٠٥٠١٢٣٤٥٦٧", "050-123-4567"])

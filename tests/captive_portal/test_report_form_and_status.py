@@ -4,6 +4,8 @@ tracking number may be typed in Arabic-Indic digits; a wrong closure code can be
 
 from __future__ import annotations
 
+import pytest
+
 import html
 import io
 import re
@@ -14,6 +16,8 @@ from captive_portal.reports.records import typed_tracking
 from captive_portal.reports.workflow import transition
 from tests.captive_portal.portal_harness import code_in, error_code
 from tests.captive_portal.reports_pipeline import FAST
+
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
 
 _ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 

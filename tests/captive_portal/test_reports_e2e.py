@@ -15,7 +15,7 @@ from tests.captive_portal.portal_harness import Portal, code_in
 from tests.captive_portal.reports_pipeline import FAST, mqtt_config
 from tests.support import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.store_backed]
 
 
 def test_from_the_portal_to_the_back_office_and_back(tmp_path, mosquitto):

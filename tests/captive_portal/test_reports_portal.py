@@ -17,6 +17,8 @@ from tests.captive_portal.portal_harness import code_in, error_code
 from tests.captive_portal.reports_pipeline import FAST, config_with
 from tests.fleet import add_ap, add_site
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 MAC = "02:00:00:00:00:07"
 
 

@@ -20,6 +20,8 @@ from core.localtime import local
 from core.store import Store
 from tests.captive_portal.portal_harness import MAC, Portal, code_in, error_code
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 
 @pytest.fixture
 def portal(tmp_path):

@@ -24,6 +24,8 @@ from tests.hardening import images
 from tests.hardening.corpus import codes_sent, login, still_serving, tracking_in, whole
 from tests.support import wait_for
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 PHOTO_CODES = {"photo_corrupt", "photo_type", "photo_dimensions", "photo_too_large"}
 
 

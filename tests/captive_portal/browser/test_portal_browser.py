@@ -15,7 +15,7 @@ from tests.captive_portal.portal_harness import Portal
 
 PHONE = {"width": 390, "height": 844}
 LOCALES = {"ar": "ar-SA", "en": "en-US"}
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.store_backed]
 
 
 
