@@ -57,19 +57,49 @@ def client_identity(n: int) -> tuple[str, str]:
             f"10.78.{(n >> 8) & 255}.{n & 255}")
 
 
-def haproxy_config(folder: Path, nodes: list[int], proxy_port: int = PROXY_PORT) -> str:
-    """docs/haproxy-nodes.cfg with the lab's addresses: the portal frontend on loopback, one
-    server line a node, the stats socket in ``folder``; the admin part as written (checked by
-    ``haproxy -c``, its servers absent here and marked down)."""
+def haproxy_config(folder: Path, nodes: list[int], proxy_port: int = PROXY_PORT,
+                   admin_nodes: list[int] | None = None, admin_port: int = 0) -> str:
+    """docs/haproxy-nodes.cfg with the lab's addresses: the portal frontend on loopback at
+    ``proxy_port`` (the admin one at ``admin_port``, else the next hundred), one server line
+    a node, the stats socket in ``folder``. Without ``admin_nodes`` the admin servers stay as
+    written (absent here: marked down, and checked by ``haproxy -c`` all the same)."""
     text = HAPROXY_CONFIG.read_text()
     text = text.replace("/run/haproxy/admin.sock", str(folder / "haproxy.sock"))
     text = text.replace("    bind :80\n", f"    bind 127.0.0.1:{proxy_port}\n")
-    text = text.replace("    bind :8080\n", f"    bind 127.0.0.1:{proxy_port + 100}\n")
-    servers = "".join(f"    server portal{i + 1} 127.0.0.1:{port} check\n"
-                      for i, port in enumerate(nodes))
-    text, count = re.subn(r"(    server portal\d+ [^\n]+\n)+", servers, text)
-    assert count == 1, "docs/haproxy-nodes.cfg: no portal server lines to swap"
+    text = text.replace("    bind :8080\n", f"    bind 127.0.0.1:{admin_port or proxy_port + 100}\n")
+    for kind, ports in (("portal", nodes), ("admin", admin_nodes)):
+        if ports is None:
+            continue
+        servers = "".join(f"    server {kind}{i + 1} 127.0.0.1:{port} check\n"
+                          for i, port in enumerate(ports))
+        text, count = re.subn(rf"(    server {kind}\d+ [^\n]+\n)+", servers, text)
+        assert count == 1, f"docs/haproxy-nodes.cfg: no {kind} server lines to swap"
     return text
+
+
+def haproxy_stats(socket_path: Path) -> list[dict[str, str]]:
+    """HAProxy's ``show stat`` rows from its stats socket (a file: reachable from any network
+    namespace); none when it does not answer."""
+    chunks = []
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(5)
+            conn.connect(str(socket_path))
+            conn.sendall(b"show stat\n")
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+    except OSError:
+        return []
+    lines = [line for line in b"".join(chunks).decode().splitlines() if line]
+    if not lines or not lines[0].startswith("# "):
+        return []
+    header = lines[0][2:].split(",")
+    return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:]]
+
+
+def servers_up(socket_path: Path, backend: str) -> int:
+    return sum(1 for row in haproxy_stats(socket_path) if row.get("pxname") == backend
+               and row.get("svname") not in ("FRONTEND", "BACKEND") and row.get("status") == "UP")
 
 
 # -- outside the namespace: build the lab and start the real processes -----------------------
@@ -209,28 +239,10 @@ port = {MQTT_PORT}
         self.portals[index].wait(10)
 
     def stats(self) -> list[dict[str, str]]:
-        """HAProxy's ``show stat`` rows (its stats socket: a file, reachable from any
-        network namespace)."""
-        chunks = []
-        try:
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.settimeout(5)
-                conn.connect(str(self.folder / "haproxy.sock"))
-                conn.sendall(b"show stat\n")
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
-        except OSError:
-            return []
-        reply = b"".join(chunks).decode()
-        lines = [line for line in reply.splitlines() if line]
-        if not lines or not lines[0].startswith("# "):
-            return []
-        header = lines[0][2:].split(",")
-        return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:]]
+        return haproxy_stats(self.folder / "haproxy.sock")
 
     def servers_up(self) -> int:
-        return sum(1 for row in self.stats() if row.get("pxname") == "portal_nodes"
-                   and row.get("svname", "").startswith("portal") and row.get("status") == "UP")
+        return servers_up(self.folder / "haproxy.sock", "portal_nodes")
 
     def proxy_retries(self) -> dict[str, int]:
         """What HAProxy did for the requests a dead node could not answer."""
@@ -273,6 +285,7 @@ class Visitor:
 
     port: int
     number: int
+    cookie_name: str = "oasis_portal"
     retries: int = 0
     #: What was sent again and why (``"502 POST /login/terms"``), one entry a retry.
     retried: list[str] = field(default_factory=list)
@@ -301,7 +314,7 @@ class Visitor:
                 status, text = 0, ""
             else:
                 for value in reply.headers.get_all("Set-Cookie") or []:
-                    if value.startswith("oasis_portal="):
+                    if value.startswith(self.cookie_name + "="):
                         self.cookie = value.split(";")[0]
                 status = reply.status
                 if reply.getheader("Connection", "").lower() == "close":
@@ -509,4 +522,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["PortalNodes", "Visitor", "haproxy_config", "journey", "run_journeys"]
+__all__ = ["PortalNodes", "Visitor", "haproxy_config", "haproxy_stats", "journey",
+           "run_journeys", "servers_up"]
