@@ -79,12 +79,13 @@ class Translated(str):
 
 
 _PLACEHOLDER = re.compile(
-    r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::|\?|(?<![\w:]):[A-Za-z_]\w*)""")
+    r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::|\?\d*|(?<![\w:]):[A-Za-z_]\w*)""")
 
 
 def numbered(sql: str) -> tuple[str, tuple[str, ...] | int]:
     """``?`` (or ``:name``) outside quotes and comments -> ``$1, $2, ...``; returns the text
-    and the count of ``?`` (or the names in order, a name used twice keeping one number)."""
+    and the count of ``?`` (or the names in order, a name used twice keeping one number).
+    ``?NNN`` keeps its number, and a ``?`` after it takes the next, as in SQLite."""
     count = 0
     names: list[str] = []
 
@@ -94,6 +95,9 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...] | int]:
         if token == "?":
             count += 1
             return f"${count}"
+        if token.startswith("?"):
+            count = max(count, int(token[1:]))
+            return f"${int(token[1:])}"
         if token.startswith(":") and token != "::":
             name = token[1:]
             if name not in names:
@@ -145,7 +149,31 @@ def _is_parameter(node: exp.Expression | None) -> bool:
             and node.name.lstrip("$").isdigit() and node.sql().startswith("$"))
 
 
+_INTEGER_TYPES = (exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT,
+                  exp.DataType.Type.TINYINT)
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+_CONDITIONS = (exp.Predicate, exp.Connector, exp.Not)
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if (isinstance(node, exp.Cast) and node.to.this in _INTEGER_TYPES
+            and not isinstance(node.this, _CONDITIONS)):  # a boolean casts to INT only
+        # SQLite's integers are 64-bit; its CAST of a float truncates where PostgreSQL's
+        # rounds (a day number from unix seconds would move to noon).
+        node.set("to", exp.DataType.build("BIGINT"))
+        if isinstance(node.this.unnest(), _ARITHMETIC):
+            node.set("this", exp.Anonymous(this="TRUNC", expressions=[node.this.copy()]))
+        return node
+    if isinstance(node, (exp.Sum, exp.Avg, exp.Min, exp.Max)) and isinstance(
+            node.this, _CONDITIONS):
+        # ``sum(x > 0)``: a condition is 0 or 1 in SQLite, a boolean in PostgreSQL.
+        node.set("this", exp.Cast(this=node.this.copy(), to=exp.DataType.build("INT")))
+        return node
+    if (isinstance(node, exp.Anonymous) and node.name.lower() == "total"
+            and len(node.expressions) == 1 and isinstance(node.expressions[0], _CONDITIONS)):
+        node.set("expressions", [exp.Cast(this=node.expressions[0].copy(),
+                                          to=exp.DataType.build("INT"))])
+        return node
     if isinstance(node, exp.Is) and _is_parameter(node.this):
         # ``? IS NULL``: PostgreSQL must know the parameter's type; any value casts to text.
         node.set("this", exp.Cast(this=node.this.copy(), to=exp.DataType.build("TEXT")))
@@ -212,6 +240,10 @@ def translate(sql: str, primary_key: Callable[[str], tuple[str, ...]] | None = N
         return Translated(translate_ddl(text))
     tree = sqlglot.parse_one(text, read="sqlite")
     tree = tree.transform(_rewrite)
+    unnamed = [s for s in tree.find_all(exp.Subquery)
+               if isinstance(s.parent, (exp.From, exp.Join)) and not s.alias]
+    for n, subquery in enumerate(unnamed, 1):  # PostgreSQL 15 wants a name for each
+        subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_subquery{n}")))
     alternative = None
     table = None
     columns: tuple[str, ...] = ()

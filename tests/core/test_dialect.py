@@ -22,6 +22,15 @@ from core.store.dialect import numbered, translate
     ("SELECT max(a, ?), iif(b, 1, 2) FROM t",
      "SELECT GREATEST(a, $1), CASE WHEN b <> 0 THEN 1 ELSE 2 END FROM t"),
     ("PRAGMA foreign_keys=ON", "SELECT 1"),
+    ("SELECT CAST((at + ?) / 86400 AS INTEGER), CAST(n AS INTEGER) FROM t",
+     "SELECT CAST(TRUNC((at + $1) / NULLIF(86400, 0)) AS BIGINT), CAST(n AS BIGINT) FROM t"),
+    ("SELECT sum(a > 0), total(a IS NULL) FROM t",
+     "SELECT SUM(CAST(a > 0 AS INT)), TOTAL(CAST(a IS NULL AS INT)) FROM t"),
+    ("SELECT count(*) FROM (SELECT a FROM t) JOIN (SELECT b FROM u) ON a = b",
+     "SELECT COUNT(*) FROM (SELECT a FROM t) AS _subquery1 JOIN (SELECT b FROM u) AS _subquery2"
+     " ON a = b"),
+    ("INSERT INTO t (a, b, c) VALUES (?2, ?1, ?, '?3')",
+     "INSERT INTO t (a, b, c) VALUES ($2, $1, $3, '?3')"),
     ("BEGIN IMMEDIATE", "BEGIN"),
 ])
 def test_translations(sqlite, postgres):
@@ -87,3 +96,23 @@ def test_text_with_nul_is_stored(store):
                  " VALUES (?, 'a', 1, 1, 1)", ("a\x00b",))
     (name,) = conn.execute("SELECT name FROM leases").fetchone()
     assert name in ("a\x00b", "a\ufffdb")  # SQLite keeps the NUL; PostgreSQL U+FFFD
+
+
+def test_sqlite_arithmetic_and_subqueries_run_alike(store):
+    conn = store.conn
+    conn.executemany("INSERT INTO rate_limit_events (key, at, expires_at) VALUES (?, ?, ?)",
+                     [("a", 86400 * 1.75, 0.0), ("b", 86400 * 0.25, 0.0), ("b", 3e9 * 4, 0.0)])
+    # a float cast to an integer truncates (1.75 days is day 1), 64-bit
+    assert conn.execute("SELECT CAST((at + ?) / 86400 AS INTEGER), CAST(at * 1000 AS INTEGER)"
+                        " FROM rate_limit_events WHERE key = 'a'", (0,)).fetchone() == (
+        1, 151200000)
+    assert conn.execute("SELECT CAST(at AS INTEGER) FROM rate_limit_events WHERE at > 1e10"
+                        ).fetchone() == (12000000000,)
+    # a condition counts as 0 or 1
+    assert conn.execute("SELECT sum(at > 86400), total(key = 'b') FROM rate_limit_events"
+                        ).fetchone() == (2, 2.0)
+    assert conn.execute("SELECT count(*) FROM (SELECT key FROM rate_limit_events GROUP BY key)"
+                        ).fetchone() == (2,)
+    # ?NNN keeps its number; a bare ? after it takes the next
+    assert conn.execute("SELECT count(*) FROM rate_limit_events WHERE key = ?2 AND at > ?1"
+                        " AND expires_at = ?", (1.0, "b", 0.0)).fetchone() == (2,)
