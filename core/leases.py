@@ -149,12 +149,15 @@ class Hold:
     """Lease ``name`` kept renewed by a thread while one long piece of work runs (a report
     build, a provisioning job): ``with Hold(...) as hold:`` takes it (``hold.ok``), renews it
     every ``ttl_s / 3`` and releases it at the end. ``hold.lost`` turns true if a renewal
-    found another holder (the work should stop: someone else took it over)."""
+    found another holder (the work should stop: someone else took it over). With ``keep``
+    the lease is left to run out rather than released: a `Singleton`'s holder keeps it
+    renewed through one long pass of its work this way, and holds it on after."""
 
     def __init__(self, store_factory: Callable[[], Store], name: str, holder: str, *,
-                 ttl_s: float = WORKER_TTL_S):
+                 ttl_s: float = WORKER_TTL_S, keep: bool = False):
         self.store_factory, self.name, self.holder, self.ttl_s = (store_factory, name, holder,
                                                                    ttl_s)
+        self.keep = keep
         self.ok = False
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -187,7 +190,7 @@ class Hold:
             return
         self._stop.set()
         self._thread.join()
-        if not self.lost.is_set():
+        if not self.lost.is_set() and not self.keep:
             store = self.store_factory()
             try:
                 release(store, self.name, self.holder)

@@ -461,7 +461,10 @@ class Scheduler:
                     next_tick = 0.0  # on taking it over, tick at once
                 elif time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self.interval_s
-                    self.tick()
+                    # Renewed all along a tick that builds PDFs for longer than the TTL.
+                    with Hold(self.open_store, self.lease.name, self.lease.holder,
+                              ttl_s=self.lease.ttl_s, keep=True):
+                        self.tick()
             except Exception:
                 log.exception("report scheduler tick failed")
             self._stop.wait(wait)

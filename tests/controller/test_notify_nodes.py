@@ -15,8 +15,8 @@ from controller.notify.channels import Channels
 from controller.notify.worker import NotifyWorker
 from core import alerts as alert_rows
 from core.store import Store
-from tests.controller.alert_fleet import add_aps
 from tests.controller.notify_harness import Clock, WebhookReceiver
+from tests.fleet import add_ap, add_site
 
 TTL_S = 2.0
 
@@ -30,7 +30,7 @@ def receiver():
 
 
 def _node(store, config, secrets, clock) -> tuple[NotifyWorker, Store]:
-    own = Store(store.path, migrate=False)
+    own = Store(store.location, migrate=False)
     channels = Channels(config.mail, None, None, webhook_timeout_s=5.0)
     worker = NotifyWorker(lambda: own, config.alerts, channels, secrets,
                           config.municipality.timezone, clock=clock, watch_reports=False,
@@ -62,7 +62,8 @@ def _both_pass(nodes) -> list[dict]:
 
 def test_an_alert_is_routed_and_sent_once_and_the_other_node_takes_over(
         store, config, secrets, receiver):
-    fleet = add_aps(store, ("park-01", None), ("park-02", None))
+    add_site(store)
+    fleet = [add_ap(store, secrets, n)["id"] for n in (1, 2)]
     rules.add_webhook(store, secrets, actor="admin", name="noc", url=receiver.url,
                       secret=receiver.secret)
     clock = Clock(time.time())

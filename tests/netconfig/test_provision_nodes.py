@@ -27,7 +27,7 @@ def test_two_nodes_claiming_at_once_take_each_job_once(store, secrets):
     barrier = threading.Barrier(2)
 
     def node(name: str) -> None:
-        own = Store(store.path, migrate=False)
+        own = Store(store.location, migrate=False)
         barrier.wait()
         while (job := jobs.claim_next(own)) is not None:
             claimed[name].append(job["id"])
@@ -81,7 +81,7 @@ def test_a_job_just_claimed_elsewhere_is_not_taken_for_dead(store, secrets):
 
 def _worker(sim_lab: SimLab, drift_interval: float) -> ProvisioningWorker:
     settings = dataclasses.replace(sim_lab.settings, drift_interval=drift_interval)
-    worker = ProvisioningWorker(lambda: Store(sim_lab.store.path), sim_lab.box, settings,
+    worker = ProvisioningWorker(lambda: Store(sim_lab.store.location), sim_lab.box, settings,
                                 snmp=sim_lab.snmp, poll_seconds=0.1)
     worker.start()
     return worker
