@@ -114,6 +114,8 @@ def test_no_mac_stays_in_the_store_after_the_visit(portal):
     (bound, source), = portal.store.conn.execute("SELECT client_mac, source FROM portal_otps")
     assert bound.startswith("device:") and source == "mac:" + bound[7:]
     assert len({visitor for _, visitor in rows}) == 1
+    if portal.store.backend != "sqlite":
+        return  # the rows are checked above; the file scan below reads SQLite's own files
     portal.app.extensions["oasis_portal"].stores.close_all()
     portal.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = b"".join(p.read_bytes() for p in Path(portal.store_path).parent.glob("portal.db*"))
