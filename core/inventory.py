@@ -543,6 +543,12 @@ def names_and_capacities(conn: sqlite3.Connection) -> dict[int, tuple[str, int |
             conn.execute("SELECT id, name, capacity FROM aps")}
 
 
+def ap_sites(conn: sqlite3.Connection) -> dict[int, int]:
+    """AP id -> site id for every AP: what per-cycle code needs of the whole fleet, without
+    building each AP's row (`list_aps` took seconds for 20,000 APs)."""
+    return dict(conn.execute("SELECT id, site_id FROM aps").fetchall())
+
+
 def ap_name(conn: sqlite3.Connection, ap_id: int) -> str | None:
     """The AP's name, inside the caller's transaction; None if it is gone."""
     row = conn.execute("SELECT name FROM aps WHERE id = ?", (ap_id,)).fetchone()

@@ -151,13 +151,13 @@ def record_states(store: Store, at: float, states: Mapping[int, str],
     ``owned``: the APs whose transitions this caller records (a poller of several, given every
     AP's state so that a site is judged whole); None: all. APs the poller does not know yet are
     left as they are; an AP gone from the inventory is closed as ``unknown``."""
-    sites = {ap["id"]: ap["site_id"] for ap in inventory.list_aps(store)}
+    sites = inventory.ap_sites(store.conn)
     reach = classify(states, sites, parent_down_sites)
     current = dict(store.conn.execute(
         "SELECT ap_id, state FROM kpi_ap_intervals WHERE ended_at IS NULL").fetchall())
-    changes = [(ap_id, sites[ap_id], state) for ap_id, state in reach.items()
-               if current.get(ap_id) != state and ap_id in sites
-               and (owned is None or ap_id in owned)]
+    changes: list[tuple[int, int | None, str]] = [
+        (ap_id, sites[ap_id], state) for ap_id, state in reach.items()
+        if current.get(ap_id) != state and ap_id in sites and (owned is None or ap_id in owned)]
     changes += [(ap_id, None, UNKNOWN) for ap_id, state in current.items()
                 if ap_id not in sites and state != UNKNOWN]
     if not changes:
