@@ -21,9 +21,11 @@ from agents.apsim import SimulatorSettings, SimulatorThread, simulated_inventory
 from controller.monitoring import published
 from controller.monitoring.service import MonitoringService
 from controller.monitoring.snapshot import ApState, Snapshot
+from controller.poller_node import PollerNode
 from controller.web import create_app
 from core import inventory, leases
 from core.store import Store
+from tests.controller.controller_harness import api, controller_config, running_controller
 from tests.controller.web_harness import bearer
 from tests.support import free_port, free_udp_port, wait_for
 
@@ -240,3 +242,25 @@ def test_a_killed_poller_process_hands_over_within_ttl_and_a_cycle(fleet, config
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_an_admin_node_polls_nothing_and_shows_what_a_poller_node_publishes(tmp_path, mosquitto):
+    """``oasis run`` with ``[monitoring] role = "admin"`` next to a poller alone (what
+    ``oasis poller`` runs), on one store."""
+    config = controller_config(tmp_path, mosquitto, client_id="oasis-admin-node", aps=4,
+                               first_address="127.0.9.101", snmp_timeout=0.5)
+    config.monitoring.role = "admin"
+    with running_controller(config) as (controller, _simulator, token):
+        assert controller.monitoring is None and controller.health_problem() is None
+        assert api(controller, token, "dashboard")["poller"]["last_cycle"] is None
+        node = PollerNode(config, config.store.path, holder="poller-node")
+        node.start()
+        try:
+            aps = wait_for(lambda: (found := api(controller, token, "aps")["aps"])
+                           and all(ap["state"] == "up" for ap in found) and found,
+                           timeout=20, what="the admin node showing the poller's APs up")
+            assert len(aps) == 4
+            board = api(controller, token, "dashboard")["poller"]
+            assert [p["holder"] for p in board["pollers"]] == ["poller-node"]
+        finally:
+            node.stop()
