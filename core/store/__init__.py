@@ -104,9 +104,11 @@ class Store:
 
     def migrate(self) -> list[int]:
         """Apply the migrations not applied yet, each in its own transaction; returns their numbers."""
-        available = available_migrations()
         if self.backend == "postgresql":
-            return _migrate_postgresql(self._pg, available)
+            if (os.getpid(), self._pg.url) in _pg_migrated:  # once per process and database
+                return []
+            return _migrate_postgresql(self._pg, available_migrations())
+        available = available_migrations()
         self._upgrade_migration_table(available)
         return apply_migrations(self.conn, available)
 
