@@ -156,6 +156,9 @@ _CONDITIONS = (exp.Predicate, exp.Connector, exp.Not)
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.In) and not any(
+            node.args.get(k) for k in ("expressions", "query", "unnest", "field")):
+        return exp.false()  # ``x IN ()``: SQLite allows the empty list (never true)
     if (isinstance(node, exp.Cast) and node.to.this in _INTEGER_TYPES
             and not isinstance(node.this, _CONDITIONS)):  # a boolean casts to INT only
         # SQLite's integers are 64-bit; its CAST of a float truncates where PostgreSQL's

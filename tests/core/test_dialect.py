@@ -27,8 +27,10 @@ from core.store.dialect import numbered, translate
     ("SELECT sum(a > 0), total(a IS NULL) FROM t",
      "SELECT SUM(CAST(a > 0 AS INT)), TOTAL(CAST(a IS NULL AS INT)) FROM t"),
     ("SELECT count(*) FROM (SELECT a FROM t) JOIN (SELECT b FROM u) ON a = b",
-     "SELECT COUNT(*) FROM (SELECT a FROM t) AS _subquery1 JOIN (SELECT b FROM u) AS _subquery2"
-     " ON a = b"),
+     ("SELECT COUNT(*) FROM (SELECT a FROM t) AS _subquery1 JOIN (SELECT b FROM u) AS _subquery2"
+      " ON a = b")),
+    ("SELECT a FROM t WHERE a IN () OR b NOT IN () OR c IN (?)",
+     "SELECT a FROM t WHERE FALSE OR NOT FALSE OR c IN ($1)"),
     ("INSERT INTO t (a, b, c) VALUES (?2, ?1, ?, '?3')",
      "INSERT INTO t (a, b, c) VALUES ($2, $1, $3, '?3')"),
     ("BEGIN IMMEDIATE", "BEGIN"),
@@ -113,6 +115,8 @@ def test_sqlite_arithmetic_and_subqueries_run_alike(store):
                         ).fetchone() == (2, 2.0)
     assert conn.execute("SELECT count(*) FROM (SELECT key FROM rate_limit_events GROUP BY key)"
                         ).fetchone() == (2,)
+    assert conn.execute("SELECT count(*) FROM rate_limit_events WHERE key IN () OR at NOT IN ()"
+                        ).fetchone() == (3,)
     # ?NNN keeps its number; a bare ? after it takes the next
     assert conn.execute("SELECT count(*) FROM rate_limit_events WHERE key = ?2 AND at > ?1"
                         " AND expires_at = ?", (1.0, "b", 0.0)).fetchone() == (2,)
