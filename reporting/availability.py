@@ -312,12 +312,15 @@ def _firsts(store: Store, until: float, site_id: int | None, ap_id: int | None
     """Each AP's timeline (see `Spans`); at one site only while the AP was there."""
     where, args = _where(site_id, ap_id)
     if site_id is None:   # a timeline runs to now: its last state is open
+        # The site of each AP's first interval (the later row of two starting together).
         return {ap: (first, site, until) for ap, first, site in store.conn.execute(
-            "SELECT ap_id, min(started_at), site_id FROM kpi_ap_intervals WHERE started_at < ?"
-            + where + " GROUP BY ap_id", [until, *args])}
+            "SELECT f.ap_id, f.first, i.site_id FROM (SELECT ap_id, min(started_at) AS first"
+            " FROM kpi_ap_intervals WHERE started_at < ?" + where + " GROUP BY ap_id) AS f"
+            " JOIN kpi_ap_intervals AS i ON i.ap_id = f.ap_id AND i.started_at = f.first"
+            " ORDER BY i.id", [until, *args])}
     return {ap: (first, site, last) for ap, first, site, last in store.conn.execute(
         "SELECT ap_id, min(started_at), site_id, max(coalesce(ended_at, ?)) FROM"
-        " kpi_ap_intervals WHERE started_at < ?" + where + " GROUP BY ap_id",
+        " kpi_ap_intervals WHERE started_at < ?" + where + " GROUP BY ap_id, site_id",
         [until, until, *args])}
 
 

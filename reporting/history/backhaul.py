@@ -138,11 +138,13 @@ def seed(store: Store, *, start: float, end: float, branches: int | Sequence[str
         conn.executemany(
             f"INSERT INTO kpi_backhaul_probes_hourly (branch, link, hour, probes, replies,"
             f" {columns}) VALUES ({', '.join('?' * (5 + BUCKETS))})", probe_rows)
+        # The UTC day of a whole hour; the cast because PostgreSQL has no % of a float.
+        day = "hour - CAST(hour AS BIGINT) % 86400"
         conn.execute(
-            f"INSERT INTO kpi_backhaul_probes_daily SELECT branch, link, hour - hour % 86400,"
+            f"INSERT INTO kpi_backhaul_probes_daily SELECT branch, link, {day},"
             f" sum(probes), sum(replies), {', '.join(f'sum(b{i})' for i in range(BUCKETS))}"
             f" FROM kpi_backhaul_probes_hourly WHERE hour >= ? AND branch IN"
-            f" ({', '.join('?' * len(chosen))}) GROUP BY branch, link, hour - hour % 86400"
+            f" ({', '.join('?' * len(chosen))}) GROUP BY branch, link, {day}"
             f" ON CONFLICT (branch, link, day) DO NOTHING", [start, *chosen])
         for branch in chosen:
             replay(conn, branch, start)
