@@ -282,8 +282,8 @@ def test_the_poller_against_simulated_aps_feeds_the_transitions(config, store, s
         (ids[names[2]],))] == ["up", "down", "up", "unknown"]
 
 
-def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(store, config,
-                                                                          tmp_path):
+def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(
+        store, config, other_store_location):
     from core.store import Store
     from reporting.history import availability as history
 
@@ -291,7 +291,7 @@ def test_history_is_deterministic_realistic_and_live_monitoring_carries_on(store
     counts = history.seed(store, start=start, end=end, aps=60, seed=3)
     assert counts["aps"] == 60 and counts["maintenance"] == 1
     assert history.seed(store, start=start, end=end, aps=60, seed=3)["aps"] == 0  # kept once
-    other = Store(tmp_path / "again.db")
+    other = Store(other_store_location("again.db"))
     try:
         history.seed(other, start=start, end=end, aps=60, seed=3)
         query = "SELECT ap_id, state, started_at, ended_at FROM kpi_ap_intervals ORDER BY id"

@@ -122,7 +122,7 @@ def test_both_links_down_is_the_branch_down_and_a_quick_relapse_is_a_flap(store,
     assert [r["link"] for r in only_wifi.table("backhaul-links").rows] == ["wifi"]
 
 
-def test_events_delivered_late_land_where_they_belong(store, config, tmp_path):
+def test_events_delivered_late_land_where_they_belong(store, config, other_store_location):
     items = [event(f"e{n}", kind, at(h), **fields) for n, (kind, h, fields) in enumerate([
         ("link_down", 9, {"link": "fibre"}), ("failover", 9.001, {"from_link": "fibre",
                                                                     "to_link": "wifi"}),
@@ -131,7 +131,7 @@ def test_events_delivered_late_land_where_they_belong(store, config, tmp_path):
         ("link_down", 16, {"link": "wifi"}), ("link_up", 17, {"link": "wifi"}),
         ("link_down", 20, {"link": "fibre"}), ("failover", 20.001, {"from_link": "fibre",
                                                                       "to_link": "wifi"})])]
-    late = Store(tmp_path / "late.db")
+    late = Store(other_store_location("late.db"))
     try:
         for target in (store, late):
             backhaul.record_state(target, state(at(0)))
@@ -202,12 +202,12 @@ def test_the_controller_hands_over_what_it_stores(store, config):
                               " ('failover', 'failback')").fetchone()[0] == 2
 
 
-def test_history_is_deterministic_and_builds(store, config, tmp_path):
+def test_history_is_deterministic_and_builds(store, config, other_store_location):
     start, end = at(0, 1), at(0, 29)
     counts = history.seed(store, start=start, end=end, branches=3, seed=5)
     assert counts["branches"] == 3 and counts["events"] > 3
     assert history.seed(store, start=start, end=end, branches=3, seed=5)["branches"] == 0
-    other = Store(tmp_path / "again.db")
+    other = Store(other_store_location("again.db"))
     try:
         history.seed(other, start=start, end=end, branches=3, seed=5)
         query = "SELECT branch, at, kind, link FROM kpi_backhaul_events ORDER BY branch, at, id"

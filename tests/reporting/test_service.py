@@ -244,12 +244,11 @@ def test_sms_delivery_by_purpose(store, config):
             rows["Status update"]["delivered"]) == (4, 3, 1)
 
 
-def test_the_history_is_deterministic_and_lives_through_the_kpis(tmp_path, config):
+def test_the_history_is_deterministic_and_lives_through_the_kpis(config, other_store_location):
     end = at("2026-12-01", 0)
     figures = []
     for name in ("one", "two"):
-        config.store.path = str(tmp_path / f"{name}.db")
-        store = Store(config.store_location())
+        store = Store(other_store_location(f"{name}.db"))
         try:
             assert history.replay(store, config, end - 60 * 86400, end, reports=600) == 600
             figures.append(values(service.build(store, config, NOVEMBER, Filters())))

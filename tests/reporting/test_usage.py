@@ -12,7 +12,6 @@ from cryptography.fernet import Fernet
 from captive_portal import usage as portal_usage
 from captive_portal.gateways import register_gateway
 from core import inventory
-from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
 from reporting import schedules, usage, usage_rollup
@@ -45,8 +44,8 @@ SESSIONS = [
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "usage.db")
+def store(store):
+    """The test's store (tests/conftest.py) holding the sessions of `SESSIONS`."""
     box = SecretBox(Fernet.generate_key())
     for slug in ("north-park", "walkway"):
         inventory.add_site(store, {"slug": slug, "name_ar": slug, "name_en": slug,
@@ -66,11 +65,6 @@ def store(tmp_path):
         "started_at, online_at, expires_at, ended_at, bytes_down, bytes_up) "
         "VALUES (?, '', '10.77.0.9', 'terms', 'ar', 'ended', ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return store
-
-
-@pytest.fixture
-def config():
-    return load_config(None, env={})
 
 
 NOVEMBER = Period.parse("month:2026-11", TZ, now=0)
@@ -215,8 +209,8 @@ def test_rolled_up_days_give_the_figures_read_from_the_sessions(store, config, n
         r["sessions"] for r in before.table("usage-sites").rows if r["site"] == "north-park")
 
 
-def _history(tmp_path, name):
-    store = Store(tmp_path / name)
+def _history(location):
+    store = Store(location)
     inventory.add_site(store, {"slug": "north-park", "name_ar": "ش", "name_en": "North",
                                "kind": "park"}, "tests")
     store_box = SecretBox(Fernet.generate_key())
@@ -226,9 +220,9 @@ def _history(tmp_path, name):
     return store, written
 
 
-def test_the_history_is_deterministic_and_coherent(tmp_path, config):
-    store, written = _history(tmp_path, "a.db")
-    other, again = _history(tmp_path, "b.db")
+def test_the_history_is_deterministic_and_coherent(config, other_store_location):
+    store, written = _history(other_store_location("a.db"))
+    other, again = _history(other_store_location("b.db"))
     assert written == again and 600 < written["sessions"] < 1500  # 1 November is a Sunday
     query = ("SELECT gateway_id, visitor, online_at, ended_at, bytes_down, bytes_up "
              "FROM portal_sessions ORDER BY id")
@@ -247,7 +241,7 @@ def test_the_history_is_deterministic_and_coherent(tmp_path, config):
 
 
 def test_the_report_scheduler_rolls_up_the_days_that_are_over(store, config):
-    scheduler = schedules.Scheduler(lambda: Store(store.path, migrate=False), config,
+    scheduler = schedules.Scheduler(lambda: Store(store.location, migrate=False), config,
                                     interval_s=3600)
     scheduler.start()
     try:
