@@ -12,6 +12,7 @@ from controller.monitoring import events, metrics
 from controller.monitoring.snapshot import ApState
 from core import audit, inventory
 from core.secrets import SecretBox
+from core.shared_secrets import SharedSecretError
 from tests.controller.web_harness import (
     PASSWORD,
     SECRET_VALUES,
@@ -101,12 +102,13 @@ def test_repeated_failures_block_even_the_right_password(client, store):
     assert login(client, "olga").status_code == 429
 
 
-def test_session_key_comes_from_the_key_file(config, secrets, tmp_path):
+def test_session_key_is_kept_in_the_store_under_the_key_file(config, secrets, tmp_path):
     first = build_app(config, secrets).config["SECRET_KEY"]
     assert first == build_app(config, secrets).config["SECRET_KEY"]  # stable across restarts
-    config.store.key_file = str(tmp_path / "other.key")
-    other = build_app(config, SecretBox.from_key_file(config.store.key_file)).config["SECRET_KEY"]
-    assert other != first and len(first) == 32
+    assert len(first) == 32
+    config.store.key_file = str(tmp_path / "other.key")  # a node with another key file
+    with pytest.raises(SharedSecretError, match="every node needs the same key file"):
+        build_app(config, SecretBox.from_key_file(config.store.key_file))
 
 
 # ---- CSRF and roles ------------------------------------------------------------------------
