@@ -18,7 +18,8 @@
     .venv/bin/python bench/reports_rate.py forward --reports 20000 [--broker-save interval]
     .venv/bin/python bench/reports_rate.py fault --reports 20000 --restart-every 3
     sudo .venv/bin/python bench/reports_rate.py controller-fault --reports 2000 --kills 5
-    sudo .venv/bin/python bench/reports_rate.py controller-fault --nodes 2 --kills 10 --up 3
+    sudo .venv/bin/python bench/reports_rate.py controller-fault --nodes 2 --kills 10 --up 3 \
+        [--store postgresql]
     .venv/bin/python bench/reports_rate.py {intake,forward,fault} --tiny   # seconds: the suite's
 """
 
@@ -240,6 +241,9 @@ def main() -> None:
                               "node holding the forwarder's lease (docs/scale-out.md)")
     p_chaos.add_argument("--lease-ttl", type=float, default=12.0,
                          help="[reports] lease_ttl_s of every node")
+    p_chaos.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                         help="with --nodes: the store on a throwaway PostgreSQL cluster "
+                              "(Debian postgresql) instead of one SQLite file")
     p_chaos.add_argument("--inside", help=argparse.SUPPRESS)
     for p in (p_intake, p_forward, p_fault, p_chaos):
         p.add_argument("--tiny", action="store_true",
@@ -257,8 +261,10 @@ def main() -> None:
             args.reports, args.kills, args.up, args.down = 60, 2, 3.0, 7.0
             if args.nodes > 1:  # a kill is a takeover: a short lease keeps it seconds
                 args.down, args.lease_ttl = 4.0, 3.0
+        if args.store == "postgresql" and args.nodes < 2:
+            parser.error("--store postgresql goes with --nodes 2 or more")
         plan = Plan(args.reports, args.kills, args.up, args.down, args.logins_per_s,
-                    args.poison_per_s, args.nodes, args.lease_ttl)
+                    args.poison_per_s, args.nodes, args.lease_ttl, args.store)
         if args.inside:  # the driver, in the namespace orchestrate() made
             run = drive_nodes if plan.nodes > 1 else drive
             print(json.dumps(run(plan, Path(args.inside))))

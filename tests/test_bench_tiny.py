@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import require_root, require_tool
+from tests.peers_postgres import pg_bin
+from tests.support import require, require_root, require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -138,14 +139,17 @@ def test_status_nodes_tiny():
 
 @pytest.mark.lab
 def test_reports_rate_controller_fault_two_nodes_tiny():
-    """The 940 fault run on two controller nodes sharing one store: the node holding the
-    forwarder's lease SIGKILLed twice; the other takes over within the lease (3 s here)."""
+    """The 940 fault run on two controller nodes sharing one PostgreSQL store (issue 16): the
+    node holding the forwarder's lease SIGKILLed twice; the other takes over within the lease
+    (3 s here)."""
     require_root()
     for tool in ("mosquitto", "nft"):
         require_tool(tool)
+    require(bool(pg_bin("initdb")), "PostgreSQL server binaries (Debian package postgresql)")
     result = last_json(bench("bench/reports_rate.py", "controller-fault", "--nodes", "2",
-                             timeout=300))
+                             "--store", "postgresql", timeout=300))
     assert result["bench"] == "controller-fault-nodes" and result["nodes"] == 2
+    assert result["store"] == "postgresql"
     assert result["controller_kills"] == 2 and len(result["takeover_s"]) == 2
     assert all(0 < t <= result["lease_ttl_s"] + 1.5 for t in result["takeover_s"])
     reports = result["reports"]

@@ -68,6 +68,9 @@ class ReportForwarder:
         self.active = False
         #: How many times this forwarder took the lease (its first start included).
         self.takeovers = 0
+        #: How often a standby asks for the lease: a second, or a quarter of a short TTL.
+        self.standby_look_s = min(1.0, config.lease_ttl_s / 4)
+        self._next_try = 0.0
         self.link = link
         self.config = config
         self.clock = clock
@@ -131,8 +134,7 @@ class ReportForwarder:
                     log.exception("forwarder pass failed")
                     busy = False
                 if not busy:
-                    self._wake.wait(self.poll_s if self.active
-                                    else min(1.0, self.lease.ttl_s / 4))
+                    self._wake.wait(self.poll_s if self.active else self.standby_look_s)
                     self._wake.clear()
         finally:
             if was_active:
@@ -151,6 +153,9 @@ class ReportForwarder:
     def _holds(self, store: Store) -> bool:
         """Whether this forwarder may publish now; on taking the lease over, every unacked
         row is made due (what the previous holder had in flight is unknown)."""
+        if not self.active and time.monotonic() < self._next_try:
+            return False  # a standby woken by acks asks for the lease at its own pace
+        self._next_try = time.monotonic() + self.standby_look_s
         held = self.lease.held()
         if held and not self.active:
             with store.transaction() as conn:
