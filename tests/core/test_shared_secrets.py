@@ -1,5 +1,6 @@
 """core.shared_secrets: a secret every node shares is created once, whoever starts first, and
-kept encrypted with the store's key file."""
+kept encrypted with the store's key file (on SQLite and, with ``--store postgresql``, on
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from core.shared_secrets import shared_secret
 from core.store import Store
 
 
-def test_nodes_starting_together_all_get_the_one_secret_inserted_first(tmp_path):
-    path = tmp_path / "oasis.db"
+def test_nodes_starting_together_all_get_the_one_secret_inserted_first(config):
+    path = config.store_location()
     Store(path).close()
     box = SecretBox(Fernet.generate_key())
     start = threading.Barrier(8)
@@ -40,8 +41,8 @@ def test_nodes_starting_together_all_get_the_one_secret_inserted_first(tmp_path)
     store.close()
 
 
-def test_an_older_key_is_offered_only_while_the_store_has_none(tmp_path):
-    store = Store(tmp_path / "oasis.db")
+def test_an_older_key_is_offered_only_while_the_store_has_none(config):
+    store = Store(config.store_location())
     box = SecretBox(Fernet.generate_key())
     assert shared_secret(store, box, "web", legacy=lambda: b"from the file") == b"from the file"
     assert shared_secret(store, box, "web", legacy=lambda: b"another file") == b"from the file"
