@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable
 
@@ -41,10 +42,18 @@ def entries(store: Store, *, limit: int = 200, actor: str | None = None,
 
 def entries_with(store: Store, action: str, key: str, value: object) -> list[dict]:
     """The entries of ``action`` whose detail has ``key`` set to ``value`` (e.g. the
-    ``config.push`` entries of one job), oldest first."""
+    ``config.push`` entries of one job), oldest first.
+
+    The key is part of the statement (PostgreSQL reads a JSON path only from a literal) and the
+    value is compared as text (SQLite's json_extract gives a number, PostgreSQL's text)."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"not a detail key: {key!r}")
     return _decoded(store.db.query("SELECT * FROM audit_log WHERE action = ? AND"
-                                   " json_extract(detail, ?) = ? ORDER BY id",
-                                   [action, f"$.{key}", value]))
+                                   f" CAST(json_extract(detail, '$.{key}') AS TEXT) = ?"
+                                   " ORDER BY id", [action, str(value)]))
+
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def shown(entry: dict) -> dict:
