@@ -44,7 +44,7 @@ class SimLab:
         return Provisioner(self.store, self.box, self.settings, snmp=self.snmp)
 
     def service(self) -> ProvisioningService:
-        return ProvisioningService(lambda: Store(self.store.path), self.box, self.settings,
+        return ProvisioningService(lambda: Store(self.store.location), self.box, self.settings,
                                    snmp=self.snmp)
 
     def by_platform(self, platform: str) -> list[dict]:

@@ -65,8 +65,8 @@ def test_worker_runs_queued_jobs_and_progress_is_in_the_table(sim_lab: SimLab):
     site = sim_lab.aps[0]["site"]
     job_id = service.enqueue(ADMIN, "push", f"site:{site}", dry_run=True)
     assert service.job(ADMIN, job_id)["status"] == "queued"
-    worker = ProvisioningWorker(lambda: Store(sim_lab.store.path), sim_lab.box, sim_lab.settings,
-                                snmp=sim_lab.snmp, poll_seconds=0.2)
+    worker = ProvisioningWorker(lambda: Store(sim_lab.store.location), sim_lab.box,
+                                sim_lab.settings, snmp=sim_lab.snmp, poll_seconds=0.2)
     worker.start()
     try:
         worker.wake()
@@ -88,7 +88,7 @@ def test_scheduled_drift_check_raises_an_alert(sim_lab: SimLab):
     with state.lock:
         state.uci["public_5g"][1]["ssid"] = "'Hand edited'"
     settings = dataclasses.replace(sim_lab.settings, drift_interval=0.2)
-    worker = ProvisioningWorker(lambda: Store(sim_lab.store.path), sim_lab.box, settings,
+    worker = ProvisioningWorker(lambda: Store(sim_lab.store.location), sim_lab.box, settings,
                                 snmp=sim_lab.snmp, poll_seconds=0.1)
     worker.start()
     try:

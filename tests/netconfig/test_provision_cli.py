@@ -17,7 +17,7 @@ from tests.netconfig.sim_fleet import SimLab
 @pytest.fixture
 def oasis(sim_lab: SimLab, config, tmp_path):
     toml = tmp_path / "cli.toml"
-    toml.write_text(f"[store]\npath = '{sim_lab.store.path}'\nkey_file = "
+    toml.write_text(f"[store]\npath = '{config.store.path}'\nkey_file = "
                     f"'{config.store.key_file}'\n")
 
     @click.group()

@@ -22,9 +22,10 @@ from tests.support import require_tool
 
 
 @pytest.fixture
-def run(tmp_path):
+def run(tmp_path, config):
+    """``oasis ...`` on the test's store (on the PostgreSQL pass OASIS_STORE_URL names it)."""
     cfg = tmp_path / "oasis.toml"
-    cfg.write_text("[store]\npath = 'oasis.db'\nkey_file = 'oasis.key'\n"
+    cfg.write_text(f"[store]\npath = '{config.store.path}'\nkey_file = '{config.store.key_file}'\n"
                    "[mail]\noutbox = 'outbox'\n")
     runner = CliRunner()
 
@@ -33,9 +34,9 @@ def run(tmp_path):
     return invoke
 
 
-def test_pdf_of_a_month_with_history(run, tmp_path):
+def test_pdf_of_a_month_with_history(run, tmp_path, config):
     november = Period.parse("month:2026-11", "Asia/Riyadh", now=0.0)
-    store = Store(tmp_path / "oasis.db")
+    store = Store(config.store_location())
     availability_history.seed(store, start=november.start, end=november.end, aps=6)
     store.close()
     out = tmp_path / "nov-ar.pdf"
@@ -82,7 +83,7 @@ def test_xlsx_csv_and_json(run, tmp_path, monkeypatch):
     assert run("report", "build", "--period", "month:2026-13", "-o", str(table)).exit_code == 2
 
 
-def test_schedule_commands(run, tmp_path, monkeypatch):
+def test_schedule_commands(run, tmp_path, config, monkeypatch):
     monkeypatch.setattr(areas, "registry", kpi_sections.fake_areas)
     added = run("report", "schedule", "add", "monthly", "--every", "month", "--lang", "en",
                 "--format", "pdf", "--to", "director@amanah.example")
@@ -92,7 +93,7 @@ def test_schedule_commands(run, tmp_path, monkeypatch):
     assert run("report", "schedule", "run").output.strip() == "nothing due"
     # a month later the report of the month it was made in is due; with no relay the mail
     # goes to the outbox folder
-    store = Store(tmp_path / "oasis.db")
+    store = Store(config.store_location())
     store.conn.execute("UPDATE report_schedules SET created_at = 0")
     store.close()
     ran = run("report", "schedule", "run", "--at", "2026-12-01T07:00")
