@@ -10,7 +10,8 @@ claimed: one conditional ``UPDATE ... RETURNING`` sets its holder and a claim ex
 (`CLAIM_S`, three times the SMS gateway's request timeout) only where no live claim is, on
 SQLite and PostgreSQL alike. A per-item claim rather than a lease: any node may hand any
 notification, and one that dies mid-hand leaves only its claimed row, taken by another node
-once the claim expires.
+once the claim expires. A report's notifications are claimed one after the other (the next
+only once the one before is handed over), so the citizen gets them in order.
 """
 
 from __future__ import annotations
@@ -28,10 +29,16 @@ log = logging.getLogger(__name__)
 #: How long a claimed notification is this node's to hand over before another node may.
 CLAIM_S = 30.0
 
+#: The oldest notification nobody holds whose report has no older one still to hand over
+#: (a report's SMS go out in order, whichever nodes hand them), claimed in one statement.
 _CLAIM = (
     "UPDATE report_notifications SET claimed_by = ?, claimed_until = ? "
-    "WHERE id = (SELECT id FROM report_notifications WHERE handed_at IS NULL "
-    "            AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT 1) "
+    "WHERE id = (SELECT n.id FROM report_notifications n WHERE n.handed_at IS NULL "
+    "            AND (n.claimed_until IS NULL OR n.claimed_until <= ?) "
+    "            AND NOT EXISTS (SELECT 1 FROM report_notifications e "
+    "                            WHERE e.report_id = n.report_id AND e.handed_at IS NULL "
+    "                            AND e.id < n.id) "
+    "            ORDER BY n.id LIMIT 1) "
     "AND handed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?) "
     "RETURNING id, to_number, body, purpose, locale")
 
