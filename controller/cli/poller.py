@@ -26,7 +26,7 @@ def poller(obj: CliContext) -> None:
 
 def run_poller(obj: CliContext) -> None:
     config = obj.config
-    node = PollerNode(config, config.resolve_path(config.store.path))
+    node = PollerNode(config, config.store_location())
     service = ServiceNotifier.from_environment()
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -118,6 +118,7 @@ def test_failures_in_another_worker_process_count_here(app, config, store, tmp_p
         from tests.controller.web_harness import build_app
         config = load_config(env={{}})
         config.store.path = {config.store.path!r}
+        config.store.url = {config.store.url!r}  # the same store on the PostgreSQL pass
         config.store.key_file = {config.store.key_file!r}
         client = build_app(config, SecretBox.from_key_file(config.store.key_file)).test_client()
         for _ in range(5):

@@ -55,7 +55,7 @@ def fleet(config, store, secrets):
 
 
 def service(config, secrets, holder: str, traps: bool = False) -> MonitoringService:
-    return MonitoringService(config, Path(config.store.path), secrets, Snapshot(),
+    return MonitoringService(config, config.store_location(), secrets, Snapshot(),
                              holder=holder, traps=traps)
 
 
@@ -253,7 +253,7 @@ def test_an_admin_node_polls_nothing_and_shows_what_a_poller_node_publishes(tmp_
     with running_controller(config) as (controller, _simulator, token):
         assert controller.monitoring is None and controller.health_problem() is None
         assert api(controller, token, "dashboard")["poller"]["last_cycle"] is None
-        node = PollerNode(config, config.store.path, holder="poller-node")
+        node = PollerNode(config, config.store_location(), holder="poller-node")
         node.start()
         try:
             aps = wait_for(lambda: (found := api(controller, token, "aps")["aps"])
