@@ -34,7 +34,7 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -190,6 +190,12 @@ class PgConnection:
         self._pool = _pool(url)
         self._raw: psycopg.Connection | None = self._pool.getconn()
 
+    #: sqlite3's trace callback: given each statement the store runs, as translated.
+    _trace: Callable[[str], object] | None = None
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        self._trace = callback
+
     @property
     def raw(self) -> psycopg.Connection:
         if self._raw is None:
@@ -247,6 +253,8 @@ class PgConnection:
         stmt = translate(sql, primary_key_of(self.url))
         if stmt.noop:
             return PgCursor([], None, -1, None)
+        if self._trace is not None:
+            self._trace(str(stmt))
         upper = stmt[:8].upper()
         try:
             if upper.startswith("BEGIN"):
@@ -281,6 +289,8 @@ class PgConnection:
         rows = [_positional(p, stmt.names) for p in seq]
         if not rows:
             return PgCursor([], None, 0, None)
+        if self._trace is not None:
+            self._trace(str(stmt))
         try:
             with psycopg.RawCursor(self.raw) as cursor:
                 cursor.executemany(stmt, [r or [] for r in rows])
@@ -300,6 +310,8 @@ class PgConnection:
 
     def query_dicts(self, sql: str, params: Sequence[Any] | dict | None = ()) -> list[dict]:
         stmt = translate(sql, primary_key_of(self.url))
+        if self._trace is not None:
+            self._trace(str(stmt))
         try:
             result = self._run(stmt, _positional(params, stmt.names), row_factory=dict_row)
         except psycopg.Error as exc:
