@@ -23,21 +23,19 @@ from core.config import MqttConfig
 from core.contracts.signature import ClientClaim
 from core.mqtt import MqttLink
 from core.secrets import SecretBox
-from core.store import Store
 from tests.agents.fake_nftables import FakeNftables
 from tests.schemas import SCHEMAS
 from tests.support import wait_for
 
 
 @pytest.fixture
-def wired(mosquitto, tmp_path):
+def wired(mosquitto, tmp_path, store):
     config = MqttConfig(host=mosquitto.host, port=mosquitto.port)
     tap = MqttLink(config, client_id="tap-test")
     seen: list = []
     tap.subscribe("gateway/#", lambda message: seen.append(message.payload))
     tap.start()
     assert tap.wait_connected(10)
-    store = Store(tmp_path / "portal.db")
     register_gateway(store, SecretBox(Fernet.generate_key()), "gw1")
     portal_link = MqttLink(config, client_id="portal-test")
     gateways = MqttGatewayControl(portal_link, lambda: store)

@@ -10,21 +10,25 @@ from controller import demo
 from core.config import load_config
 from core.secrets import SecretBox
 from core.store import Store
+from core.store.postgresql import close_pools
 from reporting import areas
 from tests.browser import ARTIFACTS, served_app
 from tests.controller.web_harness import PASSWORD, add_user, build_app
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.store_backed]  # the admin app's store
 
 
 
 
 @pytest.fixture(scope="module")
-def admin(tmp_path_factory):
-    """The admin app on a loopback port, its store holding the demo's month of history."""
+def admin(tmp_path_factory, request):
+    """The admin app on a loopback port, its store holding the demo's month of history (on
+    the PostgreSQL pass a database of its own in the session's cluster)."""
     folder = tmp_path_factory.mktemp("kpi-browser")
     config = load_config(env={})
     config.store.path = str(folder / "oasis.db")
+    if request.config.getoption("--store") == "postgresql":
+        config.store.url = request.getfixturevalue("postgres_cluster").database()
     config.store.key_file = str(folder / "oasis.key")
     config.apsim.count = 8
     demo.seed(config)
@@ -34,6 +38,8 @@ def admin(tmp_path_factory):
     app = build_app(config, SecretBox.from_key_file(config.store.key_file))
     with served_app(app) as base:
         yield base
+    if config.store.url:
+        close_pools(config.store.url)
 
 
 @pytest.mark.parametrize("lang, direction", [("ar", "rtl"), ("en", "ltr")])
