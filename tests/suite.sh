@@ -2,9 +2,11 @@
 # `make test`: the suite in two parts (see tests/parallel.py and the README, "Tests").
 #   1. every test not marked `serial`, on WORKERS processes (pytest-xdist), a test module per
 #      unit of work;
-#   2. the `serial` tests (they time real packets), one at a time, once part 1 is over.
-# Both parts always run; the exit status is the first failing part's (pytest's "no tests
-# collected", 5, counts as a failure only when neither part found a test).
+#   2. the `serial` tests (they time real packets), one at a time, once part 1 is over;
+#   3. the store-backed tests again with the store on PostgreSQL (`--store postgresql`: each
+#      on a fresh database of a throwaway cluster per worker, tests/peers_postgres.py).
+# Every part always runs; the exit status is the first failing part's (pytest's "no tests
+# collected", 5, counts as a failure only when no part found a test).
 # Usage: tests/suite.sh WORKERS [PYTEST ARGS...]   (WORKERS 0: part 1 in this process too)
 set -u
 pytest=${PYTEST:-.venv/bin/pytest}
@@ -26,7 +28,8 @@ part() {
 
 part -n "$workers" --dist loadgroup --part parallel "$@"
 part --part serial "$@"
-if [ "$status" -eq 0 ] && [ "$empty" -eq 2 ]; then
+part -n "$workers" --dist loadgroup --part parallel --store postgresql "$@"
+if [ "$status" -eq 0 ] && [ "$empty" -eq 3 ]; then
     status=5
 fi
 exit "$status"
