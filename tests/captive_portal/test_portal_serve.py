@@ -68,6 +68,10 @@ max_description_chars = 300
                               stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: _get(portal_port, "/healthz")[0] == 200, 20, what="the portal workers")
+        # One worker answered; the other may still be starting, its accept loop not running
+        # yet, and would then take none of the connections a test spreads over both.
+        wait_for(lambda: _each_worker_accepts(portal.pid, portal_port), 30, interval=0.2,
+                 what="both portal workers accepting connections")
         yield config, controller, portal, portal_port
     finally:
         if portal.poll() is None:
@@ -157,6 +161,25 @@ def _workers_holding(port: int, workers: list[int]) -> dict[int, int]:
         if local_port == port and int(fields[9]) in owner:
             held[remote_port] = owner[int(fields[9])]
     return held
+
+
+def _each_worker_accepts(pid: int, port: int) -> bool:
+    """A batch of connections, made at once and each answered (so accepted), reached both
+    of the portal's workers."""
+    workers = children(pid)
+    if len(workers) != 2:
+        return False
+    batch = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(8)]
+    try:
+        for conn in batch:
+            conn.connect()
+        for conn in batch:
+            conn.request("GET", "/healthz?scope=local")
+            conn.getresponse().read()
+        return set(_workers_holding(port, workers).values()) == set(workers)
+    finally:
+        for conn in batch:
+            conn.close()
 
 
 class _Visitor:
