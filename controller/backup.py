@@ -170,7 +170,7 @@ def create(config: Config, dest: str | os.PathLike) -> Manifest:
             if not path.exists():
                 if key == "store.key_file":  # without it the store's secrets are lost
                     raise BackupError(f"{key} = {value!r}: {path} does not exist")
-                continue  # e.g. the portal's key, made when a portal worker first starts
+                continue  # e.g. portal.secret_key_file: the key lives in the store now
             files.append((_entry(key, f"files/{key}", path, path), path))
         if config.source not in ("defaults", ""):
             path = Path(config.source)
