@@ -86,6 +86,9 @@ def _check(payload: Any, schema: dict[str, Any], where: str = "") -> None:
         kind = rule.get("type")
         if kind == "string" and not isinstance(value, str):
             raise PayloadError(f"{where}{name}: expected a string")
+        if "maxLength" in rule and isinstance(value, str) and len(value) > rule["maxLength"]:
+            # Names and ids are keys in the store (PostgreSQL indexes no key over ~2.7 kB).
+            raise PayloadError(f"{where}{name}: longer than {rule['maxLength']} characters")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise PayloadError(f"{where}{name}: expected a number")
         if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):

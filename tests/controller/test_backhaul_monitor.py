@@ -15,7 +15,9 @@ from controller.backhaul.service import (
     ALERT_KIND,
     BackhaulMonitor,
     BackhaulRecorder,
+    PayloadError,
     branch_events,
+    check_payload,
     get_branch,
     list_branches,
 )
@@ -179,6 +181,22 @@ def test_bad_payloads_are_counted_and_do_not_stop_the_monitor(config, store, lin
         assert store.conn.execute("SELECT count(*) FROM backhaul_events").fetchone()[0] == 0
     finally:
         monitor.stop()
+
+
+def test_names_and_ids_longer_than_the_schema_allows_are_refused():
+    """Link names and event ids are keys in the store; the schema bounds them (128 characters),
+    so a poisoned message is refused, not a failed write (PostgreSQL indexes no ~3 kB key)."""
+    good = {**state("primary", 1), "schema": STATE_SCHEMA}
+    long_link = {**good, "links": [{**good["links"][0], "name": "p" * 129}, good["links"][1]]}
+    with pytest.raises(PayloadError, match=r"links\[0\]\.name: longer than 128"):
+        check_payload("state", long_link, BRANCH)
+    edge = {**good, "links": [{**good["links"][0], "name": "p" * 128}, good["links"][1]]}
+    assert check_payload("state", edge, BRANCH) is edge
+    event = {**switch("failover", 1), "schema": EVENT_SCHEMA}
+    with pytest.raises(PayloadError, match="id: longer than 128"):
+        check_payload("event", {**event, "id": "e" * 129}, BRANCH)
+    with pytest.raises(PayloadError, match="to_link: longer than 128"):
+        check_payload("event", {**event, "to_link": "b" * 4000}, BRANCH)
 
 
 def test_the_state_alone_tells_the_path(store):
