@@ -103,6 +103,9 @@ class Poller:
         #: from its state, failure run and "down since" instead of starting unknown.
         self.known = known
         self._stopping = asyncio.Event()
+        #: The requests in flight at once, shared by a cycle and `poll_more` beside it (made
+        #: per cycle, on the loop that runs it).
+        self._gate: asyncio.Semaphore | None = None
         #: APs whose interface table was cut, logged once until it reads whole again.
         self._truncated: set[int] = set()
 
@@ -135,8 +138,8 @@ class Poller:
         self._take_over([t.ap_id for t in targets if self.snapshot.get(t.ap_id) is None])
         await self.client.prepare(targets)
         started_wall, started = time.time(), time.monotonic()
-        gate = asyncio.Semaphore(self.config.max_in_flight)
         changes: list[StateChange] = []
+        gate = self._gate = asyncio.Semaphore(self.config.max_in_flight)
 
         async def poll_gated(target: PollTarget) -> bool:
             async with gate:
@@ -153,6 +156,24 @@ class Poller:
             except Exception:  # a listener's bug must not stop monitoring
                 log.exception("on_cycle listener failed")
         return stats
+
+    async def poll_more(self, targets: list[PollTarget]) -> tuple[list[ApStatus],
+                                                                   list[StateChange]]:
+        """Poll ``targets`` now, beside the cycle in progress (APs this poller just took over
+        from one that died): their statuses and state changes, for the caller to publish. The
+        next cycle includes them as any other."""
+        await self.client.prepare(targets)
+        self._take_over([t.ap_id for t in targets if self.snapshot.get(t.ap_id) is None])
+        changes: list[StateChange] = []
+        gate = self._gate or asyncio.Semaphore(self.config.max_in_flight)
+
+        async def poll_gated(target: PollTarget) -> bool:
+            async with gate:
+                return await self._poll_one(target, changes)
+
+        await asyncio.gather(*(poll_gated(t) for t in targets))
+        found = (self.snapshot.get(t.ap_id) for t in targets)
+        return [s for s in found if s is not None], changes
 
     def _take_over(self, ap_ids: list[int]) -> None:
         if not ap_ids or self.known is None:

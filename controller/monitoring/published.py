@@ -157,6 +157,15 @@ class SnapshotPublisher:
                                           status.polled_at, status.state.value, encode(status)))
             conn.execute(_UPSERT_POLLER, self._poller_row(counters, time.time()))
 
+    def some(self, store: Store, statuses: Iterable[ApStatus], counters: Snapshot) -> None:
+        """Publish some APs' statuses between cycles (APs taken over mid-cycle)."""
+        self.generation += 1
+        rows = [(s.ap_id, self.holder, self.generation, s.polled_at, s.state.value, encode(s))
+                for s in statuses]
+        with store.transaction() as conn:
+            conn.executemany(_UPSERT_STATUS, rows)
+            conn.execute(_UPSERT_POLLER, self._poller_row(counters, time.time()))
+
     def leave(self, store: Store) -> None:
         """A clean stop: this poller's row goes (its APs' rows stay, as last seen)."""
         store.conn.execute("DELETE FROM monitoring_pollers WHERE holder = ?", (self.holder,))

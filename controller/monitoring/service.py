@@ -200,7 +200,9 @@ class MonitoringService:
             membership.renew()
             self._ready.set()
             tasks = [asyncio.create_task(poller.run(), name="poller"),
-                     asyncio.create_task(self._keep_membership(membership), name="membership"),
+                     asyncio.create_task(self._keep_membership(membership, targets, poller,
+                                                               publisher, evaluator, store),
+                                         name="membership"),
                      asyncio.create_task(self._roll_up(store, rollup), name="roll-up")]
             await self._stop.wait()
             poller.stop()
@@ -224,16 +226,29 @@ class MonitoringService:
                 log.exception("could not record the end of monitoring for the availability KPIs")
             store.close()
 
-    async def _keep_membership(self, membership: Membership) -> None:
-        """Renew the membership between cycle starts too: a cycle longer than a third of the
-        TTL must not let the lease lapse while this poller lives."""
+    async def _keep_membership(self, membership: Membership, targets: _Targets, poller: Poller,
+                               publisher: SnapshotPublisher, evaluator: AlertEvaluator,
+                               store: Store) -> None:
+        """Renew the membership between cycle starts too (a cycle longer than a third of the
+        TTL must not let the lease lapse while this poller lives), and when a member's lease
+        has run out, poll the APs this poller takes over from it now rather than at the next
+        cycle's start: a dead poller's APs wait for its lease, not for a long cycle too."""
         while True:
             await asyncio.sleep(membership.ttl_s / 6)
-            if membership.renew_due():
+            if not membership.renew_due():
+                continue
+            try:
+                orphans = membership.orphans(targets())
+            except Exception:  # the store may be away a moment; the next try may do
+                log.exception("could not renew the poller's membership")
+                continue
+            if orphans:
+                statuses, changes = await poller.poll_more(orphans)
                 try:
-                    membership.renew()
-                except Exception:  # the store may be away a moment; the next try may do
-                    log.exception("could not renew the poller's membership")
+                    publisher.some(store, statuses, self.snapshot)
+                    evaluator.evaluate(statuses, changes)
+                except Exception:  # published and alerted at the next cycle anyway
+                    log.exception("could not publish the APs taken over")
 
     def _link_trap(self, evaluator: AlertEvaluator, publisher: SnapshotPublisher, store: Store,
                    ap_id: int, kind: str, detail: dict) -> None:

@@ -63,6 +63,24 @@ class Membership:
             return list(targets)
         return [t for t in targets if leases.owner_of(str(t.ap_id), live) == self.holder]
 
+    def orphans(self, targets: Iterable[PollTarget]) -> list[PollTarget]:
+        """Between cycles: the targets this poller owns now that a member it counted at its
+        cycle's start is gone (its lease ran out), which its cycle in progress does not poll.
+        Renews first; the live list becomes the new one."""
+        self.renew()
+        before = self.live
+        live = leases.members(self.store, self.group, self.clock())
+        if self.holder not in live:
+            live = sorted([*live, self.holder])
+        gone = set(before) - set(live)
+        if not before or not gone:
+            return []
+        log.warning("pollers of %s: %s gone, taking over its APs now", self.group,
+                    ", ".join(sorted(gone)))
+        self.live = live
+        return [t for t in targets if leases.owner_of(str(t.ap_id), before) in gone
+                and leases.owner_of(str(t.ap_id), live) == self.holder]
+
     def owns(self, ap_id: int) -> bool:
         """Whether this poller owned the AP at its last cycle's start."""
         return not self.live or leases.owner_of(str(ap_id), self.live) == self.holder
