@@ -177,9 +177,13 @@ def test_granian_serves_https_and_reloads_its_certificate_without_logging_anyone
     prepare_store(config)
     listener = NotifyListener()
     port = _portal_port(config)
-    portal = subprocess.Popen([OASIS, "--config", str(config), "portal", "serve"],
-                              env=listener.environment(watchdog_s=2.0),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # -v: granian says when it stops each worker, should one be slow to go (the log is
+    # shown if the portal does not exit cleanly).
+    log_path = tmp_path / "portal.log"
+    with log_path.open("wb") as log:
+        portal = subprocess.Popen([OASIS, "--config", str(config), "-v", "portal", "serve"],
+                                  env=listener.environment(watchdog_s=2.0),
+                                  stdout=log, stderr=subprocess.STDOUT)
     try:
         ready = listener.wait_for("READY", timeout=30)
         assert ready["STATUS"] == f"portal on https port {port}"
@@ -223,7 +227,7 @@ def test_granian_serves_https_and_reloads_its_certificate_without_logging_anyone
     finally:
         code = stop_daemon(portal)
         listener.close()
-    assert code == 0
+    assert code == 0, log_path.read_text(errors="replace")[-6000:]
 
 
 HAPROXY_CONFIG = """\
