@@ -37,7 +37,7 @@ class PollerNode:
         Store(self.store_path).close()  # migrations before anything reads the store
         secret_box = SecretBox.from_key_file(self.config.resolve_path(self.config.store.key_file))
         publish = None
-        if self.config.mqtt.host:
+        if self.config.mqtt.addresses():  # every broker of [mqtt], failing over in turn
             self.link = MqttLink(self.config.mqtt, client_id=f"{self.config.mqtt.client_id}-"
                                  f"poller-{id(self):x}")
             self.link.start()  # connects in the background; publishing before then is queued
