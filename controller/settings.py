@@ -159,7 +159,7 @@ class MonitoringConfig:
     group: str = "pollers"
     #: A poller's membership lease in seconds; 0: one poll interval (``snmp.interval``, at
     #: least 3 s). It is renewed every cycle and every third of it; a poller that dies has its
-    #: APs polled by the others within this TTL plus one interval.
+    #: APs polled by the others within this TTL plus a third of it (plus their poll).
     member_ttl_s: float = 0.0
 
     def validate(self) -> None:
