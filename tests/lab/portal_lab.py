@@ -83,13 +83,25 @@ class Reply:
     headers: str
 
 
+def lab_store_url(request) -> str:
+    """On the PostgreSQL pass a new migrated database of the session's cluster, reached over
+    its Unix socket (a file: the portal in the lab's namespace reaches it as the test does);
+    else "" (the lab's SQLite file)."""
+    if request.config.getoption("--store") != "postgresql":
+        return ""
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.database().rsplit("/", 1)[1]
+    return f"postgresql://oasis@/{name}?host={cluster.root}&port={cluster.port}"
+
+
 class PortalLab:
-    def __init__(self, lab: Lab, folder: Path):
+    def __init__(self, lab: Lab, folder: Path, store_url: str = ""):
         self.lab = lab
         self.folder = folder
         self.ns: dict[str, Namespace] = {}
         self.processes: dict[str, subprocess.Popen] = {}
-        self.store_path = folder / "oasis.db"
+        #: The store: the lab's SQLite file, or a PostgreSQL URL (`lab_store_url`).
+        self.store_path: str | Path = store_url or folder / "oasis.db"
         self.key_file = folder / "oasis.key"
         self.outbox = folder / "sms-outbox.log"
         #: Client -> the environment udhcpc gave its lease script (ip, router, opt114...).
@@ -196,8 +208,9 @@ class PortalLab:
                     "posts_per_minute": 1000, "gateway_ack_timeout_s": 5.0, **portal}
         lines = ["[portal]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         lines += ["[sms]", 'driver = "console"', f"outbox = {json.dumps(str(self.outbox))}"]
+        where = "url" if str(self.store_path).startswith("postgresql://") else "path"
         (self.folder / "oasis.toml").write_text(
-            f'[store]\npath = "{self.store_path}"\nkey_file = "{self.key_file}"\n'
+            f'[store]\n{where} = "{self.store_path}"\nkey_file = "{self.key_file}"\n'
             f'[mqtt]\nhost = "{CTL}"\nport = {MQTT_PORT}\nclient_id = "lab-controller"\n'
             + "\n".join(lines) + "\n")
 
@@ -373,10 +386,10 @@ port = {MQTT_PORT}
 
 
 @contextmanager
-def running_lab(prefix: str, folder: Path) -> Iterator[PortalLab]:
+def running_lab(prefix: str, folder: Path, store_url: str = "") -> Iterator[PortalLab]:
     """The whole portal lab, built and started, with both phones holding a DHCP lease."""
     sweep_stale(prefix)
-    portal_lab = PortalLab(Lab(prefix=prefix), folder)
+    portal_lab = PortalLab(Lab(prefix=prefix), folder, store_url)
     try:
         portal_lab.build()
         portal_lab.register_gateway()
@@ -391,6 +404,9 @@ def running_lab(prefix: str, folder: Path) -> Iterator[PortalLab]:
         yield portal_lab
     finally:
         portal_lab.close()
+        if store_url:
+            from core.store.postgresql import close_pools
+            close_pools(store_url)
 
 
 def signed_params(location: str) -> dict[str, str]:

@@ -15,10 +15,17 @@ import pytest
 from captive_portal.probes import PROBES
 from core.store import Store
 from tests.lab.browser_lab import PlaywrightError, new_phone, phone_browser, screenshot
-from tests.lab.portal_lab import CLIENT_MACS, PORTAL_URL, PortalLab, running_lab
+from tests.lab.portal_lab import (
+    CLIENT_MACS,
+    PORTAL_URL,
+    PortalLab,
+    lab_store_url,
+    running_lab,
+)
 from tests.support import require_root, require_tool
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+# store_backed: the lab's portal keeps its store where the pass says (lab_store_url)
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300), pytest.mark.store_backed]
 
 PAGE = "http://example.test/page?x=1"
 #: A tap that has to answer at once: the portal or the page, never a hang.
@@ -27,11 +34,12 @@ ONLINE_TEXT = "hello from the internet"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, request):
     require_root()
     for tool in ("nft", "dnsmasq", "mosquitto", "curl", "busybox"):
         require_tool(tool)
-    with running_lab("cb", tmp_path_factory.mktemp("browser-lab")) as portal_lab:
+    with running_lab("cb", tmp_path_factory.mktemp("browser-lab"),
+                     lab_store_url(request)) as portal_lab:
         yield portal_lab
 
 

@@ -20,20 +20,23 @@ from tests.lab.portal_lab import (
     GATEWAY_KEY,
     PORTAL_URL,
     PortalLab,
+    lab_store_url,
     running_lab,
     signed_params,
 )
 from tests.support import require_root, require_tool
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
+# store_backed: the lab's portal keeps its store where the pass says (lab_store_url)
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(240), pytest.mark.store_backed]
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, request):
     require_root()
     for tool in ("nft", "dnsmasq", "mosquitto", "curl", "busybox"):
         require_tool(tool)
-    with running_lab("cp", tmp_path_factory.mktemp("portal-lab")) as portal_lab:
+    with running_lab("cp", tmp_path_factory.mktemp("portal-lab"),
+                     lab_store_url(request)) as portal_lab:
         yield portal_lab
 
 
