@@ -68,9 +68,9 @@ cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
 cli.add_command(check_cmd)
 cli.add_command(report)
-
-
 cli.add_command(store_group)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -44,7 +44,7 @@ def forward(obj: CliContext, retry_sms: bool) -> None:
     if not config.mqtt.addresses():
         raise click.ClickException("mqtt.brokers and mqtt.host are empty: the forwarder needs "
                                    "a broker")
-    service = ReportsService(config.resolve_path(config.store.path), config.mqtt,
+    service = ReportsService(config.store_location(), config.mqtt,
                              obj.config.reports,
                              sms_config=config.sms,
                              retry_sms=retry_sms)

@@ -67,7 +67,7 @@ def create_app(config: Config, *, secret_box: SecretBox, snapshot: SnapshotSourc
     """
     app = Flask(__name__)
     app.url_map.converters["int"] = params.StoreInt  # before any route: ids the store can hold
-    path = Path(store_path) if store_path else config.resolve_path(config.store.path)
+    path = store_path if store_path else config.store_location()
     store = Store(path)  # apply migrations once, before the first request
     try:
         secret_key = security.session_secret(config, store, secret_box)
