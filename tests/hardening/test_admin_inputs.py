@@ -32,6 +32,8 @@ from netconfig import backups
 from tests.controller.web_harness import PASSWORD, add_user
 from tests.fleet import add_ap, add_site
 
+pytestmark = pytest.mark.store_backed  # the admin harness keeps its store
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NEXT = re.compile(r'name="next" value="([^"]*)"')
 
@@ -57,9 +59,10 @@ class Reply:
 class Admin:
     """The admin app on a real port, its store, and the credentials of its users."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, store_url: str = ""):
         config = load_config(env={})
         config.store.path = str(tmp_path / "oasis.db")
+        config.store.url = store_url
         config.store.key_file = str(tmp_path / "oasis.key")
         self.store = Store(config.store_location())
         secrets = SecretBox.from_key_file(config.store.key_file)
@@ -152,8 +155,8 @@ class Admin:
 
 
 @pytest.fixture(scope="module")
-def admin(tmp_path_factory):
-    served = Admin(tmp_path_factory.mktemp("admin"))
+def admin(tmp_path_factory, module_store_url):
+    served = Admin(tmp_path_factory.mktemp("admin"), module_store_url)
     yield served
     served.close()
 
@@ -168,8 +171,7 @@ _MAY_CHANGE = {"rate_limit_events", "admin_sessions", "admin_login_addresses",
 
 def fingerprint(store: Store) -> dict[str, list[str]]:
     """Every table's rows, but for what `_MAY_CHANGE` says a refusal may write."""
-    tables = [row[0] for row in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [name for name in store.db.table_names() if not name.startswith("sqlite_")]
     shot = {}
     for table in tables:
         if table in _MAY_CHANGE:

@@ -217,7 +217,7 @@ CASES += [
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
+def fleet(tmp_path_factory, module_store_url):
     """A store with one AP of each platform under one site, and the good variables."""
     from core.config import load_config
     from core.secrets import SecretBox
@@ -226,6 +226,7 @@ def fleet(tmp_path_factory):
     folder = tmp_path_factory.mktemp("device-inputs")
     config = load_config(env={})
     config.store.path, config.store.key_file = str(folder / "oasis.db"), str(folder / "key")
+    config.store.url = module_store_url
     store, box = Store(config.store_location()), SecretBox.from_key_file(config.store.key_file)
     inventory.add_site(store, {"slug": "park", "name_ar": "حديقة", "name_en": "Park",
                                "kind": "park"}, "corpus")
@@ -246,6 +247,7 @@ def _renders(service: ProvisioningService) -> None:
         renderer.render(ap["platform"], variables.effective(service.store, service.box, ap))
 
 
+@pytest.mark.store_backed  # the fleet harness keeps its store
 @pytest.mark.parametrize("case, layer, field, code", CASES, ids=[c[0] for c in CASES])
 def test_template_variables_with_odd_values_are_refused(fleet, case, layer, field, code):
     before = variables.get_layer(fleet.store, fleet.box, "site", "park")

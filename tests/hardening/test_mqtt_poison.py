@@ -56,6 +56,8 @@ from tests.hardening.mqtt_poison import GATEWAY, GENERIC, ODD, TOPICS, retained_
 from tests.mosquitto import MosquittoBroker
 from tests.support import free_port, free_udp_port, require_tool, wait_for
 
+pytestmark = pytest.mark.store_backed  # the system under poison keeps its store
+
 TIMEOUT = 20.0
 
 # -- the system under poison ----------------------------------------------------------------------
@@ -63,12 +65,13 @@ TIMEOUT = 20.0
 class System:
     """Every MQTT user on one broker and store, and the checks that each still does its job."""
 
-    def __init__(self, folder, broker: MosquittoBroker):
+    def __init__(self, folder, broker: MosquittoBroker, store_url: str = ""):
         self.broker = broker
         path = folder / "oasis.toml"
         path.write_text(f"""
 [store]
 path = "{folder / 'oasis.db'}"
+url = "{store_url}"
 key_file = "{folder / 'oasis.key'}"
 [admin]
 listen = "127.0.0.1:{free_port()}"
@@ -236,14 +239,14 @@ resend_max_s = 2.0
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory) -> Iterator[System]:
+def system(tmp_path_factory, module_store_url) -> Iterator[System]:
     folder = tmp_path_factory.mktemp("mqtt-poison")
     # Saved every second rather than on every change: with megabytes of retained poison, a save
     # per message would make the broker, not the components, the thing measured.
     broker = MosquittoBroker(require_tool("mosquitto"), folder / "mosquitto",
                              extra_config="autosave_on_changes false\nautosave_interval 1\n")
     broker.start()
-    built = System(folder, broker)
+    built = System(folder, broker, module_store_url)
     try:
         built.start()
         for topic, data in retained_poison():  # waiting for every subscriber, before it exists

@@ -13,6 +13,8 @@ import pytest
 
 from tests.hardening.corpus import readable, still_serving, whole
 
+pytestmark = pytest.mark.store_backed  # the Portal harness keeps its store
+
 BASE = "/open311/v2"
 #: Characters XML 1.0 forbids (not even as &#...;), and their neighbours that it allows.
 FORBIDDEN_IN_XML = "\x01\x08\x0b\x0c\x1b\ufffe\uffff"
