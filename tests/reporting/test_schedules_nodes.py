@@ -59,6 +59,8 @@ def test_two_schedulers_mail_each_period_once_and_the_other_takes_over(config, s
         relay.wait(1)
         wait_for(lambda: schedules.runs(store)[0]["status"] == "sent", timeout=10,
                  what="the run marked sent")
+        # a tick is counted when it returns, after it marked the run sent
+        wait_for(lambda: any(n.ticks for n in nodes), timeout=10, what="the tick to end")
         working = [n for n in nodes if n.ticks]
         assert len(working) == 1, [n.ticks for n in nodes]
         standby = next(n for n in nodes if n is not working[0])
