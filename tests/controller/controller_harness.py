@@ -13,6 +13,7 @@ from controller import auth, demo
 from controller.runtime import Controller
 from core.config import Config, load_config
 from core.store import Store
+from tests.peers_postgres import store_location
 from tests.support import free_port, free_udp_port
 
 
@@ -22,6 +23,7 @@ def controller_config(tmp_path, mosquitto, *, client_id: str, aps: int, first_ad
     APs from ``first_address``."""
     config = load_config(env={})
     config.store.path = str(tmp_path / "oasis.db")
+    config.store.url = store_location("")  # PostgreSQL on that pass; "": the SQLite path
     config.store.key_file = str(tmp_path / "oasis.key")
     config.admin.listen = f"127.0.0.1:{free_port()}"
     config.portal.listen = f"127.0.0.1:{free_port()}"

@@ -18,6 +18,8 @@ from tests.controller.controller_harness import api, controller_config, running_
 from tests.peers_smtp import smtp_server  # noqa: F401
 from tests.support import wait_for
 
+pytestmark = pytest.mark.store_backed  # the controller harness keeps its store
+
 AP_COUNT = 6
 
 

@@ -9,6 +9,8 @@ import pytest
 from tests.controller.controller_harness import api, controller_config, running_controller
 from tests.support import wait_for
 
+pytestmark = pytest.mark.store_backed  # the controller harness keeps its store
+
 AP_COUNT = 10
 
 

@@ -29,6 +29,8 @@ from tests.controller.controller_harness import api, controller_config, running_
 from tests.controller.web_harness import bearer
 from tests.support import free_port, free_udp_port, wait_for
 
+pytestmark = pytest.mark.store_backed  # the controller harness keeps its store
+
 COUNT = 12
 ROOT = Path(__file__).resolve().parents[2]
 
