@@ -138,6 +138,7 @@ def test_status_nodes_tiny():
 
 
 @pytest.mark.lab
+@pytest.mark.serial  # takeover within the 3 s lease, controllers killed: alone
 def test_reports_rate_controller_fault_two_nodes_tiny():
     """The 940 fault run on two controller nodes sharing one PostgreSQL store (issue 16): the
     node holding the forwarder's lease SIGKILLed twice; the other takes over within the lease
