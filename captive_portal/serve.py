@@ -49,6 +49,10 @@ VERBOSITY_ENV = "OASIS_SERVE_VERBOSITY"
 #: when a worker died); one is up within a second when the broker answers, and the
 #: listening socket holds new connections meanwhile.
 RESPAWN_INTERVAL_S = 1.0
+#: Seconds a worker gets to stop (on SIGTERM, or when a reload replaces it) before granian kills
+#: it: without a limit granian waits for it for ever, and a worker that hangs on its way out
+#: (seen under load after a reload) would hold the whole portal's stop, or the next reload.
+WORKER_KILL_TIMEOUT_S = 10
 #: Seconds the watchdog's probe waits for a worker's answer.
 PROBE_TIMEOUT_S = 5.0
 
@@ -165,6 +169,7 @@ def serve_workers(config: Config, settings: PortalSettings, verbose: int = 0) ->
                      interface=Interfaces.WSGI, factory=True, workers=portal.workers,
                      blocking_threads=portal.threads, respawn_failed_workers=True,
                      respawn_interval=RESPAWN_INTERVAL_S,
+                     workers_kill_timeout=WORKER_KILL_TIMEOUT_S,
                      log_level=LogLevels.info if verbose else LogLevels.warning,
                      ssl_cert=config.resolve_path(portal.tls_certificate) if tls else None,
                      ssl_key=config.resolve_path(portal.tls_key) if tls else None,
