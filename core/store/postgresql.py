@@ -204,7 +204,11 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        # INTRANS or INERROR; ACTIVE is another thread's statement running on this
+        # connection (sqlite3 lets threads share one too), not an open transaction.
+        status = self.raw.info.transaction_status
+        return status in (psycopg.pq.TransactionStatus.INTRANS,
+                          psycopg.pq.TransactionStatus.INERROR)
 
     def close(self) -> None:
         if self._raw is not None:
