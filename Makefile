@@ -46,7 +46,7 @@ lab-deps:
 # On TEST_WORKERS processes (pytest-xdist), then the tests marked `serial` alone (tests/suite.sh,
 # tests/parallel.py). `make test-serial`: the whole suite in one process, in file order, for
 # debugging. Both take PYTEST_ARGS.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 test: $(BIN)/.installed lab-deps
 	PYTEST=$(BIN)/pytest bash tests/suite.sh $(TEST_WORKERS) $(PYTEST_ARGS)
