@@ -240,9 +240,27 @@ def kannel_gateway(tmp_path) -> Iterator[Callable[[str, str], Kannel]]:
     started: list[subprocess.Popen] = []
 
     def start(callback_url: str, hook_secret: str) -> Kannel:
-        folder = tmp_path / "kannel"
+        # A port picked free can still be taken before a box binds it ("bind failed"): then
+        # the boxes are stopped and started again on other ports, at most three times.
+        for attempt in range(3):
+            try:
+                return start_once(callback_url, hook_secret, attempt)
+            except AssertionError as exc:
+                if "bind failed" not in str(exc) or attempt == 2:
+                    raise
+                while started:
+                    _stop(started.pop())
+        raise AssertionError("unreachable")
+
+    def start_once(callback_url: str, hook_secret: str, attempt: int) -> Kannel:
+        folder = tmp_path / ("kannel" if attempt == 0 else f"kannel-{attempt}")
         folder.mkdir()
-        ports = {name: free_port() for name in ("admin", "smsbox", "fake", "fake_mo", "sendsms")}
+        names = ("admin", "smsbox", "fake", "fake_mo", "sendsms")
+        picked: list[int] = []
+        while len(picked) < len(names):  # five different ports
+            if (port := free_port()) not in picked:
+                picked.append(port)
+        ports = dict(zip(names, picked))
         values = dict(ports, folder=folder, admin_password="admin-pw", username="oasis",
                       password="sendsms-pw", get_url=mo_url(callback_url, hook_secret))
         conf = folder / "kannel.conf"
