@@ -102,11 +102,16 @@ def test_an_arabic_closure_code_through_kannel_and_the_replies(config, store, se
     wait_for(lambda: status_of(store, confirmed) == "closed", 20,
              what=f"the report closed by SMS ({kannel.logs()[-600:]})")
     wait_for(lambda: status_of(store, disputed) == "reopened", 20, what="reopened by SMS")
-    replies = store.conn.execute("SELECT from_number, outcome, gateway_id FROM sms_incoming "
-                                 "ORDER BY id").fetchall()
-    assert [(r[0], r[1]) for r in replies] == [("+966551234567", "closed"),
-                                               ("+966561234567", "reopened")]
-    assert all(r[2] for r in replies)     # Kannel's id for each: a repeat is ignored
+
+    def replies():
+        return store.conn.execute("SELECT from_number, outcome, gateway_id FROM sms_incoming "
+                                  "ORDER BY id").fetchall()
+    # Each reply's outcome is written once its answer SMS is handed over, after the report's
+    # status changed: wait for both outcomes, then compare them.
+    wait_for(lambda: all(r[1] != "received" for r in replies()), 20, what="both outcomes")
+    assert [(r[0], r[1]) for r in replies()] == [("+966551234567", "closed"),
+                                                 ("+966561234567", "reopened")]
+    assert all(r[2] for r in replies())   # Kannel's id for each: a repeat is ignored
 
 
 def test_an_unknown_reply_gets_one_answer_through_kannel(config, store, secrets, kannel_gateway,
