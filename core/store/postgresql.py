@@ -221,7 +221,7 @@ class PgConnection:
         except Exception:  # noqa: BLE001 - interpreter shutdown, closed pool
             pass
 
-    def _run(self, query: str, params: Sequence[Any] | None, *, raw_cursor: bool = True,
+    def _run(self, query: str, params: Sequence[Any] | None, *,
              row_factory: Any = None) -> Any:
         conn = self.raw
         cursor = (psycopg.RawCursor(conn, row_factory=row_factory) if row_factory
@@ -306,11 +306,6 @@ class PgConnection:
         except psycopg.Error as exc:
             _raise_as_sqlite(exc, stmt)
             raise
-
-    def executescript(self, script: str) -> None:
-        from core.migrate import statements
-        for statement in statements(script):
-            self.execute(statement)
 
     def query_dicts(self, sql: str, params: Sequence[Any] | dict | None = ()) -> list[dict]:
         stmt = translate(sql, primary_key_of(self.url))
